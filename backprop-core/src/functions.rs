@@ -1,0 +1,130 @@
+//! Differentiable helper functions that `#[derive_grad]` knows by name.
+//!
+//! Each one is ordinary Rust, generic over [`num_traits::Float`], so a loss
+//! function that calls them compiles and runs as plain code. Inside a
+//! `#[derive_grad]` function the macro recognises a call to one of these
+//! names (as `sigmoid(x)`, `backprop::sigmoid(x)`, …) and differentiates it
+//! with the local derivative written next to each function below.
+
+use num_traits::Float;
+
+/// The logistic function `1 / (1 + e^(−x))`.
+///
+/// Local derivative (used by the macro): `s · (1 − s)` where `s = sigmoid(x)`.
+///
+/// Numerically stable for large `|x|`: for negative `x` it is evaluated as
+/// `e^x / (1 + e^x)` so that `e^(−x)` never overflows.
+///
+/// ```
+/// use backprop_core::functions::sigmoid;
+/// assert_eq!(sigmoid(0.0_f64), 0.5);
+/// assert!((sigmoid(2.0_f64) - 0.8807970779778823).abs() < 1e-15);
+/// assert!(sigmoid(-800.0_f64) >= 0.0 && sigmoid(800.0_f64) == 1.0);
+/// ```
+#[inline]
+pub fn sigmoid<F: Float>(x: F) -> F {
+    if x >= F::zero() {
+        F::one() / (F::one() + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (F::one() + e)
+    }
+}
+
+/// The rectifier `max(x, 0)`.
+///
+/// Local derivative: `1` where `x > 0`, else `0` (the subgradient `0` is
+/// taken at `x = 0`, as PyTorch and JAX do).
+///
+/// ```
+/// use backprop_core::functions::relu;
+/// assert_eq!(relu(-2.0_f64), 0.0);
+/// assert_eq!(relu(3.0_f32), 3.0);
+/// ```
+#[inline]
+pub fn relu<F: Float>(x: F) -> F {
+    if x > F::zero() {
+        x
+    } else {
+        F::zero()
+    }
+}
+
+/// The leaky rectifier: `x` where `x > 0`, else `slope · x`.
+///
+/// Local derivatives: `∂/∂x` is `1` where `x > 0`, else `slope`;
+/// `∂/∂slope` is `0` where `x > 0`, else `x`.
+///
+/// ```
+/// use backprop_core::functions::leaky_relu;
+/// assert_eq!(leaky_relu(-2.0_f64, 0.01), -0.02);
+/// assert_eq!(leaky_relu(2.0_f64, 0.01), 2.0);
+/// ```
+#[inline]
+pub fn leaky_relu<F: Float>(x: F, slope: F) -> F {
+    if x > F::zero() {
+        x
+    } else {
+        slope * x
+    }
+}
+
+/// `ln(1 + e^x)`, the smooth rectifier.
+///
+/// Local derivative: `sigmoid(x)`.
+///
+/// Evaluated as `max(x, 0) + ln(1 + e^(−|x|))`, which neither overflows for
+/// large `x` nor loses the small values for very negative `x`.
+///
+/// ```
+/// use backprop_core::functions::softplus;
+/// assert!((softplus(0.0_f64) - std::f64::consts::LN_2).abs() < 1e-15);
+/// assert_eq!(softplus(1000.0_f64), 1000.0);
+/// ```
+#[inline]
+pub fn softplus<F: Float>(x: F) -> F {
+    x.max(F::zero()) + (-x.abs()).exp().ln_1p()
+}
+
+/// `ln(sigmoid(x)) = −softplus(−x)`, the log-probability of a logistic
+/// output, computed without forming `sigmoid(x)` (so it stays finite where
+/// `sigmoid(x)` underflows to 0).
+///
+/// Local derivative: `1 − sigmoid(x) = sigmoid(−x)`.
+///
+/// ```
+/// use backprop_core::functions::log_sigmoid;
+/// assert!((log_sigmoid(0.0_f64) + std::f64::consts::LN_2).abs() < 1e-15);
+/// assert_eq!(log_sigmoid(-1000.0_f64), -1000.0);
+/// ```
+#[inline]
+pub fn log_sigmoid<F: Float>(x: F) -> F {
+    -softplus(-x)
+}
+
+/// The sigmoid-weighted linear unit (swish) `x · sigmoid(x)`.
+///
+/// Local derivative: `s · (1 + x · (1 − s))` where `s = sigmoid(x)`.
+///
+/// ```
+/// use backprop_core::functions::silu;
+/// assert_eq!(silu(0.0_f64), 0.0);
+/// assert!((silu(1.0_f64) - 0.7310585786300049).abs() < 1e-15);
+/// ```
+#[inline]
+pub fn silu<F: Float>(x: F) -> F {
+    x * sigmoid(x)
+}
+
+/// `x²`, a square that reads better than `x.powi(2)` in losses.
+///
+/// Local derivative: `2x`.
+///
+/// ```
+/// use backprop_core::functions::square;
+/// assert_eq!(square(-3.0_f64), 9.0);
+/// ```
+#[inline]
+pub fn square<F: Float>(x: F) -> F {
+    x * x
+}

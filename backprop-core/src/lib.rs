@@ -1,0 +1,9 @@
+//! The run-time half of backprop: the differentiable helper functions that
+//! `#[derive_grad]` knows, and (see the other modules) optimizers, training
+//! loops and gradient checking that call the generated `NAME_grad`.
+
+#![warn(missing_docs)]
+
+pub mod functions;
+
+pub use functions::{leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square};

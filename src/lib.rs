@@ -1,0 +1,1 @@
+pub use backprop_macros::derive_grad;
