@@ -5,5 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod functions;
+pub mod params;
 
 pub use functions::{leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square};
+pub use params::{Params, Scalar};
