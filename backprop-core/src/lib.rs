@@ -5,7 +5,11 @@
 #![warn(missing_docs)]
 
 pub mod functions;
+pub mod optim;
 pub mod params;
+pub mod schedule;
 
 pub use functions::{leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square};
+pub use optim::{Adagrad, Adam, AdamW, Momentum, Nesterov, Optimizer, RmsProp, Sgd};
 pub use params::{Params, Scalar};
+pub use schedule::LrSchedule;

@@ -277,7 +277,10 @@ pub trait Params: Clone + Send + Sync {
     /// If `index >= self.len()`.
     fn set(&mut self, index: usize, value: Self::Scalar) {
         let n = self.len();
-        assert!(index < n, "flat index {index} out of range for {n} elements");
+        assert!(
+            index < n,
+            "flat index {index} out of range for {n} elements"
+        );
         let mut i = 0;
         self.for_each_mut(&mut |x| {
             if i == index {
