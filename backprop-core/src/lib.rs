@@ -4,12 +4,16 @@
 
 #![warn(missing_docs)]
 
+pub mod error;
 pub mod functions;
+pub mod minimize;
 pub mod optim;
 pub mod params;
 pub mod schedule;
 
+pub use error::{At, Error};
 pub use functions::{leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square};
+pub use minimize::{minimize, MinimizeOptions, Minimized, StopReason};
 pub use optim::{Adagrad, Adam, AdamW, Momentum, Nesterov, Optimizer, RmsProp, Sgd};
 pub use params::{Params, Scalar};
 pub use schedule::LrSchedule;
