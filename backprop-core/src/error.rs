@@ -130,41 +130,6 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages() {
-        let e = Error::NonFiniteGradient {
-            at: At::Batch {
-                epoch: 2,
-                batch: 5,
-                sample: Some(37),
-            },
-            index: 3,
-            path: ".0[3]".into(),
-            value: f64::INFINITY,
-        };
-        assert_eq!(
-            e.to_string(),
-            "gradient element 3 (.0[3]) is inf at epoch 2, batch 5 (sample 37)"
-        );
-        let e = Error::NonFiniteParams {
-            at: At::Step(4),
-            index: 0,
-            path: String::new(),
-            value: f64::NEG_INFINITY,
-        };
-        assert_eq!(
-            e.to_string(),
-            "parameter element 0 would become -inf at step 4; the step was undone"
-        );
-        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Error::EmptyData);
-        assert_eq!(boxed.to_string(), "no training samples");
-    }
-}
-
 /// `Err` if the loss is not finite.
 pub(crate) fn check_loss<F: crate::Scalar>(value: F, at: At) -> Result<(), Error> {
     if value.is_finite() {
@@ -213,5 +178,40 @@ pub(crate) fn guarded_step<P: crate::Params, O: crate::Optimizer<P> + ?Sized>(
                 value: value.to_f64().unwrap_or(f64::NAN),
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages() {
+        let e = Error::NonFiniteGradient {
+            at: At::Batch {
+                epoch: 2,
+                batch: 5,
+                sample: Some(37),
+            },
+            index: 3,
+            path: ".0[3]".into(),
+            value: f64::INFINITY,
+        };
+        assert_eq!(
+            e.to_string(),
+            "gradient element 3 (.0[3]) is inf at epoch 2, batch 5 (sample 37)"
+        );
+        let e = Error::NonFiniteParams {
+            at: At::Step(4),
+            index: 0,
+            path: String::new(),
+            value: f64::NEG_INFINITY,
+        };
+        assert_eq!(
+            e.to_string(),
+            "parameter element 0 would become -inf at step 4; the step was undone"
+        );
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(Error::EmptyData);
+        assert_eq!(boxed.to_string(), "no training samples");
     }
 }
