@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod functions;
+pub mod gradcheck;
 pub mod minimize;
 pub mod optim;
 pub mod params;
@@ -13,6 +14,9 @@ pub mod schedule;
 
 pub use error::{At, Error};
 pub use functions::{leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square};
+pub use gradcheck::{
+    gradcheck, gradcheck_value_grad, gradcheck_with, numeric_gradient, GradCheck, GradCheckOptions,
+};
 pub use minimize::{minimize, MinimizeOptions, Minimized, StopReason};
 pub use optim::{Adagrad, Adam, AdamW, Momentum, Nesterov, Optimizer, RmsProp, Sgd};
 pub use params::{Params, Scalar};

@@ -28,7 +28,7 @@
 //! assert_eq!(w, ([0.5, 1.5], [[2.5, 3.5], [4.5, 5.5]]));
 //! ```
 
-use std::fmt::{Debug, Display, Write as _};
+use std::fmt::{Debug, Display, LowerExp, Write as _};
 
 use num_traits::{Float, Zero};
 
@@ -37,7 +37,7 @@ use num_traits::{Float, Zero};
 /// Code generic over the element type bounds it by `F: Scalar` (rather than
 /// only `num_traits::Float`) so that `F`, `[F; N]` and tuples of them are
 /// [`Params`].
-pub trait Scalar: Float + Debug + Display + Default + Send + Sync + 'static {}
+pub trait Scalar: Float + Debug + Display + LowerExp + Default + Send + Sync + 'static {}
 
 impl Scalar for f32 {}
 impl Scalar for f64 {}
