@@ -4,13 +4,16 @@
 
 #![warn(missing_docs)]
 
+pub mod datasets;
 pub mod error;
 pub mod functions;
 pub mod gradcheck;
 pub mod minimize;
 pub mod optim;
 pub mod params;
+pub mod rng;
 pub mod schedule;
+pub mod train;
 
 pub use error::{At, Error};
 pub use functions::{leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square};
@@ -20,4 +23,6 @@ pub use gradcheck::{
 pub use minimize::{minimize, MinimizeOptions, Minimized, StopReason};
 pub use optim::{Adagrad, Adam, AdamW, Momentum, Nesterov, Optimizer, RmsProp, Sgd};
 pub use params::{Params, Scalar};
+pub use rng::SplitMix64;
 pub use schedule::LrSchedule;
+pub use train::{mean_value_and_grad, train, Progress, TrainOptions, Trained};
