@@ -2,6 +2,9 @@
 //! cross-entropy loss) trained on Fisher's iris data with a hand-written
 //! per-sample gradient, through `train` with Adam.
 
+// index loops mirror the subscripts of the hand derivation
+#![allow(clippy::needless_range_loop)]
+
 use backprop_core::datasets::{iris, IrisSample};
 use backprop_core::{
     gradcheck_value_grad, train, Adam, Params, Progress, SplitMix64, TrainOptions,
