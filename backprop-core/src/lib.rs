@@ -1,6 +1,41 @@
 //! The run-time half of backprop: the differentiable helper functions that
-//! `#[derive_grad]` knows, and (see the other modules) optimizers, training
-//! loops and gradient checking that call the generated `NAME_grad`.
+//! `#[derive_grad]` knows, and the optimizers, training loops and gradient
+//! checking that call the generated `NAME_grad`.
+//!
+//! - [`Params`]: every parameter / gradient type `NAME_grad` returns —
+//!   `f32`, `f64`, arrays, nested arrays and tuples of them.
+//! - [`Optimizer`]: `opt.step(&mut params, &grad)` — [`Sgd`], [`Momentum`]
+//!   (the seeds' form), [`Nesterov`], [`Adagrad`], [`RmsProp`], [`Adam`],
+//!   [`AdamW`], each with an [`LrSchedule`].
+//! - [`minimize`]: descent on a `(value, grad)` closure with stopping rules
+//!   and NaN-safe errors ([`Error`]).
+//! - [`gradcheck`]: central differences against a claimed gradient.
+//! - [`train`]: mini-batch training over samples, parallel and
+//!   deterministic; [`datasets::iris`] to try it on.
+//!
+//! ```
+//! use backprop_core::prelude::*;
+//!
+//! // the value-and-gradient function #[derive_grad] would generate for
+//! // f(w) = (w₀ − 3)² + 10·(w₁ + 1)²
+//! fn f_grad(w: [f64; 2]) -> (f64, [f64; 2]) {
+//!     let (a, b) = (w[0] - 3.0, w[1] + 1.0);
+//!     (a * a + 10.0 * b * b, [2.0 * a, 20.0 * b])
+//! }
+//!
+//! assert!(gradcheck_value_grad(|w| f_grad(*w), &[0.5, 0.5]).passed(1e-8));
+//!
+//! let mut w = [0.0, 0.0];
+//! let result = minimize(
+//!     &mut w,
+//!     &mut Adam::new(0.1),
+//!     &MinimizeOptions::new().max_steps(5000).grad_tol(1e-9),
+//!     |w| f_grad(*w),
+//! )
+//! .unwrap();
+//! assert_eq!(result.stop, StopReason::GradientNorm);
+//! assert!((w[0] - 3.0).abs() < 1e-9 && (w[1] + 1.0).abs() < 1e-9);
+//! ```
 
 #![warn(missing_docs)]
 
@@ -26,3 +61,14 @@ pub use params::{Params, Scalar};
 pub use rng::SplitMix64;
 pub use schedule::LrSchedule;
 pub use train::{mean_value_and_grad, train, Progress, TrainOptions, Trained};
+
+/// Everything a training program usually needs, for `use
+/// backprop_core::prelude::*`.
+pub mod prelude {
+    pub use crate::functions::{leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square};
+    pub use crate::{
+        gradcheck, gradcheck_value_grad, mean_value_and_grad, minimize, train, Adagrad, Adam,
+        AdamW, GradCheck, LrSchedule, MinimizeOptions, Minimized, Momentum, Nesterov, Optimizer,
+        Params, Progress, RmsProp, Scalar, Sgd, SplitMix64, StopReason, TrainOptions, Trained,
+    };
+}

@@ -166,6 +166,17 @@ impl<F: Scalar> Sgd<F> {
         }
     }
 
+    /// The learning rate the next step will use (the same as
+    /// [`Optimizer::learning_rate`], without naming the parameter type).
+    pub fn learning_rate(&self) -> F {
+        self.current_lr()
+    }
+
+    /// The number of steps taken so far.
+    pub fn steps(&self) -> usize {
+        self.t
+    }
+
     common_builders!();
 }
 
@@ -766,7 +777,7 @@ mod tests {
         opt.step(&mut w, &[0.5, -1.0]);
         assert_close(w[0], 0.949, 1e-15);
         assert_close(w[1], 2.098, 1e-15);
-        assert_eq!(Optimizer::<[f64; 2]>::steps(&opt), 1);
+        assert_eq!(opt.steps(), 1);
     }
 
     #[test]
@@ -782,7 +793,7 @@ mod tests {
             opt.step(&mut w, &1.0);
         }
         assert_close(w, -0.3, 1e-15);
-        assert_close(Optimizer::<f64>::learning_rate(&opt), 0.025, 1e-15);
+        assert_close(opt.learning_rate(), 0.025, 1e-15);
     }
 
     #[test]

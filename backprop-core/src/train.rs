@@ -183,7 +183,8 @@ where
         Progress::Always => true,
         Progress::Never => false,
     };
-    let mut bar = show.then(|| ProgressBar::new(options.epochs, batches_per_epoch));
+    let mut bar =
+        show.then(|| ProgressBar::new(std::io::stderr(), options.epochs, batches_per_epoch));
 
     for epoch in 0..options.epochs {
         if options.shuffle {
@@ -276,18 +277,20 @@ where
     (sum / n, grad)
 }
 
-/// A one-line progress bar on standard error, redrawn at most ten times a
-/// second.
-struct ProgressBar {
+/// A one-line progress bar (on standard error), redrawn after each epoch
+/// and at most ten times a second within one.
+struct ProgressBar<W: Write> {
+    out: W,
     epochs: usize,
     batches: usize,
     start: Instant,
     last: Option<Instant>,
 }
 
-impl ProgressBar {
-    fn new(epochs: usize, batches: usize) -> Self {
+impl<W: Write> ProgressBar<W> {
+    fn new(out: W, epochs: usize, batches: usize) -> Self {
         ProgressBar {
+            out,
             epochs,
             batches,
             start: Instant::now(),
@@ -312,7 +315,7 @@ impl ProgressBar {
         self.draw(epoch + 1, 0, &format!("epoch loss {mean_loss:.6}"));
     }
 
-    fn draw(&self, epoch: usize, batches_done: usize, tail: &str) {
+    fn draw(&mut self, epoch: usize, batches_done: usize, tail: &str) {
         const WIDTH: usize = 30;
         let total = (self.epochs * self.batches).max(1);
         let done = (epoch * self.batches + batches_done).min(total);
@@ -322,7 +325,7 @@ impl ProgressBar {
             .collect();
         let shown = epoch.min(self.epochs);
         let _ = write!(
-            std::io::stderr().lock(),
+            self.out,
             "\r\x1b[Kepoch {shown}/{} {bar} {:>3}% {tail} [{:.1}s]",
             self.epochs,
             done * 100 / total,
@@ -330,8 +333,9 @@ impl ProgressBar {
         );
     }
 
-    fn finish(&self) {
-        let _ = writeln!(std::io::stderr().lock());
+    fn finish(&mut self) {
+        let _ = writeln!(self.out);
+        let _ = self.out.flush();
     }
 }
 
@@ -532,7 +536,25 @@ mod tests {
         );
         assert!(p.all_finite());
         // four steps were taken before the bad batch
-        assert_eq!(Optimizer::<Net>::steps(&opt), 4);
+        assert_eq!(opt.steps(), 4);
+    }
+
+    #[test]
+    fn progress_bar_lines() {
+        let mut bar = ProgressBar::new(Vec::new(), 2, 4);
+        bar.update(0, 2, 0.5);
+        bar.update(0, 3, 0.4); // within 100 ms of the last draw: skipped
+        bar.end_epoch(0, 0.25);
+        bar.end_epoch(1, 0.125);
+        bar.finish();
+        let text = String::from_utf8(bar.out).unwrap();
+        let draws: Vec<&str> = text.split('\r').filter(|s| !s.is_empty()).collect();
+        assert_eq!(draws.len(), 3, "{text:?}");
+        assert!(draws[0].contains("epoch 0/2") && draws[0].contains(" 25% batch loss 0.500000"));
+        assert!(draws[1].contains("epoch 1/2") && draws[1].contains(" 50% epoch loss 0.250000"));
+        assert!(draws[2].contains("epoch 2/2") && draws[2].contains("100% epoch loss 0.125000"));
+        assert!(draws[2].contains(&"█".repeat(30)));
+        assert!(text.ends_with('\n'));
     }
 
     #[test]
