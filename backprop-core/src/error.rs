@@ -1,5 +1,5 @@
-//! The one error type of [`minimize`](crate::minimize) and
-//! [`train`](crate::train).
+//! The one error type of [`minimize`](crate::minimize()) and
+//! [`train`](crate::train()).
 
 use std::fmt;
 
@@ -8,10 +8,10 @@ use num_traits::ToPrimitive;
 /// Where in a run something went wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum At {
-    /// In [`minimize`](crate::minimize): after this many optimizer steps
+    /// In [`minimize`](crate::minimize()): after this many optimizer steps
     /// (step 0 is the starting point).
     Step(usize),
-    /// In [`train`](crate::train): epoch and batch, both counted from 0,
+    /// In [`train`](crate::train()): epoch and batch, both counted from 0,
     /// and the index in the data of the sample concerned, if there is one.
     Batch {
         /// The epoch, from 0.
@@ -84,7 +84,7 @@ pub enum Error {
         /// The value it would have had (as `f64`).
         value: f64,
     },
-    /// [`train`](crate::train) was given no samples.
+    /// [`train`](crate::train()) was given no samples.
     EmptyData,
     /// An option is out of range (e.g. a batch size of 0).
     InvalidOptions(&'static str),

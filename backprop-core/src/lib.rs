@@ -7,10 +7,10 @@
 //! - [`Optimizer`]: `opt.step(&mut params, &grad)` — [`Sgd`], [`Momentum`]
 //!   (the seeds' form), [`Nesterov`], [`Adagrad`], [`RmsProp`], [`Adam`],
 //!   [`AdamW`], each with an [`LrSchedule`].
-//! - [`minimize`]: descent on a `(value, grad)` closure with stopping rules
+//! - [`minimize()`]: descent on a `(value, grad)` closure with stopping rules
 //!   and NaN-safe errors ([`Error`]).
-//! - [`gradcheck`]: central differences against a claimed gradient.
-//! - [`train`]: mini-batch training over samples, parallel and
+//! - [`gradcheck()`]: central differences against a claimed gradient.
+//! - [`train()`]: mini-batch training over samples, parallel and
 //!   deterministic; [`datasets::iris`] to try it on.
 //!
 //! ```

@@ -3,8 +3,8 @@
 //! `#[derive_grad]` returns gradients of exactly the parameter's value type:
 //! a scalar (`f32`, `f64`), an array `[F; N]`, a nested array
 //! `[[F; N]; M]` (any depth) or a tuple of those (`([f64; 8], [f64; 4])`).
-//! Optimizers, [`minimize`](crate::minimize), [`gradcheck`](crate::gradcheck)
-//! and [`train`](crate::train) work on any type implementing [`Params`], so
+//! Optimizers, [`minimize`](crate::minimize()), [`gradcheck`](crate::gradcheck())
+//! and [`train`](crate::train()) work on any type implementing [`Params`], so
 //! they take those gradients as they are, with no flattening and no heap.
 //!
 //! Every element of a [`Params`] value has a *flat index*: elements are

@@ -249,7 +249,7 @@ where
 /// The mean loss and mean gradient over all of `data`, computed in parallel
 /// with the same fixed reduction order as [`train`] (so bit-identical for
 /// any thread count). Non-finite values are passed through; use it inside
-/// [`minimize`](crate::minimize) for full-batch optimisation with its NaN
+/// [`minimize`](crate::minimize()) for full-batch optimisation with its NaN
 /// checks.
 ///
 /// ```
