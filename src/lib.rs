@@ -1,1 +1,62 @@
+//! backprop: exact gradients of ordinary Rust loss functions, derived at
+//! compile time by the chain rule.
+//!
+//! ```
+//! use backprop::prelude::*;
+//!
+//! /// The 2-3-1 linear network of seeds/001.
+//! #[derive_grad]
+//! fn loss(w: [f64; 9], x1: f64, x2: f64, t: f64) -> f64 {
+//!     let z1 = x1 * w[0] + x2 * w[3];
+//!     let z2 = x1 * w[1] + x2 * w[4];
+//!     let z3 = x1 * w[2] + x2 * w[5];
+//!     let y = z1 * w[6] + z2 * w[7] + z3 * w[8];
+//!     0.5 * (t - y) * (t - y)
+//! }
+//!
+//! let w = [0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 1.0, 1.0, 1.0];
+//! let (value, grad) = loss_grad(w, 40.0, 80.0, 60.0);
+//! assert_eq!(value, 7200.0);
+//! assert_eq!(value, loss(w, 40.0, 80.0, 60.0));
+//! assert_eq!(grad, [4800.0, 4800.0, 4800.0, 9600.0, 9600.0, 9600.0, 7200.0, 7200.0, 7200.0]);
+//! ```
+
+#![warn(missing_docs)]
+
+pub use backprop_core as core;
+pub use backprop_core::functions::{
+    leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square,
+};
 pub use backprop_macros::derive_grad;
+pub use num_traits::Float;
+
+/// Everything a loss function and its training loop need.
+pub mod prelude {
+    pub use crate::derive_grad;
+    pub use backprop_core::functions::{
+        leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square,
+    };
+    pub use num_traits::Float;
+}
+
+/// Items the generated code refers to; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use backprop_core::functions::{
+        leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square,
+    };
+    pub use num_traits;
+
+    /// A constant of a generic float type. `NumCast` from `f64` to a float
+    /// type cannot fail; NaN is the (unreachable) fallback, never a panic.
+    #[inline(always)]
+    pub fn constant<F: num_traits::Float>(v: f64) -> F {
+        F::from(v).unwrap_or_else(F::nan)
+    }
+
+    /// An integer parameter converted to a generic float type.
+    #[inline(always)]
+    pub fn cast<F: num_traits::Float, I: num_traits::ToPrimitive>(i: I) -> F {
+        F::from(i).unwrap_or_else(F::nan)
+    }
+}

@@ -1,0 +1,70 @@
+//! The attribute's arguments: `#[derive_grad]`, `#[derive_grad(wrt(a, b))]`.
+
+use proc_macro2::TokenStream;
+use syn::parse::Parser;
+use syn::Ident;
+
+/// Parsed attribute arguments.
+#[derive(Debug, Default)]
+pub struct Args {
+    /// The parameters named in `wrt(...)`, if given.
+    pub wrt: Option<Vec<Ident>>,
+}
+
+/// Parses the tokens inside `#[derive_grad(...)]`.
+pub fn parse(tokens: TokenStream) -> syn::Result<Args> {
+    let mut args = Args::default();
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("wrt") {
+            if args.wrt.is_some() {
+                return Err(meta.error("`wrt` is given twice"));
+            }
+            let content;
+            syn::parenthesized!(content in meta.input);
+            let names = content.parse_terminated(Ident::parse_any_ident, syn::Token![,])?;
+            if names.is_empty() {
+                return Err(meta.error(
+                    "`wrt()` names no parameter: write `wrt(w)` or `wrt(w, b)`, or leave it out to differentiate with respect to the first parameter",
+                ));
+            }
+            args.wrt = Some(names.into_iter().collect());
+            Ok(())
+        } else {
+            Err(meta.error(
+                "unknown argument of #[derive_grad]: the supported one is `wrt(param, ...)`",
+            ))
+        }
+    });
+    parser.parse2(tokens)?;
+    Ok(args)
+}
+
+trait ParseAnyIdent {
+    fn parse_any_ident(input: syn::parse::ParseStream) -> syn::Result<Ident>;
+}
+
+impl ParseAnyIdent for Ident {
+    fn parse_any_ident(input: syn::parse::ParseStream) -> syn::Result<Ident> {
+        input.parse()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn parses_wrt() {
+        let a = parse(quote!(wrt(w, b))).unwrap();
+        let names: Vec<String> = a.wrt.unwrap().iter().map(|i| i.to_string()).collect();
+        assert_eq!(names, ["w", "b"]);
+        assert!(parse(quote!()).unwrap().wrt.is_none());
+    }
+
+    #[test]
+    fn rejects_unknown() {
+        let e = parse(quote!(with(w))).unwrap_err();
+        assert!(e.to_string().contains("unknown argument"));
+    }
+}

@@ -1,0 +1,377 @@
+//! Emission: the graph's nodes needed for the value and the gradient become
+//! straight-line Rust, one `let` per operation in arena order (so every
+//! shared subexpression is computed once), with the user's names kept.
+
+use std::collections::HashSet;
+
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote};
+
+use crate::graph::{Graph, Id, Op};
+use crate::ops::{Spelling, FUN1, FUN2};
+use crate::signature::{ElemTy, ParamInfo};
+
+/// What to return besides the value.
+pub struct Outputs<'a> {
+    /// The loss node.
+    pub value: Id,
+    /// Per returned gradient: the parameter and its element nodes.
+    pub grads: Vec<(&'a ParamInfo, Vec<Id>)>,
+    /// Return a 1-tuple even for a single gradient (the `_vjp` convention).
+    pub always_tuple: bool,
+}
+
+/// How an adjoint node is named in the emitted code.
+#[derive(Clone, Debug)]
+pub enum AdjointName {
+    /// A parameter's gradient element: `d_w_3`.
+    Param(String),
+    /// The adjoint of a named forward node: `d_` and that node's emitted name.
+    Of(Id),
+}
+
+/// Emits the body (statements and the final `(value, gradient)` expression).
+pub fn body(
+    g: &Graph,
+    elem: &ElemTy,
+    params: &[ParamInfo],
+    out: &Outputs,
+    adjoint_names: &[(Id, AdjointName)],
+) -> TokenStream {
+    let mut roots = vec![out.value];
+    for (_, ids) in &out.grads {
+        roots.extend(ids);
+    }
+    let live = live_nodes(g, &roots);
+
+    let mut names = Names::new(params);
+    let mut expr: Vec<Option<TokenStream>> = vec![None; g.len()];
+    let mut stmts = Vec::new();
+    let preferred: Vec<Option<String>> = g.names.clone();
+    let mut adjoint_of: Vec<Option<&AdjointName>> = vec![None; g.len()];
+    for (id, name) in adjoint_names {
+        adjoint_of[id.index()].get_or_insert(name);
+    }
+    let mut emitted_name: Vec<Option<String>> = vec![None; g.len()];
+    let mut const_count = 0usize;
+    let mut call_grads: Vec<Option<Ident>> = vec![None; g.len()];
+    for i in 0..g.len() {
+        if !live[i] {
+            continue;
+        }
+        let id = Id(i as u32);
+        let node = g.get(id);
+        let a: Vec<TokenStream> = node
+            .args
+            .iter()
+            .map(|x| expr[x.index()].clone().expect("argument emitted first"))
+            .collect();
+        let inline = match node.op {
+            Op::Const(bits) => {
+                let v = f64::from_bits(bits);
+                match elem {
+                    ElemTy::Generic(ty) => {
+                        let name = format_ident!("c{}", const_count);
+                        const_count += 1;
+                        let lit = literal(v, &ElemTy::F64);
+                        stmts.push(
+                            quote!(let #name: #ty = ::backprop::__private::constant::<#ty>(#lit);),
+                        );
+                        Some(quote!(#name))
+                    }
+                    _ => Some(literal(v, elem)),
+                }
+            }
+            Op::Param { param, index } => Some(param_expr(&params[param as usize], index as usize)),
+            Op::IntParam(p) => {
+                let name = &params[p as usize].name;
+                Some(match elem {
+                    ElemTy::F64 => quote!((#name as f64)),
+                    ElemTy::F32 => quote!((#name as f32)),
+                    ElemTy::Generic(ty) => quote!(::backprop::__private::cast::<#ty, _>(#name)),
+                })
+            }
+            Op::BoolParam(p) => {
+                let name = &params[p as usize].name;
+                Some(quote!(#name))
+            }
+            Op::BoolConst(b) => Some(quote!(#b)),
+            Op::Extern(k) => {
+                let t = &g.externs[k as usize];
+                Some(quote!((#t)))
+            }
+            _ => None,
+        };
+        if let Some(e) = inline {
+            expr[i] = Some(e);
+            continue;
+        }
+        let rhs = match node.op {
+            Op::Add => binop(&a, quote!(+)),
+            Op::Sub => binop(&a, quote!(-)),
+            Op::Mul => binop(&a, quote!(*)),
+            Op::Div => binop(&a, quote!(/)),
+            Op::Neg => {
+                let x = &a[0];
+                quote!(-#x)
+            }
+            Op::Fun1(f) => call_fun(FUN1[f as usize].name, FUN1[f as usize].spelling, &a),
+            Op::Fun2(f) => call_fun(FUN2[f as usize].name, FUN2[f as usize].spelling, &a),
+            Op::Powi(n) => {
+                let x = &a[0];
+                quote!(#x.powi(#n))
+            }
+            Op::MulAdd => {
+                let (x, y, z) = (&a[0], &a[1], &a[2]);
+                quote!(#x.mul_add(#y, #z))
+            }
+            Op::Cmp(c) => {
+                let op: TokenStream = c.symbol().parse().unwrap();
+                binop(&a, op)
+            }
+            Op::And => binop(&a, quote!(&&)),
+            Op::Or => binop(&a, quote!(||)),
+            Op::Not => {
+                let x = &a[0];
+                quote!(!#x)
+            }
+            Op::Select => {
+                let (c, t, e) = (&a[0], &a[1], &a[2]);
+                quote!(if #c { #t } else { #e })
+            }
+            Op::Call(k) => {
+                let info = &g.calls[k as usize];
+                let path = &info.vjp_path;
+                let mut rest = a.iter();
+                let args = info.args.iter().map(|(shape, by_ref)| {
+                    let n: usize = shape.iter().product();
+                    let flat: Vec<TokenStream> = rest.by_ref().take(n).cloned().collect();
+                    let v = nest(&flat, shape);
+                    if *by_ref {
+                        quote!(&#v)
+                    } else {
+                        v
+                    }
+                });
+                let callee = path.to_string();
+                let callee = callee
+                    .rsplit("::")
+                    .next()
+                    .unwrap_or("call")
+                    .trim()
+                    .trim_end_matches("_vjp")
+                    .to_owned();
+                let base = names.fresh(preferred[i].as_deref().unwrap_or(&callee));
+                let value = format_ident!("{}", base);
+                let grad = format_ident!("{}", names.fresh(&format!("{base}_grad")));
+                stmts.push(quote!(let (#value, #grad) = #path(#(#args),*);));
+                call_grads[i] = Some(grad);
+                emitted_name[i] = Some(value.to_string());
+                expr[i] = Some(quote!(#value));
+                continue;
+            }
+            Op::Proj(k) => {
+                let call = g.get(node.args[0]);
+                let Op::Call(ci) = call.op else {
+                    unreachable!("a projection reads a call")
+                };
+                let info = &g.calls[ci as usize];
+                let mut k = k as usize;
+                let mut arg = 0;
+                while k >= info.args[arg].0.iter().product::<usize>() {
+                    k -= info.args[arg].0.iter().product::<usize>();
+                    arg += 1;
+                }
+                let grad = call_grads[node.args[0].index()].clone();
+                let arg = syn::Index::from(arg);
+                let idx = unflatten(k, &info.args[arg.index as usize].0);
+                expr[i] = Some(quote!(#grad.#arg #(#idx)*));
+                continue;
+            }
+            _ => unreachable!("inline ops handled above"),
+        };
+        let base = match (&preferred[i], adjoint_of[i]) {
+            (Some(p), _) => p.clone(),
+            (None, Some(AdjointName::Param(p))) => p.clone(),
+            (None, Some(AdjointName::Of(f))) => match &emitted_name[f.index()] {
+                Some(n) => format!("d_{n}"),
+                None => "v".to_owned(),
+            },
+            (None, None) if id == out.value => "value".to_owned(),
+            (None, None) => "v".to_owned(),
+        };
+        let name = names.fresh(&base);
+        let ident = format_ident!("{}", name);
+        emitted_name[i] = Some(name);
+        stmts.push(quote!(let #ident = #rhs;));
+        expr[i] = Some(quote!(#ident));
+    }
+
+    let value = expr[out.value.index()].clone().unwrap();
+    let grads: Vec<TokenStream> = out
+        .grads
+        .iter()
+        .map(|(p, ids)| {
+            let flat: Vec<TokenStream> = ids
+                .iter()
+                .map(|id| expr[id.index()].clone().unwrap())
+                .collect();
+            match &p.kind {
+                crate::signature::ParamKind::Float { shape } => nest(&flat, shape),
+                _ => quote!(()),
+            }
+        })
+        .collect();
+    let grad = if grads.len() == 1 && !out.always_tuple {
+        grads[0].clone()
+    } else {
+        quote!((#(#grads,)*))
+    };
+    quote! {
+        #(#stmts)*
+        (#value, #grad)
+    }
+}
+
+fn binop(a: &[TokenStream], op: TokenStream) -> TokenStream {
+    let (x, y) = (&a[0], &a[1]);
+    quote!(#x #op #y)
+}
+
+fn call_fun(name: &str, spelling: Spelling, a: &[TokenStream]) -> TokenStream {
+    let f = Ident::new(name, Span::call_site());
+    let x = &a[0];
+    let rest = &a[1..];
+    match spelling {
+        Spelling::Method => quote!(#x.#f(#(#rest),*)),
+        Spelling::Core => quote!(::backprop::__private::#f(#(#a),*)),
+    }
+}
+
+/// Nests a flat row-major list into array literals of `shape`.
+fn nest(flat: &[TokenStream], shape: &[usize]) -> TokenStream {
+    match shape.split_first() {
+        None => flat[0].clone(),
+        Some((&n, rest)) => {
+            let stride: usize = rest.iter().product();
+            let items = (0..n).map(|i| nest(&flat[i * stride..(i + 1) * stride], rest));
+            quote!([#(#items),*])
+        }
+    }
+}
+
+fn unflatten(mut k: usize, shape: &[usize]) -> Vec<TokenStream> {
+    let mut idx = vec![0; shape.len()];
+    for d in (0..shape.len()).rev() {
+        idx[d] = k % shape[d];
+        k /= shape[d];
+    }
+    idx.into_iter()
+        .map(|i| {
+            let lit = Literal::usize_unsuffixed(i);
+            quote!([#lit])
+        })
+        .collect()
+}
+
+fn param_expr(p: &ParamInfo, index: usize) -> TokenStream {
+    let name = &p.name;
+    let shape = match &p.kind {
+        crate::signature::ParamKind::Float { shape } => shape.clone(),
+        _ => Vec::new(),
+    };
+    if shape.is_empty() {
+        return if p.by_ref {
+            quote!((*#name))
+        } else {
+            quote!(#name)
+        };
+    }
+    let idx = unflatten(index, &shape);
+    quote!(#name #(#idx)*)
+}
+
+/// A float literal of the element type; negative values parenthesised so
+/// they can take a method call (`(-2.0f64).exp()`).
+pub fn literal(v: f64, elem: &ElemTy) -> TokenStream {
+    let ty = match elem {
+        ElemTy::F32 => quote!(f32),
+        _ => quote!(f64),
+    };
+    if v.is_nan() {
+        return quote!(#ty::NAN);
+    }
+    if v.is_infinite() {
+        return if v > 0.0 {
+            quote!(#ty::INFINITY)
+        } else {
+            quote!(#ty::NEG_INFINITY)
+        };
+    }
+    let lit = match elem {
+        ElemTy::F32 => Literal::f32_suffixed(v.abs() as f32),
+        _ => Literal::f64_suffixed(v.abs()),
+    };
+    if v.is_sign_negative() {
+        quote!((-#lit))
+    } else {
+        quote!(#lit)
+    }
+}
+
+/// Nodes needed for `roots`.
+pub fn live_nodes(g: &Graph, roots: &[Id]) -> Vec<bool> {
+    let mut live = vec![false; g.len()];
+    let mut stack: Vec<Id> = roots.to_vec();
+    while let Some(id) = stack.pop() {
+        if live[id.index()] {
+            continue;
+        }
+        live[id.index()] = true;
+        stack.extend(&g.get(id).args);
+    }
+    live
+}
+
+/// Counts the operations (not constants, parameters or reads of a call's
+/// result) needed for `roots`.
+pub fn count_ops(g: &Graph, roots: &[Id]) -> usize {
+    live_nodes(g, roots)
+        .iter()
+        .enumerate()
+        .filter(|&(i, &l)| l && g.get(Id(i as u32)).op.is_operation())
+        .count()
+}
+
+/// Unique, valid local names.
+struct Names {
+    used: HashSet<String>,
+}
+
+impl Names {
+    fn new(params: &[ParamInfo]) -> Names {
+        Names {
+            used: params.iter().map(|p| p.name.to_string()).collect(),
+        }
+    }
+
+    fn fresh(&mut self, base: &str) -> String {
+        let base = if syn::parse_str::<syn::Ident>(base).is_ok() {
+            base.to_owned()
+        } else {
+            format!("{base}_")
+        };
+        let mut k = 1;
+        let mut candidate = base.clone();
+        while self.used.contains(&candidate)
+            || candidate.starts_with("c")
+                && candidate[1..].chars().all(|c| c.is_ascii_digit())
+                && candidate.len() > 1
+        {
+            candidate = format!("{base}_{k}");
+            k += 1;
+        }
+        self.used.insert(candidate.clone());
+        candidate
+    }
+}

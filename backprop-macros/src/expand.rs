@@ -1,0 +1,214 @@
+//! The pipeline: parse → validate → lower → reverse sweep → emit.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+
+use crate::emit::{self, AdjointName, Outputs};
+use crate::graph::Id;
+use crate::lower::{self, Lowered};
+use crate::signature::{self, ElemTy, ParamInfo, ParamKind, SigInfo};
+use crate::{args, reverse};
+
+/// Expands `#[derive_grad(attr)] item`.
+pub fn derive_grad(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let func: syn::ItemFn = match syn::parse2(item.clone()) {
+        Ok(f) => f,
+        Err(_) => {
+            let err = syn::Error::new_spanned(
+                &item,
+                "#[derive_grad] applies to a free function that computes a loss: `#[derive_grad] fn loss(w: [f64; 3], x: f64) -> f64 { … }`",
+            );
+            let err = err.to_compile_error();
+            return quote!(#item #err);
+        }
+    };
+    match expand(attr, &func) {
+        Ok(generated) => quote!(#func #generated),
+        Err(errors) => {
+            let errors = errors.iter().map(syn::Error::to_compile_error);
+            // The original function is kept, so the only errors the user sees are ours.
+            quote!(#func #(#errors)*)
+        }
+    }
+}
+
+/// Everything the pipeline produced, for the macro and for tests.
+pub struct Compiled {
+    /// The validated signature.
+    pub sig: SigInfo,
+    /// The lowered and differentiated graph.
+    pub lowered: Lowered,
+    /// For each parameter (in signature order), the gradient node of each
+    /// flat element; empty for non-float parameters.
+    pub grads: Vec<Vec<Id>>,
+    /// Names for adjoint nodes (`d_z1`, `d_w_3`).
+    pub adjoint_names: Vec<(Id, AdjointName)>,
+}
+
+/// Runs every stage up to (not including) emission.
+pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<syn::Error>> {
+    let mut errors = Vec::new();
+    let args = args::parse(attr).unwrap_or_else(|e| {
+        errors.push(e);
+        args::Args::default()
+    });
+    let sig = signature::check(&func.sig, &args, &mut errors);
+    let lowered = sig
+        .as_ref()
+        .and_then(|s| lower::lower(s, &func.block, &mut errors));
+    let (Some(sig), Some(mut lowered)) = (sig, lowered) else {
+        return Err(errors);
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let is_float: Vec<bool> = sig
+        .params
+        .iter()
+        .map(|p| matches!(p.kind, ParamKind::Float { .. }))
+        .collect();
+    let adj = reverse::sweep(&mut lowered.graph, lowered.output, &|p| {
+        is_float[p as usize]
+    });
+    let g = &mut lowered.graph;
+    let mut adjoint_names = Vec::new();
+    let mut grads = Vec::new();
+    let n_forward = adj.forward_len;
+    for (p, info) in sig.params.iter().enumerate() {
+        let mut ids = Vec::new();
+        if let ParamKind::Float { shape } = &info.kind {
+            for (j, node) in lowered.param_nodes[p].iter().enumerate() {
+                let grad = node.and_then(|n| adj.adjoint.get(n.index()).copied().flatten());
+                let id = grad.unwrap_or_else(|| g.konst(0.0));
+                let suffix = if shape.is_empty() {
+                    String::new()
+                } else {
+                    format!("_{j}")
+                };
+                // Only nodes the sweep created are named as adjoints: a
+                // gradient that is a forward value keeps its own name.
+                if id.index() >= n_forward {
+                    adjoint_names
+                        .push((id, AdjointName::Param(format!("d_{}{suffix}", info.name))));
+                }
+                ids.push(id);
+            }
+        }
+        grads.push(ids);
+    }
+    for (i, a) in adj.adjoint.iter().enumerate() {
+        if let Some(a) = a {
+            if a.index() >= n_forward && g.names[i].is_some() {
+                adjoint_names.push((*a, AdjointName::Of(Id(i as u32))));
+            }
+        }
+    }
+    Ok(Compiled {
+        sig,
+        lowered,
+        grads,
+        adjoint_names,
+    })
+}
+
+fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn::Error>> {
+    let c = compile(attr, func)?;
+    Ok(generate(func, &c))
+}
+
+/// Emits `NAME_grad` and `NAME_vjp`.
+pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
+    let sig = &c.sig;
+    let g = &c.lowered.graph;
+    let vis = &func.vis;
+    let name = &func.sig.ident;
+    let grad_name = format_ident!("{}_grad", name);
+    let vjp_name = format_ident!("{}_vjp", name);
+    let (impl_generics, _, where_clause) = func.sig.generics.split_for_impl();
+    let elem = elem_tokens(&sig.elem);
+    let inputs = sig.params.iter().map(|p| {
+        let (n, ty) = (&p.name, &p.ty);
+        quote!(#n: #ty)
+    });
+    let inputs2 = inputs.clone();
+
+    let grad_outputs = Outputs {
+        value: c.lowered.output,
+        grads: sig
+            .wrt
+            .iter()
+            .map(|&p| (&sig.params[p], c.grads[p].clone()))
+            .collect(),
+        always_tuple: false,
+    };
+    let grad_body = emit::body(g, &sig.elem, &sig.params, &grad_outputs, &c.adjoint_names);
+    let grad_types: Vec<TokenStream> = sig
+        .wrt
+        .iter()
+        .map(|&p| grad_type(&sig.params[p], &elem))
+        .collect();
+    let grad_ty = if grad_types.len() == 1 {
+        grad_types[0].clone()
+    } else {
+        quote!((#(#grad_types),*))
+    };
+
+    let vjp_outputs = Outputs {
+        value: c.lowered.output,
+        grads: sig
+            .params
+            .iter()
+            .enumerate()
+            .map(|(p, info)| (info, c.grads[p].clone()))
+            .collect(),
+        always_tuple: true,
+    };
+    let vjp_body = emit::body(g, &sig.elem, &sig.params, &vjp_outputs, &c.adjoint_names);
+    let vjp_types = sig.params.iter().map(|p| grad_type(p, &elem));
+
+    let wrt_names: Vec<String> = sig
+        .wrt
+        .iter()
+        .map(|&p| format!("`{}`", sig.params[p].name))
+        .collect();
+    let doc = format!(
+        " Value and gradient of [`{name}`] with respect to {}, generated by `#[derive_grad]`: returns `(value, gradient)`.",
+        wrt_names.join(", ")
+    );
+    let allow = quote!(#[allow(unused_parens, unused_variables, unused_mut, non_snake_case, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]);
+    quote! {
+        #[doc = #doc]
+        #allow
+        #vis fn #grad_name #impl_generics (#(#inputs),*) -> (#elem, #grad_ty) #where_clause {
+            #grad_body
+        }
+
+        /// The value of this function and its gradient with respect to every
+        /// parameter: the convention by which other `#[derive_grad]`
+        /// functions call this one.
+        #[doc(hidden)]
+        #[inline]
+        #allow
+        #vis fn #vjp_name #impl_generics (#(#inputs2),*) -> (#elem, (#(#vjp_types,)*)) #where_clause {
+            #vjp_body
+        }
+    }
+}
+
+fn elem_tokens(e: &ElemTy) -> TokenStream {
+    match e {
+        ElemTy::F64 => quote!(f64),
+        ElemTy::F32 => quote!(f32),
+        ElemTy::Generic(g) => g.to_token_stream(),
+    }
+}
+
+fn grad_type(p: &ParamInfo, elem: &TokenStream) -> TokenStream {
+    match &p.kind {
+        ParamKind::Float { shape } => shape.iter().rev().fold(elem.clone(), |inner, n| {
+            let n = proc_macro2::Literal::usize_unsuffixed(*n);
+            quote!([#inner; #n])
+        }),
+        _ => quote!(()),
+    }
+}

@@ -1,0 +1,574 @@
+//! The expression graph: a flat, hash-consed arena whose nodes are stored
+//! children before parents, so a forward walk over the arena is the forward
+//! pass and a backward walk is backpropagation.
+//!
+//! Nodes are built only through [`Graph::node`], which folds constants,
+//! applies the simplifier's rule table ([`crate::rules`]) and shares every
+//! structurally equal subexpression, so the emitted code computes each
+//! shared value once.
+
+use std::collections::HashMap;
+
+use proc_macro2::TokenStream;
+
+use crate::ops::{self, FUN1, FUN2};
+use crate::pattern::{Pat, VarKind, SLOTS};
+use crate::rules::{self, RuleSet};
+
+/// Index of a node in the arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(pub u32);
+
+impl Id {
+    /// The arena index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Comparison operators (they produce booleans and have no derivative).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+impl CmpOp {
+    /// Applies the comparison.
+    pub fn apply(self, a: f64, b: f64) -> bool {
+        match self {
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+        }
+    }
+
+    /// The Rust operator.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+        }
+    }
+}
+
+/// What a node computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// A float constant, stored as `f64` bits (the value has already been
+    /// rounded to `f32` when the function's element type is `f32`).
+    Const(u64),
+    /// One element of a float parameter (`index` is the row-major flat index).
+    Param {
+        /// Position of the parameter in the signature.
+        param: u16,
+        /// Flat element index.
+        index: u32,
+    },
+    /// A run-time integer parameter converted to the float type (`n as f64`).
+    IntParam(u16),
+    /// A run-time `bool` parameter.
+    BoolParam(u16),
+    /// A boolean constant.
+    BoolConst(bool),
+    /// A value from outside the function that is not differentiated: a
+    /// `const` item or other path (index into [`Graph::externs`]).
+    Extern(u32),
+    /// `a + b`
+    Add,
+    /// `a - b`
+    Sub,
+    /// `a * b`
+    Mul,
+    /// `a / b`
+    Div,
+    /// `-a`
+    Neg,
+    /// A unary function, by index into [`FUN1`].
+    Fun1(u8),
+    /// A binary function, by index into [`FUN2`].
+    Fun2(u8),
+    /// `a.powi(n)`
+    Powi(i32),
+    /// `a.mul_add(b, c)`
+    MulAdd,
+    /// A comparison of two floats.
+    Cmp(CmpOp),
+    /// `a && b`
+    And,
+    /// `a || b`
+    Or,
+    /// `!a`
+    Not,
+    /// `if a { b } else { c }`, with a run-time condition.
+    Select,
+    /// A call to another `#[derive_grad]` function (index into
+    /// [`Graph::calls`]); its value is the callee's value, its arguments the
+    /// flattened float arguments.
+    Call(u32),
+    /// Element `k` of a call's gradient (the one argument is the call).
+    Proj(u32),
+}
+
+impl Op {
+    /// The operator's name in the s-expression language.
+    pub fn from_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "+" => Op::Add,
+            "-" => Op::Sub,
+            "*" => Op::Mul,
+            "/" => Op::Div,
+            "neg" => Op::Neg,
+            "select" => Op::Select,
+            "mul_add" => Op::MulAdd,
+            "and" => Op::And,
+            "or" => Op::Or,
+            "not" => Op::Not,
+            "<" => Op::Cmp(CmpOp::Lt),
+            "<=" => Op::Cmp(CmpOp::Le),
+            ">" => Op::Cmp(CmpOp::Gt),
+            ">=" => Op::Cmp(CmpOp::Ge),
+            "==" => Op::Cmp(CmpOp::Eq),
+            "!=" => Op::Cmp(CmpOp::Ne),
+            _ => {
+                if let Some(i) = ops::fun1_index(name) {
+                    Op::Fun1(i as u8)
+                } else if let Some(i) = ops::fun2_index(name) {
+                    Op::Fun2(i as u8)
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
+    /// Number of arguments, where it is fixed.
+    pub fn arity(self) -> Option<usize> {
+        Some(match self {
+            Op::Const(_)
+            | Op::Param { .. }
+            | Op::IntParam(_)
+            | Op::BoolParam(_)
+            | Op::BoolConst(_)
+            | Op::Extern(_) => 0,
+            Op::Neg | Op::Fun1(_) | Op::Powi(_) | Op::Not | Op::Proj(_) => 1,
+            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Fun2(_) | Op::Cmp(_) | Op::And | Op::Or => {
+                2
+            }
+            Op::MulAdd | Op::Select => 3,
+            Op::Call(_) => return None,
+        })
+    }
+
+    /// Whether the node is a boolean (no derivative flows through it).
+    pub fn is_bool(self) -> bool {
+        matches!(
+            self,
+            Op::Cmp(_) | Op::And | Op::Or | Op::Not | Op::BoolConst(_) | Op::BoolParam(_)
+        )
+    }
+
+    /// Whether the node is an operation the emitted code performs (what the
+    /// op counts count): everything but constants, parameters and reads of
+    /// a call's result.
+    pub fn is_operation(self) -> bool {
+        !matches!(
+            self,
+            Op::Const(_)
+                | Op::Param { .. }
+                | Op::IntParam(_)
+                | Op::BoolParam(_)
+                | Op::BoolConst(_)
+                | Op::Extern(_)
+                | Op::Proj(_)
+        )
+    }
+
+    fn is_commutative(self) -> bool {
+        matches!(self, Op::Add | Op::Mul)
+    }
+
+    /// A short readable name (for tests and debugging).
+    pub fn name(self) -> String {
+        match self {
+            Op::Const(bits) => format!("{}", f64::from_bits(bits)),
+            Op::Param { param, index } => format!("p{param}[{index}]"),
+            Op::IntParam(p) => format!("int{p}"),
+            Op::BoolParam(p) => format!("bool{p}"),
+            Op::BoolConst(b) => b.to_string(),
+            Op::Extern(i) => format!("extern{i}"),
+            Op::Add => "+".into(),
+            Op::Sub => "-".into(),
+            Op::Mul => "*".into(),
+            Op::Div => "/".into(),
+            Op::Neg => "neg".into(),
+            Op::Fun1(i) => FUN1[i as usize].name.into(),
+            Op::Fun2(i) => FUN2[i as usize].name.into(),
+            Op::Powi(n) => format!("powi{n}"),
+            Op::MulAdd => "mul_add".into(),
+            Op::Cmp(c) => c.symbol().into(),
+            Op::And => "and".into(),
+            Op::Or => "or".into(),
+            Op::Not => "not".into(),
+            Op::Select => "select".into(),
+            Op::Call(i) => format!("call{i}"),
+            Op::Proj(k) => format!("proj{k}"),
+        }
+    }
+}
+
+/// One node: an operation and its arguments (all with smaller ids).
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// What it computes.
+    pub op: Op,
+    /// Its arguments.
+    pub args: Vec<Id>,
+}
+
+/// A call to another `#[derive_grad]` function, following the convention
+/// that `NAME` has a companion `NAME_vjp(args) -> (value, (grad_arg0, …))`
+/// returning the gradient with respect to every argument.
+#[derive(Clone, Debug)]
+pub struct CallInfo {
+    /// The path of the companion function (`foo_vjp`, `m::foo_vjp::<F>`).
+    pub vjp_path: TokenStream,
+    /// Shape (array dimensions, empty for a scalar) and `&`-ness of each argument.
+    pub args: Vec<(Vec<usize>, bool)>,
+}
+
+/// Which part of the rule table may fire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Only rules that leave every forward value bit-for-bit unchanged,
+    /// so `NAME_grad(..).0 == NAME(..)` exactly.
+    Forward,
+    /// All rules: used while building the derivative.
+    Gradient,
+}
+
+/// The arena.
+pub struct Graph {
+    /// The nodes, children before parents.
+    pub nodes: Vec<Node>,
+    /// The user's name for a node (the first `let` that bound it).
+    pub names: Vec<Option<String>>,
+    /// Calls to other `#[derive_grad]` functions.
+    pub calls: Vec<CallInfo>,
+    /// Paths of outside values ([`Op::Extern`]), as written.
+    pub externs: Vec<TokenStream>,
+    /// Round folded constants to `f32` (the element type is `f32`).
+    pub f32_consts: bool,
+    /// Which rules apply.
+    pub mode: Mode,
+    memo: HashMap<(Op, Vec<Id>), Id>,
+    depth: u32,
+}
+
+impl Default for Graph {
+    fn default() -> Self {
+        Graph::new(false)
+    }
+}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new(f32_consts: bool) -> Graph {
+        Graph {
+            nodes: Vec::new(),
+            names: Vec::new(),
+            calls: Vec::new(),
+            externs: Vec::new(),
+            f32_consts,
+            mode: Mode::Forward,
+            memo: HashMap::new(),
+            depth: 0,
+        }
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The node behind an id.
+    pub fn get(&self, id: Id) -> &Node {
+        &self.nodes[id.index()]
+    }
+
+    /// The constant value of a node, if it is one.
+    pub fn as_const(&self, id: Id) -> Option<f64> {
+        match self.get(id).op {
+            Op::Const(bits) => Some(f64::from_bits(bits)),
+            _ => None,
+        }
+    }
+
+    /// The compile-time value of a boolean node, if it has one.
+    pub fn as_bool(&self, id: Id) -> Option<bool> {
+        match self.get(id).op {
+            Op::BoolConst(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    /// A float constant (rounded to `f32` in an `f32` function).
+    pub fn konst(&mut self, v: f64) -> Id {
+        let v = if self.f32_consts { v as f32 as f64 } else { v };
+        self.intern(Op::Const(v.to_bits()), Vec::new())
+    }
+
+    /// A boolean constant.
+    pub fn bool_const(&mut self, b: bool) -> Id {
+        self.intern(Op::BoolConst(b), Vec::new())
+    }
+
+    /// `a + b`
+    pub fn add(&mut self, a: Id, b: Id) -> Id {
+        self.node(Op::Add, vec![a, b])
+    }
+    /// `a - b`
+    pub fn sub(&mut self, a: Id, b: Id) -> Id {
+        self.node(Op::Sub, vec![a, b])
+    }
+    /// `a * b`
+    pub fn mul(&mut self, a: Id, b: Id) -> Id {
+        self.node(Op::Mul, vec![a, b])
+    }
+    /// `a / b`
+    pub fn div(&mut self, a: Id, b: Id) -> Id {
+        self.node(Op::Div, vec![a, b])
+    }
+    /// `-a`
+    pub fn neg(&mut self, a: Id) -> Id {
+        self.node(Op::Neg, vec![a])
+    }
+    /// `if c { a } else { b }`
+    pub fn select(&mut self, c: Id, a: Id, b: Id) -> Id {
+        self.node(Op::Select, vec![c, a, b])
+    }
+
+    /// Builds a node: folds constants, applies the rule table, shares
+    /// structurally equal nodes.
+    pub fn node(&mut self, op: Op, mut args: Vec<Id>) -> Id {
+        if let Some(id) = self.fold(op, &args) {
+            return id;
+        }
+        if op.is_commutative() && self.order_key(args[1]) < self.order_key(args[0]) {
+            args.swap(0, 1);
+        }
+        // The rules only ever make expressions smaller or push a `select`
+        // outwards, so they terminate; the depth bound is a second guard.
+        if self.depth < 32 {
+            self.depth += 1;
+            let rewritten = rules::rewrite(self, op, &args);
+            self.depth -= 1;
+            if let Some(id) = rewritten {
+                return id;
+            }
+        }
+        self.intern(op, args)
+    }
+
+    /// Constants first, then by id: the canonical order of `+` and `*`.
+    fn order_key(&self, id: Id) -> (bool, u32) {
+        (self.as_const(id).is_none(), id.0)
+    }
+
+    fn intern(&mut self, op: Op, args: Vec<Id>) -> Id {
+        let key = (op, args);
+        if let Some(&id) = self.memo.get(&key) {
+            return id;
+        }
+        let id = Id(self.nodes.len() as u32);
+        self.nodes.push(Node {
+            op,
+            args: key.1.clone(),
+        });
+        self.names.push(None);
+        self.memo.insert(key, id);
+        id
+    }
+
+    /// Constant folding and the boolean/`select` simplifications that need
+    /// no pattern: every one leaves values unchanged.
+    fn fold(&mut self, op: Op, args: &[Id]) -> Option<Id> {
+        match op {
+            Op::Select => {
+                if let Some(c) = self.as_bool(args[0]) {
+                    return Some(if c { args[1] } else { args[2] });
+                }
+                if args[1] == args[2] {
+                    return Some(args[1]);
+                }
+                None
+            }
+            Op::Cmp(c) => {
+                let (a, b) = (self.as_const(args[0])?, self.as_const(args[1])?);
+                Some(self.bool_const(c.apply(a, b)))
+            }
+            Op::Not => {
+                if let Some(b) = self.as_bool(args[0]) {
+                    return Some(self.bool_const(!b));
+                }
+                None
+            }
+            Op::And | Op::Or => {
+                let is_and = op == Op::And;
+                for (k, &arg) in args.iter().enumerate() {
+                    if let Some(b) = self.as_bool(arg) {
+                        // true && x = x, false && x = false; dually for ||.
+                        return Some(if b == is_and { args[1 - k] } else { arg });
+                    }
+                }
+                None
+            }
+            _ => {
+                let values = args
+                    .iter()
+                    .map(|&a| self.as_const(a))
+                    .collect::<Option<Vec<f64>>>()?;
+                let v = eval_float(op, &values)?;
+                Some(self.konst(v))
+            }
+        }
+    }
+
+    /// Builds an s-expression template with its variables bound to nodes.
+    pub fn build(&mut self, pat: &Pat, binds: &[Option<Id>; SLOTS]) -> Id {
+        match pat {
+            Pat::Num(v) => self.konst(*v),
+            Pat::Var(slot, _) => binds[*slot].expect("unbound template variable"),
+            Pat::Op(op, args) => {
+                let args = args.iter().map(|a| self.build(a, binds)).collect();
+                self.node(*op, args)
+            }
+        }
+    }
+
+    /// Matches a pattern against an existing node, extending `binds`.
+    pub fn matches(&self, pat: &Pat, id: Id, binds: &mut [Option<Id>; SLOTS]) -> bool {
+        match pat {
+            Pat::Num(v) => self.as_const(id) == Some(*v),
+            Pat::Var(slot, kind) => {
+                if *kind == VarKind::Const && self.as_const(id).is_none() {
+                    return false;
+                }
+                match binds[*slot] {
+                    Some(bound) => bound == id,
+                    None => {
+                        binds[*slot] = Some(id);
+                        true
+                    }
+                }
+            }
+            Pat::Op(op, pargs) => {
+                let node = self.get(id);
+                self.matches_op(*op, pargs, node.op, &node.args, binds)
+            }
+        }
+    }
+
+    /// Matches `(op pargs…)` against an operation and its arguments, trying
+    /// both argument orders of a commutative operation.
+    pub fn matches_op(
+        &self,
+        pop: Op,
+        pargs: &[Pat],
+        op: Op,
+        args: &[Id],
+        binds: &mut [Option<Id>; SLOTS],
+    ) -> bool {
+        if pop != op || pargs.len() != args.len() {
+            return false;
+        }
+        let saved = *binds;
+        if pargs
+            .iter()
+            .zip(args)
+            .all(|(p, &a)| self.matches(p, a, binds))
+        {
+            return true;
+        }
+        *binds = saved;
+        if op.is_commutative() {
+            if self.matches(&pargs[0], args[1], binds) && self.matches(&pargs[1], args[0], binds) {
+                return true;
+            }
+            *binds = saved;
+        }
+        false
+    }
+
+    /// The rule set in force.
+    pub fn rule_set(&self) -> RuleSet {
+        match self.mode {
+            Mode::Forward => RuleSet::Exact,
+            Mode::Gradient => RuleSet::All,
+        }
+    }
+
+    /// Evaluates the graph on `f64` (parameters from `param`, booleans as
+    /// 0/1). Calls cannot be evaluated here; they give NaN. Used by tests.
+    pub fn eval(&self, param: &dyn Fn(u16, u32) -> f64) -> Vec<f64> {
+        let mut vals: Vec<f64> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let a: Vec<f64> = node.args.iter().map(|x| vals[x.index()]).collect();
+            let v = match node.op {
+                Op::Param { param: p, index } => param(p, index),
+                Op::IntParam(_) | Op::BoolParam(_) | Op::Extern(_) | Op::Call(_) | Op::Proj(_) => {
+                    f64::NAN
+                }
+                Op::BoolConst(b) => b as u8 as f64,
+                Op::Cmp(c) => c.apply(a[0], a[1]) as u8 as f64,
+                Op::And => ((a[0] != 0.0) && (a[1] != 0.0)) as u8 as f64,
+                Op::Or => ((a[0] != 0.0) || (a[1] != 0.0)) as u8 as f64,
+                Op::Not => (a[0] == 0.0) as u8 as f64,
+                Op::Select => {
+                    if a[0] != 0.0 {
+                        a[1]
+                    } else {
+                        a[2]
+                    }
+                }
+                op => eval_float(op, &a).unwrap_or(f64::NAN),
+            };
+            vals.push(v);
+        }
+        vals
+    }
+}
+
+/// The forward value of a float operation on constant arguments.
+pub fn eval_float(op: Op, a: &[f64]) -> Option<f64> {
+    Some(match op {
+        Op::Const(bits) => f64::from_bits(bits),
+        Op::Add => a[0] + a[1],
+        Op::Sub => a[0] - a[1],
+        Op::Mul => a[0] * a[1],
+        Op::Div => a[0] / a[1],
+        Op::Neg => -a[0],
+        Op::Fun1(i) => (FUN1[i as usize].eval)(a),
+        Op::Fun2(i) => (FUN2[i as usize].eval)(a),
+        Op::Powi(n) => a[0].powi(n),
+        Op::MulAdd => a[0].mul_add(a[1], a[2]),
+        _ => return None,
+    })
+}

@@ -1,0 +1,92 @@
+//! A tiny s-expression language shared by the op table (local derivatives)
+//! and the simplifier's rule table, so both read as data:
+//! `(- 1 (* y y))` is the derivative of `tanh`, `(* 1 ?a) => ?a` a rule.
+//!
+//! Atoms:
+//! - a number: a constant (`0`, `-1`, `0.5`);
+//! - `x`, `a`, `b`, `c`: the node's arguments (`x` is `a`), `y`: the node itself
+//!   (so a derivative can reuse the forward value, e.g. `tanh' = 1 − y²`);
+//! - `?a`..`?d`: rule variables matching any node, `#a`..`#d`: constants only.
+
+use crate::graph::Op;
+
+/// How a pattern variable may be bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VarKind {
+    /// Any node.
+    Any,
+    /// Only a constant node.
+    Const,
+}
+
+/// A parsed s-expression over graph operations.
+#[derive(Clone, Debug)]
+pub enum Pat {
+    /// A numeric constant.
+    Num(f64),
+    /// A variable bound to slot `0..SLOTS`.
+    Var(usize, VarKind),
+    /// An operation applied to sub-patterns.
+    Op(Op, Vec<Pat>),
+}
+
+/// Number of variable slots (`a b c` and `y` in derivatives, `?a..?d` in rules).
+pub const SLOTS: usize = 4;
+
+/// Parses one s-expression. The input is a compile-time table entry, so a
+/// malformed one is a bug in this crate, reported by the table's unit test.
+pub fn parse(src: &str) -> Result<Pat, String> {
+    let tokens: Vec<String> = src
+        .replace('(', " ( ")
+        .replace(')', " ) ")
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let mut pos = 0;
+    let pat = parse_at(&tokens, &mut pos)?;
+    if pos != tokens.len() {
+        return Err(format!("trailing input in `{src}`"));
+    }
+    Ok(pat)
+}
+
+fn parse_at(tokens: &[String], pos: &mut usize) -> Result<Pat, String> {
+    let tok = tokens.get(*pos).ok_or("unexpected end")?.clone();
+    *pos += 1;
+    if tok == "(" {
+        let head = tokens.get(*pos).ok_or("missing operator")?.clone();
+        *pos += 1;
+        let op = Op::from_name(&head).ok_or_else(|| format!("unknown operator `{head}`"))?;
+        let mut args = Vec::new();
+        while tokens.get(*pos).map(String::as_str) != Some(")") {
+            if *pos >= tokens.len() {
+                return Err("missing `)`".into());
+            }
+            args.push(parse_at(tokens, pos)?);
+        }
+        *pos += 1;
+        if let Some(arity) = op.arity() {
+            if arity != args.len() {
+                return Err(format!("`{head}` takes {arity} arguments"));
+            }
+        }
+        return Ok(Pat::Op(op, args));
+    }
+    if let Ok(v) = tok.parse::<f64>() {
+        return Ok(Pat::Num(v));
+    }
+    let slot = |c: char| match c {
+        'a' | 'x' => Ok(0),
+        'b' => Ok(1),
+        'c' => Ok(2),
+        'd' | 'y' => Ok(3),
+        _ => Err(format!("unknown variable `{tok}`")),
+    };
+    let mut chars = tok.chars();
+    match (chars.next(), chars.next(), chars.next()) {
+        (Some('?'), Some(c), None) => Ok(Pat::Var(slot(c)?, VarKind::Any)),
+        (Some('#'), Some(c), None) => Ok(Pat::Var(slot(c)?, VarKind::Const)),
+        (Some(c), None, None) => Ok(Pat::Var(slot(c)?, VarKind::Any)),
+        _ => Err(format!("unknown atom `{tok}`")),
+    }
+}

@@ -1,0 +1,119 @@
+//! The reverse sweep: backpropagation over the graph, building the
+//! adjoint (∂loss/∂node) of every node as new graph nodes.
+//!
+//! Walking the arena backwards visits every node after all its users, so
+//! when a node is reached its adjoint is complete; each argument then
+//! receives `adjoint · local derivative`, accumulated with `+=` where a value
+//! feeds several places. The local derivatives come from the op table in
+//! [`crate::ops`], instantiated with the node's own arguments and value.
+
+use crate::graph::{Graph, Id, Mode, Op};
+use crate::ops::TEMPLATES;
+use crate::pattern::SLOTS;
+
+/// The adjoints of a sweep.
+pub struct Adjoints {
+    /// `adjoint[i]` of forward node `i` (`None`: symbolically zero).
+    pub adjoint: Vec<Option<Id>>,
+    /// Number of nodes before the sweep: nodes from here on are new.
+    pub forward_len: usize,
+}
+
+/// Differentiates `output` with respect to the parameters for which
+/// `is_target(param)` holds.
+pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u16) -> bool) -> Adjoints {
+    let n = output.index() + 1;
+    let forward_len = g.len();
+    // Activity analysis: only nodes that depend on a target need adjoints.
+    let mut active = vec![false; n];
+    for i in 0..n {
+        let node = g.get(Id(i as u32));
+        active[i] = match node.op {
+            Op::Param { param, .. } => is_target(param),
+            op if op.is_bool() => false,
+            Op::Proj(_) => false,
+            _ => node.args.iter().any(|a| active[a.index()]),
+        };
+    }
+    let saved_mode = g.mode;
+    g.mode = Mode::Gradient;
+    let mut adjoint: Vec<Option<Id>> = vec![None; n];
+    adjoint[output.index()] = Some(g.konst(1.0));
+    for i in (0..n).rev() {
+        let Some(adj) = adjoint[i] else { continue };
+        if !active[i] {
+            continue;
+        }
+        let id = Id(i as u32);
+        let args = g.get(id).args.clone();
+        for (k, &child) in args.iter().enumerate() {
+            if !active[child.index()] {
+                continue;
+            }
+            let Some(local) = local_derivative(g, id, k) else {
+                continue;
+            };
+            let contribution = g.mul(adj, local);
+            if g.as_const(contribution) == Some(0.0) {
+                continue;
+            }
+            adjoint[child.index()] = Some(match adjoint[child.index()] {
+                None => contribution,
+                Some(prev) => g.add(prev, contribution),
+            });
+        }
+    }
+    g.mode = saved_mode;
+    Adjoints {
+        adjoint,
+        forward_len,
+    }
+}
+
+/// ∂node/∂(argument `k`), or `None` where it is zero.
+pub fn local_derivative(g: &mut Graph, id: Id, k: usize) -> Option<Id> {
+    let node = g.get(id).clone();
+    let t = &*TEMPLATES;
+    let template = match node.op {
+        Op::Add => &t.add[k],
+        Op::Sub => &t.sub[k],
+        Op::Mul => &t.mul[k],
+        Op::Div => &t.div[k],
+        Op::Neg => &t.neg[k],
+        Op::MulAdd => &t.mul_add[k],
+        Op::Select => &t.select[k],
+        Op::Fun1(i) => &t.fun1[i as usize][k],
+        Op::Fun2(i) => &t.fun2[i as usize][k],
+        Op::Powi(n) => {
+            // d/dx xⁿ = n·xⁿ⁻¹
+            let x = node.args[0];
+            return match n {
+                0 => None,
+                1 => Some(g.konst(1.0)),
+                2 => {
+                    let two = g.konst(2.0);
+                    Some(g.mul(two, x))
+                }
+                _ => {
+                    let nn = g.konst(n as f64);
+                    let p = g.node(Op::Powi(n - 1), vec![x]);
+                    Some(g.mul(nn, p))
+                }
+            };
+        }
+        // The callee's companion function returned the whole gradient.
+        Op::Call(_) => return Some(g.node(Op::Proj(k as u32), vec![id])),
+        _ => return None,
+    };
+    let mut binds = [None; SLOTS];
+    for (slot, &a) in node.args.iter().enumerate().take(3) {
+        binds[slot] = Some(a);
+    }
+    binds[3] = Some(id);
+    let d = g.build(template, &binds);
+    if g.as_const(d) == Some(0.0) {
+        None
+    } else {
+        Some(d)
+    }
+}

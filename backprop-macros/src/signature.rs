@@ -1,0 +1,352 @@
+//! Validation of the function's signature: which element type it computes
+//! in, the shape of every parameter, and which parameters are differentiated.
+
+use syn::{FnArg, GenericParam, Ident, Pat, ReturnType, Type};
+
+use crate::args::Args;
+
+/// The float type the function computes in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ElemTy {
+    /// `f64`
+    F64,
+    /// `f32`
+    F32,
+    /// A type parameter `F: num_traits::Float`.
+    Generic(Ident),
+}
+
+/// What a parameter holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// Floats: a scalar (empty shape) or a (nested) array.
+    Float {
+        /// Array dimensions, outermost first.
+        shape: Vec<usize>,
+    },
+    /// A run-time integer (`usize`, `i32`, …): usable in comparisons and
+    /// `as` casts, never differentiated.
+    Int,
+    /// A run-time `bool`, usable in conditions.
+    Bool,
+}
+
+/// One parameter.
+#[derive(Clone, Debug)]
+pub struct ParamInfo {
+    /// Its name.
+    pub name: Ident,
+    /// What it holds.
+    pub kind: ParamKind,
+    /// Whether it is passed by shared reference.
+    pub by_ref: bool,
+    /// Its type as written.
+    pub ty: Type,
+}
+
+impl ParamInfo {
+    /// Number of float elements.
+    pub fn len(&self) -> usize {
+        match &self.kind {
+            ParamKind::Float { shape } => shape.iter().product(),
+            _ => 0,
+        }
+    }
+}
+
+/// The validated signature.
+#[derive(Clone, Debug)]
+pub struct SigInfo {
+    /// The element type.
+    pub elem: ElemTy,
+    /// The parameters, in order.
+    pub params: Vec<ParamInfo>,
+    /// Indices of the differentiated parameters, in `wrt` order.
+    pub wrt: Vec<usize>,
+}
+
+const SUPPORTED_TYPES: &str = "supported parameter types are the float type (`f64`, `f32` or a generic `F: Float`), fixed-size arrays of it (`[f64; 9]`, `[[f64; 3]; 4]`), shared references to those (`&[f64; 9]`), and non-differentiated `bool` or integer values";
+
+/// Checks the signature; pushes every problem found onto `errors`.
+pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) -> Option<SigInfo> {
+    let start = errors.len();
+    if let Some(c) = &sig.constness {
+        errors.push(syn::Error::new_spanned(
+            c,
+            "#[derive_grad] does not support `const fn`: remove `const`",
+        ));
+    }
+    if let Some(a) = &sig.asyncness {
+        errors.push(syn::Error::new_spanned(
+            a,
+            "#[derive_grad] does not support `async fn`: a loss function computes a value directly",
+        ));
+    }
+    if let Some(v) = &sig.variadic {
+        errors.push(syn::Error::new_spanned(
+            v,
+            "#[derive_grad] does not support variadic functions",
+        ));
+    }
+    let generic_floats: Vec<Ident> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Type(t) => Some(t.ident.clone()),
+            _ => None,
+        })
+        .collect();
+    for p in &sig.generics.params {
+        if let GenericParam::Const(c) = p {
+            errors.push(syn::Error::new_spanned(
+                c,
+                "#[derive_grad] needs every array length at compile time to unroll the derivative: const generic parameters are not supported; write the length as a literal (`[f64; 3]`)",
+            ));
+        }
+    }
+
+    let elem = match &sig.output {
+        ReturnType::Default => {
+            errors.push(syn::Error::new(
+                sig.paren_token.span.close(),
+                "a #[derive_grad] function must return the loss as a float: add `-> f64` (or `-> f32`, or `-> F` for a generic `F: Float`)",
+            ));
+            None
+        }
+        ReturnType::Type(_, ty) => match elem_of(ty, &generic_floats) {
+            Some(e) => Some(e),
+            None => {
+                errors.push(syn::Error::new_spanned(
+                    ty,
+                    "a #[derive_grad] function must return a single float (`f64`, `f32` or a generic `F: Float`): the loss whose gradient is taken; return a tuple or an array from a separate function",
+                ));
+                None
+            }
+        },
+    };
+
+    let mut params = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(r) => errors.push(syn::Error::new_spanned(
+                r,
+                "#[derive_grad] works on free functions, not methods: move the body into a free function and pass what it needs from `self` as parameters",
+            )),
+            FnArg::Typed(pt) => {
+                let name = match &*pt.pat {
+                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.ident.clone(),
+                    other => {
+                        errors.push(syn::Error::new_spanned(
+                            other,
+                            "#[derive_grad] needs each parameter to be a plain name (`w: [f64; 9]`): destructure it inside the body instead",
+                        ));
+                        continue;
+                    }
+                };
+                let Some(elem) = &elem else { continue };
+                match param_kind(&pt.ty, elem) {
+                    Ok((kind, by_ref)) => params.push(ParamInfo {
+                        name,
+                        kind,
+                        by_ref,
+                        ty: (*pt.ty).clone(),
+                    }),
+                    Err(e) => errors.push(e),
+                }
+            }
+        }
+    }
+
+    let mut wrt = Vec::new();
+    match &args.wrt {
+        None => match params.first() {
+            Some(p) if matches!(p.kind, ParamKind::Float { .. }) => wrt.push(0),
+            Some(p) => errors.push(syn::Error::new_spanned(
+                &p.name,
+                format!(
+                    "#[derive_grad] differentiates with respect to the first parameter, and `{}` is not a float or an array of floats: put the parameters to differentiate first, or name them with #[derive_grad(wrt(...))]",
+                    p.name
+                ),
+            )),
+            None if errors.len() == start => errors.push(syn::Error::new(
+                sig.ident.span(),
+                "a #[derive_grad] function needs at least one parameter to differentiate with respect to",
+            )),
+            None => {}
+        },
+        Some(names) => {
+            for n in names {
+                match params.iter().position(|p| p.name == *n) {
+                    Some(i) if !matches!(params[i].kind, ParamKind::Float { .. }) => errors.push(syn::Error::new_spanned(
+                        n,
+                        format!("cannot differentiate with respect to `{n}`: it is not a float or an array of floats ({SUPPORTED_TYPES})"),
+                    )),
+                    Some(i) if wrt.contains(&i) => errors.push(syn::Error::new_spanned(n, format!("`{n}` is named twice in `wrt`"))),
+                    Some(i) => wrt.push(i),
+                    None => {
+                        let known: Vec<String> = params.iter().map(|p| format!("`{}`", p.name)).collect();
+                        errors.push(syn::Error::new_spanned(
+                            n,
+                            format!("`wrt` names `{n}`, which is not a parameter of this function; its parameters are {}", known.join(", ")),
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    if errors.len() > start {
+        return None;
+    }
+    Some(SigInfo {
+        elem: elem?,
+        params,
+        wrt,
+    })
+}
+
+fn elem_of(ty: &Type, generics: &[Ident]) -> Option<ElemTy> {
+    match ty {
+        Type::Path(tp) if tp.qself.is_none() => {
+            let id = tp.path.get_ident()?;
+            if id == "f64" {
+                Some(ElemTy::F64)
+            } else if id == "f32" {
+                Some(ElemTy::F32)
+            } else if generics.contains(id) {
+                Some(ElemTy::Generic(id.clone()))
+            } else {
+                None
+            }
+        }
+        Type::Paren(p) => elem_of(&p.elem, generics),
+        Type::Group(g) => elem_of(&g.elem, generics),
+        _ => None,
+    }
+}
+
+fn is_elem(ty: &Type, elem: &ElemTy) -> bool {
+    match (ty, elem) {
+        (Type::Path(tp), _) if tp.qself.is_none() => match (tp.path.get_ident(), elem) {
+            (Some(id), ElemTy::F64) => id == "f64",
+            (Some(id), ElemTy::F32) => id == "f32",
+            (Some(id), ElemTy::Generic(g)) => id == g,
+            _ => false,
+        },
+        (Type::Paren(p), _) => is_elem(&p.elem, elem),
+        (Type::Group(g), _) => is_elem(&g.elem, elem),
+        _ => false,
+    }
+}
+
+fn elem_name(elem: &ElemTy) -> String {
+    match elem {
+        ElemTy::F64 => "f64".into(),
+        ElemTy::F32 => "f32".into(),
+        ElemTy::Generic(g) => g.to_string(),
+    }
+}
+
+fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bool)> {
+    match ty {
+        Type::Reference(r) => {
+            if let Some(m) = &r.mutability {
+                return Err(syn::Error::new_spanned(
+                    m,
+                    "#[derive_grad] does not support `&mut` parameters: a loss function only reads its inputs; take `&[f64; N]` or the value",
+                ));
+            }
+            let (kind, inner_ref) = param_kind(&r.elem, elem)?;
+            if inner_ref {
+                return Err(syn::Error::new_spanned(
+                    ty,
+                    "a reference to a reference is not supported: take `&T` once",
+                ));
+            }
+            Ok((kind, true))
+        }
+        Type::Paren(p) => param_kind(&p.elem, elem),
+        Type::Group(g) => param_kind(&g.elem, elem),
+        _ => {
+            if let Some(shape) = float_shape(ty, elem)? {
+                return Ok((ParamKind::Float { shape }, false));
+            }
+            if let Type::Path(tp) = ty {
+                if let Some(id) = tp.path.get_ident() {
+                    let s = id.to_string();
+                    if s == "bool" {
+                        return Ok((ParamKind::Bool, false));
+                    }
+                    if matches!(
+                        s.as_str(),
+                        "usize"
+                            | "isize"
+                            | "u8"
+                            | "u16"
+                            | "u32"
+                            | "u64"
+                            | "i8"
+                            | "i16"
+                            | "i32"
+                            | "i64"
+                    ) {
+                        return Ok((ParamKind::Int, false));
+                    }
+                    if (s == "f64" || s == "f32") && s != elem_name(elem) {
+                        return Err(syn::Error::new_spanned(
+                            ty,
+                            format!(
+                                "this parameter is `{s}` but the function returns `{}`: a #[derive_grad] function computes in one float type; convert outside the function",
+                                elem_name(elem)
+                            ),
+                        ));
+                    }
+                }
+            }
+            if let Type::Slice(_) = ty {
+                return Err(syn::Error::new_spanned(
+                    ty,
+                    "slices have no length at compile time, and #[derive_grad] needs it to write the gradient out: use a fixed-size array such as `[f64; 16]`",
+                ));
+            }
+            Err(syn::Error::new_spanned(
+                ty,
+                format!("unsupported parameter type: {SUPPORTED_TYPES}"),
+            ))
+        }
+    }
+}
+
+/// The shape of a (nested) float array type, `Some(vec![])` for the scalar.
+fn float_shape(ty: &Type, elem: &ElemTy) -> syn::Result<Option<Vec<usize>>> {
+    match ty {
+        Type::Array(arr) => {
+            let len = array_len(&arr.len).ok_or_else(|| {
+                syn::Error::new_spanned(
+                    &arr.len,
+                    "#[derive_grad] needs array lengths as integer literals (`[f64; 9]`) to write the derivative out at compile time",
+                )
+            })?;
+            Ok(float_shape(&arr.elem, elem)?.map(|mut inner| {
+                inner.insert(0, len);
+                inner
+            }))
+        }
+        Type::Paren(p) => float_shape(&p.elem, elem),
+        Type::Group(g) => float_shape(&g.elem, elem),
+        _ if is_elem(ty, elem) => Ok(Some(Vec::new())),
+        _ => Ok(None),
+    }
+}
+
+fn array_len(e: &syn::Expr) -> Option<usize> {
+    match e {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Int(i),
+            ..
+        }) => i.base10_parse().ok(),
+        syn::Expr::Group(g) => array_len(&g.expr),
+        syn::Expr::Paren(p) => array_len(&p.expr),
+        _ => None,
+    }
+}
