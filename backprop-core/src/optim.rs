@@ -982,6 +982,26 @@ mod tests {
         converges(Box::new(Adam::new(0.05)), 1000);
     }
 
+    /// Code generic over the element type, as a `#[derive_grad]` function
+    /// with `F: Float` would be used: bound `F: Scalar`.
+    fn descend<F: Scalar>(w: &mut ([F; 2], F), steps: usize) {
+        let mut opt = Momentum::new(F::from(0.1).unwrap(), F::from(0.5).unwrap());
+        for _ in 0..steps {
+            let g = *w; // gradient of ½‖w‖²
+            opt.step(w, &g);
+        }
+    }
+
+    #[test]
+    fn generic_over_the_scalar_type() {
+        let mut a = ([1.0_f32, -2.0], 3.0_f32);
+        descend(&mut a, 200);
+        assert!(a.norm() < 1e-6);
+        let mut b = ([1.0_f64, -2.0], 3.0_f64);
+        descend(&mut b, 200);
+        assert!(b.norm() < 1e-12);
+    }
+
     #[test]
     fn set_learning_rate_and_reset() {
         let mut opt = Adam::<[f64; 1]>::new(0.1);
