@@ -24,6 +24,8 @@
 #![warn(missing_docs)]
 
 pub use backprop_core as core;
+
+
 pub use backprop_core::functions::{
     leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square,
 };
@@ -33,9 +35,7 @@ pub use num_traits::Float;
 /// Everything a loss function and its training loop need.
 pub mod prelude {
     pub use crate::derive_grad;
-    pub use backprop_core::functions::{
-        leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square,
-    };
+    pub use backprop_core::prelude::*;
     pub use num_traits::Float;
 }
 

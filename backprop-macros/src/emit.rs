@@ -335,6 +335,7 @@ pub fn live_nodes(g: &Graph, roots: &[Id]) -> Vec<bool> {
 
 /// Counts the operations (not constants, parameters or reads of a call's
 /// result) needed for `roots`.
+#[cfg(test)]
 pub fn count_ops(g: &Graph, roots: &[Id]) -> usize {
     live_nodes(g, roots)
         .iter()

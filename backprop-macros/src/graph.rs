@@ -206,6 +206,7 @@ impl Op {
     }
 
     /// A short readable name (for tests and debugging).
+    #[cfg(test)]
     pub fn name(self) -> String {
         match self {
             Op::Const(bits) => format!("{}", f64::from_bits(bits)),
@@ -345,6 +346,7 @@ impl Graph {
         self.node(Op::Add, vec![a, b])
     }
     /// `a - b`
+    #[cfg(test)]
     pub fn sub(&mut self, a: Id, b: Id) -> Id {
         self.node(Op::Sub, vec![a, b])
     }
@@ -353,6 +355,7 @@ impl Graph {
         self.node(Op::Mul, vec![a, b])
     }
     /// `a / b`
+    #[cfg(test)]
     pub fn div(&mut self, a: Id, b: Id) -> Id {
         self.node(Op::Div, vec![a, b])
     }
@@ -527,6 +530,7 @@ impl Graph {
 
     /// Evaluates the graph on `f64` (parameters from `param`, booleans as
     /// 0/1). Calls cannot be evaluated here; they give NaN. Used by tests.
+    #[cfg(test)]
     pub fn eval(&self, param: &dyn Fn(u16, u32) -> f64) -> Vec<f64> {
         let mut vals: Vec<f64> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {

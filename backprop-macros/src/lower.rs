@@ -1150,7 +1150,7 @@ impl Lowerer<'_> {
                 };
             }
         }
-        self.derive_grad_call(fp, &args, c)
+        self.derive_grad_call(fp, &args)
     }
 
     fn is_float_type_name(&self, name: &str) -> bool {
@@ -1183,7 +1183,7 @@ impl Lowerer<'_> {
 
     /// A call to another `#[derive_grad]` function, through its companion
     /// `NAME_vjp` (see [`CallInfo`]).
-    fn derive_grad_call(&mut self, fp: &syn::ExprPath, args: &[&Expr], c: &syn::ExprCall) -> Value {
+    fn derive_grad_call(&mut self, fp: &syn::ExprPath, args: &[&Expr]) -> Value {
         let mut flat = Vec::new();
         let mut layout = Vec::new();
         for a in args {
