@@ -1,0 +1,137 @@
+//! Finite-difference checking for the integration tests: gradients that
+//! `NAME_grad` returns are compared with central differences of the
+//! *original* function, for scalars, arrays and nested arrays of `f32` and
+//! `f64`.
+
+#![allow(dead_code)]
+
+/// A value made of floats, seen as a flat list of `f64` (row-major for
+/// nested arrays, the order of the flat gradient elements).
+pub trait Flat: Copy + std::fmt::Debug {
+    /// Number of float elements.
+    const LEN: usize;
+    /// Whether the elements are `f32` (coarser steps and tolerances).
+    const F32: bool;
+    /// Element `i`, widened to `f64`.
+    fn get(&self, i: usize) -> f64;
+    /// Sets element `i` (rounded to the element type).
+    fn set(&mut self, i: usize, v: f64);
+}
+
+impl Flat for f64 {
+    const LEN: usize = 1;
+    const F32: bool = false;
+    fn get(&self, _: usize) -> f64 {
+        *self
+    }
+    fn set(&mut self, _: usize, v: f64) {
+        *self = v;
+    }
+}
+
+impl Flat for f32 {
+    const LEN: usize = 1;
+    const F32: bool = true;
+    fn get(&self, _: usize) -> f64 {
+        f64::from(*self)
+    }
+    fn set(&mut self, _: usize, v: f64) {
+        *self = v as f32;
+    }
+}
+
+impl<T: Flat, const N: usize> Flat for [T; N] {
+    const LEN: usize = N * T::LEN;
+    const F32: bool = T::F32;
+    fn get(&self, i: usize) -> f64 {
+        self[i / T::LEN].get(i % T::LEN)
+    }
+    fn set(&mut self, i: usize, v: f64) {
+        self[i / T::LEN].set(i % T::LEN, v);
+    }
+}
+
+/// The flat elements.
+pub fn flat<P: Flat>(p: &P) -> Vec<f64> {
+    (0..P::LEN).map(|i| p.get(i)).collect()
+}
+
+/// The gradient of `f` at `at` by fourth-order central differences,
+/// `(8(f(x+h) − f(x−h)) − (f(x+2h) − f(x−2h))) / 12h` per element.
+pub fn fd_grad<P: Flat, R: Flat>(f: impl Fn(P) -> R, at: P) -> Vec<f64> {
+    let rel = if P::F32 { 4e-3 } else { 1e-4 };
+    (0..P::LEN)
+        .map(|i| {
+            let x = at.get(i);
+            let h = rel * x.abs().max(1.0);
+            let eval = |d: f64| {
+                let mut p = at;
+                p.set(i, x + d);
+                f(p).get(0)
+            };
+            // The step actually taken, after rounding to the element type.
+            let step = |d: f64| {
+                let mut p = at;
+                p.set(i, x + d);
+                p.get(i) - x
+            };
+            let (h1, h2) = (step(h), step(2.0 * h));
+            let (m1, m2) = (step(-h), step(-2.0 * h));
+            if P::F32 {
+                // Steps are not exactly ±h after rounding: use the plain
+                // central difference with the steps really taken.
+                let d1 = (eval(h) - eval(-h)) / (h1 - m1);
+                let d2 = (eval(2.0 * h) - eval(-2.0 * h)) / (h2 - m2);
+                (4.0 * d1 - d2) / 3.0
+            } else {
+                (8.0 * (eval(h) - eval(-h)) - (eval(2.0 * h) - eval(-2.0 * h))) / (12.0 * h)
+            }
+        })
+        .collect()
+}
+
+/// Asserts that `grad` (what `NAME_grad` returned) matches finite
+/// differences of `f` at `at`, element by element.
+#[track_caller]
+pub fn assert_grad<P: Flat, R: Flat>(what: &str, grad: &P, f: impl Fn(P) -> R, at: P) {
+    let fd = fd_grad(&f, at);
+    let g = flat(grad);
+    let scale = f(at).get(0).abs().max(1.0);
+    let (rtol, atol) = if P::F32 || R::F32 {
+        (2e-3, 2e-3 * scale)
+    } else {
+        (1e-6, 1e-8 * scale)
+    };
+    for (i, (a, b)) in g.iter().zip(&fd).enumerate() {
+        assert!(
+            a.is_finite() && (a - b).abs() <= rtol * a.abs().max(b.abs()) + atol,
+            "{what}: gradient element {i} at {at:?}: derived {a:e}, finite differences {b:e}\n derived {g:?}\n fd      {fd:?}"
+        );
+    }
+}
+
+/// Asserts that the value `NAME_grad` returned is bit for bit the value of
+/// the original function.
+#[track_caller]
+pub fn assert_same_value<R: Flat>(what: &str, from_grad: R, original: R) {
+    assert_eq!(
+        from_grad.get(0).to_bits(),
+        original.get(0).to_bits(),
+        "{what}: NAME_grad(..).0 = {from_grad:?} but NAME(..) = {original:?}"
+    );
+}
+
+/// The usual check of one function with respect to one parameter: the
+/// value of `f_grad` is `f`'s bit for bit, and its gradient matches finite
+/// differences of `f` at `at`.
+#[track_caller]
+pub fn check<P: Flat, R: Flat>(
+    what: &str,
+    f: impl Fn(P) -> R,
+    f_grad: impl Fn(P) -> (R, P),
+    at: P,
+) {
+    let (v, g) = f_grad(at);
+    assert_same_value(what, v, f(at));
+    assert_grad(what, &g, f, at);
+}
