@@ -25,7 +25,6 @@
 
 pub use backprop_core as core;
 
-
 pub use backprop_core::functions::{
     leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square,
 };
@@ -53,6 +52,12 @@ pub mod __private {
     pub fn constant<F: num_traits::Float>(v: f64) -> F {
         F::from(v).unwrap_or_else(F::nan)
     }
+
+    /// Compiles only when both arguments are the same function: the
+    /// generated code's proof that a name it differentiated as one of
+    /// backprop's functions (`relu`) is not a user's function of that name.
+    #[inline(always)]
+    pub fn the_name_must_resolve_to_backprops_own_function<T>(_ours: &T, _theirs: &T) {}
 
     /// An integer parameter converted to a generic float type.
     #[inline(always)]

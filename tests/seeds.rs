@@ -137,6 +137,7 @@ fn seed_003_hand_derived_partials() {
 // ================================================================= 000
 
 /// seeds/000: ten one-weight neurons in a chain, loss (out − y)².
+#[allow(clippy::needless_range_loop, clippy::assign_op_pattern)] // the seed's own spelling
 #[derive_grad]
 fn loss_000(w: [f64; 10], x: f64, y: f64) -> f64 {
     let mut out = x;

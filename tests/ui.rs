@@ -13,15 +13,3 @@ fn ui() {
     t.pass("tests/ui/pass_*.rs");
     t.compile_fail("tests/ui/fail_*.rs");
 }
-
-/// Known bugs, each file saying what happens now and what should happen:
-/// a program the macro accepts but differentiates wrongly, and valid code
-/// it rejects. Run with `cargo test --test ui -- --ignored`; move a file up
-/// into `tests/ui/` once it is fixed.
-#[test]
-#[ignore = "known bugs of #[derive_grad], see tests/ui/pending/"]
-fn ui_pending() {
-    let t = trybuild::TestCases::new();
-    t.pass("tests/ui/pending/pass_*.rs");
-    t.compile_fail("tests/ui/pending/fail_*.rs");
-}

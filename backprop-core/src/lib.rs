@@ -64,11 +64,16 @@ pub use train::{mean_value_and_grad, train, Progress, TrainOptions, Trained};
 
 /// Everything a training program usually needs, for `use
 /// backprop_core::prelude::*`.
+///
+/// [`Params`] is left out on purpose: its methods are implemented for
+/// arrays, and with the trait in scope `w.len()` on a nested array inside a
+/// loss function would mean the flat element count instead of the array's
+/// length. Import it by name where its methods are wanted.
 pub mod prelude {
     pub use crate::functions::{leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square};
     pub use crate::{
         gradcheck, gradcheck_value_grad, mean_value_and_grad, minimize, train, Adagrad, Adam,
         AdamW, GradCheck, LrSchedule, MinimizeOptions, Minimized, Momentum, Nesterov, Optimizer,
-        Params, Progress, RmsProp, Scalar, Sgd, SplitMix64, StopReason, TrainOptions, Trained,
+        Progress, RmsProp, Sgd, SplitMix64, StopReason, TrainOptions, Trained,
     };
 }

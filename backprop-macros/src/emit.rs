@@ -2,7 +2,7 @@
 //! straight-line Rust, one `let` per operation in arena order (so every
 //! shared subexpression is computed once), with the user's names kept.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -347,31 +347,39 @@ pub fn count_ops(g: &Graph, roots: &[Id]) -> usize {
 /// Unique, valid local names.
 struct Names {
     used: HashSet<String>,
+    /// The next suffix to try for each base name, so naming stays linear.
+    next_suffix: HashMap<String, usize>,
 }
 
 impl Names {
     fn new(params: &[ParamInfo]) -> Names {
         Names {
             used: params.iter().map(|p| p.name.to_string()).collect(),
+            next_suffix: HashMap::new(),
         }
     }
 
     fn fresh(&mut self, base: &str) -> String {
-        let base = if syn::parse_str::<syn::Ident>(base).is_ok() {
+        // `c0`, `c1`, … are the generic constants; keywords get a `_`.
+        let reserved = base.len() > 1
+            && base.starts_with('c')
+            && base[1..].chars().all(|c| c.is_ascii_digit());
+        let base = if !reserved && syn::parse_str::<syn::Ident>(base).is_ok() {
             base.to_owned()
         } else {
             format!("{base}_")
         };
-        let mut k = 1;
-        let mut candidate = base.clone();
-        while self.used.contains(&candidate)
-            || candidate.starts_with("c")
-                && candidate[1..].chars().all(|c| c.is_ascii_digit())
-                && candidate.len() > 1
-        {
-            candidate = format!("{base}_{k}");
-            k += 1;
+        let next = self.next_suffix.entry(base.clone()).or_insert(0);
+        let mut candidate = if *next == 0 {
+            base.clone()
+        } else {
+            format!("{base}_{next}")
+        };
+        while self.used.contains(&candidate) {
+            *next += 1;
+            candidate = format!("{base}_{next}");
         }
+        *next += 1;
         self.used.insert(candidate.clone());
         candidate
     }

@@ -1,7 +1,8 @@
 //! The pipeline: parse → validate → lower → reverse sweep → emit.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 
 use crate::emit::{self, AdjointName, Outputs};
 use crate::graph::Id;
@@ -166,6 +167,19 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
     let vjp_body = emit::body(g, &sig.elem, &sig.params, &vjp_outputs, &c.adjoint_names);
     let vjp_types = sig.params.iter().map(|p| grad_type(p, &elem));
 
+    // `relu(x)` was differentiated as backprop's `relu`: make sure the name
+    // resolves to it. Distinct functions have distinct types (and behind a
+    // reference they are not coerced to one function-pointer type), so a
+    // user's own `relu` in scope is a type error at the call instead of a
+    // wrong derivative.
+    let core_checks: Vec<TokenStream> = g
+        .core_uses
+        .iter()
+        .map(|(name, path)| {
+            let ours = format_ident!("{}", name);
+            quote_spanned!(path.span()=> ::backprop::__private::the_name_must_resolve_to_backprops_own_function(&::backprop::__private::#ours::<#elem>, &#path);)
+        })
+        .collect();
     let wrt_names: Vec<String> = sig
         .wrt
         .iter()
@@ -180,6 +194,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         #[doc = #doc]
         #allow
         #vis fn #grad_name #impl_generics (#(#inputs),*) -> (#elem, #grad_ty) #where_clause {
+            #(#core_checks)*
             #grad_body
         }
 
@@ -190,6 +205,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         #[inline]
         #allow
         #vis fn #vjp_name #impl_generics (#(#inputs2),*) -> (#elem, (#(#vjp_types,)*)) #where_clause {
+            #(#core_checks)*
             #vjp_body
         }
     }

@@ -204,35 +204,6 @@ impl Op {
     fn is_commutative(self) -> bool {
         matches!(self, Op::Add | Op::Mul)
     }
-
-    /// A short readable name (for tests and debugging).
-    #[cfg(test)]
-    pub fn name(self) -> String {
-        match self {
-            Op::Const(bits) => format!("{}", f64::from_bits(bits)),
-            Op::Param { param, index } => format!("p{param}[{index}]"),
-            Op::IntParam(p) => format!("int{p}"),
-            Op::BoolParam(p) => format!("bool{p}"),
-            Op::BoolConst(b) => b.to_string(),
-            Op::Extern(i) => format!("extern{i}"),
-            Op::Add => "+".into(),
-            Op::Sub => "-".into(),
-            Op::Mul => "*".into(),
-            Op::Div => "/".into(),
-            Op::Neg => "neg".into(),
-            Op::Fun1(i) => FUN1[i as usize].name.into(),
-            Op::Fun2(i) => FUN2[i as usize].name.into(),
-            Op::Powi(n) => format!("powi{n}"),
-            Op::MulAdd => "mul_add".into(),
-            Op::Cmp(c) => c.symbol().into(),
-            Op::And => "and".into(),
-            Op::Or => "or".into(),
-            Op::Not => "not".into(),
-            Op::Select => "select".into(),
-            Op::Call(i) => format!("call{i}"),
-            Op::Proj(k) => format!("proj{k}"),
-        }
-    }
 }
 
 /// One node: an operation and its arguments (all with smaller ids).
@@ -275,8 +246,14 @@ pub struct Graph {
     pub calls: Vec<CallInfo>,
     /// Paths of outside values ([`Op::Extern`]), as written.
     pub externs: Vec<TokenStream>,
+    /// Each backprop-core function the body calls, with the path the user
+    /// wrote, so the generated code can check the name really is that
+    /// function and not a user's own `relu` shadowing it.
+    pub core_uses: Vec<(&'static str, syn::Path)>,
     /// Round folded constants to `f32` (the element type is `f32`).
     pub f32_consts: bool,
+    /// The element type is a generic `F`, whose precision is not known.
+    pub generic: bool,
     /// Which rules apply.
     pub mode: Mode,
     memo: HashMap<(Op, Vec<Id>), Id>,
@@ -297,7 +274,9 @@ impl Graph {
             names: Vec::new(),
             calls: Vec::new(),
             externs: Vec::new(),
+            core_uses: Vec::new(),
             f32_consts,
+            generic: false,
             mode: Mode::Forward,
             memo: HashMap::new(),
             depth: 0,
@@ -353,11 +332,6 @@ impl Graph {
     /// `a * b`
     pub fn mul(&mut self, a: Id, b: Id) -> Id {
         self.node(Op::Mul, vec![a, b])
-    }
-    /// `a / b`
-    #[cfg(test)]
-    pub fn div(&mut self, a: Id, b: Id) -> Id {
-        self.node(Op::Div, vec![a, b])
     }
     /// `-a`
     pub fn neg(&mut self, a: Id) -> Id {
@@ -448,9 +422,47 @@ impl Graph {
                     .iter()
                     .map(|&a| self.as_const(a))
                     .collect::<Option<Vec<f64>>>()?;
+                if self.mode == Mode::Forward && !self.folds_exactly(op) {
+                    return None;
+                }
                 let v = eval_float(op, &values)?;
                 Some(self.konst(v))
             }
+        }
+    }
+
+    /// Whether folding `op` at compile time gives, bit for bit, what the
+    /// user's function computes at run time. IEEE 754 rounds `+ − × ÷` and
+    /// `sqrt` exactly, and computing them in `f64` then rounding to `f32`
+    /// is exact too (53 ≥ 2·24 + 2 bits); transcendental functions depend on
+    /// the math library, and for a generic `F` the precision is unknown, so
+    /// those stay as run-time operations in the forward pass.
+    fn folds_exactly(&self, op: Op) -> bool {
+        let always = match op {
+            Op::Neg => true,
+            Op::Fun1(i) => matches!(FUN1[i as usize].name, "abs" | "signum"),
+            _ => false,
+        };
+        if always || self.generic {
+            return always;
+        }
+        match op {
+            Op::Add | Op::Sub | Op::Mul | Op::Div => true,
+            Op::MulAdd => !self.f32_consts,
+            Op::Fun1(i) => matches!(
+                FUN1[i as usize].name,
+                "sqrt"
+                    | "recip"
+                    | "floor"
+                    | "ceil"
+                    | "round"
+                    | "trunc"
+                    | "fract"
+                    | "relu"
+                    | "square"
+            ),
+            Op::Fun2(i) => matches!(FUN2[i as usize].name, "max" | "min"),
+            _ => false,
         }
     }
 

@@ -62,8 +62,10 @@ pub struct Lowered {
 
 /// Lowers `body`; reports problems into `errors`.
 pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> Option<Lowered> {
+    let mut graph = Graph::new(sig.elem == ElemTy::F32);
+    graph.generic = matches!(sig.elem, ElemTy::Generic(_));
     let mut lw = Lowerer {
-        g: Graph::new(sig.elem == ElemTy::F32),
+        g: graph,
         sig,
         scopes: vec![Scope::new()],
         errors: Vec::new(),
@@ -386,7 +388,11 @@ impl Lowerer<'_> {
             Expr::Repeat(r) => {
                 let v = self.expr(&r.expr);
                 match self.expr(&r.len) {
-                    Value::Int(n) if n >= 0 => Value::Array(vec![v; n as usize]),
+                    Value::Int(n) if n >= 0 && n as u64 <= MAX_NODES as u64 => Value::Array(vec![v; n as usize]),
+                    Value::Int(n) if n >= 0 => self.error_at(
+                        &r.len,
+                        format!("an array of {n} elements is too large for #[derive_grad] to write out (at most {MAX_NODES})"),
+                    ),
                     Value::Poison => Value::Poison,
                     _ => self.error_at(&r.len, "the length of `[value; N]` must be an integer literal"),
                 }
@@ -424,6 +430,12 @@ impl Lowerer<'_> {
 
     fn lit(&mut self, lit: &Lit) -> Value {
         match lit {
+            // An `f32` literal is rounded from its decimal text directly, as
+            // rustc does, not through `f64` (which could round twice).
+            Lit::Float(f) if self.sig.elem == ElemTy::F32 => match f.base10_parse::<f32>() {
+                Ok(v) => Value::Float(self.g.konst(v as f64)),
+                Err(e) => self.error_at(f, e),
+            },
             Lit::Float(f) => match f.base10_parse::<f64>() {
                 Ok(v) => Value::Float(self.g.konst(v)),
                 Err(e) => self.error_at(f, e),
@@ -860,10 +872,26 @@ impl Lowerer<'_> {
                 let lo = bound(self, &r.start)?;
                 let hi = bound(self, &r.end)?;
                 let hi = match r.limits {
-                    syn::RangeLimits::HalfOpen(_) => hi,
-                    syn::RangeLimits::Closed(_) => hi + 1,
+                    syn::RangeLimits::HalfOpen(_) => Some(hi),
+                    syn::RangeLimits::Closed(_) => hi.checked_add(1),
                 };
-                Some((lo..hi).map(Value::Int).collect())
+                // Checked before anything is built: an empty body would
+                // never reach the node budget, however long the range.
+                let len = hi
+                    .and_then(|hi| hi.checked_sub(lo))
+                    .map(|n| n.max(0) as u64);
+                match (hi, len) {
+                    (Some(hi), Some(len)) if len <= MAX_NODES as u64 => {
+                        Some((lo..hi).map(Value::Int).collect())
+                    }
+                    _ => {
+                        self.error_at(
+                            r,
+                            format!("this loop runs more than {MAX_NODES} times, too many for #[derive_grad] to unroll: use fewer iterations or split the computation into several #[derive_grad] functions"),
+                        );
+                        None
+                    }
+                }
             }
             Expr::MethodCall(m) => {
                 let method = m.method.to_string();
@@ -934,26 +962,100 @@ impl Lowerer<'_> {
     // ------------------------------------------------------------- indexing
 
     fn index(&mut self, i: &syn::ExprIndex) -> Value {
+        // `w[i][j]` on a variable is read in place: evaluating `w` first
+        // would copy the whole array for every element read, which makes
+        // unrolled loops over large arrays quadratic.
+        let mut chain = vec![&*i.index];
+        let mut base = &*i.expr;
+        while let Expr::Index(inner) = strip_parens(base) {
+            chain.push(&inner.index);
+            base = &inner.expr;
+        }
+        chain.reverse();
+        if let Expr::Path(p) = strip_parens(base) {
+            if let Some(ident) = p.path.get_ident() {
+                let name = ident.to_string();
+                if self.lookup(&name).is_some() {
+                    let mut idx = Vec::new();
+                    for e in &chain {
+                        match self.expr(e) {
+                            Value::Int(k) => idx.push((k, *e)),
+                            Value::Poison => return Value::Poison,
+                            _ => return self.runtime_index_error(e),
+                        }
+                    }
+                    let binding = self.lookup(&name).expect("looked up above");
+                    let mut cur = &binding.value;
+                    for (k, e) in idx {
+                        match cur {
+                            Value::Array(items) => {
+                                match usize::try_from(k).ok().and_then(|k| items.get(k)) {
+                                    Some(v) => cur = v,
+                                    None => {
+                                        let len = items.len();
+                                        return self.error_at(e, format!("index {k} is out of bounds for an array of length {len}"));
+                                    }
+                                }
+                            }
+                            Value::Poison => return Value::Poison,
+                            other => {
+                                let what = describe(other);
+                                return self.error_at(i, format!("cannot index {what}"));
+                            }
+                        }
+                    }
+                    return cur.clone();
+                }
+                let name = p.to_token_stream().to_string();
+                return self.error_at(
+                    base,
+                    format!("`{name}` is not a parameter or local variable of this function: #[derive_grad] cannot see the contents of `const`/`static` arrays; pass the array as a parameter"),
+                );
+            }
+        }
         let base = self.expr(&i.expr);
         let idx = self.expr(&i.index);
         match (base, idx) {
             (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
-            (Value::Array(items), Value::Int(k)) => match usize::try_from(k).ok().and_then(|k| items.get(k)) {
-                Some(v) => v.clone(),
-                None => self.error_at(i, format!("index {k} is out of bounds for an array of length {}", items.len())),
-            },
-            (Value::Array(_), _) => self.error_at(
-                &i.index,
-                "array indices must be known at compile time: integer literals, `for` loop variables, or arithmetic on them; indexing with a run-time value is not supported",
-            ),
+            (Value::Array(items), Value::Int(k)) => {
+                match usize::try_from(k).ok().and_then(|k| items.get(k)) {
+                    Some(v) => v.clone(),
+                    None => self.error_at(
+                        i,
+                        format!(
+                            "index {k} is out of bounds for an array of length {}",
+                            items.len()
+                        ),
+                    ),
+                }
+            }
+            (Value::Array(_), _) => self.runtime_index_error(&i.index),
             (v, _) => self.error_at(&i.expr, format!("cannot index {}", describe(&v))),
         }
     }
 
+    fn runtime_index_error(&mut self, at: &Expr) -> Value {
+        self.error_at(
+            at,
+            "array indices must be known at compile time: integer literals, `for` loop variables, or arithmetic on them; to pick an element at run time, loop over the indices and compare: `for i in 0..N { if i == k { … } }`",
+        )
+    }
+
     fn cast(&mut self, c: &syn::ExprCast) -> Value {
-        let v = self.expr(&c.expr);
         let target = c.ty.to_token_stream().to_string();
         let is_float = self.is_elem_type(&c.ty);
+        // An outside value (`STEPS as f64` with `const STEPS: usize`) keeps
+        // its cast: its type is not known here.
+        if let Expr::Path(p) = strip_parens(&c.expr) {
+            let local = p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.lookup(&id.to_string()).is_some());
+            if !local && known_constant(&p.path).is_none() && is_float {
+                return Value::Float(self.extern_value(c.to_token_stream()));
+            }
+        }
+        let v = self.expr(&c.expr);
         match v {
             Value::Poison => Value::Poison,
             Value::Int(i) if is_float => Value::Float(self.g.konst(i as f64)),
@@ -961,6 +1063,10 @@ impl Lowerer<'_> {
             Value::RtInt(id) if is_float => Value::Float(id),
             Value::RtInt(id) => Value::RtInt(id),
             Value::Float(id) if is_float => Value::Float(id),
+            Value::Float(_) if matches!(target.as_str(), "f32" | "f64") => self.error_at(
+                c,
+                format!("casting between float types (to `{target}`) is not supported: a #[derive_grad] function computes in one float type throughout; convert its inputs outside the function"),
+            ),
             Value::Float(_) => self.error_at(
                 c,
                 format!("integer arithmetic on differentiated values is not supported: casting a float to `{target}` has no derivative"),
@@ -974,7 +1080,7 @@ impl Lowerer<'_> {
         match &self.sig.elem {
             ElemTy::F64 => s == "f64",
             ElemTy::F32 => s == "f32",
-            ElemTy::Generic(g) => s == g.to_string(),
+            ElemTy::Generic(g) => *g == s,
         }
     }
 
@@ -997,6 +1103,11 @@ impl Lowerer<'_> {
         match recv {
             Value::Poison => Value::Poison,
             Value::Float(x) => {
+                // `F::from(0.5).unwrap()` / `.expect("…")`: the conversion
+                // already produced the float; the message is not evaluated.
+                if matches!((name.as_str(), args.len()), ("unwrap" | "clone", 0) | ("expect", 1)) {
+                    return Value::Float(x);
+                }
                 let vals: Vec<Value> = args.iter().map(|a| self.expr(a)).collect();
                 if vals.contains(&Value::Poison) {
                     return Value::Poison;
@@ -1006,7 +1117,6 @@ impl Lowerer<'_> {
                     .map(|v| if let Value::Float(id) = v { Some(*id) } else { None })
                     .collect();
                 match (name.as_str(), vals.as_slice()) {
-                    ("unwrap" | "clone", []) | ("expect", [_]) => return Value::Float(x),
                     ("powi", [Value::Int(n)]) => {
                         return match i32::try_from(*n) {
                             Ok(n) => Value::Float(self.g.node(Op::Powi(n), vec![x])),
@@ -1135,6 +1245,24 @@ impl Lowerer<'_> {
                 .iter()
                 .any(|p| p.starts_with("backprop") || p == "functions");
         if core_path {
+            let core = ops::fun1_index(&last)
+                .filter(|&i| FUN1[i].spelling == Spelling::Core)
+                .map(|i| FUN1[i].name)
+                .or_else(|| {
+                    ops::fun2_index(&last)
+                        .filter(|&i| FUN2[i].spelling == Spelling::Core)
+                        .map(|i| FUN2[i].name)
+                });
+            if let Some(name) = core {
+                if !self
+                    .g
+                    .core_uses
+                    .iter()
+                    .any(|(n, p)| *n == name && *p == fp.path)
+                {
+                    self.g.core_uses.push((name, fp.path.clone()));
+                }
+            }
             if let Some(i) = ops::fun1_index(&last).filter(|&i| FUN1[i].spelling == Spelling::Core)
             {
                 return match self.float_args(&args, 1, c) {

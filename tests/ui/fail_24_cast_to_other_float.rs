@@ -1,8 +1,8 @@
 use backprop::prelude::*;
 
-// KNOWN ISSUE: the message calls a float-to-float cast "integer arithmetic".
-// It should say that the function computes in one float type (`f64`) and
-// that casts to another float type are not supported.
+// A cast to another float type is refused: the function computes in one
+// float type.
+
 
 #[derive_grad]
 fn loss(x: f64) -> f64 {

@@ -1,8 +1,8 @@
 use backprop::prelude::*;
 
-// KNOWN ISSUE: a `const` array is taken for a float ("cannot index a float").
-// It should say that `const`/`static` arrays are not supported and suggest
-// passing the array as a (non-differentiated) parameter.
+// A `const` array cannot be seen by the macro: the error says to pass it as
+// a parameter.
+
 
 const SCALE: [f64; 2] = [1.0, 2.0];
 

@@ -1043,7 +1043,7 @@ fn check_program(p: &Program, rng: &mut SplitMix64, points: usize, stats: &mut S
             let noise = 1e-9 * v.abs().max(1.0);
             let agree =
                 |a: f64, b: f64, rel: f64| (a - b).abs() <= rel * a.abs().max(b.abs()) + noise;
-            if !(fd1.is_finite() && fd2.is_finite()) || !agree(fd1, fd2, 1e-5) {
+            if !(fd1.is_finite() && fd2.is_finite() && agree(fd1, fd2, 1e-5)) {
                 // A kink or a jump within 2h: not differentiable here.
                 stats.elements_nonsmooth += 1;
                 continue;

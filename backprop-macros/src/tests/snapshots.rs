@@ -46,7 +46,13 @@ fn every_error_in_a_function_is_reported_at_once() {
     );
     let joined = errs.join("\n");
     assert_eq!(errs.len(), 5, "{joined}");
-    for needle in ["frobnicate", "`while`", "closures", "println!", "loop bound"] {
+    for needle in [
+        "frobnicate",
+        "`while`",
+        "closures",
+        "println!",
+        "loop bound",
+    ] {
         assert!(joined.contains(needle), "missing {needle}: {joined}");
     }
 }
@@ -54,7 +60,37 @@ fn every_error_in_a_function_is_reported_at_once() {
 #[test]
 fn wrt_errors_name_the_parameters() {
     let errs = super::errors("wrt(q)", "fn f(x: f64, flag: bool) -> f64 { x }");
-    assert!(errs[0].contains("`q`") && errs[0].contains("`x`, `flag`"), "{errs:?}");
+    assert!(
+        errs[0].contains("`q`") && errs[0].contains("`x`, `flag`"),
+        "{errs:?}"
+    );
     let errs = super::errors("wrt(flag)", "fn f(x: f64, flag: bool) -> f64 { x }");
-    assert!(errs[0].contains("cannot differentiate with respect to `flag`"), "{errs:?}");
+    assert!(
+        errs[0].contains("cannot differentiate with respect to `flag`"),
+        "{errs:?}"
+    );
+}
+
+#[test]
+#[ignore = "timing probe, run by hand"]
+fn expansion_time_probe() {
+    for n in [100usize, 1000, 10000] {
+        let src = format!(
+            "fn big(w: [f64; {n}], x: [f64; {n}]) -> f64 {{
+                let mut s = 0.0;
+                for i in 0..{n} {{
+                    let z = w[i] * x[i] + 0.5;
+                    s += z.tanh() * z;
+                }}
+                s
+            }}"
+        );
+        let t = std::time::Instant::now();
+        let (func, c) = super::compile("", &src).unwrap();
+        let t_compile = t.elapsed();
+        let tokens = crate::expand::generate(&func, &c);
+        let len = tokens.to_string().len();
+        let (fwd, grad) = super::op_counts("", &src);
+        println!("n={n} forward_ops={fwd} grad_ops={grad} compile={t_compile:?} total={:?} code_bytes={len}", t.elapsed());
+    }
 }

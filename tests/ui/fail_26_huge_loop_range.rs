@@ -1,7 +1,8 @@
 use backprop::prelude::*;
 
-// KNOWN ISSUE: the macro panics (`attempt to add with overflow` in the
-// `..=` bound) instead of reporting an error at the range.
+// A loop range too long to unroll is an error at the range (this once
+// panicked with an overflow in the `..=` bound).
+
 
 #[derive_grad]
 fn loss(x: f64) -> f64 {
