@@ -41,6 +41,7 @@
 
 pub mod datasets;
 pub mod error;
+pub mod explain;
 pub mod functions;
 pub mod gradcheck;
 pub mod minimize;
