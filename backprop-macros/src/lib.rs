@@ -9,6 +9,7 @@
 //!                              ▲ rules (simplifier table)   ▲ ops (local derivatives)
 //! ```
 
+mod algebra;
 mod args;
 mod emit;
 mod expand;
@@ -19,6 +20,7 @@ mod pattern;
 mod reverse;
 mod rules;
 mod signature;
+mod sym;
 
 #[cfg(test)]
 mod tests;
