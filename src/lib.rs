@@ -59,6 +59,13 @@ pub mod __private {
     #[inline(always)]
     pub fn the_name_must_resolve_to_backprops_own_function<T>(_ours: &T, _theirs: &T) {}
 
+    /// A value of the element type as `f64`, for traces (NaN if it has no
+    /// `f64` value, which no float type has).
+    #[inline(always)]
+    pub fn to_f64<F: num_traits::Float>(x: F) -> f64 {
+        x.to_f64().unwrap_or(f64::NAN)
+    }
+
     /// An integer parameter converted to a generic float type.
     #[inline(always)]
     pub fn cast<F: num_traits::Float, I: num_traits::ToPrimitive>(i: I) -> F {

@@ -239,15 +239,6 @@ impl Rat {
         }
     }
 
-    /// The constant value, if it is one.
-    pub fn as_constant(&self) -> Option<f64> {
-        if self.den.is_empty() {
-            self.num.as_constant()
-        } else {
-            None
-        }
-    }
-
     /// `self · other`, cancelled.
     pub fn mul(&self, other: &Rat) -> Rat {
         let mut den = self.den.clone();
@@ -313,9 +304,18 @@ impl Rat {
                 self.num = self.num.scale(1.0 / c);
                 continue;
             }
+            // Canonical factor: leading coefficient ±1, and a constant term,
+            // if any, positive (`1 − p`, as people write it, not `p − 1`).
             let (_, lc) = f.leading().expect("a non-constant factor has terms");
-            self.num = self.num.scale(1.0 / lc);
-            den.push(f.scale(1.0 / lc));
+            let mut scale = 1.0 / lc.abs();
+            if f.0.get(&Vec::new()).is_some_and(|c| c * scale < 0.0)
+                || (!f.0.contains_key(&Vec::new()) && lc < 0.0)
+            {
+                scale = -scale;
+            }
+            // num / f = (num · scale) / (f · scale)
+            self.num = self.num.scale(scale);
+            den.push(f.scale(scale));
         }
         self.den = den;
         self
@@ -340,6 +340,22 @@ impl Rat {
         r
     }
 
+    /// The value, given each atom's value.
+    #[cfg(test)]
+    pub fn eval(&self, atom: &dyn Fn(Atom) -> f64) -> f64 {
+        let poly = |p: &Poly| {
+            p.0.iter()
+                .map(|(m, c)| {
+                    c * m
+                        .iter()
+                        .map(|&(a, e)| atom(a).powi(e as i32))
+                        .product::<f64>()
+                })
+                .sum::<f64>()
+        };
+        poly(&self.num) / self.den.iter().map(poly).product::<f64>()
+    }
+
     /// Printable form: the numerator's common factor pulled out
     /// (`(p1 − y1)·a1`, not `a1·p1 − a1·y1`), over the denominator.
     pub fn to_sym(&self, atoms: &Atoms) -> Sym {
@@ -347,7 +363,10 @@ impl Rat {
         if self.den.is_empty() {
             return num;
         }
-        let den = Sym::product(self.den.iter().map(|f| poly_factored(f, atoms)).collect());
+        // Single atoms before sums: `p·(1 − p)`.
+        let mut den: Vec<&Poly> = self.den.iter().collect();
+        den.sort_by_key(|f| f.0.len());
+        let den = Sym::product(den.into_iter().map(|f| poly_factored(f, atoms)).collect());
         Sym::Div(Box::new(num), Box::new(den))
     }
 }

@@ -9,6 +9,8 @@ use syn::Ident;
 pub struct Args {
     /// The parameters named in `wrt(...)`, if given.
     pub wrt: Option<Vec<Ident>>,
+    /// `explain`: also generate `NAME_explain` and `NAME_trace`.
+    pub explain: bool,
 }
 
 /// Parses the tokens inside `#[derive_grad(...)]`.
@@ -29,9 +31,12 @@ pub fn parse(tokens: TokenStream) -> syn::Result<Args> {
             }
             args.wrt = Some(names.into_iter().collect());
             Ok(())
+        } else if meta.path.is_ident("explain") {
+            args.explain = true;
+            Ok(())
         } else {
             Err(meta.error(
-                "unknown argument of #[derive_grad]: the supported one is `wrt(param, ...)`",
+                "unknown argument of #[derive_grad]: the supported ones are `wrt(param, ...)` and `explain`",
             ))
         }
     });

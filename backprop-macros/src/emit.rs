@@ -21,29 +21,18 @@ pub struct Outputs<'a> {
     pub always_tuple: bool,
 }
 
-/// How an adjoint node is named in the emitted code.
-#[derive(Clone, Debug)]
-pub enum AdjointName {
-    /// A parameter's gradient element: `d_w_3`.
-    Param(String),
-    /// The adjoint of a named forward node: `d_` and that node's emitted name.
-    Of(Id),
-}
-
-/// Emits the body (statements and the final `(value, gradient)` expression).
-pub fn body(
+/// One `let` per live operation, in arena order: the statements, and the
+/// expression (a name, literal or parameter read) of every emitted node.
+pub fn straight_line(
     g: &Graph,
     elem: &ElemTy,
     params: &[ParamInfo],
-    out: &Outputs,
+    roots: &[Id],
+    value: Id,
     adjoint_names: &[(Id, AdjointName)],
-) -> TokenStream {
-    let mut roots = vec![out.value];
-    for (_, ids) in &out.grads {
-        roots.extend(ids);
-    }
-    let live = live_nodes(g, &roots);
-
+) -> (Vec<TokenStream>, Vec<Option<TokenStream>>) {
+    let out_value = value;
+    let live = live_nodes(g, roots);
     let mut names = Names::new(params);
     let mut expr: Vec<Option<TokenStream>> = vec![None; g.len()];
     let mut stmts = Vec::new();
@@ -197,7 +186,7 @@ pub fn body(
                 Some(n) => format!("d_{n}"),
                 None => "v".to_owned(),
             },
-            (None, None) if id == out.value => "value".to_owned(),
+            (None, None) if id == out_value => "value".to_owned(),
             (None, None) => "v".to_owned(),
         };
         let name = names.fresh(&base);
@@ -206,6 +195,32 @@ pub fn body(
         stmts.push(quote!(let #ident = #rhs;));
         expr[i] = Some(quote!(#ident));
     }
+
+    (stmts, expr)
+}
+
+/// How an adjoint node is named in the emitted code.
+#[derive(Clone, Debug)]
+pub enum AdjointName {
+    /// A parameter's gradient element: `d_w_3`.
+    Param(String),
+    /// The adjoint of a named forward node: `d_` and that node's emitted name.
+    Of(Id),
+}
+
+/// Emits the body (statements and the final `(value, gradient)` expression).
+pub fn body(
+    g: &Graph,
+    elem: &ElemTy,
+    params: &[ParamInfo],
+    out: &Outputs,
+    adjoint_names: &[(Id, AdjointName)],
+) -> TokenStream {
+    let mut roots = vec![out.value];
+    for (_, ids) in &out.grads {
+        roots.extend(ids);
+    }
+    let (stmts, expr) = straight_line(g, elem, params, &roots, out.value, adjoint_names);
 
     let value = expr[out.value.index()].clone().unwrap();
     let grads: Vec<TokenStream> = out

@@ -495,6 +495,13 @@ impl Graph {
                 }
             }
             Pat::Op(op, pargs) => {
+                // A value the user named stays in the forward graph as
+                // written (`let e2 = -(…); e1 + e2` is not rewritten to
+                // `e1 - (…)`), so explanations and the generated code keep
+                // the user's structure.
+                if self.mode == Mode::Forward && self.names[id.index()].is_some() {
+                    return false;
+                }
                 let node = self.get(id);
                 self.matches_op(*op, pargs, node.op, &node.args, binds)
             }

@@ -13,6 +13,7 @@ mod algebra;
 mod args;
 mod emit;
 mod expand;
+mod explain;
 mod graph;
 mod lower;
 mod ops;

@@ -71,14 +71,35 @@ pub fn number(v: f64) -> String {
 }
 
 impl Sym {
-    /// A product, flattening nested products and dropping factors of 1.
+    /// A product, flattening nested products, dropping factors of 1,
+    /// putting numbers first and writing a repeated factor as a power
+    /// (`0.5·(t − y)²`).
     pub fn product(factors: Vec<Sym>) -> Sym {
-        let mut out = Vec::new();
+        let mut flat = Vec::new();
         for f in factors {
             match f {
-                Sym::Mul(inner) => out.extend(inner),
+                Sym::Mul(inner) => flat.extend(inner),
                 Sym::Num(v) if v == 1.0 => {}
-                f => out.push(f),
+                f => flat.push(f),
+            }
+        }
+        let (nums, rest): (Vec<Sym>, Vec<Sym>) =
+            flat.into_iter().partition(|f| matches!(f, Sym::Num(_)));
+        let mut out: Vec<Sym> = nums;
+        for f in rest {
+            let base_of = |s: &Sym| match s {
+                Sym::Pow(b, n) => ((**b).clone(), *n),
+                s => (s.clone(), 1),
+            };
+            let (base, n) = base_of(&f);
+            if let Some(prev) = out
+                .iter_mut()
+                .find(|p| !matches!(p, Sym::Num(_)) && base_of(p).0 == base)
+            {
+                let (_, m) = base_of(prev);
+                *prev = Sym::Pow(Box::new(base), m + n);
+            } else {
+                out.push(f);
             }
         }
         match out.len() {
