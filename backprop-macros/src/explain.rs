@@ -74,9 +74,6 @@ pub struct ExplainData {
     pub nodes: Vec<NamedNode>,
     /// Adjoint derivations, output side first.
     pub steps: Vec<StepData>,
-    /// The atoms the closed forms are written in.
-    #[cfg_attr(not(test), allow(dead_code))] // read by the tests that evaluate closed forms
-    pub atoms: Atoms,
     /// For each atom, the graph node whose value it stands for (adjoint
     /// symbols stand for the adjoint node of the main sweep).
     #[cfg_attr(not(test), allow(dead_code))] // read by the tests that evaluate closed forms
@@ -95,10 +92,10 @@ pub fn explain(
     let mut nodes: Vec<NamedNode> = Vec::new();
     let mut index_of: HashMap<Id, usize> = HashMap::new();
     let mut name_uses: HashMap<String, usize> = HashMap::new();
-    for i in 0..=output.index() {
+    for (i, &is_live) in live.iter().enumerate().take(output.index() + 1) {
         let id = Id(i as u32);
         let node = g.get(id);
-        if !live[i] || node.op.is_bool() || matches!(node.op, Op::Const(_) | Op::Proj(_)) {
+        if !is_live || node.op.is_bool() || matches!(node.op, Op::Const(_) | Op::Proj(_)) {
             continue;
         }
         let (base, kind) = match node.op {
@@ -214,7 +211,7 @@ pub fn explain(
                 .find(|(x, _)| *x == m)
                 .map(|x| x.1)
                 .expect("user has a local derivative");
-            let dr = cx.to_rat(g, d, &index_of, &nodes);
+            let dr = cx.rat_of(g, d, &index_of, &nodes);
             let au = adj_rat[u].clone().expect("users come after");
             terms.push(au.mul(&dr));
         }
@@ -278,7 +275,6 @@ pub fn explain(
         function: function.to_owned(),
         nodes,
         steps,
-        atoms: cx.atoms,
         atom_values: cx.atom_values,
     }
 }
@@ -423,7 +419,7 @@ impl AlgebraCx {
     }
 
     /// The graph expression `id` as a rational function of atoms.
-    fn to_rat(
+    fn rat_of(
         &mut self,
         g: &Graph,
         id: Id,
@@ -442,7 +438,7 @@ impl AlgebraCx {
                 id,
             )
         } else {
-            let arg = |s: &mut Self, k: usize| s.to_rat(g, node.args[k], named, nodes);
+            let arg = |s: &mut Self, k: usize| s.rat_of(g, node.args[k], named, nodes);
             match node.op {
                 Op::Const(bits) => Rat::constant(f64::from_bits(bits)),
                 Op::Add => arg(self, 0).add(&arg(self, 1)),

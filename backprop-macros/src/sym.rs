@@ -79,7 +79,7 @@ impl Sym {
         for f in factors {
             match f {
                 Sym::Mul(inner) => flat.extend(inner),
-                Sym::Num(v) if v == 1.0 => {}
+                Sym::Num(1.0) => {}
                 f => flat.push(f),
             }
         }
