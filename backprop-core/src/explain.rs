@@ -5,8 +5,57 @@
 //! The macro generates `NAME_explain() -> Explanation` (known at compile
 //! time) and `NAME_trace(args) -> Trace` (values at run time) from the same
 //! graph it generates `NAME_grad` from.
+//!
+//! Renderings, all in pure Rust (no Graphviz needed):
+//!
+//! - `println!("{explanation}")`: the derivation in Unicode math,
+//!   [`Explanation::to_latex`] in LaTeX;
+//! - `println!("{trace}")`: a table of every node's value and gradient in
+//!   forward order, like the worked steps of a hand derivation;
+//! - [`Graph::to_dot`] / [`Trace::to_dot`]: Graphviz DOT, as micrograd's
+//!   `draw_dot`, for those who have Graphviz;
+//! - [`Graph::to_svg`] / [`Trace::to_svg`]: a picture of the computation laid
+//!   out left to right (inputs and parameters on the left, the output on the
+//!   right), each box showing the node's definition, and for a trace its
+//!   value and gradient.
+//!
+//! ```
+//! use backprop_core::explain::{Graph, Node, NodeKind, Trace};
+//!
+//! // f = w·x at w = 3, x = 2
+//! let leaf = |name: &str, kind| Node {
+//!     name: name.into(),
+//!     kind,
+//!     definition: String::new(),
+//!     inputs: vec![],
+//! };
+//! let graph = Graph {
+//!     function: "f".into(),
+//!     nodes: vec![
+//!         leaf("w", NodeKind::Parameter),
+//!         leaf("x", NodeKind::Input),
+//!         Node {
+//!             name: "f".into(),
+//!             kind: NodeKind::Output,
+//!             definition: "w·x".into(),
+//!             inputs: vec![0, 1],
+//!         },
+//!     ],
+//! };
+//! let trace = Trace { graph, values: vec![3.0, 2.0, 6.0], grads: vec![2.0, 0.0, 1.0] };
+//!
+//! let table = trace.to_string();
+//! assert!(table.contains("node | kind      | definition | value | ∂f/∂node"));
+//! assert!(table.contains("w    | parameter |            |     3 |        2"));
+//! assert!(trace.to_dot().contains("n0 -> n2;"));
+//! assert!(trace.to_svg().starts_with("<svg"));
+//! ```
 
 use std::fmt;
+
+mod dot;
+mod svg;
+mod table;
 
 /// What a node of the [`Graph`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -19,6 +68,26 @@ pub enum NodeKind {
     Intermediate,
     /// The function's result (the loss).
     Output,
+}
+
+impl NodeKind {
+    /// The kind in lower case, as the renderings label it: `parameter`,
+    /// `input`, `intermediate`, `output`.
+    pub fn label(self) -> &'static str {
+        match self {
+            NodeKind::Parameter => "parameter",
+            NodeKind::Input => "input",
+            NodeKind::Intermediate => "intermediate",
+            NodeKind::Output => "output",
+        }
+    }
+}
+
+impl fmt::Display for NodeKind {
+    /// [`NodeKind::label`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.label())
+    }
 }
 
 /// One node: a parameter, an input, or a value the user named.
@@ -52,6 +121,18 @@ impl Graph {
     /// The index of the node called `name`.
     pub fn index_of(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// The nodes whose definitions read node `i` (each once, in order).
+    pub fn users(&self, i: usize) -> Vec<usize> {
+        (i + 1..self.nodes.len())
+            .filter(|&u| self.nodes[u].inputs.contains(&i))
+            .collect()
+    }
+
+    /// The output's name (`""` for an empty graph).
+    pub fn output_name(&self) -> &str {
+        self.nodes.last().map(|n| n.name.as_str()).unwrap_or("")
     }
 }
 
@@ -114,7 +195,11 @@ impl Explanation {
     }
 
     fn output_name(&self) -> String {
-        self.graph.nodes.last().map(|n| latex_name(&n.name)).unwrap_or_default()
+        self.graph
+            .nodes
+            .last()
+            .map(|n| latex_name(&n.name))
+            .unwrap_or_default()
     }
 }
 
@@ -130,7 +215,8 @@ pub fn latex_name(name: &str) -> String {
         }
     }
     let digits = name.trim_start_matches(|c: char| !c.is_ascii_digit());
-    if !digits.is_empty() && digits.len() < name.len() && digits.chars().all(|c| c.is_ascii_digit()) {
+    if !digits.is_empty() && digits.len() < name.len() && digits.chars().all(|c| c.is_ascii_digit())
+    {
         return format!("{}_{{{digits}}}", &name[..name.len() - digits.len()]);
     }
     name.to_owned()
@@ -140,7 +226,12 @@ impl fmt::Display for Explanation {
     /// The derivation in Unicode, one adjoint per line:
     /// `∂E/∂w[4] = ∂E/∂z3 · ∂z3/∂w[4] = (p1 − y1)·a1`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let out = self.graph.nodes.last().map(|n| n.name.as_str()).unwrap_or("");
+        let out = self
+            .graph
+            .nodes
+            .last()
+            .map(|n| n.name.as_str())
+            .unwrap_or("");
         writeln!(f, "Derivation of ∂{out} for {}:", self.graph.function)?;
         for step in &self.derivation.steps {
             let name = &self.graph.nodes[step.node].name;
@@ -174,5 +265,77 @@ impl Trace {
     /// The adjoint ∂output/∂`name`.
     pub fn grad(&self, name: &str) -> Option<f64> {
         self.graph.index_of(name).map(|i| self.grads[i])
+    }
+}
+
+/// A number as the renderings print it: the shortest form that reads back
+/// to the same `f64` when that is short (at most 8 characters besides the
+/// sign: `0.05`, `-1.5`, `0`, `123.4567`), else six
+/// significant digits (`0.593270`, `0.000438504`), in scientific notation
+/// outside `1e-4..1e7` (`1.23457e-9`).
+///
+/// ```
+/// use backprop_core::explain::format_number;
+///
+/// assert_eq!(format_number(0.05), "0.05");
+/// assert_eq!(format_number(-2.0), "-2");
+/// assert_eq!(format_number(0.5932699921071872), "0.593270");
+/// assert_eq!(format_number(0.1f32 as f64), "0.100000");
+/// assert_eq!(format_number(123.4567), "123.4567");
+/// assert_eq!(format_number(123.45678), "123.457");
+/// assert_eq!(format_number(1.234567e-9), "1.23457e-9");
+/// assert_eq!(format_number(f64::NAN), "NaN");
+/// ```
+pub fn format_number(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let short = format!("{x}");
+    if short.trim_start_matches('-').len() <= 8 {
+        return short;
+    }
+    let a = x.abs();
+    if (1e-4..1e7).contains(&a) {
+        let magnitude = a.log10().floor() as i32;
+        let decimals = (5 - magnitude).max(0) as usize;
+        return format!("{x:.decimals$}");
+    }
+    format!("{x:.5e}")
+}
+
+/// How many terminal columns `s` takes: combining marks take none, East
+/// Asian wide characters and emoji two, everything else (`·`, `−`, `∂`, `σ`)
+/// one.
+pub(crate) fn display_width(s: &str) -> usize {
+    s.chars().map(char_width).sum()
+}
+
+fn char_width(c: char) -> usize {
+    let c = c as u32;
+    match c {
+        0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F | 0x200B..=0x200F => {
+            0
+        }
+        0x1100..=0x115F
+        | 0x2E80..=0x303E
+        | 0x3041..=0x33FF
+        | 0x3400..=0x4DBF
+        | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF
+        | 0xAC00..=0xD7A3
+        | 0xF900..=0xFAFF
+        | 0xFE30..=0xFE4F
+        | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6
+        | 0x1F300..=0x1F64F
+        | 0x1F900..=0x1F9FF
+        | 0x20000..=0x3FFFD => 2,
+        _ => 1,
     }
 }
