@@ -21,8 +21,9 @@ pub fn predict(w: &[f64; 9], x1: f64, x2: f64) -> f64 {
     z1 * w[6] + z2 * w[7] + z3 * w[8]
 }
 
-/// The loss, differentiated by `#[derive_grad]` into `loss_grad`.
-#[derive_grad]
+/// The loss, differentiated by `#[derive_grad]` into `loss_grad`; with
+/// `explain` it also gets `loss_explain` (the derivation) and `loss_trace`.
+#[derive_grad(explain)]
 pub fn loss(w: [f64; 9], x1: f64, x2: f64, t: f64) -> f64 {
     let z1 = x1 * w[0] + x2 * w[3];
     let z2 = x1 * w[1] + x2 * w[4];
@@ -42,6 +43,10 @@ pub struct Report {
     pub after: (f64, f64),
     /// The weights after the step.
     pub weights: [f64; 9],
+    /// The chain-rule derivation `loss_explain()` prints.
+    pub derivation: String,
+    /// The computation graph at the start, with values and gradients, as SVG.
+    pub svg: String,
     /// The printed text.
     pub text: String,
 }
@@ -61,6 +66,12 @@ pub fn run() -> Report {
         writeln!(text, "  {name}  {:>8.1} {:>8.1} {:>8.1}", g[0], g[1], g[2]).unwrap();
     }
 
+    let derivation = loss_explain().to_string();
+    writeln!(text, "\n{derivation}").unwrap();
+    let trace = loss_trace(w, x1, x2, t);
+    writeln!(text, "every value and its gradient at the start:\n{trace}").unwrap();
+    let svg = trace.to_svg();
+
     let mut sgd = Sgd::new(1e-5);
     sgd.step(&mut w, &grad);
     let after = (predict(&w, x1, x2), loss(w, x1, x2, t));
@@ -72,11 +83,22 @@ pub fn run() -> Report {
         grad,
         after,
         weights: w,
+        derivation,
+        svg,
         text,
     }
 }
 
 #[allow(dead_code)] // the test includes this file for `run` only
 fn main() {
-    print!("{}", run().text);
+    let report = run();
+    print!("{}", report.text);
+    // The picture of the computation: the first argument, or target/.
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/linear_net_2_3_1_graph.svg".into());
+    match std::fs::write(&path, &report.svg) {
+        Ok(()) => println!("wrote the computation graph to {path}"),
+        Err(e) => eprintln!("cannot write {path}: {e}"),
+    }
 }

@@ -53,12 +53,16 @@ pub fn head(a1: f64, a2: f64, w: [f64; 8], b: [f64; 4], y: [f64; 2]) -> f64 {
 
 /// The whole network's error `E`, differentiated with respect to the
 /// weights and biases into `loss_grad(..) -> (E, (∂E/∂w, ∂E/∂b))`.
-#[derive_grad(wrt(w, b))]
+#[derive_grad(wrt(w, b), explain)]
 pub fn loss(w: [f64; 8], b: [f64; 4], x: [f64; 2], y: [f64; 2]) -> f64 {
-    let a1 = sigmoid(x[0] * w[0] + x[1] * w[1] + b[0]);
-    let a2 = sigmoid(x[0] * w[2] + x[1] * w[3] + b[1]);
-    let p1 = sigmoid(a1 * w[4] + a2 * w[5] + b[2]);
-    let p2 = sigmoid(a1 * w[6] + a2 * w[7] + b[3]);
+    let z1 = x[0] * w[0] + x[1] * w[1] + b[0];
+    let a1 = sigmoid(z1);
+    let z2 = x[0] * w[2] + x[1] * w[3] + b[1];
+    let a2 = sigmoid(z2);
+    let z3 = a1 * w[4] + a2 * w[5] + b[2];
+    let p1 = sigmoid(z3);
+    let z4 = a1 * w[6] + a2 * w[7] + b[3];
+    let p2 = sigmoid(z4);
     let e1 = -(y[0] * p1.ln() + (1.0 - y[0]) * (1.0 - p1).ln());
     let e2 = -(y[1] * p2.ln() + (1.0 - y[1]) * (1.0 - p2).ln());
     e1 + e2
@@ -86,6 +90,10 @@ pub struct Report {
     pub grad_w: [f64; 8],
     /// `∂E/∂b` from `loss_grad` at the start.
     pub grad_b: [f64; 4],
+    /// The chain-rule derivation `loss_explain()` prints.
+    pub derivation: String,
+    /// The computation graph at the start, with values and gradients, as SVG.
+    pub svg: String,
     /// `(∂E/∂a1, ∂E/∂a2)` from `head_grad` at the start.
     pub grad_a: (f64, f64),
     /// `(p1 − y1)·a1`, the tutorial's formula for `∂E/∂w5`.
@@ -116,6 +124,15 @@ pub fn run() -> Report {
     let (a, p) = forward(&w, &b, &X);
     let (error, (grad_w, grad_b)) = loss_grad(w, b, X, Y);
     let (_, grad_a) = head_grad(a[0], a[1], w, b, Y);
+
+    // The derivation, from the same graph `loss_grad` was generated from
+    // (`w[4]` is the tutorial's w5, `y[0]` its y1).
+    let explanation = loss_explain();
+    let derivation = explanation.to_string();
+    writeln!(text, "{derivation}").unwrap();
+    let trace = loss_trace(w, b, X, Y);
+    writeln!(text, "{trace}").unwrap();
+    let svg = trace.to_svg();
 
     writeln!(text, "forward: a1 = {:.9}, a2 = {:.9}", a[0], a[1]).unwrap();
     writeln!(text, "         p1 = {:.9}, p2 = {:.9}", p[0], p[1]).unwrap();
@@ -179,6 +196,8 @@ pub fn run() -> Report {
         a,
         p,
         error,
+        derivation,
+        svg,
         grad_w,
         grad_b,
         grad_a,
@@ -198,5 +217,14 @@ fn round9(v: f64) -> f64 {
 
 #[allow(dead_code)] // the test includes this file for `run` only
 fn main() {
-    print!("{}", run().text);
+    let report = run();
+    print!("{}", report.text);
+    // The picture of the computation: the first argument, or target/.
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "target/sigmoid_net_2_2_2_graph.svg".into());
+    match std::fs::write(&path, &report.svg) {
+        Ok(()) => println!("wrote the computation graph to {path}"),
+        Err(e) => eprintln!("cannot write {path}: {e}"),
+    }
 }

@@ -23,6 +23,18 @@ fn linear_net_2_3_1_reproduces_seed_001() {
     }
     assert!(r.text.contains("prediction 180.0, loss 7200.0"));
     assert!(r.text.contains("prediction 140.3136, loss 3225.13717248"));
+    // The derivation, as the tutorial works it: ∂L/∂w = (y − t)·(path).
+    assert!(
+        r.derivation.contains("∂loss/∂y = y − t\n"),
+        "{}",
+        r.derivation
+    );
+    assert!(r
+        .derivation
+        .contains("∂loss/∂w[0] = ∂loss/∂y·∂y/∂z1·∂z1/∂w[0] = (y − t)·w[6]·x1"));
+    // (y − t)·w[6]·x1 = (180 − 60)·1·40 = 4800, the printed gradient.
+    assert_eq!((180.0 - 60.0) * 1.0 * 40.0, r.grad[0]);
+    assert!(r.svg.starts_with("<svg") && r.svg.contains("z1") && r.svg.contains("7200"));
 }
 
 #[path = "../examples/sigmoid_net_2_2_2.rs"]
@@ -339,4 +351,26 @@ fn iris_mlp_trains_to_95_percent_with_a_derive_grad_loss() {
     assert!(r.accuracy_before < 0.9, "{}", r.accuracy_before);
     assert_eq!(r.per_species.iter().map(|c| c.1).sum::<usize>(), 150);
     assert!(r.text.contains("training accuracy"));
+}
+
+#[test]
+fn sigmoid_net_2_2_2_prints_the_seed_derivation() {
+    let r = sigmoid_net_2_2_2::run();
+    // seeds/003 (w5 is w[4], y1 is y[0]): ∂E/∂w5 = (p1 − y1)·a1 and
+    // ∂E/∂a1 = (p1 − y1)·w5 + (p2 − y2)·w7.
+    assert!(
+        r.derivation
+            .contains("∂loss/∂z3 = ∂loss/∂e1·∂e1/∂p1·∂p1/∂z3 = p1 − y[0]"),
+        "{}",
+        r.derivation
+    );
+    assert!(r.derivation.contains("= (p1 − y[0])·a1\n"));
+    assert!(r.derivation.contains("∂loss/∂a1 = "));
+    assert!(r
+        .derivation
+        .contains(" = (p1 − y[0])·w[4] + (p2 − y[1])·w[6]\n"));
+    // The printed closed form, evaluated, is the printed gradient.
+    let (p1, a1) = (r.p[0], r.a[0]);
+    assert!(((p1 - sigmoid_net_2_2_2::Y[0]) * a1 - r.grad_w[4]).abs() < 1e-15);
+    assert!(r.svg.starts_with("<svg") && r.svg.contains("p1") && r.svg.contains("w[4]"));
 }

@@ -232,13 +232,19 @@ impl fmt::Display for Explanation {
             .last()
             .map(|n| n.name.as_str())
             .unwrap_or("");
-        writeln!(f, "Derivation of ∂{out} for {}:", self.graph.function)?;
+        writeln!(
+            f,
+            "Backpropagation through {}, by the chain rule:",
+            self.graph.function
+        )?;
         for step in &self.derivation.steps {
             let name = &self.graph.nodes[step.node].name;
-            if step.chain == step.closed {
-                writeln!(f, "  ∂{out}/∂{name} = {}", step.closed)?;
+            let lhs = format!("∂{out}/∂{name}");
+            // A value the output reads directly has no chain to show.
+            if step.chain == step.closed || step.chain == lhs {
+                writeln!(f, "  {lhs} = {}", step.closed)?;
             } else {
-                writeln!(f, "  ∂{out}/∂{name} = {} = {}", step.chain, step.closed)?;
+                writeln!(f, "  {lhs} = {} = {}", step.chain, step.closed)?;
             }
         }
         Ok(())

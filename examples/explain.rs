@@ -1,0 +1,125 @@
+//! Explains a loss function from a Rust source file, with no code to write:
+//! its computation graph in its own names, and the chain-rule derivation of
+//! every gradient, simplified.
+//!
+//! ```text
+//! cargo run --example explain -- FILE.rs FUNCTION [--latex] [--dot OUT.dot] [--svg OUT.svg]
+//! ```
+//!
+//! The function is read as `#[derive_grad]` reads it (with its `wrt(...)`
+//! if it has the attribute), by the macro's own compiler stages, which are
+//! plain `proc-macro2` code and are included here by path: a proc-macro
+//! crate cannot be linked as a library.
+
+use std::process::ExitCode;
+
+// The compiler's stages, at the crate root because they refer to each
+// other as `crate::graph`, `crate::ops`, …
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/algebra.rs"]
+mod algebra;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/args.rs"]
+mod args;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/emit.rs"]
+mod emit;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/expand.rs"]
+mod expand;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/explain.rs"]
+mod explain;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/graph.rs"]
+mod graph;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/lower.rs"]
+mod lower;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/ops.rs"]
+mod ops;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/pattern.rs"]
+mod pattern;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/reverse.rs"]
+mod reverse;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/rules.rs"]
+mod rules;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/signature.rs"]
+mod signature;
+#[allow(dead_code)]
+#[path = "../backprop-macros/src/sym.rs"]
+mod sym;
+
+#[path = "explain/source.rs"]
+mod source;
+use source::explain_source;
+
+const USAGE: &str = "usage: cargo run --example explain -- FILE.rs FUNCTION [--latex] [--dot OUT.dot] [--svg OUT.svg]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mut positional, mut latex, mut dot, mut svg) = (Vec::new(), false, None, None);
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--latex" => latex = true,
+            "--dot" => dot = it.next(),
+            "--svg" => svg = it.next(),
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return ExitCode::SUCCESS;
+            }
+            _ => positional.push(a),
+        }
+    }
+    let [file, function] = positional.as_slice() else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let source = match std::fs::read_to_string(file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("cannot read {file}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let explanation = match explain_source(&source, function) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("Computation of {}:", explanation.graph.function);
+    for n in &explanation.graph.nodes {
+        if !n.definition.is_empty() {
+            println!("  {} = {}", n.name, n.definition);
+        }
+    }
+    println!();
+    print!("{explanation}");
+    if latex {
+        println!();
+        print!("{}", explanation.to_latex());
+    }
+    if let Some(path) = dot {
+        if let Err(e) = std::fs::write(&path, explanation.graph.to_dot()) {
+            eprintln!("cannot write {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+        println!("wrote {path}");
+    }
+    if let Some(path) = svg {
+        if let Err(e) = explanation.graph.write_svg(&path) {
+            eprintln!("cannot write {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+        println!("wrote {path}");
+    }
+    ExitCode::SUCCESS
+}
