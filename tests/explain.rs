@@ -34,14 +34,26 @@ fn derivation_reads_like_the_seed() {
     // seeds/003: ∂E/∂w5 = ∂E/∂p1 · ∂p1/∂z3 · ∂z3/∂w5 = (p1 − y1)·a1 (w5 is w[4]).
     assert_eq!(e.step("z3").unwrap().closed, "p1 − y[0]");
     assert_eq!(e.step("w[4]").unwrap().closed, "(p1 − y[0])·a1");
-    assert_eq!(e.step("w[4]").unwrap().chain, "∂loss/∂e1·∂e1/∂p1·∂p1/∂z3·∂z3/∂w[4]");
+    assert_eq!(
+        e.step("w[4]").unwrap().chain,
+        "∂loss/∂e1·∂e1/∂p1·∂p1/∂z3·∂z3/∂w[4]"
+    );
     // seeds/003: ∂E/∂a1 = (p1 − y1)·w5 + (p2 − y2)·w7.
-    assert_eq!(e.step("a1").unwrap().closed, "(p1 − y[0])·w[4] + (p2 − y[1])·w[6]");
+    assert_eq!(
+        e.step("a1").unwrap().closed,
+        "(p1 − y[0])·w[4] + (p2 − y[1])·w[6]"
+    );
     assert_eq!(e.step("w[0]").unwrap().closed, "∂loss/∂a1·(1 − a1)·a1·x[0]");
     let text = e.to_string();
-    assert!(text.contains("∂loss/∂w[4] = ∂loss/∂e1·∂e1/∂p1·∂p1/∂z3·∂z3/∂w[4] = (p1 − y[0])·a1"), "{text}");
+    assert!(
+        text.contains("∂loss/∂w[4] = ∂loss/∂e1·∂e1/∂p1·∂p1/∂z3·∂z3/∂w[4] = (p1 − y[0])·a1"),
+        "{text}"
+    );
     let latex = e.to_latex();
-    assert!(latex.contains("\\left(p_{1} - y_{0}\\right) \\cdot a_{1}"), "{latex}");
+    assert!(
+        latex.contains("\\left(p_{1} - y_{0}\\right) \\cdot a_{1}"),
+        "{latex}"
+    );
 }
 
 #[test]
@@ -60,12 +72,18 @@ fn trace_values_and_gradients_match_the_function() {
     for (i, fd) in fd_w.iter().enumerate() {
         let g = t.grad(&format!("w[{i}]")).unwrap();
         assert_eq!(g, gw[i]);
-        assert!((g - fd).abs() < 1e-8 * fd.abs().max(1.0), "w[{i}]: trace {g}, fd {fd}");
+        assert!(
+            (g - fd).abs() < 1e-8 * fd.abs().max(1.0),
+            "w[{i}]: trace {g}, fd {fd}"
+        );
     }
     for (i, fd) in fd_b.iter().enumerate() {
         let g = t.grad(&format!("b[{i}]")).unwrap();
         assert_eq!(g, gb[i]);
-        assert!((g - fd).abs() < 1e-8 * fd.abs().max(1.0), "b[{i}]: trace {g}, fd {fd}");
+        assert!(
+            (g - fd).abs() < 1e-8 * fd.abs().max(1.0),
+            "b[{i}]: trace {g}, fd {fd}"
+        );
     }
     // An intermediate's adjoint against finite differences through it:
     // perturbing z3 changes only p1 and so e1.
