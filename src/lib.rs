@@ -28,6 +28,31 @@ pub use backprop_core as core;
 pub use backprop_core::functions::{
     leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square,
 };
+/// Differentiates a loss function at compile time: keeps the function and
+/// adds `NAME_grad(args) -> (value, gradient)` beside it.
+///
+/// ```
+/// use backprop::prelude::*;
+///
+/// #[derive_grad(wrt(w, b))]
+/// fn loss<F: Float>(w: [F; 2], b: F, x: [F; 2], t: F) -> F {
+///     let z = w[0] * x[0] + w[1] * x[1] + b;
+///     let y = z.tanh();
+///     F::from(0.5).unwrap() * (y - t) * (y - t)
+/// }
+///
+/// let (w, b, x, t) = ([0.3, -0.2], 0.1, [1.0, 2.0], 0.5);
+/// let (value, (dw, db)) = loss_grad(w, b, x, t);
+/// assert_eq!(value, loss(w, b, x, t));
+/// // By hand: ∂L/∂z = (y − t)·(1 − y²), ∂L/∂w = ∂L/∂z·x, ∂L/∂b = ∂L/∂z.
+/// let y = (0.3f64 * 1.0 - 0.2 * 2.0 + 0.1).tanh();
+/// let dz = (y - t) * (1.0 - y * y);
+/// assert!((db - dz).abs() < 1e-15);
+/// assert!((dw[0] - dz * 1.0).abs() < 1e-15 && (dw[1] - dz * 2.0).abs() < 1e-15);
+/// ```
+///
+/// `#[derive_grad(explain)]` adds `NAME_explain()` and `NAME_trace(args)`;
+/// see the crate documentation and README for everything a body may contain.
 pub use backprop_macros::derive_grad;
 pub use num_traits::Float;
 
