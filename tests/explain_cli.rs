@@ -1,48 +1,10 @@
 //! The command-line explainer (`cargo run --example explain -- FILE FUNCTION`)
 //! on the seed examples' own source files.
 
-// The compiler's stages, as the example declares them.
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/algebra.rs"]
-mod algebra;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/args.rs"]
-mod args;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/emit.rs"]
-mod emit;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/expand.rs"]
-mod expand;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/explain.rs"]
-mod explain;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/graph.rs"]
-mod graph;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/lower.rs"]
-mod lower;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/ops.rs"]
-mod ops;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/pattern.rs"]
-mod pattern;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/reverse.rs"]
-mod reverse;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/rules.rs"]
-mod rules;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/signature.rs"]
-mod signature;
+include!("../examples/explain/stages.rs");
+
 #[path = "../examples/explain/source.rs"]
 mod source;
-#[allow(dead_code)]
-#[path = "../backprop-macros/src/sym.rs"]
-mod sym;
 
 #[test]
 fn explains_the_seed_003_example_from_its_source() {
