@@ -1,0 +1,213 @@
+//! One criterion group per problem, every contender side by side in the same
+//! run. `cargo bench -p backprop-bench`, then
+//! `cargo run -p backprop-bench --release --bin report` for the tables.
+//!
+//! The batched candle contender (`6_candle_batch1024`) reports the time of
+//! the whole batch; the report divides it by 1024.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use backprop_bench::*;
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn seed001(c: &mut Criterion) {
+    use seed001::*;
+    let mut g = c.benchmark_group("seed001_2_3_1");
+    let a = || black_box((W, X1, X2, T));
+    g.bench_function("1_forward", |b| {
+        b.iter(|| {
+            let (w, x1, x2, t) = a();
+            loss(w, x1, x2, t)
+        })
+    });
+    g.bench_function("2_backprop", |b| {
+        b.iter(|| {
+            let (w, x1, x2, t) = a();
+            loss_grad(w, x1, x2, t)
+        })
+    });
+    g.bench_function("3_hand", |b| {
+        b.iter(|| {
+            let (w, x1, x2, t) = a();
+            hand(w, x1, x2, t)
+        })
+    });
+    g.bench_function("4_num_dual", |b| {
+        b.iter(|| {
+            let (w, x1, x2, t) = a();
+            num_dual(w, x1, x2, t)
+        })
+    });
+    g.bench_function("5_central_fd", |b| {
+        b.iter(|| {
+            let (w, x1, x2, t) = a();
+            central_fd(w, x1, x2, t)
+        })
+    });
+    let one = Candle::new(W, &[(X1, X2, T)]).unwrap();
+    g.bench_function("6_candle_1", |b| {
+        b.iter(|| black_box(&one).value_grad().unwrap())
+    });
+    let many = Candle::new(W, &batch(BATCH)).unwrap();
+    g.bench_function("6_candle_batch1024", |b| {
+        b.iter(|| black_box(&many).value_grad().unwrap())
+    });
+    let d = [X1, X2, T];
+    g.bench_function("7_symdiff", |b| {
+        b.iter(|| symdiff_loss_gradient(black_box(&W), black_box(&d)))
+    });
+    g.finish();
+}
+
+fn seed003(c: &mut Criterion) {
+    use seed003::*;
+    let mut g = c.benchmark_group("seed003_2_2_2");
+    let a = || black_box((W, B, X));
+    g.bench_function("1_forward", |b| {
+        b.iter(|| {
+            let (w, bb, x) = a();
+            loss(w, bb, x[0], x[1], x[2], x[3])
+        })
+    });
+    g.bench_function("2_backprop", |b| {
+        b.iter(|| {
+            let (w, bb, x) = a();
+            loss_grad(w, bb, x[0], x[1], x[2], x[3])
+        })
+    });
+    g.bench_function("3_hand", |b| {
+        b.iter(|| {
+            let (w, bb, x) = a();
+            hand(w, bb, x[0], x[1], x[2], x[3])
+        })
+    });
+    g.bench_function("4_num_dual", |b| {
+        b.iter(|| {
+            let (w, bb, x) = a();
+            num_dual(w, bb, x)
+        })
+    });
+    g.bench_function("5_central_fd", |b| {
+        b.iter(|| {
+            let (w, bb, x) = a();
+            central_fd(w, bb, x)
+        })
+    });
+    let one = Candle::new(W, B, &[X]).unwrap();
+    g.bench_function("6_candle_1", |b| {
+        b.iter(|| black_box(&one).value_grad().unwrap())
+    });
+    let many = Candle::new(W, B, &batch(BATCH)).unwrap();
+    g.bench_function("6_candle_batch1024", |b| {
+        b.iter(|| black_box(&many).value_grad().unwrap())
+    });
+    let mut p = [0.0; 12];
+    p[..8].copy_from_slice(&W);
+    p[8..].copy_from_slice(&B);
+    g.bench_function("7_symdiff", |b| {
+        b.iter(|| symdiff_loss_gradient(black_box(&p), black_box(&X)))
+    });
+    g.finish();
+}
+
+fn rosenbrock(c: &mut Criterion) {
+    use rosenbrock::*;
+    let mut g = c.benchmark_group("rosenbrock_100");
+    let x = point();
+    g.bench_function("1_forward", |b| b.iter(|| rosenbrock(black_box(&x))));
+    g.bench_function("2_backprop", |b| b.iter(|| rosenbrock_grad(black_box(&x))));
+    g.bench_function("3_hand", |b| b.iter(|| hand(black_box(&x))));
+    g.bench_function("4_num_dual", |b| b.iter(|| num_dual(black_box(&x))));
+    g.bench_function("5_central_fd", |b| b.iter(|| central_fd(black_box(&x))));
+    let one = Candle::new(&[x]).unwrap();
+    g.bench_function("6_candle_1", |b| {
+        b.iter(|| black_box(&one).value_grad().unwrap())
+    });
+    let many = Candle::new(&batch(BATCH)).unwrap();
+    g.bench_function("6_candle_batch1024", |b| {
+        b.iter(|| black_box(&many).value_grad().unwrap())
+    });
+    g.bench_function("7_symdiff", |b| {
+        b.iter(|| symdiff_rosenbrock_gradient(black_box(&x)))
+    });
+    g.finish();
+}
+
+fn mlp(c: &mut Criterion) {
+    use mlp::*;
+    let mut g = c.benchmark_group("mlp_4_16_3");
+    let p = params();
+    let f = flatten(&p);
+    let a = || black_box((p, X, Y));
+    g.bench_function("1_forward", |b| {
+        b.iter(|| {
+            let ((w1, b1, w2, b2), x, y) = a();
+            loss(w1, b1, w2, b2, x, y)
+        })
+    });
+    g.bench_function("2_backprop", |b| {
+        b.iter(|| {
+            let ((w1, b1, w2, b2), x, y) = a();
+            loss_grad(w1, b1, w2, b2, x, y)
+        })
+    });
+    g.bench_function("3_hand", |b| {
+        b.iter(|| {
+            let ((w1, b1, w2, b2), x, y) = a();
+            hand(w1, b1, w2, b2, x, y)
+        })
+    });
+    g.bench_function("4_num_dual", |b| {
+        b.iter(|| num_dual(black_box(&f), black_box(X), black_box(Y)))
+    });
+    g.bench_function("5_central_fd", |b| {
+        b.iter(|| central_fd(black_box(&f), black_box(X), black_box(Y)))
+    });
+    let one = Candle::new(&p, &[(X, Y)]).unwrap();
+    g.bench_function("6_candle_1", |b| {
+        b.iter(|| black_box(&one).value_grad().unwrap())
+    });
+    let many = Candle::new(&p, &batch(BATCH)).unwrap();
+    g.bench_function("6_candle_batch1024", |b| {
+        b.iter(|| black_box(&many).value_grad().unwrap())
+    });
+    g.finish();
+}
+
+fn logistic(c: &mut Criterion) {
+    use logistic::*;
+    let mut g = c.benchmark_group("logistic_8");
+    g.bench_function("1_forward", |b| b.iter(|| logistic(black_box(X0))));
+    g.bench_function("2_backprop", |b| b.iter(|| logistic_grad(black_box(X0))));
+    g.bench_function("3_hand", |b| b.iter(|| hand(black_box(X0))));
+    g.bench_function("4_num_dual", |b| b.iter(|| num_dual(black_box(X0))));
+    g.bench_function("5_central_fd", |b| b.iter(|| central_fd(black_box(X0))));
+    let one = Candle::new(&[X0]).unwrap();
+    g.bench_function("6_candle_1", |b| {
+        b.iter(|| black_box(&one).value_grad().unwrap())
+    });
+    let many = Candle::new(&batch(BATCH)).unwrap();
+    g.bench_function("6_candle_batch1024", |b| {
+        b.iter(|| black_box(&many).value_grad().unwrap())
+    });
+    let x = [X0];
+    g.bench_function("7_symdiff", |b| {
+        b.iter(|| symdiff_logistic_gradient(black_box(&x)))
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(50)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = seed001, seed003, rosenbrock, mlp, logistic
+}
+criterion_main!(benches);
