@@ -30,6 +30,7 @@ backprop = { path = "$root" }
 $3
 EOT
     cat > "$d/src/lib.rs" <<EOT
+#[allow(unused_imports)]
 use backprop::prelude::*;
 
 $2
@@ -50,7 +51,7 @@ best_build() { # dir profile-flag
         touch "$d/src/lib.rs"
         local s e t
         s=$(date +%s.%N)
-        (cd "$d" && CARGO_TARGET_DIR=$d/target cargo build -q $2)
+        (cd "$d" && CARGO_TARGET_DIR=$d/target cargo build -q $2 2>/dev/null)
         e=$(date +%s.%N)
         t=$(awk "BEGIN{print $e - $s}")
         if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
