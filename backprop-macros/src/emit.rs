@@ -379,7 +379,7 @@ impl Names {
         let reserved = base.len() > 1
             && base.starts_with('c')
             && base[1..].chars().all(|c| c.is_ascii_digit());
-        let base = if !reserved && syn::parse_str::<syn::Ident>(base).is_ok() {
+        let base = if !reserved && is_plain_identifier(base) {
             base.to_owned()
         } else {
             format!("{base}_")
@@ -397,5 +397,41 @@ impl Names {
         *next += 1;
         self.used.insert(candidate.clone());
         candidate
+    }
+}
+
+/// Whether `s` can be written as a plain (non-raw) identifier. Names come
+/// from the user's identifiers and our own prefixes, so a character check
+/// and the keyword list suffice (far cheaper than parsing each one).
+fn is_plain_identifier(s: &str) -> bool {
+    const KEYWORDS: &[&str] = &[
+        "Self", "abstract", "as", "async", "await", "become", "box", "break", "const", "continue",
+        "crate", "do", "dyn", "else", "enum", "extern", "false", "final", "fn", "for", "gen", "if",
+        "impl", "in", "let", "loop", "macro", "match", "mod", "move", "mut", "override", "priv",
+        "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true", "try",
+        "type", "typeof", "unsafe", "unsized", "use", "virtual", "where", "while", "yield", "_",
+    ];
+    let mut chars = s.chars();
+    let first_ok = chars.next().is_some_and(|c| c == '_' || c.is_alphabetic());
+    first_ok && s.chars().all(|c| c == '_' || c.is_alphanumeric()) && !KEYWORDS.contains(&s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_plain_identifier;
+
+    #[test]
+    fn identifiers_and_keywords() {
+        assert!(
+            is_plain_identifier("d_z1")
+                && is_plain_identifier("x_hat")
+                && is_plain_identifier("état")
+        );
+        assert!(
+            !is_plain_identifier("type")
+                && !is_plain_identifier("1x")
+                && !is_plain_identifier("a-b")
+        );
+        assert!(!is_plain_identifier("_") && !is_plain_identifier(""));
     }
 }

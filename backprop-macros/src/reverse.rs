@@ -57,7 +57,10 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u16) -> bool) -> Adjo
         }
     }
     let in_tree = |g: &Graph, i: usize| {
-        uses[i] == 1 && g.get(Id(i as u32)).op.is_operation() && g.names[i].is_none() && i != output.index()
+        uses[i] == 1
+            && g.get(Id(i as u32)).op.is_operation()
+            && g.names[i].is_none()
+            && i != output.index()
     };
 
     let saved_mode = g.mode;
@@ -126,7 +129,10 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u16) -> bool) -> Adjo
         }
     }
     g.mode = saved_mode;
-    Adjoints { adjoint, forward_len }
+    Adjoints {
+        adjoint,
+        forward_len,
+    }
 }
 
 /// ∂node/∂(argument `k`), or `None` where it is zero.
