@@ -98,3 +98,30 @@ fn trace_values_and_gradients_match_the_function() {
     // … and the closed form p1 − y1 at this point.
     assert!((t.grad("z3").unwrap() - (t.value("p1").unwrap() - Y[0])).abs() < 1e-15);
 }
+
+/// seeds/000's chain: a name bound again in a loop (out, out₁, …) must
+/// reach the LaTeX as `out^{(1)}`, never as a Unicode subscript.
+#[derive_grad(explain)]
+#[allow(clippy::needless_range_loop, clippy::assign_op_pattern)] // the seed's spelling
+fn chain(w: [f64; 3], x: f64, y: f64) -> f64 {
+    let mut out = x;
+    for i in 0..3 {
+        out = out * w[i];
+    }
+    (out - y) * (out - y)
+}
+
+#[test]
+fn reassigned_names_are_valid_latex() {
+    let e = chain_explain();
+    assert_eq!(e.step("out₁").unwrap().closed, "2·(out₂ − y)·w[2]");
+    let latex = e.to_latex();
+    assert!(
+        latex.contains("\\frac{\\partial chain}{\\partial out^{(1)}} &= "),
+        "{latex}"
+    );
+    assert!(!latex.contains('₁') && !latex.contains('·'), "{latex}");
+    // The value the derivation describes is the function's own.
+    let (w, x, y) = ([0.5, 2.0, 1.5], 3.0, 1.0);
+    assert_eq!(chain_trace(w, x, y).value("chain"), Some(chain(w, x, y)));
+}

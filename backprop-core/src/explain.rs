@@ -152,6 +152,9 @@ pub struct Step {
     pub chain_latex: String,
     /// `closed` in LaTeX.
     pub closed_latex: String,
+    /// The adjoint itself in LaTeX, `\frac{\partial E}{\partial w_{4}}`
+    /// (written by the macro, which knows each name's LaTeX spelling).
+    pub adjoint_latex: String,
 }
 
 /// The chain-rule derivation of a gradient, one [`Step`] per node from the
@@ -181,45 +184,16 @@ impl Explanation {
 
     /// The derivation in LaTeX (an `align*` environment).
     pub fn to_latex(&self) -> String {
-        let out = self.output_name();
         let mut s = String::from("\\begin{align*}\n");
         for step in &self.derivation.steps {
-            let name = latex_name(&self.graph.nodes[step.node].name);
             s.push_str(&format!(
-                "\\frac{{\\partial {out}}}{{\\partial {name}}} &= {} = {} \\\\\n",
-                step.chain_latex, step.closed_latex
+                "{} &= {} = {} \\\\\n",
+                step.adjoint_latex, step.chain_latex, step.closed_latex
             ));
         }
         s.push_str("\\end{align*}\n");
         s
     }
-
-    fn output_name(&self) -> String {
-        self.graph
-            .nodes
-            .last()
-            .map(|n| latex_name(&n.name))
-            .unwrap_or_default()
-    }
-}
-
-/// A name in LaTeX: `w[4]` → `w_{4}`, `z3` → `z_{3}`, `x_hat` → `x_{hat}`.
-pub fn latex_name(name: &str) -> String {
-    if let Some((base, rest)) = name.split_once('[') {
-        let idx = rest.trim_end_matches(']').replace("][", ",");
-        return format!("{}_{{{idx}}}", latex_name(base));
-    }
-    if let Some((base, sub)) = name.split_once('_') {
-        if !base.is_empty() && !sub.is_empty() {
-            return format!("{}_{{{}}}", base, sub.replace('_', "\\_"));
-        }
-    }
-    let digits = name.trim_start_matches(|c: char| !c.is_ascii_digit());
-    if !digits.is_empty() && digits.len() < name.len() && digits.chars().all(|c| c.is_ascii_digit())
-    {
-        return format!("{}_{{{digits}}}", &name[..name.len() - digits.len()]);
-    }
-    name.to_owned()
 }
 
 impl fmt::Display for Explanation {

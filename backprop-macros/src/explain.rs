@@ -57,6 +57,8 @@ pub struct NamedNode {
 pub struct StepData {
     /// Index into [`ExplainData::nodes`].
     pub node: usize,
+    /// The adjoint itself, `∂E/∂m`.
+    pub adjoint: Sym,
     /// The chain rule, unevaluated.
     pub chain: Sym,
     /// The simplified closed form.
@@ -151,7 +153,7 @@ pub fn explain(
         }
         let id = nodes[k].id;
         let mut inputs = Vec::new();
-        let def = definition(g, id, id, &index_of, &nodes, &mut inputs);
+        let def = expr_sym(g, id, id, &index_of, &nodes, &mut inputs);
         inputs.sort_unstable();
         inputs.dedup();
         nodes[k].definition = Some(def);
@@ -266,6 +268,7 @@ pub fn explain(
         });
         steps.push(StepData {
             node: m,
+            adjoint: partial(&out_name, &nodes, usize::MAX, m),
             chain,
             closed,
             closed_rat: total,
@@ -469,18 +472,8 @@ impl AlgebraCx {
     }
 }
 
-/// The definition of `top`: its expression down to named nodes.
-fn definition(
-    g: &Graph,
-    top: Id,
-    id: Id,
-    named: &HashMap<Id, usize>,
-    nodes: &[NamedNode],
-    inputs: &mut Vec<usize>,
-) -> Sym {
-    expr_sym(g, top, id, named, nodes, inputs)
-}
-
+/// The expression of `top` down to named nodes (which become atoms, and
+/// are recorded in `inputs`).
 fn expr_sym(
     g: &Graph,
     top: Id,
@@ -667,6 +660,7 @@ pub fn explain_fn(data: &ExplainData, vis: &syn::Visibility, name: &syn::Ident) 
         let node = s.node;
         let (chain, closed) = (s.chain.unicode(), s.closed.unicode());
         let (chain_latex, closed_latex) = (s.chain.latex(), s.closed.latex());
+        let adjoint_latex = s.adjoint.latex();
         quote! {
             ::backprop::core::explain::Step {
                 node: #node,
@@ -674,6 +668,7 @@ pub fn explain_fn(data: &ExplainData, vis: &syn::Visibility, name: &syn::Ident) 
                 closed: ::std::string::String::from(#closed),
                 chain_latex: ::std::string::String::from(#chain_latex),
                 closed_latex: ::std::string::String::from(#closed_latex),
+                adjoint_latex: ::std::string::String::from(#adjoint_latex),
             }
         }
     });

@@ -69,14 +69,12 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
         sig,
         scopes: vec![Scope::new()],
         errors: Vec::new(),
-        param_nodes: Vec::new(),
-        name_counts: HashMap::new(),
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
             ParamKind::Float { shape } => {
                 let mut next = 0u32;
-                lw.param_value(p as u16, shape, &mut next, &info.name.to_string())
+                lw.param_value(p as u16, shape, &mut next)
             }
             ParamKind::Int => Value::RtInt(lw.g.node(Op::IntParam(p as u16), vec![])),
             ParamKind::Bool => Value::Bool(lw.g.node(Op::BoolParam(p as u16), vec![])),
@@ -144,9 +142,6 @@ struct Lowerer<'a> {
     sig: &'a SigInfo,
     scopes: Vec<Scope>,
     errors: Vec<syn::Error>,
-    #[allow(dead_code)]
-    param_nodes: Vec<Vec<Option<Id>>>,
-    name_counts: HashMap<String, usize>,
 }
 
 /// Where a statement sits, to tell a final `return` from an early one.
@@ -166,7 +161,7 @@ impl Lowerer<'_> {
         Value::Poison
     }
 
-    fn param_value(&mut self, p: u16, shape: &[usize], next: &mut u32, name: &str) -> Value {
+    fn param_value(&mut self, p: u16, shape: &[usize], next: &mut u32) -> Value {
         match shape.split_first() {
             None => {
                 let id = self.g.node(
@@ -177,14 +172,11 @@ impl Lowerer<'_> {
                     vec![],
                 );
                 *next += 1;
-                let _ = name;
                 Value::Float(id)
             }
-            Some((&n, rest)) => Value::Array(
-                (0..n)
-                    .map(|_| self.param_value(p, rest, next, name))
-                    .collect(),
-            ),
+            Some((&n, rest)) => {
+                Value::Array((0..n).map(|_| self.param_value(p, rest, next)).collect())
+            }
         }
     }
 
@@ -225,8 +217,6 @@ impl Lowerer<'_> {
     fn name_value(&mut self, name: &str, value: &Value) {
         if let Value::Float(id) = value {
             if self.g.get(*id).op.is_operation() && self.g.names[id.index()].is_none() {
-                let n = self.name_counts.entry(name.to_owned()).or_insert(0);
-                *n += 1;
                 self.g.names[id.index()] = Some(name.trim_start_matches("r#").to_owned());
             }
         }
@@ -730,7 +720,7 @@ impl Lowerer<'_> {
             return;
         }
         let mut slot = &mut binding.value;
-        for (k, &i) in idx.iter().enumerate() {
+        for &i in &idx {
             match slot {
                 Value::Array(items) => {
                     let len = items.len();
@@ -747,7 +737,6 @@ impl Lowerer<'_> {
                 }
                 Value::Poison => return,
                 _ => {
-                    let _ = k;
                     self.error_at(lhs, format!("`{name}` is not an array this deep"));
                     return;
                 }

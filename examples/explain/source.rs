@@ -64,6 +64,7 @@ pub fn explain_source(source: &str, function: &str) -> Result<Explanation, Strin
             closed: s.closed.unicode(),
             chain_latex: s.chain.latex(),
             closed_latex: s.closed.latex(),
+            adjoint_latex: s.adjoint.latex(),
         })
         .collect();
     Ok(Explanation {
