@@ -25,37 +25,4 @@ fn main() {
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());
     std::fs::write(out.join("symdiff_rosenbrock.rs"), src).unwrap();
     println!("cargo:rerun-if-changed=build.rs");
-    macro_stages(&out);
-}
-
-/// The expansion-cost binary compiles backprop-macros' stages in-process
-/// (they are written against proc-macro2; only its lib.rs touches
-/// proc_macro): one `#[path]` module per `mod` line of that lib.rs, except
-/// the test modules.
-fn macro_stages(out: &std::path::Path) {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../backprop-macros/src");
-    let lib = dir.join("lib.rs");
-    println!("cargo:rerun-if-changed={}", lib.display());
-    let text = std::fs::read_to_string(&lib).unwrap();
-    let mut mods = String::new();
-    let mut cfg_test = false;
-    for line in text.lines().map(str::trim) {
-        if line.starts_with("#[cfg(test)]") {
-            cfg_test = true;
-            continue;
-        }
-        if let Some(name) = line.strip_prefix("mod ").and_then(|l| l.strip_suffix(';')) {
-            if !cfg_test {
-                let path = dir.join(format!("{name}.rs"));
-                writeln!(
-                    mods,
-                    "#[path = {:?}]\nmod {name};",
-                    path.display().to_string()
-                )
-                .unwrap();
-            }
-        }
-        cfg_test = false;
-    }
-    std::fs::write(out.join("macro_stages.rs"), mods).unwrap();
 }

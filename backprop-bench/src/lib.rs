@@ -18,10 +18,13 @@
 //! and CI never build it. Run `cargo bench -p backprop-bench` and
 //! `cargo test -p backprop-bench`.
 
+// symdiff's generated gradients multiply by -1.0.
+#[allow(clippy::neg_multiply)]
 pub mod logistic;
 pub mod mlp;
 pub mod rosenbrock;
 pub mod seed001;
+#[allow(clippy::neg_multiply)]
 pub mod seed003;
 
 /// The batch size of the batched candle contender.

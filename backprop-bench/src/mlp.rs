@@ -94,16 +94,14 @@ pub fn hand(
 /// The parameters flattened in the order `w1, b1, w2, b2`, row-major.
 pub fn flatten(p: &Params) -> [f64; P] {
     let mut out = [0.0; P];
-    let mut i = 0;
-    for v in
+    let all =
         p.0.iter()
             .flatten()
             .chain(&p.1)
             .chain(p.2.iter().flatten())
-            .chain(&p.3)
-    {
-        out[i] = *v;
-        i += 1;
+            .chain(&p.3);
+    for (slot, v) in out.iter_mut().zip(all) {
+        *slot = *v;
     }
     out
 }

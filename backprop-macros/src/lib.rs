@@ -1,30 +1,7 @@
-//! The `#[derive_grad]` compiler of backprop.
+//! The `#[derive_grad]` attribute of backprop.
 //!
-//! This file is the only one that touches `proc_macro`; the stages are
-//! plain `proc-macro2`/`syn` code, each in its own module, so they can be
-//! unit- and snapshot-tested:
-//!
-//! ```text
-//! args, signature ─► lower ─► graph (hash-consed arena) ─► reverse ─► emit
-//!                              ▲ rules (simplifier table)   ▲ ops (local derivatives)
-//! ```
-
-mod algebra;
-mod args;
-mod emit;
-mod expand;
-mod explain;
-mod graph;
-mod lower;
-mod ops;
-mod pattern;
-mod reverse;
-mod rules;
-mod signature;
-mod sym;
-
-#[cfg(test)]
-mod tests;
+//! This crate only converts between `proc_macro` and `proc_macro2`: the
+//! compiler itself is the plain library `backprop-compiler`.
 
 use proc_macro::TokenStream;
 
@@ -41,5 +18,5 @@ use proc_macro::TokenStream;
 /// list of supported constructs.
 #[proc_macro_attribute]
 pub fn derive_grad(attr: TokenStream, item: TokenStream) -> TokenStream {
-    expand::derive_grad(attr.into(), item.into()).into()
+    backprop_compiler::derive_grad(attr.into(), item.into()).into()
 }

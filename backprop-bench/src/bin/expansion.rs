@@ -1,16 +1,14 @@
 //! The cost of the macro itself: expansion time and emitted code size of
 //! `#[derive_grad]` on generated losses of about 1k, 10k and 100k forward
-//! operations, run in-process on backprop-macros' own stages (included by
-//! `#[path]`, see build.rs) through proc-macro2.
+//! operations, run in-process on the compiler library (backprop-compiler)
+//! through proc-macro2.
 //!
 //! `cargo run -p backprop-bench --release --bin expansion` (the macro at
 //! opt-level 3, as with `[profile.dev.build-override] opt-level = 3`), and
 //! `cargo run -p backprop-bench --bin expansion` (opt-level 0: how cargo
 //! builds a proc-macro by default, in dev and in release).
 
-#![allow(dead_code, unused_imports, unused_macros, clippy::all)]
-
-include!(concat!(env!("OUT_DIR"), "/macro_stages.rs"));
+use backprop_compiler::expand;
 
 use std::str::FromStr;
 use std::time::Instant;
@@ -76,7 +74,8 @@ fn main() {
         let func: syn::ItemFn = syn::parse2(item.clone()).unwrap();
         let t_parse = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let compiled = expand::compile(attr.clone(), &func).ok().expect("compiles");
+        let compiled =
+            expand::compile(attr.clone(), &func).unwrap_or_else(|_| panic!("the loss compiles"));
         let t_compile = t.elapsed().as_secs_f64();
         let t = Instant::now();
         let _ = expand::generate(&func, &compiled);

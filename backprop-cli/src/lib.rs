@@ -1,11 +1,9 @@
-//! The command-line explainer's core: reads a function from source text
-//! and explains it with the macro's own stages (`crate::expand`,
-//! `crate::explain`, `crate::sym`, which the including crate declares at its
-//! root by path).
+//! The backprop command line's library: reads a function from Rust source
+//! text and explains it with the `#[derive_grad]` compiler's own stages
+//! ([`backprop_compiler`]), as the attribute `#[derive_grad(explain)]` would.
 
-use backprop::core::explain::{Derivation, Explanation, Graph, Node, NodeKind, Step};
-
-use crate::{expand, explain, sym};
+use backprop_compiler::{expand, explain, sym};
+use backprop_core::explain::{Derivation, Explanation, Graph, Node, NodeKind, Step};
 
 /// Explains `function` in `source`; errors are the macro's own messages.
 pub fn explain_source(source: &str, function: &str) -> Result<Explanation, String> {

@@ -1,28 +1,40 @@
+//! `backprop explain FILE.rs FUNCTION [--latex] [--dot OUT.dot] [--svg OUT.svg]`
+//!
 //! Explains a loss function from a Rust source file, with no code to write:
 //! its computation graph in its own names, and the chain-rule derivation of
-//! every gradient, simplified.
+//! every gradient, simplified. The function is read as `#[derive_grad]`
+//! reads it (with its `wrt(...)` if it has the attribute), by the
+//! compiler's own stages.
 //!
-//! ```text
-//! cargo run --example explain -- FILE.rs FUNCTION [--latex] [--dot OUT.dot] [--svg OUT.svg]
-//! ```
-//!
-//! The function is read as `#[derive_grad]` reads it (with its `wrt(...)`
-//! if it has the attribute), by the macro's own compiler stages, which are
-//! plain `proc-macro2` code and are included here by path: a proc-macro
-//! crate cannot be linked as a library.
+//! Run it with `cargo run -p backprop-cli -- explain FILE FUNCTION`, or
+//! install it with `cargo install --path backprop-cli`.
 
 use std::process::ExitCode;
 
-include!("explain/stages.rs");
+use backprop_cli::explain_source;
 
-#[path = "explain/source.rs"]
-mod source;
-use source::explain_source;
-
-const USAGE: &str = "usage: cargo run --example explain -- FILE.rs FUNCTION [--latex] [--dot OUT.dot] [--svg OUT.svg]";
+const USAGE: &str =
+    "usage: backprop explain FILE.rs FUNCTION [--latex] [--dot OUT.dot] [--svg OUT.svg]";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("explain") => {
+            args.remove(0);
+            explain(args)
+        }
+        Some("-h" | "--help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn explain(args: Vec<String>) -> ExitCode {
     let (mut positional, mut latex, mut dot, mut svg) = (Vec::new(), false, None, None);
     let mut it = args.into_iter();
     while let Some(a) = it.next() {

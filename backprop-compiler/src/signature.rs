@@ -52,6 +52,11 @@ impl ParamInfo {
             _ => 0,
         }
     }
+
+    /// Whether it holds no float element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// The validated signature.

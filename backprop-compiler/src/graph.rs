@@ -288,6 +288,11 @@ impl Graph {
         self.nodes.len()
     }
 
+    /// Whether the graph has no node yet.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
     /// The node behind an id.
     pub fn get(&self, id: Id) -> &Node {
         &self.nodes[id.index()]
