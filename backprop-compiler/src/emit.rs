@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::graph::{Graph, Id, Op};
 use crate::ops::{Spelling, FUN1, FUN2};
@@ -30,10 +30,11 @@ pub fn straight_line(
     roots: &[Id],
     value: Id,
     adjoint_names: &[(Id, AdjointName)],
+    user: &UserNames,
 ) -> (Vec<TokenStream>, Vec<Option<TokenStream>>) {
     let out_value = value;
     let live = live_nodes(g, roots);
-    let mut names = Names::new(params);
+    let mut names = Names::new(params, user);
     let mut expr: Vec<Option<TokenStream>> = vec![None; g.len()];
     let mut stmts = Vec::new();
     let preferred: Vec<Option<String>> = g.names.clone();
@@ -60,8 +61,7 @@ pub fn straight_line(
                 let v = f64::from_bits(bits);
                 match elem {
                     ElemTy::Generic(ty) => {
-                        let name = format_ident!("c{}", const_count);
-                        const_count += 1;
+                        let name = local(&names.constant(&mut const_count));
                         let lit = literal(v, &ElemTy::F64);
                         stmts.push(
                             quote!(let #name: #ty = ::backprop::__private::constant::<#ty>(#lit);),
@@ -151,8 +151,8 @@ pub fn straight_line(
                     .trim_end_matches("_vjp")
                     .to_owned();
                 let base = names.fresh(preferred[i].as_deref().unwrap_or(&callee));
-                let value = format_ident!("{}", base);
-                let grad = format_ident!("{}", names.fresh(&format!("{base}_grad")));
+                let value = local(&base);
+                let grad = local(&names.fresh(&format!("{base}_grad")));
                 stmts.push(quote!(let (#value, #grad) = #path(#(#args),*);));
                 call_grads[i] = Some(grad);
                 emitted_name[i] = Some(value.to_string());
@@ -190,13 +190,73 @@ pub fn straight_line(
             (None, None) => "v".to_owned(),
         };
         let name = names.fresh(&base);
-        let ident = format_ident!("{}", name);
+        let ident = local(&name);
         emitted_name[i] = Some(name);
         stmts.push(quote!(let #ident = #rhs;));
         expr[i] = Some(quote!(#ident));
     }
 
+    // A `let` cannot bind a name that an outside `const`, `static` or unit
+    // struct holds, and hygiene does not change that; a local `fn` of the
+    // same name hides such an item for the whole block. Invented names
+    // never equal a name the user's function mentions, so this hides
+    // nothing the user's code refers to.
+    let shadows: Vec<TokenStream> = names
+        .invented
+        .iter()
+        .map(|n| {
+            let n = Ident::new(n, Span::mixed_site());
+            quote!(fn #n() {})
+        })
+        .collect();
+    stmts.splice(0..0, shadows);
     (stmts, expr)
+}
+
+/// The names a user's function mentions (every identifier in it) and the
+/// ones it binds itself (`let`, `for` patterns).
+#[derive(Clone, Debug, Default)]
+pub struct UserNames {
+    mentioned: HashSet<String>,
+    bound: HashSet<String>,
+}
+
+impl UserNames {
+    /// Collects the names of `func`.
+    pub fn of(func: &syn::ItemFn) -> UserNames {
+        use quote::ToTokens;
+        fn idents(ts: TokenStream, out: &mut HashSet<String>) {
+            for t in ts {
+                match t {
+                    proc_macro2::TokenTree::Ident(i) => {
+                        out.insert(i.to_string().trim_start_matches("r#").to_owned());
+                    }
+                    proc_macro2::TokenTree::Group(g) => idents(g.stream(), out),
+                    _ => {}
+                }
+            }
+        }
+        struct Bound<'a>(&'a mut HashSet<String>);
+        impl<'ast> syn::visit::Visit<'ast> for Bound<'_> {
+            fn visit_pat_ident(&mut self, p: &'ast syn::PatIdent) {
+                self.0
+                    .insert(p.ident.to_string().trim_start_matches("r#").to_owned());
+                syn::visit::visit_pat_ident(self, p);
+            }
+        }
+        let mut names = UserNames::default();
+        idents(func.to_token_stream(), &mut names.mentioned);
+        syn::visit::Visit::visit_block(&mut Bound(&mut names.bound), &func.block);
+        names
+    }
+}
+
+/// A local variable of the generated code. Its span is `mixed_site`, so it
+/// is hygienic: no name the user wrote (a parameter `c0`, a `const v`
+/// outside the function) can refer to it or be shadowed by it, whatever the
+/// two names are.
+pub fn local(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
 }
 
 /// How an adjoint node is named in the emitted code.
@@ -215,12 +275,13 @@ pub fn body(
     params: &[ParamInfo],
     out: &Outputs,
     adjoint_names: &[(Id, AdjointName)],
+    user: &UserNames,
 ) -> TokenStream {
     let mut roots = vec![out.value];
     for (_, ids) in &out.grads {
         roots.extend(ids);
     }
-    let (stmts, expr) = straight_line(g, elem, params, &roots, out.value, adjoint_names);
+    let (stmts, expr) = straight_line(g, elem, params, &roots, out.value, adjoint_names, user);
 
     let value = expr[out.value.index()].clone().unwrap();
     let grads: Vec<TokenStream> = out
@@ -360,18 +421,45 @@ pub fn count_ops(g: &Graph, roots: &[Id]) -> usize {
 }
 
 /// Unique, valid local names.
-struct Names {
+struct Names<'a> {
     used: HashSet<String>,
     /// The next suffix to try for each base name, so naming stays linear.
     next_suffix: HashMap<String, usize>,
+    user: &'a UserNames,
+    /// Names given that the user did not bind: each is hidden from outside
+    /// items by a local `fn` (see [`straight_line`]).
+    invented: Vec<String>,
 }
 
-impl Names {
-    fn new(params: &[ParamInfo]) -> Names {
+impl<'a> Names<'a> {
+    fn new(params: &[ParamInfo], user: &'a UserNames) -> Names<'a> {
         Names {
             used: params.iter().map(|p| p.name.to_string()).collect(),
             next_suffix: HashMap::new(),
+            user,
+            invented: Vec::new(),
         }
+    }
+
+    /// A name can be used if it is new here and either the user bound it
+    /// (so no outside item forbids the binding) or the user's function
+    /// never mentions it (so hiding outside items of that name is safe).
+    fn usable(&self, name: &str) -> bool {
+        !self.used.contains(name)
+            && (self.user.bound.contains(name) || !self.user.mentioned.contains(name))
+    }
+
+    /// The next name of a generic constant: `c0`, `c1`, …
+    fn constant(&mut self, count: &mut usize) -> String {
+        let mut name = format!("c{count}");
+        while !self.usable(&name) {
+            *count += 1;
+            name = format!("c{count}");
+        }
+        *count += 1;
+        self.used.insert(name.clone());
+        self.invented.push(name.clone());
+        name
     }
 
     fn fresh(&mut self, base: &str) -> String {
@@ -384,18 +472,21 @@ impl Names {
         } else {
             format!("{base}_")
         };
-        let next = self.next_suffix.entry(base.clone()).or_insert(0);
-        let mut candidate = if *next == 0 {
+        let mut next = self.next_suffix.get(&base).copied().unwrap_or(0);
+        let mut candidate = if next == 0 {
             base.clone()
         } else {
             format!("{base}_{next}")
         };
-        while self.used.contains(&candidate) {
-            *next += 1;
+        while !self.usable(&candidate) {
+            next += 1;
             candidate = format!("{base}_{next}");
         }
-        *next += 1;
+        self.next_suffix.insert(base, next + 1);
         self.used.insert(candidate.clone());
+        if !self.user.bound.contains(&candidate) {
+            self.invented.push(candidate.clone());
+        }
         candidate
     }
 }

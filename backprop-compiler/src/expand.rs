@@ -144,6 +144,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
     let vjp_name = format_ident!("{}_vjp", name);
     let (impl_generics, _, where_clause) = func.sig.generics.split_for_impl();
     let elem = elem_tokens(&sig.elem);
+    let user = emit::UserNames::of(func);
     // The user's parameters, repeated by every generated function.
     let inputs: Vec<TokenStream> = sig
         .params
@@ -163,7 +164,14 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             .collect(),
         always_tuple: false,
     };
-    let grad_body = emit::body(g, &sig.elem, &sig.params, &grad_outputs, &c.adjoint_names);
+    let grad_body = emit::body(
+        g,
+        &sig.elem,
+        &sig.params,
+        &grad_outputs,
+        &c.adjoint_names,
+        &user,
+    );
     let grad_types: Vec<TokenStream> = sig
         .wrt
         .iter()
@@ -185,7 +193,14 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             .collect(),
         always_tuple: true,
     };
-    let vjp_body = emit::body(g, &sig.elem, &sig.params, &vjp_outputs, &c.adjoint_names);
+    let vjp_body = emit::body(
+        g,
+        &sig.elem,
+        &sig.params,
+        &vjp_outputs,
+        &c.adjoint_names,
+        &user,
+    );
     let vjp_types = sig.params.iter().map(|p| grad_type(p, &elem));
 
     // `relu(x)` was differentiated as backprop's `relu`: make sure the name
@@ -223,7 +238,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             .collect();
         let mut roots = ids.clone();
         roots.extend(adjoints.iter().copied());
-        let (stmts, expr) = emit::straight_line(g, &sig.elem, &sig.params, &roots, c.lowered.output, &c.adjoint_names);
+        let (stmts, expr) = emit::straight_line(g, &sig.elem, &sig.params, &roots, c.lowered.output, &c.adjoint_names, &user);
         let to_f64 = |id: &Id| {
             let e = expr[id.index()].clone().expect("emitted");
             quote!(::backprop::__private::to_f64(#e))

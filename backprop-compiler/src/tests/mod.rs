@@ -2,6 +2,7 @@
 
 mod explain;
 mod fixtures;
+mod hygiene;
 mod random;
 mod snapshots;
 

@@ -1,0 +1,121 @@
+//! Names in the generated code cannot collide with the user's names
+//! (issue 8): parameters, outer `const`s, `static`s and unit structs named
+//! exactly like every local the emitter writes for these functions
+//! (backprop-compiler's `hygiene_fixture_covers_every_emitted_name` checks
+//! that this file names them all).
+
+#![allow(non_upper_case_globals, non_camel_case_types, dead_code)]
+
+mod common;
+
+use backprop::prelude::*;
+use common::check;
+
+/// Outside values, one per name: not mentioned by the functions below
+/// (except where a function reads one on purpose), so the emitter may pick
+/// these very names for its locals.
+macro_rules! outside {
+    ($($name:ident)*) => {
+        $(const $name: f64 = 1.5;)*
+    };
+}
+
+outside!(v v_1 v_2 v_3 v_4 v_5 v_6 v_7 v_8 v_9 v_10 v_11 v_12 v_13 v_14 v_15 v_16 v_17 v_18 v_19 v_20 v_21 v_22 v_23 v_24 v_25 v_26 v_27 v_28 v_29 v_30 v_31 v_32 v_33 v_34 v_35 v_36 v_37 v_38 v_39 v_40);
+outside!(value value_1 value_2 d_y d_y_1 d_z d_z_1 d_s d_s_1 d_h d_a d_c);
+outside!(c0 c1 c2 c3 c4 c5 c6 c7 h_grad h_1 h_1_grad helper_1 helper_1_grad);
+static d_x: f64 = 17.0;
+static d_x_1: f64 = 19.0;
+#[derive(Clone, Copy)]
+struct d_w_0;
+#[derive(Clone, Copy)]
+struct d_w_1;
+
+mod parameters {
+    use backprop::prelude::*;
+
+    // The same outside names, but for those the functions take as parameters.
+    outside!(v_1 v_2 v_3 v_4 v_5 v_6 v_7 v_8 v_9 v_10 v_11 v_12 v_13 v_14 v_15 v_16 v_17 v_18 v_19 v_20 v_21 v_22 v_23 v_24 v_25 v_26 v_27 v_28 v_29 v_30 v_31 v_32 v_33 v_34 v_35 v_36 v_37 v_38 v_39 v_40);
+    outside!(value_1 value_2 d_value_1 d_d_value d_v_0 d_v_1 c2 c3);
+
+    /// The case from the issue: a parameter named like a generic constant.
+    #[derive_grad]
+    pub fn generic_c0<F: Float>(x: F, c0: F) -> F {
+        x * F::from(0.5).unwrap() + c0 * x
+    }
+
+    /// Parameters named like the emitter's locals.
+    #[derive_grad(wrt(value, v))]
+    pub fn named_like_locals(value: f64, v: [f64; 2], d_value: f64, c1: f64) -> f64 {
+        let y = value * v[0] - v[1] * d_value;
+        y * y.tanh() + c1 * value
+    }
+}
+use parameters::{generic_c0, generic_c0_grad, named_like_locals, named_like_locals_grad};
+
+#[test]
+fn a_parameter_named_like_a_generated_constant_is_not_shadowed() {
+    let (value_, grad) = generic_c0_grad(0.7, 2.0);
+    assert_eq!(value_, 1.75);
+    assert_eq!(value_, generic_c0(0.7, 2.0));
+    assert_eq!(grad, 2.5);
+    let (value_, grad) = generic_c0_grad(0.7f32, 2.0);
+    assert_eq!(value_, generic_c0(0.7f32, 2.0));
+    assert_eq!(grad, 2.5);
+    let (value_, (d_value, d_v)) = named_like_locals_grad(0.5, [0.25, -1.5], 2.0, 3.0);
+    assert_eq!(value_, named_like_locals(0.5, [0.25, -1.5], 2.0, 3.0));
+    common::assert_grad(
+        "named_like_locals",
+        &d_value,
+        |a| named_like_locals(a, [0.25, -1.5], 2.0, 3.0),
+        0.5,
+    );
+    common::assert_grad(
+        "named_like_locals",
+        &d_v,
+        |w| named_like_locals(0.5, w, 2.0, 3.0),
+        [0.25, -1.5],
+    );
+}
+
+/// Outside values named like the emitter's locals, used and unused.
+#[derive_grad]
+fn outer_items(x: f64) -> f64 {
+    let y = x * x;
+    let z = y.sin() * v + value * x;
+    let s = z * d_x + y * v_1;
+    s * s + v_2 * v_3 / (1.0 + d_y * d_z)
+}
+
+#[derive_grad]
+fn generic_items<F: Float>(w: [F; 2], c: F) -> F {
+    let a = w[0] * F::from(0.25).unwrap() + w[1] * F::from(1.5).unwrap();
+    a * a * c + F::from(2.5).unwrap()
+}
+
+#[derive_grad]
+fn helper(x: f64) -> f64 {
+    x.exp() * d_a
+}
+
+#[derive_grad]
+fn calls_helper(x: f64) -> f64 {
+    let h = helper(x * 0.5);
+    h * d_h + d_s * d_c
+}
+
+#[test]
+fn outer_items_named_like_generated_locals_are_read_not_clobbered() {
+    for x in [-0.7, 0.3, 1.1] {
+        check("outer_items", outer_items, outer_items_grad, x);
+        check("calls_helper", calls_helper, calls_helper_grad, x);
+    }
+    for c in [0.5, -2.0] {
+        check(
+            "generic_items",
+            |w| generic_items(w, c),
+            |w| generic_items_grad(w, c),
+            [0.3, -1.2],
+        );
+    }
+    let _ = (d_w_0, d_w_1, d_x_1);
+}
