@@ -63,9 +63,10 @@ pub fn straight_line(
                     ElemTy::Generic(ty) => {
                         let name = local(&names.constant(&mut const_count));
                         let lit = literal(v, &ElemTy::F64);
-                        stmts.push(
-                            quote!(let #name: #ty = ::backprop::__private::constant::<#ty>(#lit);),
-                        );
+                        stmts.push((
+                            vec![name.clone()],
+                            quote!(::backprop::__private::constant::<#ty>(#lit)),
+                        ));
                         Some(quote!(#name))
                     }
                     _ => Some(literal(v, elem)),
@@ -153,7 +154,7 @@ pub fn straight_line(
                 let base = names.fresh(preferred[i].as_deref().unwrap_or(&callee));
                 let value = local(&base);
                 let grad = local(&names.fresh(&format!("{base}_grad")));
-                stmts.push(quote!(let (#value, #grad) = #path(#(#args),*);));
+                stmts.push((vec![value.clone(), grad.clone()], quote!(#path(#(#args),*))));
                 call_grads[i] = Some(grad);
                 emitted_name[i] = Some(value.to_string());
                 expr[i] = Some(quote!(#value));
@@ -192,7 +193,7 @@ pub fn straight_line(
         let name = names.fresh(&base);
         let ident = local(&name);
         emitted_name[i] = Some(name);
-        stmts.push(quote!(let #ident = #rhs;));
+        stmts.push((vec![ident.clone()], rhs));
         expr[i] = Some(quote!(#ident));
     }
 
@@ -209,8 +210,40 @@ pub fn straight_line(
             quote!(fn #n() {})
         })
         .collect();
-    stmts.splice(0..0, shadows);
-    (stmts, expr)
+    let mut out = shadows;
+    out.extend(bindings(stmts));
+    (out, expr)
+}
+
+/// Above this many bindings in one block, every name is declared once up
+/// front (`let (a, b, …);`) and then assigned. Each `let` opens a lexical
+/// scope nested in the previous one, and rustc's debug information recurses
+/// over that nesting: thousands of `let`s overflow its stack, while one
+/// declaration is one scope whatever the count.
+pub const MAX_NESTED_LETS: usize = 200;
+
+/// `let a = …;` per binding, or one declaration and assignments.
+fn bindings(stmts: Vec<(Vec<Ident>, TokenStream)>) -> Vec<TokenStream> {
+    let pattern = |names: &[Ident]| match names {
+        [one] => quote!(#one),
+        many => quote!((#(#many),*)),
+    };
+    if stmts.len() <= MAX_NESTED_LETS {
+        return stmts
+            .iter()
+            .map(|(names, rhs)| {
+                let p = pattern(names);
+                quote!(let #p = #rhs;)
+            })
+            .collect();
+    }
+    let all = stmts.iter().flat_map(|(names, _)| names);
+    let mut out = vec![quote!(let (#(#all,)*);)];
+    out.extend(stmts.iter().map(|(names, rhs)| {
+        let p = pattern(names);
+        quote!(#p = #rhs;)
+    }));
+    out
 }
 
 /// The names a user's function mentions (every identifier in it) and the

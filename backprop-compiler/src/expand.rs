@@ -12,7 +12,24 @@ use crate::signature::{self, ElemTy, ParamInfo, ParamKind, SigInfo};
 use crate::{args, reverse};
 
 /// Expands `#[derive_grad(attr)] item`.
+///
+/// Runs on a large stack of its own (reserved, not committed, memory):
+/// a loss nested as deeply as rustc accepts (hundreds of blocks, a chain of
+/// a thousand method calls) must not overflow the macro's stack, in syn's
+/// recursive parser or in the stages; lowering also grows it as it recurses.
 pub fn derive_grad(attr: TokenStream, item: TokenStream) -> TokenStream {
+    stacker::grow(ENTRY_STACK, || expand_item(attr, item))
+}
+
+/// The stack the macro starts on.
+pub const ENTRY_STACK: usize = 256 * 1024 * 1024;
+
+/// Stack left below which a recursive stage moves to a new stack segment.
+pub const RED_ZONE: usize = 256 * 1024;
+/// Size of each new stack segment.
+pub const STACK_CHUNK: usize = 16 * 1024 * 1024;
+
+fn expand_item(attr: TokenStream, item: TokenStream) -> TokenStream {
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {

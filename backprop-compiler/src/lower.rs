@@ -343,6 +343,12 @@ impl Lowerer<'_> {
     // ---------------------------------------------------------- expressions
 
     fn expr(&mut self, e: &Expr) -> Value {
+        stacker::maybe_grow(crate::expand::RED_ZONE, crate::expand::STACK_CHUNK, || {
+            self.expr_here(e)
+        })
+    }
+
+    fn expr_here(&mut self, e: &Expr) -> Value {
         match e {
             Expr::Lit(l) => self.lit(&l.lit),
             Expr::Path(p) => self.path(p),
