@@ -25,9 +25,7 @@
 
 pub use backprop_core as core;
 
-pub use backprop_core::functions::{
-    leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square,
-};
+pub use backprop_core::functions::*;
 /// Differentiates a loss function at compile time: keeps the function and
 /// adds `NAME_grad(args) -> (value, gradient)` beside it.
 ///
@@ -66,9 +64,7 @@ pub mod prelude {
 /// Items the generated code refers to; not part of the public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use backprop_core::functions::{
-        leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square,
-    };
+    pub use backprop_core::functions::*;
     pub use num_traits;
 
     /// A constant of a generic float type. `NumCast` from `f64` to a float

@@ -8,7 +8,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
 use crate::graph::{Graph, Id, Op};
-use crate::ops::{Spelling, FUN1, FUN2};
+use crate::ops::{Spelling, PRIMITIVES};
 use crate::signature::{ElemTy, ParamInfo};
 
 /// What to return besides the value.
@@ -73,8 +73,8 @@ pub fn straight_line(
                 }
             }
             Op::Param { param, index } => Some(param_expr(&params[param as usize], index as usize)),
-            Op::IntParam(p) => {
-                let name = &params[p as usize].name;
+            Op::RtInt(k) => {
+                let name = &g.rt_ints[k as usize];
                 Some(match elem {
                     ElemTy::F64 => quote!((#name as f64)),
                     ElemTy::F32 => quote!((#name as f32)),
@@ -105,15 +105,14 @@ pub fn straight_line(
                 let x = &a[0];
                 quote!(-#x)
             }
-            Op::Fun1(f) => call_fun(FUN1[f as usize].name, FUN1[f as usize].spelling, &a),
-            Op::Fun2(f) => call_fun(FUN2[f as usize].name, FUN2[f as usize].spelling, &a),
+            Op::Fun(f) => call_fun(
+                PRIMITIVES[f as usize].name,
+                PRIMITIVES[f as usize].spelling,
+                &a,
+            ),
             Op::Powi(n) => {
                 let x = &a[0];
                 quote!(#x.powi(#n))
-            }
-            Op::MulAdd => {
-                let (x, y, z) = (&a[0], &a[1], &a[2]);
-                quote!(#x.mul_add(#y, #z))
             }
             Op::Cmp(c) => {
                 let op: TokenStream = c.symbol().parse().unwrap();
@@ -143,15 +142,7 @@ pub fn straight_line(
                         v
                     }
                 });
-                let callee = path.to_string();
-                let callee = callee
-                    .rsplit("::")
-                    .next()
-                    .unwrap_or("call")
-                    .trim()
-                    .trim_end_matches("_vjp")
-                    .to_owned();
-                let base = names.fresh(preferred[i].as_deref().unwrap_or(&callee));
+                let base = names.fresh(preferred[i].as_deref().unwrap_or(&info.callee));
                 let value = local(&base);
                 let grad = local(&names.fresh(&format!("{base}_grad")));
                 stmts.push((vec![value.clone(), grad.clone()], quote!(#path(#(#args),*))));

@@ -17,7 +17,7 @@ use quote::quote;
 
 use crate::algebra::{Atom, AtomInfo, Atoms, Rat};
 use crate::graph::{Graph, Id, Mode, Op};
-use crate::ops::{FUN1, FUN2};
+use crate::ops::{Algebra, PRIMITIVES};
 use crate::reverse;
 use crate::signature::{ParamKind, SigInfo};
 use crate::sym::Sym;
@@ -97,7 +97,9 @@ pub fn explain(
     for (i, &is_live) in live.iter().enumerate().take(output.index() + 1) {
         let id = Id(i as u32);
         let node = g.get(id);
-        if !is_live || node.op.is_bool() || matches!(node.op, Op::Const(_) | Op::Proj(_)) {
+        // The output is always a node, even when it is a constant.
+        let skipped = node.op.is_bool() || matches!(node.op, Op::Const(_) | Op::Proj(_));
+        if !is_live || (skipped && id != output) {
             continue;
         }
         let (base, kind) = match node.op {
@@ -113,7 +115,10 @@ pub fn explain(
                     kind,
                 )
             }
-            Op::IntParam(p) => (sig.params[p as usize].name.to_string(), Kind::Input),
+            Op::RtInt(k) => (
+                g.rt_ints[k as usize].to_string().replace(' ', ""),
+                Kind::Input,
+            ),
             Op::Extern(k) => (
                 g.externs[k as usize].to_string().replace(' ', ""),
                 Kind::Input,
@@ -449,9 +454,13 @@ impl AlgebraCx {
                 Op::Mul => arg(self, 0).mul(&arg(self, 1)),
                 Op::Div => arg(self, 0).mul(&arg(self, 1).recip()),
                 Op::Neg => arg(self, 0).neg(),
-                Op::MulAdd => arg(self, 0).mul(&arg(self, 1)).add(&arg(self, 2)),
-                Op::Fun1(f) if FUN1[f as usize].name == "recip" => arg(self, 0).recip(),
-                Op::Fun1(f) if FUN1[f as usize].name == "square" => {
+                Op::Fun(f) if PRIMITIVES[f as usize].algebra == Algebra::MulAdd => {
+                    arg(self, 0).mul(&arg(self, 1)).add(&arg(self, 2))
+                }
+                Op::Fun(f) if PRIMITIVES[f as usize].algebra == Algebra::Recip => {
+                    arg(self, 0).recip()
+                }
+                Op::Fun(f) if PRIMITIVES[f as usize].algebra == Algebra::Square => {
                     let a = arg(self, 0);
                     a.mul(&a)
                 }
@@ -493,7 +502,7 @@ fn expr_sym(
     match node.op {
         Op::Const(bits) => Sym::Num(f64::from_bits(bits)),
         Op::BoolConst(b) => Sym::Atom(b.to_string(), format!("\\text{{{b}}}")),
-        Op::Param { .. } | Op::IntParam(_) | Op::Extern(_) | Op::BoolParam(_) => {
+        Op::Param { .. } | Op::RtInt(_) | Op::Extern(_) | Op::BoolParam(_) => {
             Sym::Atom(format!("{}", id.0), format!("{}", id.0))
         }
         Op::Add => {
@@ -532,18 +541,14 @@ fn expr_sym(
         }
         Op::Neg => Sym::Neg(Box::new(a(0))),
         Op::Powi(n) => Sym::Pow(Box::new(a(0)), n),
-        Op::MulAdd => {
+        Op::Fun(f) if PRIMITIVES[f as usize].algebra == Algebra::MulAdd => {
             let (x, y, z) = (a(0), a(1), a(2));
             Sym::Add(vec![(false, Sym::product(vec![x, y])), (false, z)])
         }
-        Op::Fun1(f) => {
-            let name = FUN1[f as usize].name;
-            Sym::Call(name.to_owned(), latex_function(name), vec![a(0)])
-        }
-        Op::Fun2(f) => {
-            let name = FUN2[f as usize].name;
-            let (x, y) = (a(0), a(1));
-            Sym::Call(name.to_owned(), latex_function(name), vec![x, y])
+        Op::Fun(f) => {
+            let p = &PRIMITIVES[f as usize];
+            let args = (0..node.args.len()).map(&mut a).collect();
+            Sym::Call(p.name.to_owned(), p.latex_name(), args)
         }
         Op::Cmp(c) => {
             let (x, y) = (a(0), a(1));
@@ -581,18 +586,6 @@ fn expr_sym(
             )
         }
         Op::Proj(k) => Sym::Atom(format!("∂call/∂arg{k}"), format!("\\partial_{{{k}}}")),
-    }
-}
-
-fn latex_function(name: &str) -> String {
-    match name {
-        "exp" | "ln" | "sin" | "cos" | "tan" | "sinh" | "cosh" | "tanh" | "max" | "min" | "log" => {
-            format!("\\{name}")
-        }
-        "sigmoid" => "\\sigma".into(),
-        "sqrt" => "\\operatorname{sqrt}".into(),
-        "atan2" | "asin" | "acos" | "atan" => format!("\\operatorname{{{name}}}"),
-        _ => format!("\\operatorname{{{}}}", name.replace('_', "\\_")),
     }
 }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use proc_macro2::TokenStream;
 
-use crate::ops::{self, FUN1, FUN2};
+use crate::ops::{self, Fold, PRIMITIVES};
 use crate::pattern::{Pat, VarKind, SLOTS};
 use crate::rules::{self, RuleSet};
 
@@ -78,14 +78,15 @@ pub enum Op {
     /// One element of a float parameter (`index` is the row-major flat index).
     Param {
         /// Position of the parameter in the signature.
-        param: u16,
+        param: u32,
         /// Flat element index.
         index: u32,
     },
-    /// A run-time integer parameter converted to the float type (`n as f64`).
-    IntParam(u16),
+    /// A run-time integer (an integer parameter, perhaps cast: `n as u8`),
+    /// converted to the float type (index into [`Graph::rt_ints`]).
+    RtInt(u32),
     /// A run-time `bool` parameter.
-    BoolParam(u16),
+    BoolParam(u32),
     /// A boolean constant.
     BoolConst(bool),
     /// A value from outside the function that is not differentiated: a
@@ -101,14 +102,10 @@ pub enum Op {
     Div,
     /// `-a`
     Neg,
-    /// A unary function, by index into [`FUN1`].
-    Fun1(u8),
-    /// A binary function, by index into [`FUN2`].
-    Fun2(u8),
+    /// A primitive function, by index into [`PRIMITIVES`].
+    Fun(u8),
     /// `a.powi(n)`
     Powi(i32),
-    /// `a.mul_add(b, c)`
-    MulAdd,
     /// A comparison of two floats.
     Cmp(CmpOp),
     /// `a && b`
@@ -137,7 +134,6 @@ impl Op {
             "/" => Op::Div,
             "neg" => Op::Neg,
             "select" => Op::Select,
-            "mul_add" => Op::MulAdd,
             "and" => Op::And,
             "or" => Op::Or,
             "not" => Op::Not,
@@ -147,15 +143,7 @@ impl Op {
             ">=" => Op::Cmp(CmpOp::Ge),
             "==" => Op::Cmp(CmpOp::Eq),
             "!=" => Op::Cmp(CmpOp::Ne),
-            _ => {
-                if let Some(i) = ops::fun1_index(name) {
-                    Op::Fun1(i as u8)
-                } else if let Some(i) = ops::fun2_index(name) {
-                    Op::Fun2(i as u8)
-                } else {
-                    return None;
-                }
-            }
+            _ => Op::Fun(ops::index(name)? as u8),
         })
     }
 
@@ -164,15 +152,14 @@ impl Op {
         Some(match self {
             Op::Const(_)
             | Op::Param { .. }
-            | Op::IntParam(_)
+            | Op::RtInt(_)
             | Op::BoolParam(_)
             | Op::BoolConst(_)
             | Op::Extern(_) => 0,
-            Op::Neg | Op::Fun1(_) | Op::Powi(_) | Op::Not | Op::Proj(_) => 1,
-            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Fun2(_) | Op::Cmp(_) | Op::And | Op::Or => {
-                2
-            }
-            Op::MulAdd | Op::Select => 3,
+            Op::Fun(f) => PRIMITIVES[f as usize].arity(),
+            Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) => 1,
+            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
+            Op::Select => 3,
             Op::Call(_) => return None,
         })
     }
@@ -193,7 +180,7 @@ impl Op {
             self,
             Op::Const(_)
                 | Op::Param { .. }
-                | Op::IntParam(_)
+                | Op::RtInt(_)
                 | Op::BoolParam(_)
                 | Op::BoolConst(_)
                 | Op::Extern(_)
@@ -222,6 +209,8 @@ pub struct Node {
 pub struct CallInfo {
     /// The path of the companion function (`foo_vjp`, `m::foo_vjp::<F>`).
     pub vjp_path: TokenStream,
+    /// The called function's own name (`foo`), for naming its results.
+    pub callee: String,
     /// Shape (array dimensions, empty for a scalar) and `&`-ness of each argument.
     pub args: Vec<(Vec<usize>, bool)>,
 }
@@ -246,6 +235,10 @@ pub struct Graph {
     pub calls: Vec<CallInfo>,
     /// Paths of outside values ([`Op::Extern`]), as written.
     pub externs: Vec<TokenStream>,
+    /// Run-time integer expressions ([`Op::RtInt`]): a parameter's name,
+    /// perhaps with casts (`(n as u8)`), evaluated in the emitted code with
+    /// Rust's own integer semantics.
+    pub rt_ints: Vec<TokenStream>,
     /// Each backprop-core function the body calls, with the path the user
     /// wrote, so the generated code can check the name really is that
     /// function and not a user's own `relu` shadowing it.
@@ -274,6 +267,7 @@ impl Graph {
             names: Vec::new(),
             calls: Vec::new(),
             externs: Vec::new(),
+            rt_ints: Vec::new(),
             core_uses: Vec::new(),
             f32_consts,
             generic: false,
@@ -443,31 +437,17 @@ impl Graph {
     /// the math library, and for a generic `F` the precision is unknown, so
     /// those stay as run-time operations in the forward pass.
     fn folds_exactly(&self, op: Op) -> bool {
-        let always = match op {
-            Op::Neg => true,
-            Op::Fun1(i) => matches!(FUN1[i as usize].name, "abs" | "signum"),
-            _ => false,
+        let fold = match op {
+            Op::Neg => Fold::Always,
+            Op::Add | Op::Sub | Op::Mul | Op::Div => Fold::CorrectlyRounded,
+            Op::Fun(i) => PRIMITIVES[i as usize].fold,
+            _ => Fold::Never,
         };
-        if always || self.generic {
-            return always;
-        }
-        match op {
-            Op::Add | Op::Sub | Op::Mul | Op::Div => true,
-            Op::MulAdd => !self.f32_consts,
-            Op::Fun1(i) => matches!(
-                FUN1[i as usize].name,
-                "sqrt"
-                    | "recip"
-                    | "floor"
-                    | "ceil"
-                    | "round"
-                    | "trunc"
-                    | "fract"
-                    | "relu"
-                    | "square"
-            ),
-            Op::Fun2(i) => matches!(FUN2[i as usize].name, "max" | "min"),
-            _ => false,
+        match fold {
+            Fold::Always => true,
+            Fold::CorrectlyRounded => !self.generic,
+            Fold::F64Only => !self.generic && !self.f32_consts,
+            Fold::Never => false,
         }
     }
 
@@ -555,13 +535,13 @@ impl Graph {
     /// Evaluates the graph on `f64` (parameters from `param`, booleans as
     /// 0/1). Calls cannot be evaluated here; they give NaN. Used by tests.
     #[cfg(test)]
-    pub fn eval(&self, param: &dyn Fn(u16, u32) -> f64) -> Vec<f64> {
+    pub fn eval(&self, param: &dyn Fn(u32, u32) -> f64) -> Vec<f64> {
         let mut vals: Vec<f64> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             let a: Vec<f64> = node.args.iter().map(|x| vals[x.index()]).collect();
             let v = match node.op {
                 Op::Param { param: p, index } => param(p, index),
-                Op::IntParam(_) | Op::BoolParam(_) | Op::Extern(_) | Op::Call(_) | Op::Proj(_) => {
+                Op::RtInt(_) | Op::BoolParam(_) | Op::Extern(_) | Op::Call(_) | Op::Proj(_) => {
                     f64::NAN
                 }
                 Op::BoolConst(b) => b as u8 as f64,
@@ -593,10 +573,8 @@ pub fn eval_float(op: Op, a: &[f64]) -> Option<f64> {
         Op::Mul => a[0] * a[1],
         Op::Div => a[0] / a[1],
         Op::Neg => -a[0],
-        Op::Fun1(i) => (FUN1[i as usize].eval)(a),
-        Op::Fun2(i) => (FUN2[i as usize].eval)(a),
+        Op::Fun(i) => return (PRIMITIVES[i as usize].eval)(a),
         Op::Powi(n) => a[0].powi(n),
-        Op::MulAdd => a[0].mul_add(a[1], a[2]),
         _ => return None,
     })
 }

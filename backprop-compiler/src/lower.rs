@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 use syn::{BinOp, Expr, Lit, Stmt, UnOp};
 
 use crate::graph::{CallInfo, CmpOp, Graph, Id, Op};
-use crate::ops::{self, Spelling, FUN1, FUN2};
+use crate::ops::{self, PRIMITIVES};
 use crate::signature::{ElemTy, ParamKind, SigInfo};
 
 /// A value while lowering.
@@ -22,8 +22,9 @@ pub enum Value {
     Float(Id),
     /// A boolean node (compile-time when it is a `BoolConst`).
     Bool(Id),
-    /// A compile-time integer (literal, loop variable, `.len()`).
-    Int(i64),
+    /// A compile-time integer (literal, loop variable, `.len()`), exact:
+    /// casts apply Rust's conversions to it (`300 as u8` is 44).
+    Int(i128),
     /// A run-time integer parameter (an `IntParam` node holding it as float).
     RtInt(Id),
     /// An array of values.
@@ -74,10 +75,10 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
         let value = match &info.kind {
             ParamKind::Float { shape } => {
                 let mut next = 0u32;
-                lw.param_value(p as u16, shape, &mut next)
+                lw.param_value(p as u32, shape, &mut next)
             }
-            ParamKind::Int => Value::RtInt(lw.g.node(Op::IntParam(p as u16), vec![])),
-            ParamKind::Bool => Value::Bool(lw.g.node(Op::BoolParam(p as u16), vec![])),
+            ParamKind::Int => Value::RtInt(lw.rt_int(info.name.to_token_stream())),
+            ParamKind::Bool => Value::Bool(lw.g.node(Op::BoolParam(p as u32), vec![])),
         };
         lw.scopes[0].insert(
             info.name.to_string(),
@@ -161,7 +162,7 @@ impl Lowerer<'_> {
         Value::Poison
     }
 
-    fn param_value(&mut self, p: u16, shape: &[usize], next: &mut u32) -> Value {
+    fn param_value(&mut self, p: u32, shape: &[usize], next: &mut u32) -> Value {
         match shape.split_first() {
             None => {
                 let id = self.g.node(
@@ -428,22 +429,30 @@ impl Lowerer<'_> {
         match lit {
             // An `f32` literal is rounded from its decimal text directly, as
             // rustc does, not through `f64` (which could round twice).
-            Lit::Float(f) if self.sig.elem == ElemTy::F32 => match f.base10_parse::<f32>() {
-                Ok(v) => Value::Float(self.g.konst(v as f64)),
-                Err(e) => self.error_at(f, e),
-            },
+            Lit::Float(f)
+                if f.suffix() == "f32"
+                    || (f.suffix().is_empty() && self.sig.elem == ElemTy::F32) =>
+            {
+                match f.base10_parse::<f32>() {
+                    Ok(v) => Value::Float(self.g.konst(v as f64)),
+                    Err(e) => self.error_at(f, e),
+                }
+            }
             Lit::Float(f) => match f.base10_parse::<f64>() {
                 Ok(v) => Value::Float(self.g.konst(v)),
                 Err(e) => self.error_at(f, e),
             },
-            Lit::Int(i) => match i.base10_parse::<i64>() {
-                Ok(v) => {
-                    if matches!(i.suffix(), "f64" | "f32") {
-                        Value::Float(self.g.konst(v as f64))
-                    } else {
-                        Value::Int(v)
-                    }
-                }
+            Lit::Int(i) => match i.base10_parse::<i128>() {
+                Ok(v) => match i.suffix() {
+                    "f32" => Value::Float(self.g.konst(v as f32 as f64)),
+                    "f64" => Value::Float(self.g.konst(v as f64)),
+                    "" => Value::Int(v),
+                    suffix => match int_type(suffix) {
+                        Some(ty) if ty.wrap(v) == v => Value::Int(v),
+                        _ => self
+                            .error_at(i, format!("the literal `{i}` does not fit in `{suffix}`")),
+                    },
+                },
                 Err(e) => self.error_at(i, e),
             },
             Lit::Bool(b) => Value::Bool(self.g.bool_const(b.value)),
@@ -466,6 +475,9 @@ impl Lowerer<'_> {
             }
             if let Some(v) = known_constant(&p.path) {
                 return Value::Float(self.g.konst(v));
+            }
+            if let Some(v) = int_constant(&p.path) {
+                return Value::Int(v);
             }
         }
         // Anything else (a `const` item, `f64::EPSILON`, …) is a value from
@@ -514,8 +526,10 @@ impl Lowerer<'_> {
             _ => None,
         };
         if let Some(op) = compound {
-            let current = self.expr(&b.left);
+            // For primitive operands Rust evaluates the right side first,
+            // then reads the place (`a += { a = 2.0 * a; a }`).
             let rhs = self.expr(&b.right);
+            let current = self.expr(&b.left);
             let v = self.arith(op, current, rhs, b);
             self.assign(&b.left, v);
             return Value::Unit;
@@ -847,7 +861,7 @@ impl Lowerer<'_> {
             Expr::Paren(p) => self.loop_items(&p.expr),
             Expr::Group(g) => self.loop_items(&g.expr),
             Expr::Range(r) => {
-                let bound = |lw: &mut Self, b: &Option<Box<Expr>>| -> Option<i64> {
+                let bound = |lw: &mut Self, b: &Option<Box<Expr>>| -> Option<i128> {
                     let Some(b) = b else {
                         lw.error_at(r, "the loop range needs both bounds: `for i in 0..N`");
                         return None;
@@ -918,7 +932,7 @@ impl Lowerer<'_> {
                         self.loop_items(&m.receiver)?
                             .into_iter()
                             .enumerate()
-                            .map(|(i, v)| Value::Tuple(vec![Value::Int(i as i64), v]))
+                            .map(|(i, v)| Value::Tuple(vec![Value::Int(i as i128), v]))
                             .collect(),
                     ),
                     "zip" if m.args.len() == 1 => {
@@ -1051,13 +1065,41 @@ impl Lowerer<'_> {
             }
         }
         let v = self.expr(&c.expr);
+        let int_target = int_type(&target);
         match v {
             Value::Poison => Value::Poison,
+            // Rounded once, from the exact integer, as rustc does.
+            Value::Int(i) if is_float && self.sig.elem == ElemTy::F32 => {
+                Value::Float(self.g.konst(i as f32 as f64))
+            }
             Value::Int(i) if is_float => Value::Float(self.g.konst(i as f64)),
-            Value::Int(i) => Value::Int(i),
+            Value::Int(i) => match int_target {
+                Some(ty) => Value::Int(ty.wrap(i)),
+                None => self.error_at(c, format!("cannot cast an integer to `{target}` here")),
+            },
             Value::RtInt(id) if is_float => Value::Float(id),
-            Value::RtInt(id) => Value::RtInt(id),
+            Value::RtInt(id) => match int_target {
+                Some(_) => {
+                    let Op::RtInt(k) = self.g.get(id).op else {
+                        unreachable!("a run-time integer is an RtInt node")
+                    };
+                    let inner = self.g.rt_ints[k as usize].clone();
+                    let ty = &c.ty;
+                    Value::RtInt(self.rt_int(quote!((#inner as #ty))))
+                }
+                None => self.error_at(c, format!("cannot cast an integer to `{target}` here")),
+            },
             Value::Float(id) if is_float => Value::Float(id),
+            // A constant converts exactly as Rust converts it.
+            Value::Float(id) if self.g.as_const(id).is_some() && int_target.is_some() => {
+                let v = self.g.as_const(id).expect("checked");
+                Value::Int(int_target.expect("checked").saturate(v))
+            }
+            Value::Float(id) if self.g.as_const(id).is_some() && target == "f32" => {
+                let v = self.g.as_const(id).expect("checked");
+                Value::Float(self.g.konst(v as f32 as f64))
+            }
+            Value::Float(id) if self.g.as_const(id).is_some() && target == "f64" => Value::Float(id),
             Value::Float(_) if matches!(target.as_str(), "f32" | "f64") => self.error_at(
                 c,
                 format!("casting between float types (to `{target}`) is not supported: a #[derive_grad] function computes in one float type throughout; convert its inputs outside the function"),
@@ -1068,6 +1110,19 @@ impl Lowerer<'_> {
             ),
             other => self.error_at(c, format!("cannot cast {} to `{target}`", describe(&other))),
         }
+    }
+
+    /// A run-time integer expression (see [`Graph::rt_ints`]).
+    fn rt_int(&mut self, tokens: TokenStream) -> Id {
+        let key = tokens.to_string();
+        let k = match self.g.rt_ints.iter().position(|t| t.to_string() == key) {
+            Some(k) => k,
+            None => {
+                self.g.rt_ints.push(tokens);
+                self.g.rt_ints.len() - 1
+            }
+        };
+        self.g.node(Op::RtInt(k as u32), vec![])
     }
 
     fn is_elem_type(&self, ty: &syn::Type) -> bool {
@@ -1132,29 +1187,15 @@ impl Lowerer<'_> {
                         );
                     }
                 };
-                if name == "mul_add" && floats.len() == 2 {
-                    return Value::Float(self.g.node(Op::MulAdd, vec![x, floats[0], floats[1]]));
-                }
-                if name == "clamp" && floats.len() == 2 {
-                    let max = Op::Fun2(ops::fun2_index("max").unwrap() as u8);
-                    let min = Op::Fun2(ops::fun2_index("min").unwrap() as u8);
-                    let lo = self.g.node(max, vec![x, floats[0]]);
-                    return Value::Float(self.g.node(min, vec![lo, floats[1]]));
-                }
-                if let Some(i) = ops::fun1_index(&name).filter(|&i| FUN1[i].spelling == Spelling::Method) {
-                    if floats.is_empty() {
-                        return Value::Float(self.g.node(Op::Fun1(i as u8), vec![x]));
-                    }
-                }
-                if let Some(i) = ops::fun2_index(&name).filter(|&i| FUN2[i].spelling == Spelling::Method) {
-                    if floats.len() == 1 {
-                        return Value::Float(self.g.node(Op::Fun2(i as u8), vec![x, floats[0]]));
-                    }
+                if let Some(i) = ops::method(&name, floats.len()) {
+                    let mut all = vec![x];
+                    all.extend(floats);
+                    return Value::Float(self.g.node(Op::Fun(i as u8), all));
                 }
                 self.error_at(method, format!("unknown or unsupported method `.{name}()` on a float: #[derive_grad] supports {}", supported_methods()))
             }
             Value::Array(items) => match (name.as_str(), args.len()) {
-                ("len", 0) => Value::Int(items.len() as i64),
+                ("len", 0) => Value::Int(items.len() as i128),
                 ("iter" | "into_iter" | "copied" | "cloned" | "clone", 0) => Value::Array(items),
                 ("sum", 0) | ("product", 0) => {
                     let op = if name == "sum" { Op::Add } else { Op::Mul };
@@ -1166,7 +1207,9 @@ impl Lowerer<'_> {
                             _ => return self.error_at(at, "`sum`/`product` need an array of floats"),
                         }
                     }
-                    Value::Float(acc.unwrap_or_else(|| self.g.konst(if op == Op::Add { 0.0 } else { 1.0 })))
+                    // Rust's float `Sum` starts from −0.0 (so an empty sum is
+                    // −0.0, and −0.0 + x is x for every x).
+                    Value::Float(acc.unwrap_or_else(|| self.g.konst(if op == Op::Add { -0.0 } else { 1.0 })))
                 }
                 _ => self.error_at(
                     method,
@@ -1240,15 +1283,8 @@ impl Lowerer<'_> {
                 .iter()
                 .any(|p| p.starts_with("backprop") || p == "functions");
         if core_path {
-            let core = ops::fun1_index(&last)
-                .filter(|&i| FUN1[i].spelling == Spelling::Core)
-                .map(|i| FUN1[i].name)
-                .or_else(|| {
-                    ops::fun2_index(&last)
-                        .filter(|&i| FUN2[i].spelling == Spelling::Core)
-                        .map(|i| FUN2[i].name)
-                });
-            if let Some(name) = core {
+            if let Some(i) = ops::core_function(&last) {
+                let name = PRIMITIVES[i].name;
                 if !self
                     .g
                     .core_uses
@@ -1257,18 +1293,8 @@ impl Lowerer<'_> {
                 {
                     self.g.core_uses.push((name, fp.path.clone()));
                 }
-            }
-            if let Some(i) = ops::fun1_index(&last).filter(|&i| FUN1[i].spelling == Spelling::Core)
-            {
-                return match self.float_args(&args, 1, c) {
-                    Some(a) => Value::Float(self.g.node(Op::Fun1(i as u8), a)),
-                    None => Value::Poison,
-                };
-            }
-            if let Some(i) = ops::fun2_index(&last).filter(|&i| FUN2[i].spelling == Spelling::Core)
-            {
-                return match self.float_args(&args, 2, c) {
-                    Some(a) => Value::Float(self.g.node(Op::Fun2(i as u8), a)),
+                return match self.float_args(&args, PRIMITIVES[i].arity(), c) {
+                    Some(a) => Value::Float(self.g.node(Op::Fun(i as u8), a)),
                     None => Value::Poison,
                 };
             }
@@ -1326,6 +1352,7 @@ impl Lowerer<'_> {
         }
         let mut path = fp.path.clone();
         let last = path.segments.last_mut().unwrap();
+        let callee = last.ident.to_string().trim_start_matches("r#").to_owned();
         last.ident = format_ident!("{}_vjp", last.ident, span = last.ident.span());
         let vjp_path: TokenStream = quote!(#path);
         let key = (vjp_path.to_string(), layout.clone());
@@ -1339,6 +1366,7 @@ impl Lowerer<'_> {
             None => {
                 self.g.calls.push(CallInfo {
                     vjp_path,
+                    callee,
                     args: layout,
                 });
                 self.g.calls.len() - 1
@@ -1377,24 +1405,29 @@ fn flatten(v: &Value, out: &mut Vec<Id>, shape: &mut Vec<usize>, depth: usize) -
 }
 
 fn supported_methods() -> String {
-    let mut names: Vec<&str> = FUN1
-        .iter()
-        .chain(FUN2)
-        .filter(|f| f.spelling == Spelling::Method)
-        .map(|f| f.name)
-        .collect();
-    names.extend(["powi", "mul_add", "clamp"]);
+    let mut names = ops::method_names();
+    names.push("powi");
     names.join(" ")
 }
 
-/// `PI`, `E`, … under a `consts` module.
+/// `PI`, `E`, … of `std::f64::consts` (or `core::`, or `f32`'s, rounded to
+/// `f32`). Any other path, a user's own `mod consts` or a `use`d alias,
+/// stays as written and is read at run time.
 fn known_constant(path: &syn::Path) -> Option<f64> {
     use std::f64::consts::*;
     let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    if segs.len() < 2 || segs[segs.len() - 2] != "consts" {
+    let [krate, float, consts, name] = segs.as_slice() else {
+        return None;
+    };
+    if !matches!(krate.as_str(), "std" | "core") || consts != "consts" {
         return None;
     }
-    Some(match segs.last()?.as_str() {
+    let single = match float.as_str() {
+        "f64" => false,
+        "f32" => true,
+        _ => return None,
+    };
+    let v = match name.as_str() {
         "PI" => PI,
         "TAU" => TAU,
         "E" => E,
@@ -1413,7 +1446,93 @@ fn known_constant(path: &syn::Path) -> Option<f64> {
         "FRAC_2_PI" => FRAC_2_PI,
         "FRAC_2_SQRT_PI" => FRAC_2_SQRT_PI,
         _ => return None,
-    })
+    };
+    Some(if single { v as f32 as f64 } else { v })
+}
+
+/// `i32::MIN`, `u8::MAX`, `u64::BITS`, …
+fn int_constant(path: &syn::Path) -> Option<i128> {
+    let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let [ty, name] = segs.as_slice() else {
+        return None;
+    };
+    let ty = int_type(ty)?;
+    let (lo, hi) = ty.range();
+    match name.as_str() {
+        "MIN" => Some(lo),
+        "MAX" if ty.bits != 128 || ty.signed => Some(hi),
+        "BITS" => Some(ty.bits as i128),
+        _ => None,
+    }
+}
+
+/// A primitive integer type, for Rust's `as` conversions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IntTy {
+    bits: u32,
+    signed: bool,
+}
+
+/// The integer type named `name` (`u8`, `usize`, …).
+pub fn int_type(name: &str) -> Option<IntTy> {
+    let (signed, bits) = match name {
+        "u8" => (false, 8),
+        "u16" => (false, 16),
+        "u32" => (false, 32),
+        "u64" | "usize" => (false, 64),
+        "u128" => (false, 128),
+        "i8" => (true, 8),
+        "i16" => (true, 16),
+        "i32" => (true, 32),
+        "i64" | "isize" => (true, 64),
+        "i128" => (true, 128),
+        _ => return None,
+    };
+    Some(IntTy { bits, signed })
+}
+
+impl IntTy {
+    /// `v as Self` for an integer `v`: keep the low bits, read them with
+    /// this type's sign (values beyond `i128` do not occur: literals are
+    /// parsed as `i128` and `u128` is not supported beyond it).
+    pub fn wrap(self, v: i128) -> i128 {
+        if self.bits == 128 {
+            return if self.signed || v >= 0 { v } else { i128::MAX };
+        }
+        let modulus = 1i128 << self.bits;
+        let low = v.rem_euclid(modulus);
+        if self.signed && low >= modulus / 2 {
+            low - modulus
+        } else {
+            low
+        }
+    }
+
+    /// The smallest and largest value.
+    pub fn range(self) -> (i128, i128) {
+        match (self.signed, self.bits) {
+            (true, 128) => (i128::MIN, i128::MAX),
+            (false, 128) => (0, i128::MAX),
+            (true, b) => (-(1i128 << (b - 1)), (1i128 << (b - 1)) - 1),
+            (false, b) => (0, (1i128 << b) - 1),
+        }
+    }
+
+    /// `v as Self` for a float `v`: truncated toward zero, saturating at
+    /// the type's bounds, NaN to 0.
+    pub fn saturate(self, v: f64) -> i128 {
+        let (lo, hi) = self.range();
+        if v.is_nan() {
+            0
+        } else if v <= lo as f64 {
+            lo
+        } else if v >= hi as f64 {
+            // `hi as f64` rounds up to 2^bits − 1 + 1 for 64 bits and more.
+            hi
+        } else {
+            v.trunc() as i128
+        }
+    }
 }
 
 /// `F::one()`, `F::zero()`, … of `num_traits::Float`.

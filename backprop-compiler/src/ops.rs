@@ -1,11 +1,17 @@
-//! The operation table: for every function the macro knows, how it is
-//! spelled in Rust, its forward value (used for constant folding and for
-//! evaluating graphs in tests) and its local derivative(s), side by side.
+//! The primitive table: every function the compiler knows is one row here,
+//! holding everything about it — how it is spelled in Rust, its forward
+//! value (for constant folding and for evaluating graphs in tests), its
+//! local derivatives, when folding it at compile time is exact, how it is
+//! printed in LaTeX and how the explanation algebra treats it. Nothing else
+//! in the compiler matches a function by its name, so adding a primitive is
+//! adding a row (and, for one of backprop's own functions, its one
+//! implementation in `backprop-functions`).
 //!
 //! Derivatives are written in the s-expression language of
 //! [`crate::pattern`]: `x`/`a`, `b`, `c` are the arguments and `y` is the
 //! node's own forward value, so `tanh' = 1 − y²` reuses the `tanh` already
-//! computed instead of calling `tanh` again.
+//! computed instead of calling `tanh` again; constants are named as in
+//! `std::f64::consts` (`LN_2`, `FRAC_2_SQRT_PI`).
 
 use std::sync::LazyLock;
 
@@ -16,205 +22,599 @@ use crate::pattern::{self, Pat};
 pub enum Spelling {
     /// A method of `num_traits::Float` / the primitive floats: `x.exp()`.
     Method,
-    /// A free function of `backprop_core::functions`: `sigmoid(x)`.
+    /// A free function of `backprop_functions` (re-exported by `backprop`):
+    /// `sigmoid(x)`.
     Core,
 }
 
-/// One entry of the unary or binary function table.
-pub struct FunSpec {
+/// When a call on constant arguments can be evaluated at compile time
+/// without changing the value the user's function computes at run time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fold {
+    /// Exact in every float type, a generic `F` included (`abs`, `signum`).
+    Always,
+    /// Correctly rounded by IEEE 754 (or a selection of an argument): exact
+    /// in `f32` and `f64`, whose precision is known, not in a generic `F`.
+    /// Computing in `f64` and rounding to `f32` is exact for these
+    /// (53 ≥ 2·24 + 2 bits).
+    CorrectlyRounded,
+    /// Exact in `f64` only (`mul_add`: an `f32` fused multiply-add is not an
+    /// `f64` one rounded).
+    F64Only,
+    /// Depends on the math library (transcendental functions): never folded
+    /// in the forward pass; derivatives may still fold.
+    Never,
+}
+
+/// How the explanation algebra ([`crate::algebra`]) reads a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algebra {
+    /// An opaque function of its arguments.
+    Opaque,
+    /// `1/x`.
+    Recip,
+    /// `x·x`.
+    Square,
+    /// `a·b + c`.
+    MulAdd,
+}
+
+/// One primitive.
+pub struct Primitive {
     /// The Rust name (`"exp"`, `"sigmoid"`).
     pub name: &'static str,
     /// How it is called.
     pub spelling: Spelling,
-    /// Forward value, on `f64`.
-    pub eval: fn(&[f64]) -> f64,
-    /// Local derivative with respect to each argument, as s-expressions.
+    /// Forward value on `f64`; `None` where the call would panic at run
+    /// time (it is then never folded).
+    pub eval: fn(&[f64]) -> Option<f64>,
+    /// Local derivative with respect to each argument (so the arity), as
+    /// s-expressions.
     pub derivs: &'static [&'static str],
+    /// When constant folding is exact.
+    pub fold: Fold,
+    /// The LaTeX function name (`\tanh`); empty: `\operatorname{name}`.
+    pub latex: &'static str,
+    /// How the explanation algebra reads it.
+    pub algebra: Algebra,
+    /// A point inside the function's domain, away from kinks, at which the
+    /// table's own test checks every derivative against finite differences.
+    pub sample: &'static [f64],
 }
 
-macro_rules! fun {
-    ($name:literal, $sp:ident, |$v:ident| $eval:expr, [$($d:expr),* $(,)?]) => {
-        FunSpec {
+impl Primitive {
+    /// The number of arguments (the receiver of a method included).
+    pub fn arity(&self) -> usize {
+        self.derivs.len()
+    }
+
+    /// The LaTeX spelling of the function's name.
+    pub fn latex_name(&self) -> String {
+        if self.latex.is_empty() {
+            format!("\\operatorname{{{}}}", self.name.replace('_', "\\_"))
+        } else {
+            self.latex.to_owned()
+        }
+    }
+}
+
+macro_rules! prim {
+    ($name:literal, $sp:ident, |$v:ident| $eval:expr, [$($d:expr),* $(,)?], $fold:ident, $latex:literal, $alg:ident, $sample:expr) => {
+        Primitive {
             name: $name,
             spelling: Spelling::$sp,
             eval: |$v: &[f64]| $eval,
             derivs: &[$($d),*],
+            fold: Fold::$fold,
+            latex: $latex,
+            algebra: Algebra::$alg,
+            sample: &$sample,
         }
     };
 }
 
-/// Unary functions: `x.name()` or `name(x)`.
-pub static FUN1: &[FunSpec] = &[
-    fun!("exp", Method, |v| v[0].exp(), ["y"]),
-    fun!(
+use backprop_functions as core_fns;
+
+/// Every primitive.
+pub static PRIMITIVES: &[Primitive] = &[
+    // ------------------------------------------------ methods of the floats
+    prim!(
+        "exp",
+        Method,
+        |v| Some(v[0].exp()),
+        ["y"],
+        Never,
+        "\\exp",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
         "exp2",
         Method,
-        |v| v[0].exp2(),
-        ["(* y 0.6931471805599453)"]
+        |v| Some(v[0].exp2()),
+        ["(* y LN_2)"],
+        Never,
+        "",
+        Opaque,
+        [0.7]
     ),
-    fun!("exp_m1", Method, |v| v[0].exp_m1(), ["(+ y 1)"]),
-    fun!("ln", Method, |v| v[0].ln(), ["(recip x)"]),
-    fun!("ln_1p", Method, |v| v[0].ln_1p(), ["(recip (+ x 1))"]),
-    fun!(
+    prim!(
+        "exp_m1",
+        Method,
+        |v| Some(v[0].exp_m1()),
+        ["(+ y 1)"],
+        Never,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "ln",
+        Method,
+        |v| Some(v[0].ln()),
+        ["(recip x)"],
+        Never,
+        "\\ln",
+        Opaque,
+        [1.7]
+    ),
+    prim!(
+        "ln_1p",
+        Method,
+        |v| Some(v[0].ln_1p()),
+        ["(recip (+ x 1))"],
+        Never,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
         "log2",
         Method,
-        |v| v[0].log2(),
-        ["(recip (* x 0.6931471805599453))"]
+        |v| Some(v[0].log2()),
+        ["(recip (* x LN_2))"],
+        Never,
+        "\\log_2",
+        Opaque,
+        [1.7]
     ),
-    fun!(
+    prim!(
         "log10",
         Method,
-        |v| v[0].log10(),
-        ["(recip (* x 2.302585092994046))"]
+        |v| Some(v[0].log10()),
+        ["(recip (* x LN_10))"],
+        Never,
+        "\\log_{10}",
+        Opaque,
+        [1.7]
     ),
-    fun!("sqrt", Method, |v| v[0].sqrt(), ["(/ 0.5 y)"]),
-    fun!("cbrt", Method, |v| v[0].cbrt(), ["(recip (* 3 (* y y)))"]),
-    fun!("recip", Method, |v| v[0].recip(), ["(neg (* y y))"]),
-    fun!("sin", Method, |v| v[0].sin(), ["(cos x)"]),
-    fun!("cos", Method, |v| v[0].cos(), ["(neg (sin x))"]),
-    fun!("tan", Method, |v| v[0].tan(), ["(+ 1 (* y y))"]),
-    fun!(
+    prim!(
+        "sqrt",
+        Method,
+        |v| Some(v[0].sqrt()),
+        ["(/ 0.5 y)"],
+        CorrectlyRounded,
+        "\\operatorname{sqrt}",
+        Opaque,
+        [1.7]
+    ),
+    prim!(
+        "cbrt",
+        Method,
+        |v| Some(v[0].cbrt()),
+        ["(recip (* 3 (* y y)))"],
+        Never,
+        "",
+        Opaque,
+        [1.7]
+    ),
+    prim!(
+        "recip",
+        Method,
+        |v| Some(v[0].recip()),
+        ["(neg (* y y))"],
+        CorrectlyRounded,
+        "",
+        Recip,
+        [1.7]
+    ),
+    prim!(
+        "sin",
+        Method,
+        |v| Some(v[0].sin()),
+        ["(cos x)"],
+        Never,
+        "\\sin",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "cos",
+        Method,
+        |v| Some(v[0].cos()),
+        ["(neg (sin x))"],
+        Never,
+        "\\cos",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "tan",
+        Method,
+        |v| Some(v[0].tan()),
+        ["(+ 1 (* y y))"],
+        Never,
+        "\\tan",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
         "asin",
         Method,
-        |v| v[0].asin(),
-        ["(recip (sqrt (- 1 (* x x))))"]
+        |v| Some(v[0].asin()),
+        ["(recip (sqrt (- 1 (* x x))))"],
+        Never,
+        "",
+        Opaque,
+        [0.4]
     ),
-    fun!(
+    prim!(
         "acos",
         Method,
-        |v| v[0].acos(),
-        ["(neg (recip (sqrt (- 1 (* x x)))))"]
+        |v| Some(v[0].acos()),
+        ["(neg (recip (sqrt (- 1 (* x x)))))"],
+        Never,
+        "",
+        Opaque,
+        [0.4]
     ),
-    fun!("atan", Method, |v| v[0].atan(), ["(recip (+ 1 (* x x)))"]),
-    fun!("sinh", Method, |v| v[0].sinh(), ["(cosh x)"]),
-    fun!("cosh", Method, |v| v[0].cosh(), ["(sinh x)"]),
-    fun!("tanh", Method, |v| v[0].tanh(), ["(- 1 (* y y))"]),
-    fun!(
+    prim!(
+        "atan",
+        Method,
+        |v| Some(v[0].atan()),
+        ["(recip (+ 1 (* x x)))"],
+        Never,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "sinh",
+        Method,
+        |v| Some(v[0].sinh()),
+        ["(cosh x)"],
+        Never,
+        "\\sinh",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "cosh",
+        Method,
+        |v| Some(v[0].cosh()),
+        ["(sinh x)"],
+        Never,
+        "\\cosh",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "tanh",
+        Method,
+        |v| Some(v[0].tanh()),
+        ["(- 1 (* y y))"],
+        Never,
+        "\\tanh",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
         "asinh",
         Method,
-        |v| v[0].asinh(),
-        ["(recip (sqrt (+ (* x x) 1)))"]
+        |v| Some(v[0].asinh()),
+        ["(recip (sqrt (+ (* x x) 1)))"],
+        Never,
+        "",
+        Opaque,
+        [0.7]
     ),
-    fun!(
+    prim!(
         "acosh",
         Method,
-        |v| v[0].acosh(),
-        ["(recip (sqrt (- (* x x) 1)))"]
+        |v| Some(v[0].acosh()),
+        ["(recip (sqrt (- (* x x) 1)))"],
+        Never,
+        "",
+        Opaque,
+        [1.7]
     ),
-    fun!("atanh", Method, |v| v[0].atanh(), ["(recip (- 1 (* x x)))"]),
+    prim!(
+        "atanh",
+        Method,
+        |v| Some(v[0].atanh()),
+        ["(recip (- 1 (* x x)))"],
+        Never,
+        "",
+        Opaque,
+        [0.4]
+    ),
     // |x|' is sign(x) with 0 at 0 (the subgradient PyTorch and JAX pick);
     // `signum` would give ±1 at ±0.
-    fun!(
+    prim!(
         "abs",
         Method,
-        |v| v[0].abs(),
-        ["(select (> x 0) 1 (select (< x 0) -1 0))"]
+        |v| Some(v[0].abs()),
+        ["(select (> x 0) 1 (select (< x 0) -1 0))"],
+        Always,
+        "",
+        Opaque,
+        [-0.7]
     ),
     // Piecewise constant: derivative 0 almost everywhere.
-    fun!("signum", Method, |v| v[0].signum(), ["0"]),
-    fun!("floor", Method, |v| v[0].floor(), ["0"]),
-    fun!("ceil", Method, |v| v[0].ceil(), ["0"]),
-    fun!("round", Method, |v| v[0].round(), ["0"]),
-    fun!("trunc", Method, |v| v[0].trunc(), ["0"]),
-    fun!("fract", Method, |v| v[0].fract(), ["1"]),
-    fun!(
+    prim!(
+        "signum",
+        Method,
+        |v| Some(v[0].signum()),
+        ["0"],
+        Always,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "floor",
+        Method,
+        |v| Some(v[0].floor()),
+        ["0"],
+        CorrectlyRounded,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "ceil",
+        Method,
+        |v| Some(v[0].ceil()),
+        ["0"],
+        CorrectlyRounded,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "round",
+        Method,
+        |v| Some(v[0].round()),
+        ["0"],
+        CorrectlyRounded,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "trunc",
+        Method,
+        |v| Some(v[0].trunc()),
+        ["0"],
+        CorrectlyRounded,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "fract",
+        Method,
+        |v| Some(v[0].fract()),
+        ["1"],
+        CorrectlyRounded,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
         "to_degrees",
         Method,
-        |v| v[0].to_degrees(),
-        ["57.29577951308232"]
+        |v| Some(v[0].to_degrees()),
+        ["(/ 180 PI)"],
+        Never,
+        "",
+        Opaque,
+        [0.7]
     ),
-    fun!(
+    prim!(
         "to_radians",
         Method,
-        |v| v[0].to_radians(),
-        ["0.017453292519943295"]
+        |v| Some(v[0].to_radians()),
+        ["(/ PI 180)"],
+        Never,
+        "",
+        Opaque,
+        [0.7]
     ),
-    // backprop_core::functions; the eval bodies mirror those definitions.
-    fun!("sigmoid", Core, |v| core_sigmoid(v[0]), ["(* y (- 1 y))"]),
-    fun!(
-        "relu",
-        Core,
-        |v| if v[0] > 0.0 { v[0] } else { 0.0 },
-        ["(select (> x 0) 1 0)"]
-    ),
-    fun!("softplus", Core, |v| core_softplus(v[0]), ["(sigmoid x)"]),
-    fun!(
-        "log_sigmoid",
-        Core,
-        |v| -core_softplus(-v[0]),
-        ["(sigmoid (neg x))"]
-    ),
-    fun!(
-        "silu",
-        Core,
-        |v| v[0] * core_sigmoid(v[0]),
-        ["(* (sigmoid x) (+ 1 (* x (- 1 (sigmoid x)))))"]
-    ),
-    fun!("square", Core, |v| v[0] * v[0], ["(* 2 x)"]),
-];
-
-/// Binary functions: `a.name(b)` or `name(a, b)`.
-pub static FUN2: &[FunSpec] = &[
-    // d/db uses ln(a): only built when the exponent is itself differentiated.
-    fun!(
+    // d/db uses ln(a), masked where a = 0 and b ≥ 0 (the value is then 0 or
+    // 1 whatever b is nearby, as PyTorch masks it), instead of 0·(−∞) = NaN.
+    prim!(
         "powf",
         Method,
-        |v| v[0].powf(v[1]),
-        ["(* b (powf a (- b 1)))", "(* y (ln a))"]
+        |v| Some(v[0].powf(v[1])),
+        [
+            "(* b (powf a (- b 1)))",
+            "(select (and (== a 0) (>= b 0)) 0 (* y (ln a)))"
+        ],
+        Never,
+        "",
+        Opaque,
+        [1.7, 0.6]
     ),
-    fun!(
+    prim!(
         "log",
         Method,
-        |v| v[0].log(v[1]),
-        ["(recip (* a (ln b)))", "(neg (/ y (* b (ln b))))"]
+        |v| Some(v[0].log(v[1])),
+        ["(recip (* a (ln b)))", "(neg (/ y (* b (ln b))))"],
+        Never,
+        "\\log",
+        Opaque,
+        [1.7, 2.5]
     ),
-    fun!(
+    prim!(
         "atan2",
         Method,
-        |v| v[0].atan2(v[1]),
+        |v| Some(v[0].atan2(v[1])),
         [
             "(/ b (+ (* a a) (* b b)))",
             "(neg (/ a (+ (* a a) (* b b))))"
-        ]
+        ],
+        Never,
+        "",
+        Opaque,
+        [0.7, 1.3]
     ),
-    fun!(
+    prim!(
         "hypot",
         Method,
-        |v| v[0].hypot(v[1]),
-        ["(/ a y)", "(/ b y)"]
+        |v| Some(v[0].hypot(v[1])),
+        ["(/ a y)", "(/ b y)"],
+        Never,
+        "",
+        Opaque,
+        [0.7, 1.3]
     ),
-    fun!(
+    // Rust's max/min return the other argument when one is NaN: the
+    // derivative follows the argument returned.
+    prim!(
         "max",
         Method,
-        |v| v[0].max(v[1]),
-        ["(select (>= a b) 1 0)", "(select (>= a b) 0 1)"]
+        |v| Some(v[0].max(v[1])),
+        [
+            "(select (or (>= a b) (!= b b)) 1 0)",
+            "(select (or (>= a b) (!= b b)) 0 1)"
+        ],
+        CorrectlyRounded,
+        "\\max",
+        Opaque,
+        [0.7, 1.3]
     ),
-    fun!(
+    prim!(
         "min",
         Method,
-        |v| v[0].min(v[1]),
-        ["(select (<= a b) 1 0)", "(select (<= a b) 0 1)"]
+        |v| Some(v[0].min(v[1])),
+        [
+            "(select (or (<= a b) (!= b b)) 1 0)",
+            "(select (or (<= a b) (!= b b)) 0 1)"
+        ],
+        CorrectlyRounded,
+        "\\min",
+        Opaque,
+        [0.7, 1.3]
     ),
-    fun!(
+    prim!(
+        "mul_add",
+        Method,
+        |v| Some(v[0].mul_add(v[1], v[2])),
+        ["b", "a", "1"],
+        F64Only,
+        "",
+        MulAdd,
+        [0.7, 1.3, -0.4]
+    ),
+    // `x.clamp(lo, hi)` panics when lo > hi or a bound is NaN: never folded
+    // then, so the generated code panics exactly where the original does.
+    prim!(
+        "clamp",
+        Method,
+        |v| (v[1] <= v[2]).then(|| v[0].clamp(v[1], v[2])),
+        [
+            "(select (< a b) 0 (select (> a c) 0 1))",
+            "(select (< a b) 1 0)",
+            "(select (< a b) 0 (select (> a c) 1 0))"
+        ],
+        CorrectlyRounded,
+        "",
+        Opaque,
+        [0.7, -1.0, 1.0]
+    ),
+    // ----------------------------------- backprop's own functions (backprop_functions)
+    prim!(
+        "sigmoid",
+        Core,
+        |v| Some(core_fns::sigmoid(v[0])),
+        ["(* y (- 1 y))"],
+        Never,
+        "\\sigma",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "relu",
+        Core,
+        |v| Some(core_fns::relu(v[0])),
+        ["(select (> x 0) 1 0)"],
+        CorrectlyRounded,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "softplus",
+        Core,
+        |v| Some(core_fns::softplus(v[0])),
+        ["(sigmoid x)"],
+        Never,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "log_sigmoid",
+        Core,
+        |v| Some(core_fns::log_sigmoid(v[0])),
+        ["(sigmoid (neg x))"],
+        Never,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "silu",
+        Core,
+        |v| Some(core_fns::silu(v[0])),
+        ["(* (sigmoid x) (+ 1 (* x (- 1 (sigmoid x)))))"],
+        Never,
+        "",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
+        "square",
+        Core,
+        |v| Some(core_fns::square(v[0])),
+        ["(* 2 x)"],
+        CorrectlyRounded,
+        "",
+        Square,
+        [0.7]
+    ),
+    prim!(
+        "erf",
+        Core,
+        |v| Some(core_fns::erf(v[0])),
+        ["(* FRAC_2_SQRT_PI (exp (neg (* x x))))"],
+        Never,
+        "\\operatorname{erf}",
+        Opaque,
+        [0.7]
+    ),
+    prim!(
         "leaky_relu",
         Core,
-        |v| if v[0] > 0.0 { v[0] } else { v[1] * v[0] },
-        ["(select (> a 0) 1 b)", "(select (> a 0) 0 a)"]
+        |v| Some(core_fns::leaky_relu(v[0], v[1])),
+        ["(select (> a 0) 1 b)", "(select (> a 0) 0 a)"],
+        CorrectlyRounded,
+        "",
+        Opaque,
+        [-0.7, 0.1]
     ),
 ];
-
-fn core_sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
-fn core_softplus(x: f64) -> f64 {
-    x.max(0.0) + (-x.abs()).exp().ln_1p()
-}
 
 /// Derivatives of the arithmetic operators and `select`, by argument.
 pub const ADD_DERIVS: &[&str] = &["1", "1"];
@@ -226,8 +626,6 @@ pub const MUL_DERIVS: &[&str] = &["b", "a"];
 pub const DIV_DERIVS: &[&str] = &["(recip b)", "(neg (/ y b))"];
 /// `−a`.
 pub const NEG_DERIVS: &[&str] = &["-1"];
-/// `a.mul_add(b, c) = a·b + c`.
-pub const MUL_ADD_DERIVS: &[&str] = &["b", "a", "1"];
 /// `if a { b } else { c }`: nothing flows into the condition; each arm
 /// receives the adjoint only when it was the one taken.
 pub const SELECT_DERIVS: &[&str] = &["0", "(select a 1 0)", "(select a 0 1)"];
@@ -238,12 +636,10 @@ fn parse_all(list: &[&str]) -> Vec<Pat> {
         .collect()
 }
 
-/// Parsed templates for [`FUN1`], [`FUN2`] and the operators.
+/// Parsed derivative templates of [`PRIMITIVES`] and the operators.
 pub struct Templates {
-    /// Per entry of [`FUN1`].
-    pub fun1: Vec<Vec<Pat>>,
-    /// Per entry of [`FUN2`].
-    pub fun2: Vec<Vec<Pat>>,
+    /// Per row of [`PRIMITIVES`].
+    pub prims: Vec<Vec<Pat>>,
     /// `+`.
     pub add: Vec<Pat>,
     /// `-`.
@@ -254,56 +650,118 @@ pub struct Templates {
     pub div: Vec<Pat>,
     /// unary `-`.
     pub neg: Vec<Pat>,
-    /// `mul_add`.
-    pub mul_add: Vec<Pat>,
     /// `select`.
     pub select: Vec<Pat>,
 }
 
 /// The templates, parsed once.
 pub static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| Templates {
-    fun1: FUN1.iter().map(|f| parse_all(f.derivs)).collect(),
-    fun2: FUN2.iter().map(|f| parse_all(f.derivs)).collect(),
+    prims: PRIMITIVES.iter().map(|f| parse_all(f.derivs)).collect(),
     add: parse_all(ADD_DERIVS),
     sub: parse_all(SUB_DERIVS),
     mul: parse_all(MUL_DERIVS),
     div: parse_all(DIV_DERIVS),
     neg: parse_all(NEG_DERIVS),
-    mul_add: parse_all(MUL_ADD_DERIVS),
     select: parse_all(SELECT_DERIVS),
 });
 
-/// Index of a unary function by its Rust name.
-pub fn fun1_index(name: &str) -> Option<usize> {
-    FUN1.iter().position(|f| f.name == name)
+/// Index of a primitive by its Rust name.
+pub fn index(name: &str) -> Option<usize> {
+    PRIMITIVES.iter().position(|f| f.name == name)
 }
 
-/// Index of a binary function by its Rust name.
-pub fn fun2_index(name: &str) -> Option<usize> {
-    FUN2.iter().position(|f| f.name == name)
+/// The method `x.name(args…)` with `extra` arguments after the receiver.
+pub fn method(name: &str, extra: usize) -> Option<usize> {
+    PRIMITIVES
+        .iter()
+        .position(|f| f.name == name && f.spelling == Spelling::Method && f.arity() == extra + 1)
+}
+
+/// backprop's own function `name(args…)`.
+pub fn core_function(name: &str) -> Option<usize> {
+    PRIMITIVES
+        .iter()
+        .position(|f| f.name == name && f.spelling == Spelling::Core)
+}
+
+/// The methods a float supports, for error messages.
+pub fn method_names() -> Vec<&'static str> {
+    PRIMITIVES
+        .iter()
+        .filter(|f| f.spelling == Spelling::Method)
+        .map(|f| f.name)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::graph::{Graph, Mode, Op};
+    use crate::pattern::SLOTS;
 
     #[test]
-    fn every_template_parses() {
+    fn every_template_parses_and_names_are_unique() {
         let t = &*TEMPLATES;
-        for (f, d) in FUN1.iter().zip(&t.fun1) {
-            assert_eq!(d.len(), 1, "{}", f.name);
-        }
-        for (f, d) in FUN2.iter().zip(&t.fun2) {
-            assert_eq!(d.len(), 2, "{}", f.name);
-        }
-    }
-
-    #[test]
-    fn names_are_unique() {
-        let mut names: Vec<_> = FUN1.iter().chain(FUN2).map(|f| f.name).collect();
+        assert_eq!(t.prims.len(), PRIMITIVES.len());
+        let mut names: Vec<_> = PRIMITIVES.iter().map(|f| f.name).collect();
         names.sort_unstable();
         let len = names.len();
         names.dedup();
         assert_eq!(len, names.len());
+        for f in PRIMITIVES {
+            assert_eq!(
+                f.sample.len(),
+                f.arity(),
+                "{}: one sample per argument",
+                f.name
+            );
+        }
+    }
+
+    /// Every derivative of every row, built as the sweep builds it and
+    /// evaluated, against central differences of the row's own forward
+    /// value at the row's sample point.
+    #[test]
+    fn every_derivative_matches_finite_differences() {
+        for (row, f) in PRIMITIVES.iter().enumerate() {
+            let x = f.sample;
+            let y = (f.eval)(x).unwrap_or_else(|| panic!("{} is defined at its sample", f.name));
+            for k in 0..f.arity() {
+                let mut g = Graph::new(false);
+                g.mode = Mode::Gradient;
+                let args: Vec<_> = (0..f.arity())
+                    .map(|i| {
+                        g.node(
+                            Op::Param {
+                                param: 0,
+                                index: i as u32,
+                            },
+                            vec![],
+                        )
+                    })
+                    .collect();
+                let node = g.node(Op::Fun(row as u8), args.clone());
+                let mut binds = [None; SLOTS];
+                for (slot, &a) in args.iter().enumerate() {
+                    binds[slot] = Some(a);
+                }
+                binds[3] = Some(node);
+                let d = g.build(&TEMPLATES.prims[row][k], &binds);
+                let values = g.eval(&|_, i| x[i as usize]);
+                let derived = values[d.index()];
+                let h = 1e-6;
+                let at = |delta: f64| {
+                    let mut p = x.to_vec();
+                    p[k] += delta;
+                    (f.eval)(&p).unwrap()
+                };
+                let fd = (at(h) - at(-h)) / (2.0 * h);
+                assert!(
+                    (derived - fd).abs() <= 1e-6 * fd.abs().max(1.0),
+                    "{}: ∂/∂arg{k} at {x:?} is {derived}, finite differences {fd} (value {y})",
+                    f.name
+                );
+            }
+        }
     }
 }

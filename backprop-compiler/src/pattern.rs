@@ -50,6 +50,20 @@ pub fn parse(src: &str) -> Result<Pat, String> {
     Ok(pat)
 }
 
+/// The constants of `std::f64::consts` a derivative may name.
+fn named_constant(name: &str) -> Option<f64> {
+    use std::f64::consts::*;
+    Some(match name {
+        "PI" => PI,
+        "LN_2" => LN_2,
+        "LN_10" => LN_10,
+        "FRAC_2_SQRT_PI" => FRAC_2_SQRT_PI,
+        "SQRT_2" => SQRT_2,
+        "E" => E,
+        _ => return None,
+    })
+}
+
 fn parse_at(tokens: &[String], pos: &mut usize) -> Result<Pat, String> {
     let tok = tokens.get(*pos).ok_or("unexpected end")?.clone();
     *pos += 1;
@@ -73,6 +87,9 @@ fn parse_at(tokens: &[String], pos: &mut usize) -> Result<Pat, String> {
         return Ok(Pat::Op(op, args));
     }
     if let Ok(v) = tok.parse::<f64>() {
+        return Ok(Pat::Num(v));
+    }
+    if let Some(v) = named_constant(&tok) {
         return Ok(Pat::Num(v));
     }
     let slot = |c: char| match c {

@@ -30,7 +30,7 @@ pub struct Adjoints {
 /// multiplications is one per tree rather than one per operation (for the
 /// logistic map, `d·(b·r − a)` instead of `d·b·r − d·a`). Values the user
 /// named stay roots, so they keep adjoints of their own (`d_z1`, traces).
-pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u16) -> bool) -> Adjoints {
+pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjoints {
     let n = output.index() + 1;
     let forward_len = g.len();
     // Activity analysis: only nodes that depend on a target need adjoints.
@@ -145,10 +145,8 @@ pub fn local_derivative(g: &mut Graph, id: Id, k: usize) -> Option<Id> {
         Op::Mul => &t.mul[k],
         Op::Div => &t.div[k],
         Op::Neg => &t.neg[k],
-        Op::MulAdd => &t.mul_add[k],
         Op::Select => &t.select[k],
-        Op::Fun1(i) => &t.fun1[i as usize][k],
-        Op::Fun2(i) => &t.fun2[i as usize][k],
+        Op::Fun(i) => &t.prims[i as usize][k],
         Op::Powi(n) => {
             // d/dx xⁿ = n·xⁿ⁻¹
             let x = node.args[0];
@@ -161,8 +159,17 @@ pub fn local_derivative(g: &mut Graph, id: Id, k: usize) -> Option<Id> {
                 }
                 _ => {
                     let nn = g.konst(n as f64);
-                    let p = g.node(Op::Powi(n - 1), vec![x]);
-                    Some(g.mul(nn, p))
+                    Some(match n.checked_sub(1) {
+                        Some(m) => {
+                            let p = g.node(Op::Powi(m), vec![x]);
+                            g.mul(nn, p)
+                        }
+                        // n = i32::MIN: xⁿ⁻¹ = xⁿ / x.
+                        None => {
+                            let q = g.node(Op::Div, vec![id, x]);
+                            g.mul(nn, q)
+                        }
+                    })
                 }
             };
         }

@@ -265,10 +265,7 @@ mod tests {
         let c = g.node(Op::Cmp(crate::graph::CmpOp::Gt), vec![a, zero]);
         let one = g.konst(1.0);
         let step = g.select(c, one, zero);
-        let ln = g.node(
-            Op::Fun1(crate::ops::fun1_index("ln").unwrap() as u8),
-            vec![a],
-        );
+        let ln = g.node(Op::Fun(crate::ops::index("ln").unwrap() as u8), vec![a]);
         // b·[a > 0] · ln a  →  select(a > 0, b·ln a, 0)
         let t = g.mul(b, step);
         let r = g.mul(t, ln);

@@ -42,7 +42,7 @@
 pub mod datasets;
 pub mod error;
 pub mod explain;
-pub mod functions;
+pub use backprop_functions as functions;
 pub mod gradcheck;
 pub mod minimize;
 pub mod optim;
@@ -52,7 +52,7 @@ pub mod schedule;
 pub mod train;
 
 pub use error::{At, Error};
-pub use functions::{leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square};
+pub use functions::*;
 pub use gradcheck::{
     gradcheck, gradcheck_value_grad, gradcheck_with, numeric_gradient, GradCheck, GradCheckOptions,
 };
@@ -71,7 +71,7 @@ pub use train::{mean_value_and_grad, train, Progress, TrainOptions, Trained};
 /// loss function would mean the flat element count instead of the array's
 /// length. Import it by name where its methods are wanted.
 pub mod prelude {
-    pub use crate::functions::{leaky_relu, log_sigmoid, relu, sigmoid, silu, softplus, square};
+    pub use crate::functions::*;
     pub use crate::{
         gradcheck, gradcheck_value_grad, mean_value_and_grad, minimize, train, Adagrad, Adam,
         AdamW, GradCheck, LrSchedule, MinimizeOptions, Minimized, Momentum, Nesterov, Optimizer,

@@ -51,7 +51,7 @@ fn derivation_text(attr: &str, src: &str) -> String {
 /// Evaluates each step's closed form at a point (atoms take the values the
 /// graph computes for what they stand for) and compares it with the
 /// adjoint the main sweep computed for that node.
-fn check_closed_forms(attr: &str, src: &str, point: &dyn Fn(u16, u32) -> f64) -> usize {
+fn check_closed_forms(attr: &str, src: &str, point: &dyn Fn(u32, u32) -> f64) -> usize {
     let attr = if attr.is_empty() {
         "explain".to_owned()
     } else {
@@ -81,7 +81,7 @@ fn check_closed_forms(attr: &str, src: &str, point: &dyn Fn(u16, u32) -> f64) ->
     checked
 }
 
-fn point(p: u16, i: u32) -> f64 {
+fn point(p: u32, i: u32) -> f64 {
     // A fixed, irregular point, inside every function's domain.
     0.3 + 0.17 * f64::from(p) + 0.11 * f64::from(i) - 0.05 * f64::from(i % 3)
 }
@@ -168,4 +168,22 @@ fn closed_forms_of_each_method() {
         }
     }
     assert!(failures.is_empty(), "{failures:?}");
+}
+
+#[test]
+fn explain_of_losses_without_gradient_flow_does_not_panic() {
+    for src in [
+        "fn f(w: f64) -> f64 { 2.0 }",
+        "fn f(w: f64, x: f64) -> f64 { x * 2.0 }",
+        "fn f(w: f64) -> f64 { let b = (w * 2.0).floor(); b }",
+        "fn f(w: f64) -> f64 { let b = (w * 2.0).floor(); let c = b * w; c }",
+        "fn f(w: [f64; 2]) -> f64 { let b = w[0].floor(); b + w[1].signum() }",
+    ] {
+        let func: syn::ItemFn = syn::parse_str(src).unwrap();
+        let c = crate::expand::compile(quote::quote!(explain), &func)
+            .unwrap_or_else(|_| panic!("{src} compiles"));
+        let data = c.explain.as_ref().expect("explained");
+        assert!(data.nodes.iter().any(|n| n.id == c.lowered.output), "{src}");
+        let _ = crate::expand::generate(&func, &c);
+    }
 }

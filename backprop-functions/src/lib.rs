@@ -5,6 +5,12 @@
 //! `#[derive_grad]` function the macro recognises a call to one of these
 //! names (as `sigmoid(x)`, `backprop::sigmoid(x)`, …) and differentiates it
 //! with the local derivative written next to each function below.
+//!
+//! This crate is the one implementation of these functions: backprop-core
+//! re-exports it as `backprop_core::functions`, and the compiler calls the
+//! same code to fold constants.
+
+#![warn(missing_docs)]
 
 use num_traits::Float;
 
@@ -16,7 +22,7 @@ use num_traits::Float;
 /// `e^x / (1 + e^x)` so that `e^(−x)` never overflows.
 ///
 /// ```
-/// use backprop_core::functions::sigmoid;
+/// use backprop_functions::sigmoid;
 /// assert_eq!(sigmoid(0.0_f64), 0.5);
 /// assert!((sigmoid(2.0_f64) - 0.8807970779778823).abs() < 1e-15);
 /// assert!(sigmoid(-800.0_f64) >= 0.0 && sigmoid(800.0_f64) == 1.0);
@@ -37,7 +43,7 @@ pub fn sigmoid<F: Float>(x: F) -> F {
 /// taken at `x = 0`, as PyTorch and JAX do).
 ///
 /// ```
-/// use backprop_core::functions::relu;
+/// use backprop_functions::relu;
 /// assert_eq!(relu(-2.0_f64), 0.0);
 /// assert_eq!(relu(3.0_f32), 3.0);
 /// ```
@@ -56,7 +62,7 @@ pub fn relu<F: Float>(x: F) -> F {
 /// `∂/∂slope` is `0` where `x > 0`, else `x`.
 ///
 /// ```
-/// use backprop_core::functions::leaky_relu;
+/// use backprop_functions::leaky_relu;
 /// assert_eq!(leaky_relu(-2.0_f64, 0.01), -0.02);
 /// assert_eq!(leaky_relu(2.0_f64, 0.01), 2.0);
 /// ```
@@ -77,7 +83,7 @@ pub fn leaky_relu<F: Float>(x: F, slope: F) -> F {
 /// large `x` nor loses the small values for very negative `x`.
 ///
 /// ```
-/// use backprop_core::functions::softplus;
+/// use backprop_functions::softplus;
 /// assert!((softplus(0.0_f64) - std::f64::consts::LN_2).abs() < 1e-15);
 /// assert_eq!(softplus(1000.0_f64), 1000.0);
 /// ```
@@ -93,7 +99,7 @@ pub fn softplus<F: Float>(x: F) -> F {
 /// Local derivative: `1 − sigmoid(x) = sigmoid(−x)`.
 ///
 /// ```
-/// use backprop_core::functions::log_sigmoid;
+/// use backprop_functions::log_sigmoid;
 /// assert!((log_sigmoid(0.0_f64) + std::f64::consts::LN_2).abs() < 1e-15);
 /// assert_eq!(log_sigmoid(-1000.0_f64), -1000.0);
 /// ```
@@ -107,7 +113,7 @@ pub fn log_sigmoid<F: Float>(x: F) -> F {
 /// Local derivative: `s · (1 + x · (1 − s))` where `s = sigmoid(x)`.
 ///
 /// ```
-/// use backprop_core::functions::silu;
+/// use backprop_functions::silu;
 /// assert_eq!(silu(0.0_f64), 0.0);
 /// assert!((silu(1.0_f64) - 0.7310585786300049).abs() < 1e-15);
 /// ```
@@ -121,10 +127,30 @@ pub fn silu<F: Float>(x: F) -> F {
 /// Local derivative: `2x`.
 ///
 /// ```
-/// use backprop_core::functions::square;
+/// use backprop_functions::square;
 /// assert_eq!(square(-3.0_f64), 9.0);
 /// ```
 #[inline]
 pub fn square<F: Float>(x: F) -> F {
     x * x
+}
+
+/// The error function `erf(x) = 2/√π ∫₀ˣ e^(−t²) dt`.
+///
+/// Local derivative: `2/√π · e^(−x²)`.
+///
+/// Computed in `f64` by `libm` (for `f32` too, then rounded), so it has the
+/// same value wherever it runs; a type with no `f64` value gives NaN.
+///
+/// ```
+/// use backprop_functions::erf;
+/// assert_eq!(erf(0.0_f64), 0.0);
+/// assert!((erf(1.0_f64) - 0.8427007929497149).abs() < 1e-15);
+/// assert!((erf(-0.5_f32) + 0.5204999).abs() < 1e-6);
+/// ```
+#[inline]
+pub fn erf<F: Float>(x: F) -> F {
+    x.to_f64()
+        .and_then(|v| F::from(libm::erf(v)))
+        .unwrap_or_else(F::nan)
 }
