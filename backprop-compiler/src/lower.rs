@@ -70,6 +70,7 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
         sig,
         scopes: vec![Scope::new()],
         errors: Vec::new(),
+        reported: Default::default(),
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
@@ -143,6 +144,9 @@ struct Lowerer<'a> {
     sig: &'a SigInfo,
     scopes: Vec<Scope>,
     errors: Vec<syn::Error>,
+    /// The syntax nodes already reported: an unrolled loop lowers its body
+    /// once per iteration, and one cause gets one error, not one per pass.
+    reported: std::collections::HashSet<(usize, String)>,
 }
 
 /// Where a statement sits, to tell a final `return` from an early one.
@@ -157,8 +161,18 @@ impl Lowerer<'_> {
         self.errors.push(syn::Error::new(span, msg));
     }
 
-    fn error_at<T: ToTokens>(&mut self, tokens: T, msg: impl std::fmt::Display) -> Value {
-        self.errors.push(syn::Error::new_spanned(tokens, msg));
+    /// Reports an error at a syntax node (once per node, however many times
+    /// it is lowered).
+    fn error_at<T: ToTokens + ?Sized>(&mut self, tokens: &T, msg: impl std::fmt::Display) -> Value {
+        // The node's address, and its text as a guard should the address be
+        // a reference's rather than the node's own.
+        let node = (
+            tokens as *const T as *const () as usize,
+            tokens.to_token_stream().to_string(),
+        );
+        if self.reported.insert(node) {
+            self.errors.push(syn::Error::new_spanned(tokens, msg));
+        }
         Value::Poison
     }
 
@@ -395,11 +409,11 @@ impl Lowerer<'_> {
                 }
             }
             Expr::While(w) => self.error_at(
-                w.while_token,
+                &w.while_token,
                 "`while` loops are not supported: #[derive_grad] unrolls loops at compile time, so it needs the trip count; write `for i in 0..N` with a literal `N`",
             ),
             Expr::Loop(l) => self.error_at(
-                l.loop_token,
+                &l.loop_token,
                 "`loop` is not supported: #[derive_grad] unrolls loops at compile time, so it needs the trip count; write `for i in 0..N` with a literal `N`",
             ),
             Expr::Break(b) => self.error_at(b, "`break` is not supported: loops run their full literal range; choose values with `if`/`else` instead"),
@@ -413,7 +427,7 @@ impl Lowerer<'_> {
                 "closures are not supported in a #[derive_grad] function: write the computation inline, or as a separate #[derive_grad] function and call it",
             ),
             Expr::Macro(m) => self.macro_error(&m.mac),
-            Expr::Match(m) => self.error_at(m.match_token, "`match` is not supported: use `if`/`else` with comparisons"),
+            Expr::Match(m) => self.error_at(&m.match_token, "`match` is not supported: use `if`/`else` with comparisons"),
             Expr::Tuple(t) if t.elems.is_empty() => Value::Unit,
             Expr::Tuple(t) => self.error_at(t, "tuples are not supported: the loss is one float; use separate variables or arrays"),
             Expr::Field(f) => self.error_at(f, "field access is not supported: pass the fields' values as parameters (floats or arrays)"),
@@ -829,10 +843,10 @@ impl Lowerer<'_> {
             }
             (Value::Uninit, _) | (_, Value::Uninit) => Value::Uninit,
             (Value::Int(_), Value::Int(_)) => self.error_at(
-                at.if_token,
+                &at.if_token,
                 format!("`{what}` is an integer that this run-time `if` sets differently in its branches; integers must be known at compile time (they index arrays); use a float instead"),
             ),
-            _ => self.error_at(at.if_token, format!("`{what}` has different kinds of values in the two branches")),
+            _ => self.error_at(&at.if_token, format!("`{what}` has different kinds of values in the two branches")),
         }
     }
 
@@ -1317,7 +1331,7 @@ impl Lowerer<'_> {
             return None;
         }
         let mut out = Vec::new();
-        for a in args {
+        for &a in args {
             match self.expr(a) {
                 Value::Float(id) => out.push(id),
                 Value::Poison => return None,
@@ -1335,7 +1349,7 @@ impl Lowerer<'_> {
     fn derive_grad_call(&mut self, fp: &syn::ExprPath, args: &[&Expr]) -> Value {
         let mut flat = Vec::new();
         let mut layout = Vec::new();
-        for a in args {
+        for &a in args {
             let by_ref = matches!(strip_parens(a), Expr::Reference(_));
             let v = self.expr(a);
             let mut shape = Vec::new();
@@ -1385,8 +1399,24 @@ fn strip_parens(e: &Expr) -> &Expr {
     }
 }
 
-/// Flattens a float or (rectangular, nested) array value; records its shape.
+/// Flattens a float or (rectangular, nested) array value; records its
+/// shape. A ragged array (`[x, [x, x]]`) is refused.
 fn flatten(v: &Value, out: &mut Vec<Id>, shape: &mut Vec<usize>, depth: usize) -> bool {
+    flatten_at(v, out, shape, depth) && conforms(v, shape)
+}
+
+/// Whether `v` is exactly an array of `shape` (a float for `[]`).
+fn conforms(v: &Value, shape: &[usize]) -> bool {
+    match (v, shape.split_first()) {
+        (Value::Float(_), None) => true,
+        (Value::Array(items), Some((&n, rest))) => {
+            items.len() == n && items.iter().all(|i| conforms(i, rest))
+        }
+        _ => false,
+    }
+}
+
+fn flatten_at(v: &Value, out: &mut Vec<Id>, shape: &mut Vec<usize>, depth: usize) -> bool {
     match v {
         Value::Float(id) => {
             out.push(*id);
@@ -1398,7 +1428,7 @@ fn flatten(v: &Value, out: &mut Vec<Id>, shape: &mut Vec<usize>, depth: usize) -
             } else if shape.get(depth) != Some(&items.len()) {
                 return false;
             }
-            items.iter().all(|i| flatten(i, out, shape, depth + 1))
+            items.iter().all(|i| flatten_at(i, out, shape, depth + 1))
         }
         _ => false,
     }

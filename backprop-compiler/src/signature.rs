@@ -274,6 +274,17 @@ fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bool)> {
         Type::Group(g) => param_kind(&g.elem, elem),
         _ => {
             if let Some(shape) = float_shape(ty, elem)? {
+                let count = shape.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
+                if !matches!(count, Some(n) if n <= crate::lower::MAX_NODES) {
+                    return Err(syn::Error::new_spanned(
+                        ty,
+                        format!(
+                            "this array has {} elements, more than the {} #[derive_grad] can write out one by one: split the parameter, or pass a smaller array",
+                            count.map_or_else(|| "more than 2^64".to_owned(), |n| n.to_string()),
+                            crate::lower::MAX_NODES
+                        ),
+                    ));
+                }
                 return Ok((ParamKind::Float { shape }, false));
             }
             if let Type::Path(tp) = ty {

@@ -1,5 +1,6 @@
 //! Unit and snapshot tests of the compiler stages, on source text.
 
+mod errors;
 mod explain;
 mod fixtures;
 mod hygiene;

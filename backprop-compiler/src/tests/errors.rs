@@ -1,0 +1,36 @@
+//! Bad input gets clear errors, one per cause, and never a panic (issue 8).
+
+use super::errors;
+
+#[test]
+fn an_error_inside_an_unrolled_loop_is_reported_once() {
+    let e = errors(
+        "",
+        "fn f(w: [f64; 10]) -> f64 { let mut s = 0.0; for i in 0..1000 { s += w[i + 5]; } s }",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("out of bounds"), "{e:?}");
+}
+
+#[test]
+fn huge_arrays_are_refused_with_a_message() {
+    for ty in [
+        "&[f64; 18446744073709551615]",
+        "&[f64; 4294967296]",
+        "[[f64; 65536]; 65536]",
+    ] {
+        let e = errors("", &format!("fn f(w: {ty}) -> f64 {{ w[0] }}"));
+        assert_eq!(e.len(), 1, "{ty}: {e:?}");
+        assert!(e[0].contains("elements, more than"), "{ty}: {e:?}");
+    }
+}
+
+#[test]
+fn ragged_array_arguments_are_refused() {
+    let e = errors(
+        "",
+        "fn f(x: f64) -> f64 { g([x, [x, x]]) + g([[x, x], x]) }",
+    );
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e.iter().all(|m| m.contains("arguments of a call")), "{e:?}");
+}
