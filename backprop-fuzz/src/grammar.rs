@@ -686,10 +686,14 @@ impl Gen<'_> {
             7 | 8 if depth > 0 => self.for_loop(ctx, depth),
             9 if depth > 0 => {
                 let cond = self.cond(ctx, 2);
-                let (then, _) = self.block(ctx, depth - 1, self.rng.range(1, 3));
+                let n = self.rng.range(1, 3);
+                let (then, _) = self.block(ctx, depth - 1, n);
                 let els = match self.rng.below(3) {
                     0 => String::new(),
-                    1 => format!(" else {}", self.block(ctx, depth - 1, self.rng.range(1, 2)).0),
+                    1 => {
+                        let n = self.rng.range(1, 2);
+                        format!(" else {}", self.block(ctx, depth - 1, n).0)
+                    }
                     _ => {
                         let c2 = self.cond(ctx, 1);
                         let (b2, _) = self.block(ctx, depth - 1, 1);
@@ -700,8 +704,8 @@ impl Gen<'_> {
                 format!("if {cond} {then}{els}")
             }
             10 if depth > 0 => {
-                let (b, _) = self.block(ctx, depth - 1, self.rng.range(1, 3));
-                b
+                let n = self.rng.range(1, 3);
+                self.block(ctx, depth - 1, n).0
             }
             11 if !ctx.muts.is_empty() => {
                 // `x = if c { … } else { … };`

@@ -282,7 +282,7 @@ const EXTREMES: &[&str] = &[
 ];
 
 fn extreme_literal(func: &mut syn::ItemFn, rng: &mut Rng) {
-    let new = parse_expr(rng.pick(EXTREMES));
+    let new = parse_expr(*rng.pick(EXTREMES));
     let any = rng.chance(0.2);
     at_random(
         func,
@@ -364,7 +364,7 @@ fn change_binop(func: &mut syn::ItemFn, rng: &mut Rng) {
         "+", "-", "*", "/", "%", "&&", "||", "^", "&", "|", "<<", ">>", "==", "<", "<=", "!=",
         ">=", ">", "+=", "-=", "*=", "/=", "%=", "^=", "&=", "|=", "<<=", ">>=",
     ];
-    let op: syn::BinOp = syn::parse_str(rng.pick(&ops)).expect("an operator");
+    let op: syn::BinOp = syn::parse_str(*rng.pick(&ops)).expect("an operator");
     at_random(func, rng, &|e| matches!(e, Expr::Binary(_)), &mut |e| {
         if let Expr::Binary(b) = e {
             b.op = op;
@@ -379,7 +379,7 @@ fn change_method(func: &mut syn::ItemFn, rng: &mut Rng) {
         "step_by", "unwrap", "expect", "foo", "sin_cos", "log", "copied", "cloned", "into_iter",
         "to_degrees", "fract", "recip",
     ];
-    let name = Ident::new(rng.pick(&names), Span::call_site());
+    let name = Ident::new(*rng.pick(&names), Span::call_site());
     let drop_arg = rng.chance(0.3);
     let add_arg = rng.chance(0.3);
     at_random(func, rng, &|e| matches!(e, Expr::MethodCall(_)), &mut |e| {
@@ -448,7 +448,7 @@ const FOREIGN: &[&str] = &[
 ];
 
 fn foreign_expr(func: &mut syn::ItemFn, rng: &mut Rng) {
-    let new = parse_expr(rng.pick(FOREIGN));
+    let new = parse_expr(*rng.pick(FOREIGN));
     at_random(func, rng, &|_| true, &mut |e| *e = new.clone());
 }
 
@@ -681,7 +681,7 @@ fn attribute(func: &syn::ItemFn, rng: &mut Rng) -> TokenStream {
 
 fn loop_bounds(func: &mut syn::ItemFn, rng: &mut Rng) {
     let bounds = ["0", "1", "10", "100", "1000", "100000", "1000000000", "18446744073709551615", "n", "N", "-1", "x"];
-    let b = parse_expr(rng.pick(&bounds));
+    let b = parse_expr(*rng.pick(&bounds));
     let start = rng.chance(0.3);
     at_random(func, rng, &|e| matches!(e, Expr::Range(_)), &mut |e| {
         if let Expr::Range(r) = e {
@@ -751,12 +751,12 @@ fn random_token(rng: &mut Rng, idents: &[String]) -> Vec<TokenTree> {
     ];
     match rng.below(6) {
         0 | 1 if !idents.is_empty() => vec![TokenTree::Ident(Ident::new(
-            rng.pick(idents),
+            rng.pick(idents).as_str(),
             Span::call_site(),
         ))],
-        2 => vec![TokenTree::Ident(Ident::new(rng.pick(&kw), Span::call_site()))],
+        2 => vec![TokenTree::Ident(Ident::new(*rng.pick(&kw), Span::call_site()))],
         3 => {
-            let p = rng.pick(&puncts);
+            let p = *rng.pick(&puncts);
             let n = p.chars().count();
             p.chars()
                 .enumerate()
@@ -767,7 +767,7 @@ fn random_token(rng: &mut Rng, idents: &[String]) -> Vec<TokenTree> {
                 .collect()
         }
         4 => {
-            let lit = rng.pick(EXTREMES);
+            let lit = *rng.pick(EXTREMES);
             lit.parse::<TokenStream>()
                 .map(|t| t.into_iter().collect())
                 .unwrap_or_else(|_| vec![TokenTree::Literal(Literal::i32_unsuffixed(0))])
@@ -828,7 +828,7 @@ pub fn mutate_tokens(ts: TokenStream, rng: &mut Rng) -> TokenStream {
         }
         _ => {
             if let TokenTree::Literal(_) = &list[i] {
-                let lit = sub.pick(EXTREMES);
+                let lit = *sub.pick(EXTREMES);
                 if let Ok(t) = lit.parse::<TokenStream>() {
                     list.splice(i..=i, t);
                 }

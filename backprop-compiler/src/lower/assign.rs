@@ -1,0 +1,180 @@
+//! Places: assignment to variables and array elements, and indexing.
+
+use quote::ToTokens;
+use syn::{Expr, UnOp};
+
+use super::*;
+
+impl Lowerer<'_> {
+    // ----------------------------------------------------------- assignment
+
+    pub(super) fn assign(&mut self, lhs: &Expr, value: Value) {
+        let mut indices = Vec::new();
+        let mut cur = lhs;
+        loop {
+            match cur {
+                Expr::Index(i) => {
+                    indices.push(&*i.index);
+                    cur = &i.expr;
+                }
+                Expr::Paren(p) => cur = &p.expr,
+                Expr::Unary(syn::ExprUnary {
+                    op: UnOp::Deref(_),
+                    expr,
+                    ..
+                }) => cur = expr,
+                _ => break,
+            }
+        }
+        indices.reverse();
+        let Expr::Path(p) = cur else {
+            self.error_at(lhs, "can only assign to a variable or an element of a local array (`x = …`, `h[j] = …`)");
+            return;
+        };
+        let Some(ident) = p.path.get_ident() else {
+            self.error_at(p, "can only assign to a local variable");
+            return;
+        };
+        let name = ident.to_string();
+        let mut idx = Vec::new();
+        for e in indices {
+            match self.expr(e) {
+                Value::Int(i) => idx.push(i),
+                Value::Poison => return,
+                _ => {
+                    self.error_at(e, "array indices must be known at compile time: integer literals or `for` loop variables");
+                    return;
+                }
+            }
+        }
+        let elem_name = if idx.is_empty() {
+            name.clone()
+        } else {
+            format!(
+                "{name}_{}",
+                idx.iter()
+                    .map(|i| i.to_string())
+                    .collect::<Vec<_>>()
+                    .join("_")
+            )
+        };
+        self.name_value(&elem_name, &value);
+        let Some(binding) = self.lookup_mut(&name) else {
+            self.error_at(ident, format!("cannot find `{name}`"));
+            return;
+        };
+        if binding.wrt_param {
+            self.error_at(
+                ident,
+                format!("cannot assign to `{name}`: it is a parameter being differentiated, and the gradient is taken with respect to its value on entry; copy it first (`let mut {name}_local = {name};`) and change the copy"),
+            );
+            return;
+        }
+        let mut slot = &mut binding.value;
+        for &i in &idx {
+            match slot {
+                Value::Array(items) => {
+                    let len = items.len();
+                    match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
+                        Some(s) => slot = s,
+                        None => {
+                            self.error_at(
+                                lhs,
+                                format!("index {i} is out of bounds for an array of length {len}"),
+                            );
+                            return;
+                        }
+                    }
+                }
+                Value::Poison => return,
+                _ => {
+                    self.error_at(lhs, format!("`{name}` is not an array this deep"));
+                    return;
+                }
+            }
+        }
+        *slot = value;
+    }
+
+    // ------------------------------------------------------------- indexing
+
+    pub(super) fn index(&mut self, i: &syn::ExprIndex) -> Value {
+        // `w[i][j]` on a variable is read in place: evaluating `w` first
+        // would copy the whole array for every element read, which makes
+        // unrolled loops over large arrays quadratic.
+        let mut chain = vec![&*i.index];
+        let mut base = &*i.expr;
+        while let Expr::Index(inner) = strip_parens(base) {
+            chain.push(&inner.index);
+            base = &inner.expr;
+        }
+        chain.reverse();
+        if let Expr::Path(p) = strip_parens(base) {
+            if let Some(ident) = p.path.get_ident() {
+                let name = ident.to_string();
+                if self.lookup(&name).is_some() {
+                    let mut idx = Vec::new();
+                    for e in &chain {
+                        match self.expr(e) {
+                            Value::Int(k) => idx.push((k, *e)),
+                            Value::Poison => return Value::Poison,
+                            _ => return self.runtime_index_error(e),
+                        }
+                    }
+                    let binding = self.lookup(&name).expect("looked up above");
+                    let mut cur = &binding.value;
+                    for (k, e) in idx {
+                        match cur {
+                            Value::Array(items) => {
+                                match usize::try_from(k).ok().and_then(|k| items.get(k)) {
+                                    Some(v) => cur = v,
+                                    None => {
+                                        let len = items.len();
+                                        return self.error_at(e, format!("index {k} is out of bounds for an array of length {len}"));
+                                    }
+                                }
+                            }
+                            Value::Poison => return Value::Poison,
+                            other => {
+                                let what = describe(other);
+                                return self.error_at(i, format!("cannot index {what}"));
+                            }
+                        }
+                    }
+                    return cur.clone();
+                }
+                let name = p.to_token_stream().to_string();
+                return self.error_at(
+                    base,
+                    format!("`{name}` is not a parameter or local variable of this function: #[derive_grad] cannot see the contents of `const`/`static` arrays; pass the array as a parameter"),
+                );
+            }
+        }
+        let base = self.expr(&i.expr);
+        let idx = self.expr(&i.index);
+        match (base, idx) {
+            (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
+            (Value::Array(items), Value::Int(k)) => {
+                match usize::try_from(k).ok().and_then(|k| items.get(k)) {
+                    Some(v) => v.clone(),
+                    None => self.error_at(
+                        i,
+                        format!(
+                            "index {k} is out of bounds for an array of length {}",
+                            items.len()
+                        ),
+                    ),
+                }
+            }
+            (Value::Array(_), _) => self.runtime_index_error(&i.index),
+            (v, _) => self.error_at(&i.expr, format!("cannot index {}", describe(&v))),
+        }
+    }
+
+    pub(super) fn runtime_index_error(&mut self, at: &Expr) -> Value {
+        self.error_at(
+            at,
+            "array indices must be known at compile time: integer literals, `for` loop variables, or arithmetic on them; to pick an element at run time, loop over the indices and compare: `for i in 0..N { if i == k { … } }`",
+        )
+    }
+}

@@ -1,0 +1,306 @@
+//! Method calls, calls of backprop's functions and of other `#[derive_grad]` functions.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote, ToTokens};
+use syn::Expr;
+
+use crate::graph::{CallInfo, Id, Op};
+use crate::ops::{self, PRIMITIVES};
+use crate::signature::ElemTy;
+
+use super::*;
+
+impl Lowerer<'_> {
+    // ----------------------------------------------------- methods and calls
+
+    pub(super) fn method_call(&mut self, m: &syn::ExprMethodCall) -> Value {
+        let recv = self.expr(&m.receiver);
+        let args: Vec<&Expr> = m.args.iter().collect();
+        self.apply_method(recv, &m.method, &args, m)
+    }
+
+    pub(super) fn apply_method(
+        &mut self,
+        recv: Value,
+        method: &syn::Ident,
+        args: &[&Expr],
+        at: &dyn ToTokens,
+    ) -> Value {
+        let name = method.to_string();
+        match recv {
+            Value::Poison => Value::Poison,
+            Value::Float(x) => {
+                // `F::from(0.5).unwrap()` / `.expect("…")`: the conversion
+                // already produced the float; the message is not evaluated.
+                if matches!((name.as_str(), args.len()), ("unwrap" | "clone", 0) | ("expect", 1)) {
+                    return Value::Float(x);
+                }
+                let vals: Vec<Value> = args.iter().map(|a| self.expr(a)).collect();
+                if vals.contains(&Value::Poison) {
+                    return Value::Poison;
+                }
+                let floats: Option<Vec<Id>> = vals
+                    .iter()
+                    .map(|v| if let Value::Float(id) = v { Some(*id) } else { None })
+                    .collect();
+                match (name.as_str(), vals.as_slice()) {
+                    ("powi", [Value::Int(n)]) => {
+                        return match i32::try_from(*n) {
+                            Ok(n) => Value::Float(self.g.node(Op::Powi(n), vec![x])),
+                            Err(_) => self.error_at(args[0], "the exponent of `powi` is out of range"),
+                        };
+                    }
+                    ("powi", _) => {
+                        return self.error_at(at, "the exponent of `powi` must be an integer known at compile time; for a run-time exponent use `powf`");
+                    }
+                    _ => {}
+                }
+                let floats = match floats {
+                    Some(f) => f,
+                    None => {
+                        return self.error_at(
+                            at,
+                            format!("the arguments of `.{name}(…)` must be floats of the function's type: integer arithmetic on differentiated values is not supported"),
+                        );
+                    }
+                };
+                if let Some(i) = ops::method(&name, floats.len()) {
+                    let mut all = vec![x];
+                    all.extend(floats);
+                    return Value::Float(self.g.node(Op::Fun(i as u8), all));
+                }
+                self.error_at(method, format!("unknown or unsupported method `.{name}()` on a float: #[derive_grad] supports {}", supported_methods()))
+            }
+            Value::Array(items) => match (name.as_str(), args.len()) {
+                ("len", 0) => Value::Int(items.len() as i128),
+                ("iter" | "into_iter" | "copied" | "cloned" | "clone", 0) => Value::Array(items),
+                ("sum", 0) | ("product", 0) => {
+                    let op = if name == "sum" { Op::Add } else { Op::Mul };
+                    let mut acc: Option<Id> = None;
+                    for v in items {
+                        match v {
+                            Value::Float(id) => acc = Some(match acc { None => id, Some(a) => self.g.node(op, vec![a, id]) }),
+                            Value::Poison => return Value::Poison,
+                            _ => return self.error_at(at, "`sum`/`product` need an array of floats"),
+                        }
+                    }
+                    // Rust's float `Sum` starts from −0.0 (so an empty sum is
+                    // −0.0, and −0.0 + x is x for every x).
+                    Value::Float(acc.unwrap_or_else(|| self.g.konst(if op == Op::Add { -0.0 } else { 1.0 })))
+                }
+                _ => self.error_at(
+                    method,
+                    format!("unsupported method `.{name}()` on an array: supported are `.len()`, `.iter().sum()`, `.iter().product()`, and iteration in `for` loops"),
+                ),
+            },
+            other => self.error_at(method, format!("unsupported method `.{name}()` on {}", describe(&other))),
+        }
+    }
+
+    pub(super) fn call(&mut self, c: &syn::ExprCall) -> Value {
+        let Expr::Path(fp) = &*c.func else {
+            return self.error_at(&c.func, "only calls of functions by name are supported");
+        };
+        let segs: Vec<String> = fp
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        let last = segs.last().cloned().unwrap_or_default();
+        let prefix = &segs[..segs.len() - 1];
+        let args: Vec<&Expr> = c.args.iter().collect();
+
+        // `F::one()`, `F::from(0.5)`, `f64::max(a, b)`, `Float::exp(x)`:
+        // associated functions of the float type or its traits.
+        let type_prefix =
+            fp.qself.is_some() || prefix.last().is_some_and(|p| self.is_float_type_name(p));
+        if type_prefix {
+            match (last.as_str(), args.len()) {
+                ("from", 1) => {
+                    return match self.expr(args[0]) {
+                        Value::Int(i) => Value::Float(self.g.konst(i as f64)),
+                        Value::Float(id) if self.g.as_const(id).is_some() => Value::Float(id),
+                        Value::RtInt(id) => Value::Float(id),
+                        Value::Poison => Value::Poison,
+                        _ => self.error_at(c, "`F::from(…)` is supported on literals, compile-time integers and integer parameters"),
+                    };
+                }
+                (name, 0) => {
+                    if let Some(v) = float_associated_constant(name) {
+                        return Value::Float(self.g.konst(v));
+                    }
+                    // `F::epsilon()`, `F::max_value()`: depend on the type, so
+                    // they stay as written, like any outside value.
+                    return Value::Float(self.extern_value(c.to_token_stream()));
+                }
+                (_, n) if n >= 1 => {
+                    let recv = self.expr(args[0]);
+                    return self.apply_method(
+                        recv,
+                        &fp.path.segments.last().unwrap().ident,
+                        &args[1..],
+                        c,
+                    );
+                }
+                _ => {}
+            }
+            return self.error_at(
+                c,
+                format!(
+                    "unsupported associated function `{}`",
+                    fp.path.to_token_stream()
+                ),
+            );
+        }
+
+        // Functions of backprop-core.
+        let core_path = prefix.is_empty()
+            || prefix
+                .iter()
+                .any(|p| p.starts_with("backprop") || p == "functions");
+        if core_path {
+            if let Some(i) = ops::core_function(&last) {
+                let name = PRIMITIVES[i].name;
+                if !self
+                    .g
+                    .core_uses
+                    .iter()
+                    .any(|(n, p)| *n == name && *p == fp.path)
+                {
+                    self.g.core_uses.push((name, fp.path.clone()));
+                }
+                return match self.float_args(&args, PRIMITIVES[i].arity(), c) {
+                    Some(a) => Value::Float(self.g.node(Op::Fun(i as u8), a)),
+                    None => Value::Poison,
+                };
+            }
+        }
+        self.derive_grad_call(fp, &args)
+    }
+
+    pub(super) fn is_float_type_name(&self, name: &str) -> bool {
+        let generic = matches!(&self.sig.elem, ElemTy::Generic(g) if g == name);
+        generic
+            || matches!(
+                name,
+                "f64" | "f32" | "Float" | "NumCast" | "FloatConst" | "One" | "Zero"
+            )
+    }
+
+    pub(super) fn float_args(
+        &mut self,
+        args: &[&Expr],
+        n: usize,
+        at: &syn::ExprCall,
+    ) -> Option<Vec<Id>> {
+        if args.len() != n {
+            self.error_at(at, format!("this function takes {n} argument(s)"));
+            return None;
+        }
+        let mut out = Vec::new();
+        for &a in args {
+            match self.expr(a) {
+                Value::Float(id) => out.push(id),
+                Value::Poison => return None,
+                v => {
+                    self.error_at(a, format!("expected a float, found {}", describe(&v)));
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// A call to another `#[derive_grad]` function, through its companion
+    /// `NAME_vjp` (see [`CallInfo`]).
+    pub(super) fn derive_grad_call(&mut self, fp: &syn::ExprPath, args: &[&Expr]) -> Value {
+        let mut flat = Vec::new();
+        let mut layout = Vec::new();
+        for &a in args {
+            let by_ref = matches!(strip_parens(a), Expr::Reference(_));
+            let v = self.expr(a);
+            let mut shape = Vec::new();
+            if !flatten(&v, &mut flat, &mut shape, 0) {
+                if v != Value::Poison {
+                    self.error_at(
+                        a,
+                        format!("arguments of a call to another #[derive_grad] function must be floats or arrays of floats, not {}", describe(&v)),
+                    );
+                }
+                return Value::Poison;
+            }
+            layout.push((shape, by_ref));
+        }
+        let mut path = fp.path.clone();
+        let last = path.segments.last_mut().unwrap();
+        let callee = last.ident.to_string().trim_start_matches("r#").to_owned();
+        last.ident = format_ident!("{}_vjp", last.ident, span = last.ident.span());
+        let vjp_path: TokenStream = quote!(#path);
+        let key = (vjp_path.to_string(), layout.clone());
+        let idx = match self
+            .g
+            .calls
+            .iter()
+            .position(|ci| (ci.vjp_path.to_string(), ci.args.clone()) == key)
+        {
+            Some(i) => i,
+            None => {
+                self.g.calls.push(CallInfo {
+                    vjp_path,
+                    callee,
+                    args: layout,
+                });
+                self.g.calls.len() - 1
+            }
+        };
+        let id = self.g.node(Op::Call(idx as u32), flat);
+        Value::Float(id)
+    }
+}
+
+/// Flattens a float or (rectangular, nested) array value; records its
+/// shape. A ragged array (`[x, [x, x]]`) is refused.
+pub(super) fn flatten(v: &Value, out: &mut Vec<Id>, shape: &mut Vec<usize>, depth: usize) -> bool {
+    flatten_at(v, out, shape, depth) && conforms(v, shape)
+}
+
+/// Whether `v` is exactly an array of `shape` (a float for `[]`).
+pub(super) fn conforms(v: &Value, shape: &[usize]) -> bool {
+    match (v, shape.split_first()) {
+        (Value::Float(_), None) => true,
+        (Value::Array(items), Some((&n, rest))) => {
+            items.len() == n && items.iter().all(|i| conforms(i, rest))
+        }
+        _ => false,
+    }
+}
+
+pub(super) fn flatten_at(
+    v: &Value,
+    out: &mut Vec<Id>,
+    shape: &mut Vec<usize>,
+    depth: usize,
+) -> bool {
+    match v {
+        Value::Float(id) => {
+            out.push(*id);
+            shape.len() == depth
+        }
+        Value::Array(items) => {
+            if shape.len() == depth {
+                shape.push(items.len());
+            } else if shape.get(depth) != Some(&items.len()) {
+                return false;
+            }
+            items.iter().all(|i| flatten_at(i, out, shape, depth + 1))
+        }
+        _ => false,
+    }
+}
+
+pub(super) fn supported_methods() -> String {
+    let mut names = ops::method_names();
+    names.push("powi");
+    names.join(" ")
+}

@@ -1,0 +1,219 @@
+//! Control flow: run-time `if` as `select`, and `for` loops (unrolled).
+
+use syn::Expr;
+
+use crate::graph::{Id, Op};
+
+use super::*;
+
+impl Lowerer<'_> {
+    // ---------------------------------------------------------- control flow
+
+    pub(super) fn if_expr(&mut self, i: &syn::ExprIf) -> Value {
+        let cond = match self.expr(&i.cond) {
+            Value::Bool(c) => c,
+            Value::Poison => return Value::Poison,
+            other => {
+                return self.error_at(
+                    &i.cond,
+                    format!(
+                        "the condition must be a comparison or a bool, not {}",
+                        describe(&other)
+                    ),
+                );
+            }
+        };
+        if let Some(c) = self.g.as_bool(cond) {
+            // Known at compile time (e.g. `if i == 0` in an unrolled loop):
+            // only the branch taken exists.
+            return if c {
+                self.block(&i.then_branch)
+            } else if let Some((_, e)) = &i.else_branch {
+                self.expr(e)
+            } else {
+                Value::Unit
+            };
+        }
+        let saved = self.scopes.clone();
+        let then_v = self.block(&i.then_branch);
+        let then_scopes = std::mem::replace(&mut self.scopes, saved);
+        let else_v = match &i.else_branch {
+            Some((_, e)) => self.expr(e),
+            None => Value::Unit,
+        };
+        let else_scopes = std::mem::take(&mut self.scopes);
+        let mut merged = else_scopes.clone();
+        for (level, scope) in merged.iter_mut().enumerate() {
+            for (name, binding) in scope.iter_mut() {
+                let t = &then_scopes[level][name].value;
+                if *t != binding.value {
+                    binding.value = self.merge(cond, t.clone(), binding.value.clone(), i, name);
+                }
+            }
+        }
+        self.scopes = merged;
+        self.merge(cond, then_v, else_v, i, "the `if` expression")
+    }
+
+    pub(super) fn merge(
+        &mut self,
+        c: Id,
+        t: Value,
+        e: Value,
+        at: &syn::ExprIf,
+        what: &str,
+    ) -> Value {
+        match (t, e) {
+            (t, e) if t == e => t,
+            (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
+            (Value::Float(a), Value::Float(b)) => Value::Float(self.g.select(c, a, b)),
+            (Value::Bool(a), Value::Bool(b)) => {
+                let ta = self.g.node(Op::And, vec![c, a]);
+                let nc = self.g.node(Op::Not, vec![c]);
+                let eb = self.g.node(Op::And, vec![nc, b]);
+                Value::Bool(self.g.node(Op::Or, vec![ta, eb]))
+            }
+            (Value::Array(a), Value::Array(b)) if a.len() == b.len() => {
+                Value::Array(a.into_iter().zip(b).map(|(x, y)| self.merge(c, x, y, at, what)).collect())
+            }
+            (Value::Uninit, _) | (_, Value::Uninit) => Value::Uninit,
+            (Value::Int(_), Value::Int(_)) => self.error_at(
+                &at.if_token,
+                format!("`{what}` is an integer that this run-time `if` sets differently in its branches; integers must be known at compile time (they index arrays); use a float instead"),
+            ),
+            _ => self.error_at(&at.if_token, format!("`{what}` has different kinds of values in the two branches")),
+        }
+    }
+
+    pub(super) fn for_loop(&mut self, f: &syn::ExprForLoop) -> Value {
+        if f.label.is_some() {
+            return self.error_at(f, "labelled loops are not supported");
+        }
+        let Some(items) = self.loop_items(&f.expr) else {
+            return Value::Poison;
+        };
+        for item in items {
+            if !self.check_budget(f.for_token.span) {
+                return Value::Poison;
+            }
+            self.scopes.push(Scope::new());
+            self.bind_pattern(&f.pat, item);
+            self.block_stmts(&f.body.stmts, Position::Inner);
+            self.scopes.pop();
+        }
+        Value::Unit
+    }
+
+    /// The values a `for` loop iterates over, all known at compile time.
+    pub(super) fn loop_items(&mut self, e: &Expr) -> Option<Vec<Value>> {
+        match e {
+            Expr::Paren(p) => self.loop_items(&p.expr),
+            Expr::Group(g) => self.loop_items(&g.expr),
+            Expr::Range(r) => {
+                let bound = |lw: &mut Self, b: &Option<Box<Expr>>| -> Option<i128> {
+                    let Some(b) = b else {
+                        lw.error_at(r, "the loop range needs both bounds: `for i in 0..N`");
+                        return None;
+                    };
+                    match lw.expr(b) {
+                        Value::Int(v) => Some(v),
+                        Value::Poison => None,
+                        _ => {
+                            lw.error_at(
+                                b,
+                                "the loop bound must be an integer literal (or an expression of literals and enclosing loop variables): #[derive_grad] unrolls loops at compile time, so it needs the trip count",
+                            );
+                            None
+                        }
+                    }
+                };
+                let lo = bound(self, &r.start)?;
+                let hi = bound(self, &r.end)?;
+                let hi = match r.limits {
+                    syn::RangeLimits::HalfOpen(_) => Some(hi),
+                    syn::RangeLimits::Closed(_) => hi.checked_add(1),
+                };
+                // Checked before anything is built: an empty body would
+                // never reach the node budget, however long the range.
+                let len = hi
+                    .and_then(|hi| hi.checked_sub(lo))
+                    .map(|n| n.max(0) as u64);
+                match (hi, len) {
+                    (Some(hi), Some(len)) if len <= MAX_NODES as u64 => {
+                        Some((lo..hi).map(Value::Int).collect())
+                    }
+                    _ => {
+                        self.error_at(
+                            r,
+                            format!("this loop runs more than {MAX_NODES} times, too many for #[derive_grad] to unroll: use fewer iterations or split the computation into several #[derive_grad] functions"),
+                        );
+                        None
+                    }
+                }
+            }
+            Expr::MethodCall(m) => {
+                let method = m.method.to_string();
+                match method.as_str() {
+                    "rev" if m.args.is_empty() => {
+                        let mut v = self.loop_items(&m.receiver)?;
+                        v.reverse();
+                        Some(v)
+                    }
+                    "step_by" if m.args.len() == 1 => {
+                        let v = self.loop_items(&m.receiver)?;
+                        match self.expr(&m.args[0]) {
+                            Value::Int(s) if s > 0 => {
+                                Some(v.into_iter().step_by(s as usize).collect())
+                            }
+                            _ => {
+                                self.error_at(
+                                    &m.args[0],
+                                    "`step_by` needs a positive integer literal",
+                                );
+                                None
+                            }
+                        }
+                    }
+                    "iter" | "into_iter" | "copied" | "cloned" if m.args.is_empty() => {
+                        self.loop_items(&m.receiver)
+                    }
+                    "enumerate" if m.args.is_empty() => Some(
+                        self.loop_items(&m.receiver)?
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, v)| Value::Tuple(vec![Value::Int(i as i128), v]))
+                            .collect(),
+                    ),
+                    "zip" if m.args.len() == 1 => {
+                        let a = self.loop_items(&m.receiver)?;
+                        let b = self.loop_items(&m.args[0])?;
+                        Some(
+                            a.into_iter()
+                                .zip(b)
+                                .map(|(x, y)| Value::Tuple(vec![x, y]))
+                                .collect(),
+                        )
+                    }
+                    _ => {
+                        self.error_at(
+                            &m.method,
+                            "unsupported iterator method in a `for` loop: supported are ranges `a..b`, `a..=b`, arrays, and `.iter()`, `.rev()`, `.step_by(k)`, `.enumerate()`, `.zip(…)`",
+                        );
+                        None
+                    }
+                }
+            }
+            other => match self.expr(other) {
+                Value::Array(items) => Some(items),
+                Value::Poison => None,
+                v => {
+                    self.error_at(
+                        other,
+                        format!("a `for` loop runs over a range with literal bounds (`0..N`) or an array, not {}", describe(&v)),
+                    );
+                    None
+                }
+            },
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! Expressions: literals, paths, operators, comparisons and casts.
+
+use proc_macro2::TokenStream;
+use quote::{quote, ToTokens};
+use syn::{BinOp, Expr, Lit, UnOp};
+
+use crate::graph::{CmpOp, Id, Op};
+use crate::signature::ElemTy;
+
+use super::*;
+
+impl Lowerer<'_> {
+    // ---------------------------------------------------------- expressions
+
+    pub(super) fn expr(&mut self, e: &Expr) -> Value {
+        stacker::maybe_grow(crate::expand::RED_ZONE, crate::expand::STACK_CHUNK, || {
+            self.expr_here(e)
+        })
+    }
+
+    pub(super) fn expr_here(&mut self, e: &Expr) -> Value {
+        match e {
+            Expr::Lit(l) => self.lit(&l.lit),
+            Expr::Path(p) => self.path(p),
+            Expr::Paren(p) => self.expr(&p.expr),
+            Expr::Group(g) => self.expr(&g.expr),
+            Expr::Block(b) => {
+                if b.label.is_some() {
+                    return self.error_at(b, "labelled blocks are not supported");
+                }
+                self.block(&b.block)
+            }
+            Expr::Unsafe(u) => self.error_at(u, "`unsafe` blocks are not supported in a #[derive_grad] function"),
+            Expr::Reference(r) => {
+                if r.mutability.is_some() {
+                    return self.error_at(r, "`&mut` is not supported in a #[derive_grad] function: values are immutable data flow; assign instead");
+                }
+                self.expr(&r.expr)
+            }
+            Expr::Unary(u) => self.unary(u),
+            Expr::Binary(b) => self.binary(b),
+            Expr::Assign(a) => {
+                let v = self.expr(&a.right);
+                self.assign(&a.left, v);
+                Value::Unit
+            }
+            Expr::If(i) => self.if_expr(i),
+            Expr::ForLoop(f) => self.for_loop(f),
+            Expr::Index(i) => self.index(i),
+            Expr::MethodCall(m) => self.method_call(m),
+            Expr::Call(c) => self.call(c),
+            Expr::Cast(c) => self.cast(c),
+            Expr::Array(a) => Value::Array(a.elems.iter().map(|e| self.expr(e)).collect()),
+            Expr::Repeat(r) => {
+                let v = self.expr(&r.expr);
+                match self.expr(&r.len) {
+                    Value::Int(n) if n >= 0 && n as u64 <= MAX_NODES as u64 => Value::Array(vec![v; n as usize]),
+                    Value::Int(n) if n >= 0 => self.error_at(
+                        &r.len,
+                        format!("an array of {n} elements is too large for #[derive_grad] to write out (at most {MAX_NODES})"),
+                    ),
+                    Value::Poison => Value::Poison,
+                    _ => self.error_at(&r.len, "the length of `[value; N]` must be an integer literal"),
+                }
+            }
+            Expr::While(w) => self.error_at(
+                &w.while_token,
+                "`while` loops are not supported: #[derive_grad] unrolls loops at compile time, so it needs the trip count; write `for i in 0..N` with a literal `N`",
+            ),
+            Expr::Loop(l) => self.error_at(
+                &l.loop_token,
+                "`loop` is not supported: #[derive_grad] unrolls loops at compile time, so it needs the trip count; write `for i in 0..N` with a literal `N`",
+            ),
+            Expr::Break(b) => self.error_at(b, "`break` is not supported: loops run their full literal range; choose values with `if`/`else` instead"),
+            Expr::Continue(c) => self.error_at(c, "`continue` is not supported: loops run their full literal range; wrap the rest of the body in `if`"),
+            Expr::Return(r) => self.error_at(
+                r,
+                "early `return` is not supported in a #[derive_grad] function: the derivative follows one path to the end; assign the result to a variable and return it as the last expression",
+            ),
+            Expr::Closure(c) => self.error_at(
+                c,
+                "closures are not supported in a #[derive_grad] function: write the computation inline, or as a separate #[derive_grad] function and call it",
+            ),
+            Expr::Macro(m) => self.macro_error(&m.mac),
+            Expr::Match(m) => self.error_at(&m.match_token, "`match` is not supported: use `if`/`else` with comparisons"),
+            Expr::Tuple(t) if t.elems.is_empty() => Value::Unit,
+            Expr::Tuple(t) => self.error_at(t, "tuples are not supported: the loss is one float; use separate variables or arrays"),
+            Expr::Field(f) => self.error_at(f, "field access is not supported: pass the fields' values as parameters (floats or arrays)"),
+            Expr::Struct(s) => self.error_at(s, "struct values are not supported: use floats and arrays"),
+            Expr::Range(r) => self.error_at(r, "a range is only supported as the bound of a `for` loop"),
+            Expr::Let(l) => self.error_at(l, "`if let` is not supported: use a comparison"),
+            Expr::Try(t) => self.error_at(t, "the `?` operator is not supported: a loss function does not fail"),
+            other => self.error_at(other, "this expression is not supported in a #[derive_grad] function"),
+        }
+    }
+
+    pub(super) fn lit(&mut self, lit: &Lit) -> Value {
+        match lit {
+            // An `f32` literal is rounded from its decimal text directly, as
+            // rustc does, not through `f64` (which could round twice).
+            Lit::Float(f)
+                if f.suffix() == "f32"
+                    || (f.suffix().is_empty() && self.sig.elem == ElemTy::F32) =>
+            {
+                match f.base10_parse::<f32>() {
+                    Ok(v) => Value::Float(self.g.konst(v as f64)),
+                    Err(e) => self.error_at(f, e),
+                }
+            }
+            Lit::Float(f) => match f.base10_parse::<f64>() {
+                Ok(v) => Value::Float(self.g.konst(v)),
+                Err(e) => self.error_at(f, e),
+            },
+            Lit::Int(i) => match i.base10_parse::<i128>() {
+                Ok(v) => match i.suffix() {
+                    "f32" => Value::Float(self.g.konst(v as f32 as f64)),
+                    "f64" => Value::Float(self.g.konst(v as f64)),
+                    "" => Value::Int(v),
+                    suffix => match int_type(suffix) {
+                        Some(ty) if ty.wrap(v) == v => Value::Int(v),
+                        _ => self
+                            .error_at(i, format!("the literal `{i}` does not fit in `{suffix}`")),
+                    },
+                },
+                Err(e) => self.error_at(i, e),
+            },
+            Lit::Bool(b) => Value::Bool(self.g.bool_const(b.value)),
+            other => self.error_at(other, "only numeric and boolean literals are supported"),
+        }
+    }
+
+    pub(super) fn path(&mut self, p: &syn::ExprPath) -> Value {
+        if p.qself.is_none() {
+            if let Some(id) = p.path.get_ident() {
+                let name = id.to_string();
+                if let Some(b) = self.lookup(&name) {
+                    return match &b.value {
+                        Value::Uninit => {
+                            self.error_at(id, format!("`{name}` is used before it is assigned"))
+                        }
+                        v => v.clone(),
+                    };
+                }
+            }
+            if let Some(v) = known_constant(&p.path) {
+                return Value::Float(self.g.konst(v));
+            }
+            if let Some(v) = int_constant(&p.path) {
+                return Value::Int(v);
+            }
+        }
+        // Anything else (a `const` item, `f64::EPSILON`, …) is a value from
+        // outside: used as is, never differentiated.
+        Value::Float(self.extern_value(p.to_token_stream()))
+    }
+
+    pub(super) fn extern_value(&mut self, tokens: TokenStream) -> Id {
+        let key = tokens.to_string();
+        let idx = match self.g.externs.iter().position(|t| t.to_string() == key) {
+            Some(i) => i,
+            None => {
+                self.g.externs.push(tokens);
+                self.g.externs.len() - 1
+            }
+        };
+        self.g.node(Op::Extern(idx as u32), vec![])
+    }
+
+    pub(super) fn unary(&mut self, u: &syn::ExprUnary) -> Value {
+        let v = self.expr(&u.expr);
+        match (&u.op, v) {
+            (_, Value::Poison) => Value::Poison,
+            (UnOp::Deref(_), v) => v,
+            (UnOp::Neg(_), Value::Float(a)) => Value::Float(self.g.neg(a)),
+            (UnOp::Neg(_), Value::Int(a)) => Value::Int(-a),
+            (UnOp::Not(_), Value::Bool(a)) => Value::Bool(self.g.node(Op::Not, vec![a])),
+            (_, v) => self.error_at(
+                u,
+                format!("this operator is not supported on {}", describe(&v)),
+            ),
+        }
+    }
+
+    pub(super) fn binary(&mut self, b: &syn::ExprBinary) -> Value {
+        use BinOp::*;
+        let compound = match b.op {
+            AddAssign(_) => Some(Op::Add),
+            SubAssign(_) => Some(Op::Sub),
+            MulAssign(_) => Some(Op::Mul),
+            DivAssign(_) => Some(Op::Div),
+            RemAssign(_) | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_)
+            | ShrAssign(_) => {
+                return self.error_at(b, "only `+= -= *= /=` are supported compound assignments");
+            }
+            _ => None,
+        };
+        if let Some(op) = compound {
+            // For primitive operands Rust evaluates the right side first,
+            // then reads the place (`a += { a = 2.0 * a; a }`).
+            let rhs = self.expr(&b.right);
+            let current = self.expr(&b.left);
+            let v = self.arith(op, current, rhs, b);
+            self.assign(&b.left, v);
+            return Value::Unit;
+        }
+        // `&&`/`||` with a compile-time left side skip the right side, as Rust does.
+        if let And(_) | Or(_) = b.op {
+            let l = self.expr(&b.left);
+            let is_and = matches!(b.op, And(_));
+            return match l {
+                Value::Bool(l) => {
+                    if let Some(lb) = self.g.as_bool(l) {
+                        if lb != is_and {
+                            return Value::Bool(l);
+                        }
+                    }
+                    match self.expr(&b.right) {
+                        Value::Bool(r) => Value::Bool(
+                            self.g
+                                .node(if is_and { Op::And } else { Op::Or }, vec![l, r]),
+                        ),
+                        Value::Poison => Value::Poison,
+                        _ => self.error_at(&b.right, "expected a bool"),
+                    }
+                }
+                Value::Poison => Value::Poison,
+                _ => self.error_at(&b.left, "expected a bool"),
+            };
+        }
+        let l = self.expr(&b.left);
+        let r = self.expr(&b.right);
+        let cmp = match b.op {
+            Lt(_) => Some(CmpOp::Lt),
+            Le(_) => Some(CmpOp::Le),
+            Gt(_) => Some(CmpOp::Gt),
+            Ge(_) => Some(CmpOp::Ge),
+            Eq(_) => Some(CmpOp::Eq),
+            Ne(_) => Some(CmpOp::Ne),
+            _ => None,
+        };
+        if let Some(c) = cmp {
+            return self.compare(c, l, r, b);
+        }
+        let op = match b.op {
+            Add(_) => Op::Add,
+            Sub(_) => Op::Sub,
+            Mul(_) => Op::Mul,
+            Div(_) => Op::Div,
+            Rem(_) => {
+                if let (Value::Int(x), Value::Int(y)) = (&l, &r) {
+                    if let Some(v) = x.checked_rem(*y) {
+                        return Value::Int(v);
+                    }
+                }
+                return self.error_at(
+                    b,
+                    "`%` is supported only on compile-time integers (loop indices); for floats write `a - (a / b).trunc() * b`",
+                );
+            }
+            _ => {
+                return self.error_at(
+                    b,
+                    "this operator is not supported: use `+ - * /`, comparisons, `&&`, `||`",
+                )
+            }
+        };
+        self.arith(op, l, r, b)
+    }
+
+    pub(super) fn arith(&mut self, op: Op, l: Value, r: Value, at: &dyn ToTokens) -> Value {
+        match (l, r) {
+            (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
+            (Value::Float(a), Value::Float(b)) => Value::Float(self.g.node(op, vec![a, b])),
+            (Value::Int(a), Value::Int(b)) => {
+                let v = match op {
+                    Op::Add => a.checked_add(b),
+                    Op::Sub => a.checked_sub(b),
+                    Op::Mul => a.checked_mul(b),
+                    _ => a.checked_div(b),
+                };
+                match v {
+                    Some(v) => Value::Int(v),
+                    None => self.error_at(at, "integer overflow or division by zero at compile time"),
+                }
+            }
+            (Value::Float(_), Value::Int(_) | Value::RtInt(_)) | (Value::Int(_) | Value::RtInt(_), Value::Float(_)) => self.error_at(
+                at,
+                "integer arithmetic on differentiated values is not supported: mixing a float with an integer has no derivative; convert the integer with `as f64` (or `F::from(i).unwrap()`)",
+            ),
+            (Value::RtInt(_), _) | (_, Value::RtInt(_)) => self.error_at(
+                at,
+                "arithmetic on run-time integer parameters is not supported: convert to the float type first (`n as f64`)",
+            ),
+            (Value::Array(_), _) | (_, Value::Array(_)) => self.error_at(
+                at,
+                "arithmetic on whole arrays is not supported: index the elements (`a[i] + b[i]`) in a `for` loop",
+            ),
+            (l, r) => self.error_at(at, format!("cannot do arithmetic on {} and {}", describe(&l), describe(&r))),
+        }
+    }
+
+    pub(super) fn compare(&mut self, c: CmpOp, l: Value, r: Value, at: &dyn ToTokens) -> Value {
+        match (l, r) {
+            (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
+            (Value::Int(a), Value::Int(b)) => {
+                let v = match c {
+                    CmpOp::Lt => a < b,
+                    CmpOp::Le => a <= b,
+                    CmpOp::Gt => a > b,
+                    CmpOp::Ge => a >= b,
+                    CmpOp::Eq => a == b,
+                    CmpOp::Ne => a != b,
+                };
+                Value::Bool(self.g.bool_const(v))
+            }
+            (Value::Float(a) | Value::RtInt(a), Value::Float(b) | Value::RtInt(b)) => {
+                Value::Bool(self.g.node(Op::Cmp(c), vec![a, b]))
+            }
+            (Value::RtInt(a), Value::Int(b)) => {
+                let b = self.g.konst(b as f64);
+                Value::Bool(self.g.node(Op::Cmp(c), vec![a, b]))
+            }
+            (Value::Int(a), Value::RtInt(b)) => {
+                let a = self.g.konst(a as f64);
+                Value::Bool(self.g.node(Op::Cmp(c), vec![a, b]))
+            }
+            (Value::Bool(a), Value::Bool(b)) if matches!(c, CmpOp::Eq | CmpOp::Ne) => {
+                // a == b  is  (a && b) || (!a && !b)
+                let both = self.g.node(Op::And, vec![a, b]);
+                let na = self.g.node(Op::Not, vec![a]);
+                let nb = self.g.node(Op::Not, vec![b]);
+                let neither = self.g.node(Op::And, vec![na, nb]);
+                let eq = self.g.node(Op::Or, vec![both, neither]);
+                Value::Bool(if c == CmpOp::Eq {
+                    eq
+                } else {
+                    self.g.node(Op::Not, vec![eq])
+                })
+            }
+            (l, r) => self.error_at(
+                at,
+                format!("cannot compare {} with {}", describe(&l), describe(&r)),
+            ),
+        }
+    }
+
+    pub(super) fn cast(&mut self, c: &syn::ExprCast) -> Value {
+        let target = c.ty.to_token_stream().to_string();
+        let is_float = self.is_elem_type(&c.ty);
+        // An outside value (`STEPS as f64` with `const STEPS: usize`) keeps
+        // its cast: its type is not known here.
+        if let Expr::Path(p) = strip_parens(&c.expr) {
+            let local = p
+                .path
+                .get_ident()
+                .is_some_and(|id| self.lookup(&id.to_string()).is_some());
+            if !local && known_constant(&p.path).is_none() && is_float {
+                return Value::Float(self.extern_value(c.to_token_stream()));
+            }
+        }
+        let v = self.expr(&c.expr);
+        let int_target = int_type(&target);
+        match v {
+            Value::Poison => Value::Poison,
+            // Rounded once, from the exact integer, as rustc does.
+            Value::Int(i) if is_float && self.sig.elem == ElemTy::F32 => {
+                Value::Float(self.g.konst(i as f32 as f64))
+            }
+            Value::Int(i) if is_float => Value::Float(self.g.konst(i as f64)),
+            Value::Int(i) => match int_target {
+                Some(ty) => Value::Int(ty.wrap(i)),
+                None => self.error_at(c, format!("cannot cast an integer to `{target}` here")),
+            },
+            Value::RtInt(id) if is_float => Value::Float(id),
+            Value::RtInt(id) => match int_target {
+                Some(_) => {
+                    let Op::RtInt(k) = self.g.get(id).op else {
+                        unreachable!("a run-time integer is an RtInt node")
+                    };
+                    let inner = self.g.rt_ints[k as usize].clone();
+                    let ty = &c.ty;
+                    Value::RtInt(self.rt_int(quote!((#inner as #ty))))
+                }
+                None => self.error_at(c, format!("cannot cast an integer to `{target}` here")),
+            },
+            Value::Float(id) if is_float => Value::Float(id),
+            // A constant converts exactly as Rust converts it.
+            Value::Float(id) if self.g.as_const(id).is_some() && int_target.is_some() => {
+                let v = self.g.as_const(id).expect("checked");
+                Value::Int(int_target.expect("checked").saturate(v))
+            }
+            Value::Float(id) if self.g.as_const(id).is_some() && target == "f32" => {
+                let v = self.g.as_const(id).expect("checked");
+                Value::Float(self.g.konst(v as f32 as f64))
+            }
+            Value::Float(id) if self.g.as_const(id).is_some() && target == "f64" => Value::Float(id),
+            Value::Float(_) if matches!(target.as_str(), "f32" | "f64") => self.error_at(
+                c,
+                format!("casting between float types (to `{target}`) is not supported: a #[derive_grad] function computes in one float type throughout; convert its inputs outside the function"),
+            ),
+            Value::Float(_) => self.error_at(
+                c,
+                format!("integer arithmetic on differentiated values is not supported: casting a float to `{target}` has no derivative"),
+            ),
+            other => self.error_at(c, format!("cannot cast {} to `{target}`", describe(&other))),
+        }
+    }
+
+    /// A run-time integer expression (see [`Graph::rt_ints`]).
+    pub(super) fn rt_int(&mut self, tokens: TokenStream) -> Id {
+        let key = tokens.to_string();
+        let k = match self.g.rt_ints.iter().position(|t| t.to_string() == key) {
+            Some(k) => k,
+            None => {
+                self.g.rt_ints.push(tokens);
+                self.g.rt_ints.len() - 1
+            }
+        };
+        self.g.node(Op::RtInt(k as u32), vec![])
+    }
+
+    pub(super) fn is_elem_type(&self, ty: &syn::Type) -> bool {
+        let s = ty.to_token_stream().to_string();
+        match &self.sig.elem {
+            ElemTy::F64 => s == "f64",
+            ElemTy::F32 => s == "f32",
+            ElemTy::Generic(g) => *g == s,
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! Lowering: the body of the user's function, as `syn` syntax, becomes
+//! nodes of the [`Graph`]. Loops with compile-time bounds are unrolled,
+//! run-time `if`s become `select` nodes, `let`/assignment are tracked in an
+//! environment (so shadowing and reassignment are plain SSA), and every
+//! unsupported construct is reported at its span with a way to rewrite it.
+
+use std::collections::HashMap;
+
+use proc_macro2::Span;
+use quote::ToTokens;
+use syn::spanned::Spanned;
+use syn::{Expr, Stmt};
+
+use crate::graph::{Graph, Id, Op};
+use crate::signature::{ElemTy, ParamKind, SigInfo};
+
+/// A value while lowering.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A float node.
+    Float(Id),
+    /// A boolean node (compile-time when it is a `BoolConst`).
+    Bool(Id),
+    /// A compile-time integer (literal, loop variable, `.len()`), exact:
+    /// casts apply Rust's conversions to it (`300 as u8` is 44).
+    Int(i128),
+    /// A run-time integer parameter (an `IntParam` node holding it as float).
+    RtInt(Id),
+    /// An array of values.
+    Array(Vec<Value>),
+    /// A tuple (from `enumerate`/`zip` in `for` loops).
+    Tuple(Vec<Value>),
+    /// `()`.
+    Unit,
+    /// A `let x;` not yet assigned.
+    Uninit,
+    /// The result of an expression that already reported an error.
+    Poison,
+}
+
+#[derive(Clone, Debug)]
+struct Binding {
+    value: Value,
+    /// The differentiated parameter this name is bound to, if any.
+    wrt_param: bool,
+}
+
+type Scope = HashMap<String, Binding>;
+
+/// Graphs beyond this many nodes stop unrolling with an error.
+pub const MAX_NODES: usize = 4_000_000;
+
+/// The result of lowering a function body.
+pub struct Lowered {
+    /// The graph of the forward computation.
+    pub graph: Graph,
+    /// The loss node.
+    pub output: Id,
+    /// For each parameter, the node of each flat element (if it was used).
+    pub param_nodes: Vec<Vec<Option<Id>>>,
+}
+
+/// Lowers `body`; reports problems into `errors`.
+pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> Option<Lowered> {
+    let mut graph = Graph::new(sig.elem == ElemTy::F32);
+    graph.generic = matches!(sig.elem, ElemTy::Generic(_));
+    let mut lw = Lowerer {
+        g: graph,
+        sig,
+        scopes: vec![Scope::new()],
+        errors: Vec::new(),
+        reported: Default::default(),
+    };
+    for (p, info) in sig.params.iter().enumerate() {
+        let value = match &info.kind {
+            ParamKind::Float { shape } => {
+                let mut next = 0u32;
+                lw.param_value(p as u32, shape, &mut next)
+            }
+            ParamKind::Int => Value::RtInt(lw.rt_int(info.name.to_token_stream())),
+            ParamKind::Bool => Value::Bool(lw.g.node(Op::BoolParam(p as u32), vec![])),
+        };
+        lw.scopes[0].insert(
+            info.name.to_string(),
+            Binding {
+                value,
+                wrt_param: sig.wrt.contains(&p),
+            },
+        );
+    }
+    let result = lw.function_body(body);
+    let output = match result {
+        Value::Float(id) => Some(id),
+        Value::Poison => None,
+        other => {
+            lw.error(
+                body.stmts
+                    .last()
+                    .map(|s| s.span())
+                    .unwrap_or_else(|| body.span()),
+                format!(
+                    "the function must end with the loss, a float; this evaluates to {}",
+                    describe(&other)
+                ),
+            );
+            None
+        }
+    };
+    errors.append(&mut lw.errors);
+    let output = output?;
+    if !errors.is_empty() {
+        return None;
+    }
+    let mut param_nodes: Vec<Vec<Option<Id>>> =
+        sig.params.iter().map(|p| vec![None; p.len()]).collect();
+    for (id, node) in lw.g.nodes.iter().enumerate() {
+        if let Op::Param { param, index } = node.op {
+            param_nodes[param as usize][index as usize] = Some(Id(id as u32));
+        }
+    }
+    Some(Lowered {
+        graph: lw.g,
+        output,
+        param_nodes,
+    })
+}
+
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Float(_) => "a float",
+        Value::Bool(_) => "a bool",
+        Value::Int(_) | Value::RtInt(_) => "an integer",
+        Value::Array(_) => "an array",
+        Value::Tuple(_) => "a tuple",
+        Value::Unit => "`()`",
+        Value::Uninit => "an unassigned variable",
+        Value::Poison => "an error",
+    }
+}
+
+struct Lowerer<'a> {
+    g: Graph,
+    sig: &'a SigInfo,
+    scopes: Vec<Scope>,
+    errors: Vec<syn::Error>,
+    /// The syntax nodes already reported: an unrolled loop lowers its body
+    /// once per iteration, and one cause gets one error, not one per pass.
+    reported: std::collections::HashSet<(usize, String)>,
+}
+
+/// Where a statement sits, to tell a final `return` from an early one.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Position {
+    FunctionTail,
+    Inner,
+}
+
+impl Lowerer<'_> {
+    fn error(&mut self, span: Span, msg: impl std::fmt::Display) {
+        self.errors.push(syn::Error::new(span, msg));
+    }
+
+    /// Reports an error at a syntax node (once per node, however many times
+    /// it is lowered).
+    fn error_at<T: ToTokens + ?Sized>(&mut self, tokens: &T, msg: impl std::fmt::Display) -> Value {
+        // The node's address, and its text as a guard should the address be
+        // a reference's rather than the node's own.
+        let node = (
+            tokens as *const T as *const () as usize,
+            tokens.to_token_stream().to_string(),
+        );
+        if self.reported.insert(node) {
+            self.errors.push(syn::Error::new_spanned(tokens, msg));
+        }
+        Value::Poison
+    }
+
+    fn param_value(&mut self, p: u32, shape: &[usize], next: &mut u32) -> Value {
+        match shape.split_first() {
+            None => {
+                let id = self.g.node(
+                    Op::Param {
+                        param: p,
+                        index: *next,
+                    },
+                    vec![],
+                );
+                *next += 1;
+                Value::Float(id)
+            }
+            Some((&n, rest)) => {
+                Value::Array((0..n).map(|_| self.param_value(p, rest, next)).collect())
+            }
+        }
+    }
+
+    fn check_budget(&mut self, span: Span) -> bool {
+        if self.g.len() > MAX_NODES {
+            self.error(
+                span,
+                format!("this loop unrolls to more than {MAX_NODES} operations, too many to write out: use fewer iterations or split the computation into several #[derive_grad] functions"),
+            );
+            return false;
+        }
+        true
+    }
+
+    // ---------------------------------------------------------------- names
+
+    fn lookup(&self, name: &str) -> Option<&Binding> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    fn lookup_mut(&mut self, name: &str) -> Option<&mut Binding> {
+        self.scopes.iter_mut().rev().find_map(|s| s.get_mut(name))
+    }
+
+    fn bind(&mut self, name: String, value: Value) {
+        self.name_value(&name, &value);
+        self.scopes.last_mut().unwrap().insert(
+            name,
+            Binding {
+                value,
+                wrt_param: false,
+            },
+        );
+    }
+
+    /// Gives an unnamed operation node the user's name (for readable
+    /// generated code and explanations).
+    fn name_value(&mut self, name: &str, value: &Value) {
+        if let Value::Float(id) = value {
+            if self.g.get(*id).op.is_operation() && self.g.names[id.index()].is_none() {
+                self.g.names[id.index()] = Some(name.trim_start_matches("r#").to_owned());
+            }
+        }
+    }
+
+    // ----------------------------------------------------------- statements
+
+    fn function_body(&mut self, body: &syn::Block) -> Value {
+        self.block_stmts(&body.stmts, Position::FunctionTail)
+    }
+
+    fn block(&mut self, block: &syn::Block) -> Value {
+        self.scopes.push(Scope::new());
+        let v = self.block_stmts(&block.stmts, Position::Inner);
+        self.scopes.pop();
+        v
+    }
+
+    fn block_stmts(&mut self, stmts: &[Stmt], pos: Position) -> Value {
+        let mut value = Value::Unit;
+        for (i, stmt) in stmts.iter().enumerate() {
+            let last = i + 1 == stmts.len();
+            value = Value::Unit;
+            match stmt {
+                Stmt::Local(local) => self.local(local),
+                Stmt::Item(item) => {
+                    self.error_at(
+                        item,
+                        "items (nested `fn`, `const`, `use`, …) inside a #[derive_grad] body are not supported: move them outside the function",
+                    );
+                }
+                Stmt::Macro(m) => {
+                    self.macro_error(&m.mac);
+                }
+                Stmt::Expr(Expr::Return(ret), _) => {
+                    if last && pos == Position::FunctionTail {
+                        value = match &ret.expr {
+                            Some(e) => self.expr(e),
+                            None => {
+                                self.error_at(ret, "`return` needs the loss value: `return loss;`")
+                            }
+                        };
+                    } else {
+                        self.error_at(
+                            ret,
+                            "early `return` is not supported in a #[derive_grad] function: the derivative follows one path to the end; assign the result to a variable and return it as the last expression (an `if`/`else` can choose the value)",
+                        );
+                        value = Value::Poison;
+                    }
+                }
+                Stmt::Expr(e, semi) => {
+                    let v = self.expr(e);
+                    if semi.is_none() {
+                        value = v;
+                    }
+                }
+            }
+        }
+        value
+    }
+
+    fn local(&mut self, local: &syn::Local) {
+        if let Some(init) = &local.init {
+            if let Some((_, diverge)) = &init.diverge {
+                self.error_at(
+                    diverge,
+                    "`let … else` is not supported in a #[derive_grad] function",
+                );
+                return;
+            }
+        }
+        let value = match &local.init {
+            Some(init) => self.expr(&init.expr),
+            None => Value::Uninit,
+        };
+        self.bind_pattern(&local.pat, value);
+    }
+
+    fn bind_pattern(&mut self, pat: &syn::Pat, value: Value) {
+        match pat {
+            syn::Pat::Ident(pi) if pi.subpat.is_none() => self.bind(pi.ident.to_string(), value),
+            syn::Pat::Type(pt) => self.bind_pattern(&pt.pat, value),
+            syn::Pat::Wild(_) => {}
+            syn::Pat::Reference(r) => self.bind_pattern(&r.pat, value),
+            syn::Pat::Paren(p) => self.bind_pattern(&p.pat, value),
+            syn::Pat::Tuple(t) => match value {
+                Value::Tuple(items) if items.len() == t.elems.len() => {
+                    for (p, v) in t.elems.iter().zip(items) {
+                        self.bind_pattern(p, v);
+                    }
+                }
+                Value::Poison => {}
+                _ => {
+                    self.error_at(
+                        t,
+                        "tuple patterns are supported only over `enumerate()`/`zip()` in `for` loops: bind each value with its own `let`",
+                    );
+                }
+            },
+            other => {
+                self.error_at(
+                    other,
+                    "unsupported pattern: bind a plain name (`let x = …;`)",
+                );
+            }
+        }
+    }
+
+    fn macro_error(&mut self, mac: &syn::Macro) -> Value {
+        let name = mac
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        self.error_at(
+            mac,
+            format!(
+                "macro calls (`{name}!`) are not supported in a #[derive_grad] body: a macro's expansion cannot be seen or differentiated; print or assert outside the loss function, or call a #[derive_grad] helper function"
+            ),
+        )
+    }
+}
+
+fn strip_parens(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => strip_parens(&p.expr),
+        Expr::Group(g) => strip_parens(&g.expr),
+        e => e,
+    }
+}
+
+mod assign;
+mod call;
+mod consts;
+mod control;
+mod expr;
+
+use consts::{float_associated_constant, int_constant, known_constant};
+pub use consts::{int_type, IntTy};
