@@ -1,1 +1,729 @@
-fn main() {}
+//! Writes `$OUT_DIR/cases.rs`: a few hundred random loss functions (fixed
+//! seed), each under `#[derive_grad]`, with the oracle the test checks them
+//! against and the points it checks them at.
+//!
+//! Every function is generated twice from the same seed: once as a user
+//! would write it (`f64`, `f32` or a generic `F: Float`), and once as a
+//! generic "twin" over `D: Float` that evaluates the very same operations in
+//! num-dual's dual numbers. A generic function is its own twin. The random
+//! choices never depend on which of the two is being printed, only on the
+//! seed and the element type, so the two texts are the same program.
+
+use std::fmt::Write as _;
+use std::{env, fs, path::PathBuf};
+
+/// How many loss functions.
+const CASES: usize = 320;
+/// The seed of the whole file (`BACKPROP_DIFFTEST_SEED` overrides it).
+const SEED: u64 = 0xD1FF_7E57_2026;
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=BACKPROP_DIFFTEST_SEED");
+    // Another seed explores other functions (CI keeps the fixed one).
+    let seed = match env::var("BACKPROP_DIFFTEST_SEED") {
+        Ok(s) => s
+            .parse()
+            .expect("BACKPROP_DIFFTEST_SEED must be an integer"),
+        Err(_) => SEED,
+    };
+    let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+    fs::write(out.join("cases.rs"), generate(seed)).expect("write cases.rs");
+    fs::write(out.join("sizes.rs"), sizes()).expect("write sizes.rs");
+}
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        // splitmix64 of the seed: nearby seeds give unrelated streams.
+        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    /// A value in `[lo, hi)` rounded to 1/64 so that it prints exactly.
+    fn value(&mut self, lo: f64, hi: f64) -> f64 {
+        ((lo + (hi - lo) * self.unit()) * 64.0).round() / 64.0
+    }
+    /// A point coordinate: as [`value`](Self::value) plus 1/4096, so that
+    /// it is never ±0 nor equal to a literal of the functions (multiples of
+    /// 1/64): `x[0] - 0.078125` is then never exactly 0, where `abs`,
+    /// `atan2`, `x.powi(-1)` and their kin have no derivative.
+    fn coordinate(&mut self, lo: f64, hi: f64) -> f64 {
+        self.value(lo, hi) + 1.0 / 4096.0
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Elem {
+    F64,
+    F32,
+    Generic,
+}
+
+/// Which text of a function is being printed.
+#[derive(Clone, Copy)]
+struct Mode {
+    elem: Elem,
+    /// The dual-number twin of a concrete function.
+    twin: bool,
+}
+
+impl Mode {
+    fn ty(self) -> &'static str {
+        match (self.twin, self.elem) {
+            (true, _) => "D",
+            (false, Elem::F64) => "f64",
+            (false, Elem::F32) => "f32",
+            (false, Elem::Generic) => "F",
+        }
+    }
+    fn generic(self) -> bool {
+        self.twin || self.elem == Elem::Generic
+    }
+    fn lit(self, v: f64) -> String {
+        if self.generic() {
+            format!("{}::from({v:?}).unwrap()", self.ty())
+        } else if v < 0.0 {
+            format!("({v:?})")
+        } else {
+            format!("{v:?}")
+        }
+    }
+    /// An integer expression converted to the float type.
+    fn int_as_float(self, int: &str) -> String {
+        if self.generic() {
+            format!("{}::from({int}).unwrap()", self.ty())
+        } else {
+            format!("({int} as {})", self.ty())
+        }
+    }
+    fn zero(self) -> String {
+        if self.generic() {
+            format!("{}::zero()", self.ty())
+        } else {
+            "0.0".into()
+        }
+    }
+    /// A std constant (`PI`, `E`, …).
+    fn constant(self, name: &str) -> String {
+        match self.elem {
+            Elem::F32 if !self.twin => format!("std::f32::consts::{name}"),
+            _ if self.generic() => {
+                format!("{}::from(std::f64::consts::{name}).unwrap()", self.ty())
+            }
+            _ => format!("std::f64::consts::{name}"),
+        }
+    }
+    /// The module-level `const` item of the element type.
+    fn const_item(self) -> String {
+        match self.elem {
+            Elem::F32 if !self.twin => "SCALE32".into(),
+            _ if self.generic() => format!("{}::from(SCALE).unwrap()", self.ty()),
+            _ => "SCALE".into(),
+        }
+    }
+}
+
+/// A differentiable helper the cases call.
+struct Helper {
+    name: String,
+    elem: Elem,
+    /// Its parameters: `None` a scalar, `Some(n)` an array of `n`.
+    params: Vec<Option<usize>>,
+}
+
+/// One generated loss function.
+struct Case {
+    name: String,
+    elem: Elem,
+    /// Length of the differentiated array `x`, or `None` for a scalar `x`.
+    x_len: Option<usize>,
+    /// Whether `c` (a float) is differentiated too.
+    wrt_c: bool,
+    /// Whether the function takes `n: i32` and `flag: bool`.
+    ints: bool,
+}
+
+/// The names in scope while generating a body.
+#[derive(Clone, Default)]
+struct Scope {
+    /// Float locals (name, mutable).
+    floats: Vec<(String, bool)>,
+    /// Local float arrays (name, length).
+    arrays: Vec<(String, usize)>,
+    /// Loop variables (name, exclusive upper bound of their values).
+    loop_vars: Vec<(String, usize)>,
+    fresh: usize,
+}
+
+struct Gen<'a> {
+    rng: Rng,
+    mode: Mode,
+    case: &'a Case,
+    helpers: &'a [Helper],
+    scope: Scope,
+}
+
+impl Gen<'_> {
+    fn fresh(&mut self, prefix: &str) -> String {
+        self.scope.fresh += 1;
+        format!("{prefix}{}", self.scope.fresh)
+    }
+
+    /// An element of `x` (or `x` itself when it is a scalar).
+    fn x_elem(&mut self) -> String {
+        match self.case.x_len {
+            None => "x".into(),
+            Some(n) => {
+                let loop_var = self.scope.loop_vars.last().cloned();
+                match loop_var {
+                    Some((i, bound)) if self.rng.chance(0.6) => {
+                        if bound <= n && self.rng.chance(0.5) {
+                            format!("x[{i}]")
+                        } else {
+                            format!("x[{i} % {n}]")
+                        }
+                    }
+                    _ => format!("x[{}]", self.rng.below(n)),
+                }
+            }
+        }
+    }
+
+    fn atom(&mut self) -> String {
+        let m = self.mode;
+        loop {
+            match self.rng.below(10) {
+                0..=2 => return self.x_elem(),
+                3 if !self.scope.floats.is_empty() => {
+                    let k = self.rng.below(self.scope.floats.len());
+                    return self.scope.floats[k].0.clone();
+                }
+                4 => {
+                    let v = self.rng.value(-2.0, 2.0);
+                    return m.lit(v);
+                }
+                5 => return "c".into(),
+                6 if !self.scope.loop_vars.is_empty() => {
+                    let k = self.rng.below(self.scope.loop_vars.len());
+                    let i = self.scope.loop_vars[k].0.clone();
+                    return m.int_as_float(&i);
+                }
+                7 if !self.scope.arrays.is_empty() => {
+                    let k = self.rng.below(self.scope.arrays.len());
+                    let (h, len) = self.scope.arrays[k].clone();
+                    return format!("{h}[{}]", self.rng.below(len));
+                }
+                8 => {
+                    let name = ["PI", "E", "LN_2", "FRAC_1_SQRT_2"][self.rng.below(4)];
+                    return m.constant(name);
+                }
+                9 if self.rng.chance(0.7) => return m.const_item(),
+                9 if self.case.x_len.is_some() && self.case.elem != Elem::Generic => {
+                    return if m.twin {
+                        "x.iter().fold(D::neg_zero(), |a, &b| a + b)".into()
+                    } else {
+                        format!("x.iter().sum::<{}>()", m.ty())
+                    };
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn expr(&mut self, depth: usize) -> String {
+        if depth == 0 || self.rng.chance(0.25) {
+            return self.atom();
+        }
+        let m = self.mode;
+        let d = depth - 1;
+        match self.rng.below(24) {
+            0..=2 => format!("({} + {})", self.expr(d), self.expr(d)),
+            3..=4 => format!("({} - {})", self.expr(d), self.expr(d)),
+            5..=7 => format!("({} * {})", self.expr(d), self.expr(d)),
+            8 => {
+                let (a, b) = (self.expr(d), self.expr(d));
+                format!("({a} / ({b} * {b} + {}))", m.lit(0.5))
+            }
+            9 => format!("(-{})", self.expr(d)),
+            10 => {
+                let f = ["sin", "cos", "tanh", "atan", "abs"][self.rng.below(5)];
+                format!("{}.{f}()", self.paren(d))
+            }
+            11 => format!("{}.tanh().exp()", self.paren(d)),
+            12 => {
+                let a = self.expr(d);
+                if self.rng.chance(0.5) {
+                    format!("({a} * {a} + {}).sqrt()", m.lit(0.25))
+                } else {
+                    format!("({a} * {a} + {}).ln()", m.lit(1.0))
+                }
+            }
+            13 => format!("{}.powi({})", self.paren(d), self.rng.below(4) as i32 - 1),
+            14 => {
+                let (a, b) = (self.expr(d), self.expr(d));
+                format!("({a}.abs() + {}).powf({b}.tanh())", m.lit(0.5))
+            }
+            15 => {
+                let f = ["sigmoid", "softplus", "silu", "square", "relu"][self.rng.below(5)];
+                format!("{f}({})", self.expr(d))
+            }
+            16 => {
+                let f = ["max", "min", "hypot", "atan2"][self.rng.below(4)];
+                format!("{}.{f}({})", self.paren(d), self.expr(d))
+            }
+            17 => format!(
+                "{}.mul_add({}, {})",
+                self.paren(d),
+                self.expr(d),
+                self.expr(d)
+            ),
+            18 => {
+                let h = self.rng.below(self.helpers.len());
+                self.call(h, d)
+            }
+            19 => {
+                let t = self.fresh("t");
+                let a = self.expr(d);
+                let saved = self.scope.floats.len();
+                self.scope.floats.push((t.clone(), false));
+                let b = self.expr(d);
+                self.scope.floats.truncate(saved);
+                format!("{{ let {t} = {a}; {t} * {b} }}")
+            }
+            20 if self.case.ints => {
+                let int = match self.rng.below(4) {
+                    0 => "n",
+                    1 => "(n as u8)",
+                    2 => "(n as i8)",
+                    _ => "(n as u16 as i16)",
+                };
+                format!("({} * {})", m.int_as_float(int), self.expr(d))
+            }
+            21 if self.case.ints => {
+                let (a, b) = (self.expr(d), self.expr(d));
+                format!("(if flag {{ {a} }} else {{ {b} }})")
+            }
+            22 if self.case.elem != Elem::Generic => {
+                // A float cast to an integer: piecewise constant.
+                let a = self.expr(d);
+                if m.twin {
+                    format!("D::from(trunc_i32({a} * D::from(3.0).unwrap())).unwrap()")
+                } else {
+                    format!("(({a} * 3.0) as i32 as {})", m.ty())
+                }
+            }
+            23 => {
+                let (a, b, c) = (self.expr(d), self.expr(d), self.expr(d));
+                format!("(if {a} > {b} {{ {c} }} else {{ {a} }})")
+            }
+            _ => self.atom(),
+        }
+    }
+
+    fn paren(&mut self, depth: usize) -> String {
+        let e = self.expr(depth);
+        if e.starts_with('(')
+            || e.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '[' || c == ']')
+        {
+            e
+        } else {
+            format!("({e})")
+        }
+    }
+
+    fn call(&mut self, h: usize, depth: usize) -> String {
+        let helper = &self.helpers[h];
+        let mut args = Vec::new();
+        for p in &helper.params {
+            match p {
+                None => args.push(self.expr(depth)),
+                Some(n) => {
+                    let elems: Vec<String> = (0..*n).map(|_| self.expr(depth.min(1))).collect();
+                    args.push(format!("[{}]", elems.join(", ")));
+                }
+            }
+        }
+        let name = if self.mode.twin && helper.elem != Elem::Generic {
+            format!("{}_twin", helper.name)
+        } else {
+            helper.name.clone()
+        };
+        format!("{name}({})", args.join(", "))
+    }
+
+    fn statements(&mut self, count: usize, loop_depth: usize, out: &mut String, indent: usize) {
+        let pad = "    ".repeat(indent);
+        for _ in 0..count {
+            let mutables: Vec<String> = self
+                .scope
+                .floats
+                .iter()
+                .filter(|(_, m)| *m)
+                .map(|(n, _)| n.clone())
+                .collect();
+            match self.rng.below(10) {
+                0..=2 => {
+                    let name = self.fresh("a");
+                    let e = self.expr(3);
+                    let ty = self.mode.ty();
+                    writeln!(out, "{pad}let mut {name}: {ty} = {e};").unwrap();
+                    self.scope.floats.push((name, true));
+                }
+                3..=4 if !mutables.is_empty() => {
+                    let target = mutables[self.rng.below(mutables.len())].clone();
+                    let e = self.expr(2);
+                    let op = ["+=", "-=", "*="][self.rng.below(3)];
+                    if self.mode.generic() {
+                        let bin = &op[..1];
+                        writeln!(out, "{pad}{target} = {target} {bin} {e};").unwrap();
+                    } else {
+                        writeln!(out, "{pad}{target} {op} {e};").unwrap();
+                    }
+                }
+                5 if !mutables.is_empty() => {
+                    let target = mutables[self.rng.below(mutables.len())].clone();
+                    let (a, b) = (self.expr(2), self.expr(2));
+                    let (t, e) = (self.expr(2), self.expr(2));
+                    writeln!(out, "{pad}if {a} > {b} {{").unwrap();
+                    writeln!(out, "{pad}    {target} = {t};").unwrap();
+                    writeln!(out, "{pad}}} else {{").unwrap();
+                    writeln!(out, "{pad}    {target} = {e};").unwrap();
+                    writeln!(out, "{pad}}}").unwrap();
+                }
+                6..=7 if loop_depth < 2 => self.for_loop(loop_depth, out, indent),
+                8 if loop_depth == 0 => {
+                    // A local array filled by a loop and read afterwards.
+                    let h = self.fresh("h");
+                    let len = 2 + self.rng.below(3);
+                    let i = self.fresh("i");
+                    let zero = self.mode.zero();
+                    writeln!(out, "{pad}let mut {h} = [{zero}; {len}];").unwrap();
+                    writeln!(out, "{pad}for {i} in 0..{len} {{").unwrap();
+                    self.scope.loop_vars.push((i.clone(), len));
+                    let e = self.expr(2);
+                    self.scope.loop_vars.pop();
+                    writeln!(out, "{pad}    {h}[{i}] = {e};").unwrap();
+                    writeln!(out, "{pad}}}").unwrap();
+                    self.scope.arrays.push((h, len));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn for_loop(&mut self, loop_depth: usize, out: &mut String, indent: usize) {
+        let pad = "    ".repeat(indent);
+        let i = self.fresh("i");
+        let n = 1 + self.rng.below(4);
+        let (range, bound) = match self.rng.below(5) {
+            0 => (format!("(0..{n}).rev()"), n),
+            1 => (format!("0..={n}"), n + 1),
+            2 => (format!("(0..{}).step_by(2)", 2 * n), 2 * n),
+            3 if !self.scope.loop_vars.is_empty() => {
+                let (j, b) = self.scope.loop_vars.last().cloned().unwrap();
+                (format!("0..{j}"), b)
+            }
+            _ => (format!("0..{n}"), n),
+        };
+        // Iterating over `x`'s elements instead of a range (arrays only).
+        let over_x = self.case.x_len.is_some() && self.rng.chance(0.2);
+        let saved = self.scope.clone();
+        if over_x {
+            let v = self.fresh("v");
+            writeln!(out, "{pad}for &{v} in x.iter() {{").unwrap();
+            self.scope.floats.push((v, false));
+        } else {
+            writeln!(out, "{pad}for {i} in {range} {{").unwrap();
+            self.scope.loop_vars.push((i, bound));
+        }
+        // The loop carries a value: an outer variable it updates from what
+        // the body computes (its own previous value included).
+        let outer: Vec<String> = saved
+            .floats
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let count = 1 + self.rng.below(3);
+        self.statements(count, loop_depth + 1, out, indent + 1);
+        if !outer.is_empty() {
+            let target = outer[self.rng.below(outer.len())].clone();
+            let e = self.expr(2);
+            let inner = pad.clone() + "    ";
+            match self.rng.below(3) {
+                0 => writeln!(out, "{inner}{target} = {target} + {e};").unwrap(),
+                1 => writeln!(out, "{inner}{target} = ({target} * {e}).sin();").unwrap(),
+                _ => writeln!(
+                    out,
+                    "{inner}{target} = {target} * {} + {e};",
+                    self.mode.lit(0.5)
+                )
+                .unwrap(),
+            }
+        }
+        let fresh = self.scope.fresh;
+        self.scope = saved;
+        self.scope.fresh = fresh;
+        writeln!(out, "{pad}}}").unwrap();
+    }
+}
+
+fn signature(case: &Case, mode: Mode) -> String {
+    let ty = mode.ty();
+    let x = match case.x_len {
+        None => ty.to_string(),
+        Some(n) => format!("[{ty}; {n}]"),
+    };
+    let generics = match (mode.twin, case.elem) {
+        (true, _) => "<D: Float>",
+        (false, Elem::Generic) => "<F: Float>",
+        _ => "",
+    };
+    let ints = if case.ints {
+        ", n: i32, flag: bool"
+    } else {
+        ""
+    };
+    let name = if mode.twin {
+        format!("{}_twin", case.name)
+    } else {
+        case.name.clone()
+    };
+    format!("fn {name}{generics}(x: {x}, c: {ty}{ints}) -> {ty}")
+}
+
+fn body(case: &Case, helpers: &[Helper], seed: u64, mode: Mode) -> String {
+    let mut g = Gen {
+        rng: Rng::new(seed),
+        mode,
+        case,
+        helpers,
+        scope: Scope::default(),
+    };
+    let mut out = String::new();
+    let count = 2 + g.rng.below(5);
+    g.statements(count, 0, &mut out, 1);
+    // The result depends on every local, so nothing is dead.
+    let mut terms: Vec<String> = g.scope.floats.iter().map(|(n, _)| n.clone()).collect();
+    for (h, len) in &g.scope.arrays {
+        terms.push(format!("{h}[{}]", len - 1));
+    }
+    terms.push(g.expr(3));
+    writeln!(out, "    {}", terms.join(" + ")).unwrap();
+    out
+}
+
+fn helper_text(h: &Helper, seed: u64, twin: bool) -> String {
+    let mode = Mode { elem: h.elem, twin };
+    let ty = mode.ty();
+    let mut rng = Rng::new(seed);
+    let names: Vec<String> = (0..h.params.len()).map(|k| format!("p{k}")).collect();
+    let params: Vec<String> = names
+        .iter()
+        .zip(&h.params)
+        .map(|(n, p)| match p {
+            None => format!("{n}: {ty}"),
+            Some(len) => format!("{n}: [{ty}; {len}]"),
+        })
+        .collect();
+    // Terms of the helper's body: products of functions of its inputs.
+    let mut atoms = Vec::new();
+    for (n, p) in names.iter().zip(&h.params) {
+        match p {
+            None => atoms.push(n.clone()),
+            Some(len) => atoms.extend((0..*len).map(|k| format!("{n}[{k}]"))),
+        }
+    }
+    let mut terms = Vec::new();
+    for _ in 0..2 + rng.below(2) {
+        let a = atoms[rng.below(atoms.len())].clone();
+        let b = atoms[rng.below(atoms.len())].clone();
+        let t = match rng.below(5) {
+            0 => format!("{a}.sin() * {b}"),
+            1 => format!("({a} * {b}).tanh()"),
+            2 => format!("{a} * {a} * {}", mode.lit(rng.value(-1.0, 1.0))),
+            3 => format!("sigmoid({a} - {b})"),
+            _ => format!("({a} * {a} + {}).sqrt()", mode.lit(0.5)),
+        };
+        terms.push(t);
+    }
+    let generics = match (twin, h.elem) {
+        (true, _) => "<D: Float>",
+        (false, Elem::Generic) => "<F: Float>",
+        _ => "",
+    };
+    let (attr, name) = if twin {
+        (String::new(), format!("{}_twin", h.name))
+    } else {
+        ("#[derive_grad]\n".to_string(), h.name.clone())
+    };
+    format!(
+        "{attr}pub fn {name}{generics}({}) -> {ty} {{\n    {}\n}}\n",
+        params.join(", "),
+        terms.join(" + ")
+    )
+}
+
+fn point_text(case: &Case, rng: &mut Rng) -> String {
+    let x = match case.x_len {
+        None => format!("{:?}", rng.coordinate(-1.5, 1.5)),
+        Some(n) => {
+            let v: Vec<String> = (0..n)
+                .map(|_| format!("{:?}", rng.coordinate(-1.5, 1.5)))
+                .collect();
+            format!("[{}]", v.join(", "))
+        }
+    };
+    let c = format!("{:?}", rng.coordinate(-1.0, 1.0));
+    let n = [-300, -129, -1, 0, 3, 200, 300, 70_000][rng.below(8)];
+    let flag = rng.chance(0.5);
+    format!("Point {{ x: {x}, c: {c}, n: {n}, flag: {flag} }}")
+}
+
+fn generate(seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut out = String::from(
+        "// @generated by backprop-difftest/build.rs: do not edit.\n\n\
+         const SCALE: f64 = 0.75;\nconst SCALE32: f32 = 0.75;\n\n",
+    );
+    // The helpers: generic and concrete, scalar and array parameters.
+    let mut helpers = Vec::new();
+    for k in 0..8 {
+        let elem = [Elem::Generic, Elem::F64, Elem::Generic, Elem::F32][k % 4];
+        let params = match k % 3 {
+            0 => vec![None],
+            1 => vec![None, None],
+            _ => vec![Some(2), None],
+        };
+        helpers.push(Helper {
+            name: format!("helper_{k}"),
+            elem,
+            params,
+        });
+    }
+    for h in &helpers {
+        let seed = rng.next();
+        out.push_str(&helper_text(h, seed, false));
+        if h.elem != Elem::Generic {
+            out.push_str(&helper_text(h, seed, true));
+        }
+        out.push('\n');
+    }
+    let mut checks = String::new();
+    for k in 0..CASES {
+        let elem = [Elem::F64, Elem::F64, Elem::Generic, Elem::F32][rng.below(4)];
+        let case = Case {
+            name: format!("case_{k:03}"),
+            elem,
+            x_len: if rng.chance(0.25) {
+                None
+            } else {
+                Some(1 + rng.below(4))
+            },
+            wrt_c: rng.chance(0.2),
+            ints: rng.chance(0.3),
+        };
+        // Helpers of the case's element type, or generic ones.
+        let usable: Vec<&Helper> = helpers
+            .iter()
+            .filter(|h| h.elem == Elem::Generic || h.elem == case.elem)
+            .collect();
+        let usable: Vec<Helper> = usable
+            .iter()
+            .map(|h| Helper {
+                name: h.name.clone(),
+                elem: h.elem,
+                params: h.params.clone(),
+            })
+            .collect();
+        let seed = rng.next();
+        let attr = if case.wrt_c {
+            "#[derive_grad(wrt(x, c))]"
+        } else {
+            "#[derive_grad]"
+        };
+        let user = Mode { elem, twin: false };
+        writeln!(
+            out,
+            "{attr}\n{} {{\n{}}}\n",
+            signature(&case, user),
+            body(&case, &usable, seed, user)
+        )
+        .unwrap();
+        if elem != Elem::Generic {
+            let twin = Mode { elem, twin: true };
+            writeln!(
+                out,
+                "{} {{\n{}}}\n",
+                signature(&case, twin),
+                body(&case, &usable, seed, twin)
+            )
+            .unwrap();
+        }
+        let points: Vec<String> = (0..3).map(|_| point_text(&case, &mut rng)).collect();
+        let macro_name = match elem {
+            Elem::F64 => "check_f64",
+            Elem::F32 => "check_f32",
+            Elem::Generic => "check_generic",
+        };
+        let shape = if case.x_len.is_some() {
+            "array"
+        } else {
+            "scalar"
+        };
+        let wrt = if case.wrt_c { "wrt_x_c" } else { "wrt_x" };
+        let ints = if case.ints { "ints" } else { "floats" };
+        writeln!(
+            checks,
+            "    (\"{name}\", {macro_name}!({name}, {name}_grad, {}, {shape}, {wrt}, {ints}, [{}])),",
+            if elem == Elem::Generic { case.name.clone() } else { format!("{}_twin", case.name) },
+            points.join(", "),
+            name = case.name,
+        )
+        .unwrap();
+    }
+    writeln!(out, "/// Every case: its name and its check.\npub const CASES: &[(&str, fn() -> crate::Checked)] = &[\n{checks}];").unwrap();
+    out
+}
+
+/// Valid code of sizes that once made rustc overflow its stack only because
+/// of the generated code (issue 8): a 2,000-term sum, 500 nested blocks and
+/// a 1,000-method chain, each with its generic twin for dual numbers.
+fn sizes() -> String {
+    let terms: Vec<String> = (0..2000).map(|k| format!("x * {k}.5")).collect();
+    let sum = terms.join(" + ");
+    let twin_terms: Vec<String> = (0..2000)
+        .map(|k| format!("x * D::from({k}.5).unwrap()"))
+        .collect();
+    let chain = ".sin()".repeat(1000);
+    format!(
+        "#[derive_grad]\npub fn sum_2000(x: f64) -> f64 {{ {sum} }}\n\
+         pub fn sum_2000_twin<D: Float>(x: D) -> D {{ {} }}\n\
+         #[derive_grad]\npub fn blocks_500(x: f64) -> f64 {{ {}x * 2.0{} }}\n\
+         #[derive_grad]\npub fn chain_1000(x: f64) -> f64 {{ x{chain} }}\n\
+         pub fn chain_1000_twin<D: Float>(x: D) -> D {{ x{chain} }}\n",
+        twin_terms.join(" + "),
+        "{ ".repeat(500),
+        " }".repeat(500),
+    )
+}

@@ -243,3 +243,116 @@ fn turbofish_caller(x: f32) -> f32 {
 fn turbofish_calls() {
     check("turbofish", turbofish_caller, turbofish_caller_grad, 1.5f32);
 }
+
+// ------------------------- found by the compiled differential test (issue 8)
+
+const SCALE: f64 = 0.75;
+
+/// A module-level `f64` constant converted into a generic float.
+#[derive_grad]
+fn generic_outside_constant<F: Float>(x: F) -> F {
+    x * F::from(SCALE).unwrap() + F::from(SCALE).unwrap().sin()
+}
+
+/// A differentiated value truncated to an integer: piecewise constant, so
+/// it contributes nothing to the gradient, and it truncates and saturates
+/// exactly as `as` does (NaN to 0).
+#[derive_grad]
+fn truncated(x: f64) -> f64 {
+    let k = (x * 3.0) as i32 as f64;
+    let b = (x * 1000.0) as u8;
+    x * k + b as f64 + ((x * 3.0) as i64 + 1) as f64
+}
+
+#[test]
+fn outside_constants_and_float_to_int_casts() {
+    for x in [0.3, -1.7, 2.05] {
+        check(
+            "generic_outside_constant",
+            generic_outside_constant::<f64>,
+            generic_outside_constant_grad::<f64>,
+            x,
+        );
+        let (v, g) = truncated_grad(x);
+        assert_same_value("truncated", v, truncated(x));
+        // d/dx (x·k) with k constant between breakpoints.
+        assert_eq!(g, ((x * 3.0) as i32) as f64);
+    }
+    // Saturation and NaN as rustc casts them.
+    assert_same_value(
+        "truncated(NaN)",
+        truncated_grad(f64::NAN).0,
+        truncated(f64::NAN),
+    );
+    assert_eq!(truncated(1.0e6), truncated_grad(1.0e6).0);
+    assert_eq!(truncated(1.0e6), 1.0e6 * 3.0e6 + 255.0 + 3.0e6 + 1.0);
+}
+
+// ------------------------------------------- found by the fuzzer (issue 8)
+
+/// Raw identifiers as parameter names (the gradient's locals were named
+/// `d_r#loop`, which is not an identifier: the macro panicked).
+#[derive_grad(wrt(x, r#loop))]
+fn raw_identifiers(x: [f64; 2], r#loop: f64, r#type: bool) -> f64 {
+    let r#let = x[0] / r#loop;
+    if r#type {
+        r#let * x[1]
+    } else {
+        r#let + r#loop
+    }
+}
+
+#[test]
+fn raw_identifier_parameters() {
+    for flag in [true, false] {
+        let (v, (gx, gl)) = raw_identifiers_grad([0.5, -1.5], 2.0, flag);
+        assert_same_value(
+            "raw_identifiers",
+            v,
+            raw_identifiers([0.5, -1.5], 2.0, flag),
+        );
+        common::assert_grad(
+            "raw wrt x",
+            &gx,
+            |x| raw_identifiers(x, 2.0, flag),
+            [0.5, -1.5],
+        );
+        common::assert_grad(
+            "raw wrt loop",
+            &gl,
+            |l| raw_identifiers([0.5, -1.5], l, flag),
+            2.0,
+        );
+    }
+}
+
+/// A named value used only through a zero local derivative (`y = s * 0.0`)
+/// made `explain` panic ("users come after").
+#[allow(unused_assignments)]
+#[derive_grad(wrt(x), explain)]
+fn zero_local_derivative(x: [f64; 2], mut y: f64) -> f64 {
+    let mut s = 0.0;
+    {
+        s = x[0] * 100.0;
+        y = s * 0.0
+    }
+    y
+}
+
+#[test]
+fn explain_with_a_zero_local_derivative() {
+    let (v, g) = zero_local_derivative_grad([0.5, 2.0], 1.0);
+    assert_same_value(
+        "zero_local_derivative",
+        v,
+        zero_local_derivative([0.5, 2.0], 1.0),
+    );
+    common::assert_grad(
+        "zero_local_derivative",
+        &g,
+        |x| zero_local_derivative(x, 1.0),
+        [0.5, 2.0],
+    );
+    let text = zero_local_derivative_explain().to_string();
+    assert!(text.contains("∂y/∂s"), "{text}");
+}

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::quote;
+use quote::{format_ident, quote, ToTokens};
 
 use crate::graph::{Graph, Id, Op};
 use crate::ops::{Spelling, PRIMITIVES};
@@ -74,12 +74,26 @@ pub fn straight_line(
             }
             Op::Param { param, index } => Some(param_expr(&params[param as usize], index as usize)),
             Op::RtInt(k) => {
-                let name = &g.rt_ints[k as usize];
+                let tokens = &g.rt_ints[k as usize];
+                Some(quote!(#tokens))
+            }
+            Op::IntConst(v) if v < 0 => {
+                let lit = Literal::i64_unsuffixed(-v);
+                Some(quote!((-#lit)))
+            }
+            Op::IntConst(v) => Some(Literal::i64_unsuffixed(v).into_token_stream()),
+            Op::IntToFloat => {
+                let x = &a[0];
                 Some(match elem {
-                    ElemTy::F64 => quote!((#name as f64)),
-                    ElemTy::F32 => quote!((#name as f32)),
-                    ElemTy::Generic(ty) => quote!(::backprop::__private::cast::<#ty, _>(#name)),
+                    ElemTy::F64 => quote!((#x as f64)),
+                    ElemTy::F32 => quote!((#x as f32)),
+                    ElemTy::Generic(ty) => quote!(::backprop::__private::cast::<#ty, _>(#x)),
                 })
+            }
+            Op::ToInt(k) => {
+                let x = &a[0];
+                let ty = format_ident!("{}", crate::graph::INT_TYPE_NAMES[k as usize]);
+                Some(quote!((#x as #ty)))
             }
             Op::BoolParam(p) => {
                 let name = &params[p as usize].name;
@@ -114,10 +128,15 @@ pub fn straight_line(
                 let x = &a[0];
                 quote!(#x.powi(#n))
             }
-            Op::Cmp(c) => {
+            Op::Cmp(c) | Op::IntCmp(c) => {
                 let op: TokenStream = c.symbol().parse().unwrap();
                 binop(&a, op)
             }
+            Op::IntAdd => binop(&a, quote!(+)),
+            Op::IntSub => binop(&a, quote!(-)),
+            Op::IntMul => binop(&a, quote!(*)),
+            Op::IntDiv => binop(&a, quote!(/)),
+            Op::IntRem => binop(&a, quote!(%)),
             Op::And => binop(&a, quote!(&&)),
             Op::Or => binop(&a, quote!(||)),
             Op::Not => {

@@ -111,8 +111,10 @@ pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<sy
                 // Only nodes the sweep created are named as adjoints: a
                 // gradient that is a forward value keeps its own name.
                 if id.index() >= n_forward {
-                    adjoint_names
-                        .push((id, AdjointName::Param(format!("d_{}{suffix}", info.name))));
+                    // `d_loop`, not `d_r#loop`, for a parameter `r#loop`.
+                    let base = info.name.to_string();
+                    let base = base.trim_start_matches("r#");
+                    adjoint_names.push((id, AdjointName::Param(format!("d_{base}{suffix}"))));
                 }
                 ids.push(id);
             }

@@ -206,9 +206,23 @@ pub fn explain(
     let mut adj_rat: Vec<Option<Rat>> = vec![None; nodes.len()];
     adj_rat[out_idx] = Some(Rat::constant(1.0));
     let paths = count_paths(&users, out_idx);
+    let depth = longest_paths(&users, out_idx);
     let mut steps = Vec::new();
     for m in (0..out_idx).rev() {
-        if !active[m] || users[m].is_empty() || nodes[m].kind == Kind::Input {
+        if !active[m] || nodes[m].kind == Kind::Input {
+            continue;
+        }
+        // Used only where its local derivative is 0 (`y = s * 0.0`): its
+        // adjoint is 0, and so are its contributions to its own inputs.
+        if users[m].is_empty() {
+            adj_rat[m] = Some(Rat::constant(0.0));
+            steps.push(StepData {
+                node: m,
+                adjoint: partial(&out_name, &nodes, usize::MAX, m),
+                chain: Sym::Num(0.0),
+                closed: Sym::Num(0.0),
+                closed_rat: Rat::constant(0.0),
+            });
             continue;
         }
         let mut terms: Vec<Rat> = Vec::new();
@@ -228,7 +242,11 @@ pub fn explain(
             .iter()
             .skip(1)
             .fold(terms[0].clone(), |acc, t| acc.add(t));
-        let chain = if paths[m] <= 4 {
+        // The chain rule spelled out along every path, where that is short;
+        // otherwise (many paths, or a long chain such as an unrolled loop,
+        // where spelling it out would cost time and space quadratic in its
+        // length) through the adjoints of the node's users.
+        let chain = if (1..=4).contains(&paths[m]) && depth[m] <= MAX_SPELLED_PATH {
             let mut all = Vec::new();
             path_products(&users, m, out_idx, &mut Vec::new(), &mut all);
             sum_of(
@@ -314,6 +332,18 @@ fn sum_of(terms: Vec<Sym>) -> Sym {
             })
             .collect(),
     )
+}
+
+/// The longest chain-rule path written out as a product of partials.
+const MAX_SPELLED_PATH: usize = 16;
+
+/// The number of edges on the longest path from each node to `out`.
+fn longest_paths(users: &[Vec<usize>], out: usize) -> Vec<usize> {
+    let mut depth = vec![0usize; users.len()];
+    for m in (0..out).rev() {
+        depth[m] = users[m].iter().map(|&u| depth[u] + 1).max().unwrap_or(0);
+    }
+    depth
 }
 
 fn count_paths(users: &[Vec<usize>], out: usize) -> Vec<usize> {
@@ -586,6 +616,15 @@ fn expr_sym(
             )
         }
         Op::Proj(k) => Sym::Atom(format!("∂call/∂arg{k}"), format!("\\partial_{{{k}}}")),
+        Op::IntConst(v) => Sym::Num(v as f64),
+        Op::IntToFloat => a(0),
+        Op::ToInt(_) => {
+            let x = a(0);
+            Sym::Call("trunc".into(), "\\operatorname{trunc}".into(), vec![x])
+        }
+        // Explanations are built on unrolled code (see `expand::compile`):
+        // loop and buffer nodes only appear there as opaque values.
+        _ => Sym::Atom(format!("v{}", id.0), format!("v_{{{}}}", id.0)),
     }
 }
 

@@ -69,6 +69,19 @@ impl CmpOp {
     }
 }
 
+/// The integer types [`Op::ToInt`] converts to, as Rust spells them.
+pub const INT_TYPE_NAMES: [&str; 12] = [
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+];
+
+/// The index of the integer type `name` in [`INT_TYPE_NAMES`].
+pub fn int_type_index(name: &str) -> Option<u8> {
+    INT_TYPE_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .map(|k| k as u8)
+}
+
 /// What a node computes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -82,9 +95,62 @@ pub enum Op {
         /// Flat element index.
         index: u32,
     },
-    /// A run-time integer (an integer parameter, perhaps cast: `n as u8`),
-    /// converted to the float type (index into [`Graph::rt_ints`]).
+    /// A run-time integer written as tokens (an integer parameter, perhaps
+    /// cast: `(n as u8)`; index into [`Graph::rt_ints`]).
     RtInt(u32),
+    /// An integer constant (written unsuffixed: Rust infers its type from
+    /// the expression it is in, as in the user's code).
+    IntConst(i64),
+    /// The variable of a rolled loop (index into [`Graph::loops`]).
+    LoopVar(u32),
+    /// Integer `a + b`, with the operands' Rust type and its overflow rules.
+    IntAdd,
+    /// Integer `a - b`.
+    IntSub,
+    /// Integer `a * b`.
+    IntMul,
+    /// Integer `a / b`.
+    IntDiv,
+    /// Integer `a % b`.
+    IntRem,
+    /// A comparison of two integers.
+    IntCmp(CmpOp),
+    /// An integer converted to the float type (`i as f64`).
+    IntToFloat,
+    /// A float or integer converted to the integer type
+    /// `INT_TYPE_NAMES[k]` with Rust's `as` (floats truncate and saturate,
+    /// NaN gives 0; integers wrap). No derivative flows through it.
+    ToInt(u8),
+    /// A float array parameter as a whole (a buffer), read by [`Op::Load`].
+    ArrayParam(u32),
+    /// `buffer[i][j]…`: the arguments are the buffer and one integer per
+    /// dimension indexed.
+    Load,
+    /// A buffer of zeros shaped like its argument (a gradient buffer).
+    ZeroLike,
+    /// `buffer[i][j]… += value`, in place: the arguments are the buffer,
+    /// the indices and the value; the node is the buffer after it.
+    ScatterAdd,
+    /// A rolled loop (index into [`Graph::loops`]); arguments: the bounds
+    /// `lo`, `hi` and the initial value of each carried value.
+    Loop(u32),
+    /// Carried value `k` after the loop (the one argument is the loop).
+    LoopOut(u32),
+    /// Carried value `k` of loop `l` at the start of an iteration.
+    Carried {
+        /// The loop.
+        l: u32,
+        /// Which carried value.
+        k: u32,
+    },
+    /// Value `k` of loop `l`'s tape, restored at the start of an iteration
+    /// of the loop that reverses it.
+    Restore {
+        /// The reverse loop.
+        l: u32,
+        /// Which taped value.
+        k: u32,
+    },
     /// A run-time `bool` parameter.
     BoolParam(u32),
     /// A boolean constant.
@@ -160,7 +226,14 @@ impl Op {
             Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) => 1,
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
             Op::Select => 3,
-            Op::Call(_) => return None,
+            Op::IntConst(_)
+            | Op::LoopVar(_)
+            | Op::ArrayParam(_)
+            | Op::Carried { .. }
+            | Op::Restore { .. } => 0,
+            Op::IntToFloat | Op::ToInt(_) | Op::ZeroLike | Op::LoopOut(_) => 1,
+            Op::IntAdd | Op::IntSub | Op::IntMul | Op::IntDiv | Op::IntRem | Op::IntCmp(_) => 2,
+            Op::Call(_) | Op::Load | Op::ScatterAdd | Op::Loop(_) => return None,
         })
     }
 
@@ -168,8 +241,40 @@ impl Op {
     pub fn is_bool(self) -> bool {
         matches!(
             self,
-            Op::Cmp(_) | Op::And | Op::Or | Op::Not | Op::BoolConst(_) | Op::BoolParam(_)
+            Op::Cmp(_)
+                | Op::IntCmp(_)
+                | Op::And
+                | Op::Or
+                | Op::Not
+                | Op::BoolConst(_)
+                | Op::BoolParam(_)
         )
+    }
+
+    /// Whether the node must stay in the region where it was built (it can
+    /// panic, allocates, mutates a buffer or belongs to its loop), instead
+    /// of being placed in the outermost region its arguments allow (which
+    /// hoists loop-invariant arithmetic out of loops).
+    pub fn is_anchored(self) -> bool {
+        match self {
+            Op::Fun(f) => PRIMITIVES[f as usize].may_panic,
+            _ => matches!(
+                self,
+                Op::Load
+                    | Op::ZeroLike
+                    | Op::ScatterAdd
+                    | Op::LoopVar(_)
+                    | Op::Carried { .. }
+                    | Op::Restore { .. }
+                    | Op::Loop(_)
+                    | Op::Call(_)
+                    | Op::IntAdd
+                    | Op::IntSub
+                    | Op::IntMul
+                    | Op::IntDiv
+                    | Op::IntRem
+            ),
+        }
     }
 
     /// Whether the node is an operation the emitted code performs (what the
@@ -185,6 +290,12 @@ impl Op {
                 | Op::BoolConst(_)
                 | Op::Extern(_)
                 | Op::Proj(_)
+                | Op::IntConst(_)
+                | Op::LoopVar(_)
+                | Op::ArrayParam(_)
+                | Op::Carried { .. }
+                | Op::Restore { .. }
+                | Op::LoopOut(_)
         )
     }
 
@@ -249,8 +360,33 @@ pub struct Graph {
     pub generic: bool,
     /// Which rules apply.
     pub mode: Mode,
-    memo: HashMap<(Op, Vec<Id>), Id>,
+    /// The region of each node (see [`crate::region`]).
+    pub region_of: Vec<u32>,
+    /// The kind of value of each node.
+    pub kinds: Vec<Kind>,
+    /// The regions: 0 is the function's body, each loop body another.
+    pub regions: Vec<crate::region::RegionInfo>,
+    /// The rolled loops.
+    pub loops: Vec<crate::region::LoopInfo>,
+    /// The region new nodes are built in.
+    pub current: u32,
+    memo: HashMap<(Op, Vec<Id>, u32), Id>,
     depth: u32,
+}
+
+/// What kind of value a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A float of the element type.
+    Float,
+    /// A `bool`.
+    Bool,
+    /// An integer.
+    Int,
+    /// A float array in memory.
+    Buffer,
+    /// A loop (its values are read through [`Op::LoopOut`]).
+    Loop,
 }
 
 impl Default for Graph {
@@ -272,6 +408,11 @@ impl Graph {
             f32_consts,
             generic: false,
             mode: Mode::Forward,
+            region_of: Vec::new(),
+            kinds: Vec::new(),
+            regions: vec![crate::region::RegionInfo::root()],
+            loops: Vec::new(),
+            current: 0,
             memo: HashMap::new(),
             depth: 0,
         }
@@ -369,18 +510,66 @@ impl Graph {
     }
 
     fn intern(&mut self, op: Op, args: Vec<Id>) -> Id {
-        let key = (op, args);
+        // An anchored node is shared only within its region; any other is
+        // placed in the innermost region among its arguments' (so a value
+        // that does not depend on a loop is computed once, outside it).
+        let anchor = if op.is_anchored() {
+            self.current
+        } else {
+            u32::MAX
+        };
+        let key = (op, args, anchor);
         if let Some(&id) = self.memo.get(&key) {
             return id;
         }
+        let region = if op.is_anchored() {
+            self.current
+        } else {
+            self.innermost(&key.1)
+        };
+        debug_assert!(
+            key.1
+                .iter()
+                .all(|a| self.encloses(self.region_of[a.index()], self.current)),
+            "{op:?} in region {} reads a value of a region that does not enclose it",
+            self.current
+        );
+        let kind = self.kind_of(op, &key.1);
         let id = Id(self.nodes.len() as u32);
         self.nodes.push(Node {
             op,
             args: key.1.clone(),
         });
         self.names.push(None);
+        self.region_of.push(region);
+        self.kinds.push(kind);
         self.memo.insert(key, id);
         id
+    }
+
+    /// The kind of value `op` on `args` produces.
+    fn kind_of(&self, op: Op, args: &[Id]) -> Kind {
+        match op {
+            Op::RtInt(_)
+            | Op::IntConst(_)
+            | Op::LoopVar(_)
+            | Op::IntAdd
+            | Op::IntSub
+            | Op::IntMul
+            | Op::IntDiv
+            | Op::IntRem
+            | Op::ToInt(_) => Kind::Int,
+            op if op.is_bool() => Kind::Bool,
+            Op::ArrayParam(_) | Op::ZeroLike | Op::ScatterAdd => Kind::Buffer,
+            Op::Loop(_) => Kind::Loop,
+            Op::Carried { l, k } => self.loops[l as usize].kinds[k as usize],
+            Op::Restore { l, k } => self.loops[l as usize].restore_kinds[k as usize],
+            Op::LoopOut(k) => match self.get(args[0]).op {
+                Op::Loop(l) => self.loops[l as usize].kinds[k as usize],
+                _ => unreachable!("LoopOut reads a loop"),
+            },
+            _ => Kind::Float,
+        }
     }
 
     /// Constant folding and the boolean/`select` simplifications that need

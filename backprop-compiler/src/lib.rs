@@ -21,6 +21,7 @@ pub mod graph;
 pub mod lower;
 pub mod ops;
 pub mod pattern;
+pub mod region;
 pub mod reverse;
 pub mod rules;
 pub mod signature;

@@ -80,6 +80,9 @@ pub struct Primitive {
     /// A point inside the function's domain, away from kinks, at which the
     /// table's own test checks every derivative against finite differences.
     pub sample: &'static [f64],
+    /// Whether a call can panic: it then stays where the user wrote it
+    /// (never hoisted out of a loop that might not run).
+    pub may_panic: bool,
 }
 
 impl Primitive {
@@ -109,6 +112,7 @@ macro_rules! prim {
             latex: $latex,
             algebra: Algebra::$alg,
             sample: &$sample,
+            may_panic: false,
         }
     };
 }

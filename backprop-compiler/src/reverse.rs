@@ -40,6 +40,8 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
         active[i] = match node.op {
             Op::Param { param, .. } => is_target(param),
             op if op.is_bool() => false,
+            // Integers carry no derivative (`(x * 3.0) as i32` is piecewise constant).
+            Op::ToInt(_) => false,
             Op::Proj(_) => false,
             _ => node.args.iter().any(|a| active[a.index()]),
         };

@@ -46,7 +46,6 @@ struct Ctx {
     ints: Vec<IntVar>,
     rtints: Vec<String>,
     bools: Vec<String>,
-    labels: Vec<String>,
     in_loop: bool,
 }
 
@@ -270,7 +269,15 @@ impl Gen<'_> {
         let attr = self.attr(&float_params, &other_params);
         let name = if self.odd() {
             self.rng
-                .pick(&["r#fn", "loss_grad", "f_vjp", "_", "r#match", "grad", "Self_"])
+                .pick(&[
+                    "r#fn",
+                    "loss_grad",
+                    "f_vjp",
+                    "_",
+                    "r#match",
+                    "grad",
+                    "Self_",
+                ])
                 .to_string()
         } else {
             "loss".to_string()
@@ -546,7 +553,9 @@ impl Gen<'_> {
                     others.push(name);
                 }
                 10 => {
-                    let t = self.rng.pick(&["usize", "usize", "i32", "u8", "i64", "u64"]);
+                    let t = self
+                        .rng
+                        .pick(&["usize", "usize", "i32", "u8", "i64", "u64"]);
                     out.push(format!("{name}: {t}"));
                     ctx.rtints.push(name.clone());
                     others.push(name);
@@ -848,28 +857,30 @@ impl Gen<'_> {
             format!("while let Some(a) = None::<{e}> {{ }}"),
             "loop { break; }".to_string(),
             format!("{lbl}: loop {{ break {lbl}; }}"),
-            format!("{lbl}: for i in 0..3 {{ for j in 0..2 {{ if i == j {{ continue {lbl}; }} }} }}"),
+            format!(
+                "{lbl}: for i in 0..3 {{ for j in 0..2 {{ if i == j {{ continue {lbl}; }} }} }}"
+            ),
             format!("{lbl}: for i in 0..3 {{ if i > 1 {{ break {lbl}; }} }}"),
             "for i in 0..3 { break; }".to_string(),
             "for i in 0..3 { continue; }".to_string(),
             "break;".to_string(),
             "continue;".to_string(),
-            format!("for i in 0.. {{ }}"),
-            format!("for i in ..3 {{ }}"),
-            format!("for i in 0..n {{ }}"),
-            format!("for i in 0..1000000000 {{ }}"),
-            format!("for i in 0..9223372036854775807 {{ }}"),
-            format!("for i in (0..3).map(|k| k) {{ }}"),
+            "for i in 0.. { }".to_string(),
+            "for i in ..3 { }".to_string(),
+            "for i in 0..n { }".to_string(),
+            "for i in 0..1000000000 { }".to_string(),
+            "for i in 0..9223372036854775807 { }".to_string(),
+            "for i in (0..3).map(|k| k) { }".to_string(),
             format!("for i in {arr}.iter().skip(1) {{ }}"),
-            format!("for i in 3..0 {{ }}"),
-            format!("for i in (0..4).step_by(0) {{ }}"),
+            "for i in 3..0 { }".to_string(),
+            "for i in (0..4).step_by(0) { }".to_string(),
             format!("for (a, b) in {arr} {{ }}"),
             format!("for [a, b] in [[{x}, {y}]] {{ }}"),
             format!("for i in [0, 1, 2] {{ let {v} = {arr}[i]; }}"),
             format!("println!(\"{{}}\", {x});"),
             format!("assert!({x} > 0.0);"),
             format!("assert_eq!({x}, {y});"),
-            format!("debug_assert!(true);"),
+            "debug_assert!(true);".to_string(),
             format!("dbg!({x});"),
             format!("let {v} = vec![{x}];"),
             format!("let {v} = format!(\"{{}}\", {x});"),
@@ -898,7 +909,7 @@ impl Gen<'_> {
             format!("let &{v} = &{x};"),
             format!("let [a, b] = [{x}, {y}];"),
             format!("let [a, .., b] = {arr};"),
-            format!("let S {{ a }} = s;"),
+            "let S { a } = s;".to_string(),
             format!("let {v} @ _ = {x};"),
             format!("let (mut a, b) = ({x}, {y});"),
             format!("let Some({v}) = Some({x}) else {{ return {y}; }};"),
@@ -908,7 +919,7 @@ impl Gen<'_> {
             format!("let {v};"),
             format!("let mut {v}; {v} += {x};"),
             format!("let {v} = {v};"),
-            format!("let 1 = 1;"),
+            "let 1 = 1;".to_string(),
             format!("let a | a = {x};"),
             format!("let (a,) = ({x},);"),
             format!("(a, b) = ({x}, {y});"),
@@ -924,11 +935,11 @@ impl Gen<'_> {
             format!("undeclared = {x};"),
             format!("undeclared += {x};"),
             format!("x %= {y};"),
-            format!("x <<= 1;"),
-            format!("x ^= 1;"),
-            format!("x |= 1;"),
-            format!("x &= 1;"),
-            format!("x >>= 1;"),
+            "x <<= 1;".to_string(),
+            "x ^= 1;".to_string(),
+            "x |= 1;".to_string(),
+            "x &= 1;".to_string(),
+            "x >>= 1;".to_string(),
             format!("{x} = {y};"),
             format!("{x};"),
             format!("return {x};"),
@@ -1009,7 +1020,10 @@ impl Gen<'_> {
             13 | 14 => {
                 let &(f, arity) = self.rng.pick(CORE);
                 let args: Vec<String> = (0..arity).map(|_| self.fexpr(ctx, d)).collect();
-                let path = *self.rng.pick(&["", "", "", "backprop::", "backprop::core::functions::"]);
+                let path =
+                    *self
+                        .rng
+                        .pick(&["", "", "", "backprop::", "backprop::core::functions::"]);
                 format!("{path}{f}({})", args.join(", "))
             }
             15 | 16 => {
@@ -1056,7 +1070,9 @@ impl Gen<'_> {
             }
             20 => {
                 // a call of another #[derive_grad] function
-                let f = *self.rng.pick(&["helper", "inner", "h2", "self::helper", "m::inner"]);
+                let f = *self
+                    .rng
+                    .pick(&["helper", "inner", "h2", "self::helper", "m::inner"]);
                 let args = self.call_args(ctx, d);
                 format!("{f}({args})")
             }
@@ -1119,18 +1135,25 @@ impl Gen<'_> {
                     2 => format!("{g}::from(2).unwrap()"),
                     3 => format!("{g}::from(-1.5).expect(\"c\")"),
                     _ => {
-                        let v = self.rng.pick(&["0.5", "0.25", "1.5", "2.0", "3.0", "0.1", "0.7"]);
+                        let v = self
+                            .rng
+                            .pick(&["0.5", "0.25", "1.5", "2.0", "3.0", "0.1", "0.7"]);
                         format!("{g}::from({v}).unwrap()")
                     }
                 }
             }
             Elem::F32 => self
                 .rng
-                .pick(&["0.5", "1.5f32", "2.0", "0.1f32", "3.0", "0.25", "1f32", "-0.75"])
+                .pick(&[
+                    "0.5", "1.5f32", "2.0", "0.1f32", "3.0", "0.25", "1f32", "-0.75",
+                ])
                 .to_string(),
             _ => self
                 .rng
-                .pick(&["0.5", "1.5", "2.0", "0.1", "3.0", "0.25", "1.0f64", "2f64", "-0.75", "1e-3", "1_000.5"])
+                .pick(&[
+                    "0.5", "1.5", "2.0", "0.1", "3.0", "0.25", "1.0f64", "2f64", "-0.75", "1e-3",
+                    "1_000.5",
+                ])
                 .to_string(),
         }
     }
@@ -1304,8 +1327,8 @@ impl Gen<'_> {
             format!("(300 as u8 as {e})"),
             format!("(-1i32 as u64 as {e})"),
             format!("(1u8 as {e})"),
-            format!("(0.1f32 as f64)"),
-            format!("(0.1f64 as f32)"),
+            "(0.1f32 as f64)".to_string(),
+            "(0.1f64 as f32)".to_string(),
             format!("(true as {it} as {e})"),
             format!("('a' as u8 as {e})"),
             format!("(b'a' as {e})"),
@@ -1316,7 +1339,7 @@ impl Gen<'_> {
             format!("({x} as [f64; 2])"),
             format!("(i32::MIN as {e})"),
             format!("(u64::MAX as {e})"),
-            format!("(1e300 as f32)"),
+            "(1e300 as f32)".to_string(),
             format!("({arr}.len() as {e})"),
             // operators of every kind
             format!("({x} % {x})"),
@@ -1335,11 +1358,11 @@ impl Gen<'_> {
             format!("({x} + 1)"),
             format!("(1 + {x})"),
             format!("(n + {x})"),
-            format!("(n * 2)"),
-            format!("(7 % 0)"),
-            format!("(9223372036854775807 + 1)"),
-            format!("(1 / 0)"),
-            format!("(-9223372036854775807 - 2)"),
+            "(n * 2)".to_string(),
+            "(7 % 0)".to_string(),
+            "(9223372036854775807 + 1)".to_string(),
+            "(1 / 0)".to_string(),
+            "(-9223372036854775807 - 2)".to_string(),
             format!("({x} += 1.0)"),
             format!("({x} = 1.0)"),
             format!("({x} -= {x})"),
@@ -1352,17 +1375,17 @@ impl Gen<'_> {
             format!("loop {{ break {x}; }}"),
             format!("{lbl}: loop {{ break {lbl} {x}; }}"),
             format!("{lbl}: {{ break {lbl} {x}; }}"),
-            format!("while false {{ }}"),
-            format!("{{ }}"),
+            "while false { }".to_string(),
+            "{ }".to_string(),
             format!("{{ {x}; }}"),
             format!("unsafe {{ {x} }}"),
             format!("async {{ {x} }}"),
-            format!("const {{ 1.0 }}"),
+            "const { 1.0 }".to_string(),
             format!("({x}).await"),
             format!("{x}?"),
             format!("return {x}"),
             format!("break {x}"),
-            format!("continue"),
+            "continue".to_string(),
             format!("if let Some(a) = Some({x}) {{ a }} else {{ {x} }}"),
             format!("if {x} {{ {x} }} else {{ {x} }}"),
             format!("if n {{ {x} }} else {{ {x} }}"),
@@ -1376,16 +1399,16 @@ impl Gen<'_> {
             format!("if ({x} > 0.0) == ({x} < 1.0) {{ {x} }} else {{ 0.0 }}"),
             format!("if {x}.is_nan() {{ {x} }} else {{ 0.0 }}"),
             format!("{x}..{x}"),
-            format!(".."),
-            format!("0..3"),
+            "..".to_string(),
+            "0..3".to_string(),
             // compound values
             format!("({x}, {x}).0"),
             format!("({x},)"),
-            format!("()"),
-            format!("s.a"),
+            "()".to_string(),
+            "s.a".to_string(),
             format!("{x}.0"),
             format!("S {{ a: {x} }}"),
-            format!("S {{ ..Default::default() }}"),
+            "S { ..Default::default() }".to_string(),
             format!("[{x}, {x}]"),
             format!("[{x}; 3]"),
             format!("[{x}; 0]"),
@@ -1422,7 +1445,7 @@ impl Gen<'_> {
             format!("{arr}[9223372036854775807]"),
             format!("({arr})[0]"),
             format!("{x}[0]"),
-            format!("TABLE[0]"),
+            "TABLE[0]".to_string(),
             format!("(&{arr})[0]"),
             format!("{arr}[{arr}.len() - 1]"),
             format!("{arr}[{arr}.len()]"),
@@ -1486,11 +1509,11 @@ impl Gen<'_> {
             format!("helper(&{arr})"),
             format!("helper([[{x}, {x}], [{x}]])"),
             format!("helper([{x}; 100000])"),
-            format!("helper([])"),
-            format!("helper(n)"),
-            format!("helper(true)"),
+            "helper([])".to_string(),
+            "helper(n)".to_string(),
+            "helper(true)".to_string(),
             format!("helper(({x}, {x}))"),
-            format!("helper()"),
+            "helper()".to_string(),
             format!("self::helper({x})"),
             format!("super::helper({x})"),
             format!("<S as T>::f({x})"),
@@ -1525,27 +1548,27 @@ impl Gen<'_> {
             format!("Float::powi({x}, 3)"),
             format!("Float::{km}({x})"),
             format!("num_traits::Float::sqrt({x})"),
-            format!("f64::from(1u8)"),
-            format!("f64::NAN"),
-            format!("f64::INFINITY"),
-            format!("f64::MAX"),
-            format!("f64::MIN_POSITIVE"),
+            "f64::from(1u8)".to_string(),
+            "f64::NAN".to_string(),
+            "f64::INFINITY".to_string(),
+            "f64::MAX".to_string(),
+            "f64::MIN_POSITIVE".to_string(),
             format!("{e}::EPSILON"),
-            format!("f32::EPSILON"),
-            format!("std::f64::consts::PI"),
-            format!("std::f32::consts::PI"),
-            format!("core::f64::consts::E"),
-            format!("consts::PI"),
-            format!("consts::TAU"),
-            format!("f64::consts::FRAC_1_SQRT_2"),
-            format!("consts::NOPE"),
-            format!("PI"),
-            format!("SCALE"),
+            "f32::EPSILON".to_string(),
+            "std::f64::consts::PI".to_string(),
+            "std::f32::consts::PI".to_string(),
+            "core::f64::consts::E".to_string(),
+            "consts::PI".to_string(),
+            "consts::TAU".to_string(),
+            "f64::consts::FRAC_1_SQRT_2".to_string(),
+            "consts::NOPE".to_string(),
+            "PI".to_string(),
+            "SCALE".to_string(),
             format!("SCALE as {e}"),
             format!("STEPS as {e}"),
-            format!("i32::MIN"),
-            format!("usize::MAX"),
-            format!("Default::default()"),
+            "i32::MIN".to_string(),
+            "usize::MAX".to_string(),
+            "Default::default()".to_string(),
             format!("std::mem::take(&mut {x})"),
             format!("(foo)({x})"),
             format!("(|a| a)({x})"),
@@ -1553,19 +1576,19 @@ impl Gen<'_> {
             format!("{x}({x})"),
             format!("<{e}>::EPSILON"),
             format!("<[{e}; 2]>::default()"),
-            format!("Self::K"),
-            format!("self"),
-            format!("r#type"),
-            format!("undefined"),
+            "Self::K".to_string(),
+            "self".to_string(),
+            "r#type".to_string(),
+            "undefined".to_string(),
             // macros in expression position
             format!("vec![{x}][0]"),
             format!("dbg!({x})"),
             format!("println!(\"{{}}\", {x})"),
             format!("assert!({x} > 0.0)"),
             format!("format!(\"{{}}\", {x})"),
-            format!("concat!(\"a\", \"b\")"),
-            format!("m!()"),
-            format!("unreachable!()"),
+            "concat!(\"a\", \"b\")".to_string(),
+            "m!()".to_string(),
+            "unreachable!()".to_string(),
             format!("{x} + todo!()"),
         ];
         self.rng.pick(&forms).clone()

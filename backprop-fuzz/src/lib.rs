@@ -133,8 +133,9 @@ impl Input {
     }
 }
 
-/// Generates input `index` of a run with `seed`.
-pub fn generate(seed: u64, index: u64, corpus: &[Seed]) -> Input {
+/// Generates input `index` of a run with `seed` (see
+/// [`Config::stress_scale`]).
+pub fn generate(seed: u64, index: u64, corpus: &[Seed], stress_scale: f64) -> Input {
     let mut rng = Rng::new(input_seed(seed, index));
     let pick = rng.below(100);
     let (source, origin, attr, item) = if pick < 45 || corpus.is_empty() && pick < 90 {
@@ -152,7 +153,7 @@ pub fn generate(seed: u64, index: u64, corpus: &[Seed]) -> Input {
             item: m.item,
         };
     } else {
-        let g = stress::function(&mut rng);
+        let g = stress::function(&mut rng, stress_scale);
         (Source::Stress, String::new(), g.attr, g.src)
     };
     Input {
@@ -327,12 +328,11 @@ pub fn run_input(attr: &TokenStream, item: &TokenStream) -> Outcome {
     }
     let compiled = match catch(|| backprop_compiler::expand::compile(attr.clone(), &func)) {
         Ok(Ok(c)) => c,
-        Ok(Err(errors)) if errors.is_empty() => {
-            return bad_output(
-                "compile",
-                "rejected without any error message (the macro would emit no NAME_grad and no error)".into(),
-            )
-        }
+        Ok(Err(errors)) if errors.is_empty() => return bad_output(
+            "compile",
+            "rejected without any error message (the macro would emit no NAME_grad and no error)"
+                .into(),
+        ),
         Ok(Err(_)) => return Outcome::Rejected,
         Err(c) => return panicked("compile", c),
     };
@@ -385,6 +385,8 @@ pub struct Tally {
     pub not_a_function: u64,
     /// Findings.
     pub bad: u64,
+    /// Time spent running them (summed over threads).
+    pub time: Duration,
 }
 
 impl Tally {
@@ -394,6 +396,7 @@ impl Tally {
         self.rejected += o.rejected;
         self.not_a_function += o.not_a_function;
         self.bad += o.bad;
+        self.time += o.time;
     }
 }
 
@@ -434,6 +437,7 @@ impl Report {
         };
         let t = &mut self.by_source[slot];
         t.inputs += 1;
+        t.time += time;
         match &outcome {
             Outcome::Compiled => t.compiled += 1,
             Outcome::Rejected => t.rejected += 1,
@@ -538,11 +542,14 @@ impl fmt::Display for Report {
             self.slow.len(),
             SLOW
         )?;
-        for (name, s) in ["grammar", "mutation", "stress"].iter().zip(&self.by_source) {
+        for (name, s) in ["grammar", "mutation", "stress"]
+            .iter()
+            .zip(&self.by_source)
+        {
             writeln!(
                 f,
-                "  {name:9} {:>8} inputs {:>8} compiled {:>8} rejected {:>8} not a function {:>6} findings",
-                s.inputs, s.compiled, s.rejected, s.not_a_function, s.bad
+                "  {name:9} {:>8} inputs {:>8} compiled {:>8} rejected {:>8} not a function {:>6} findings {:>9.1?}",
+                s.inputs, s.compiled, s.rejected, s.not_a_function, s.bad, s.time
             )?;
         }
         writeln!(
@@ -603,6 +610,11 @@ pub struct Config {
     /// Report an input still running after this long on stderr, and
     /// abort the process (a hang) after the second duration.
     pub watchdog: Option<(Duration, Duration)>,
+    /// Multiplies the largest sizes of stress inputs (1.0: the full sizes,
+    /// as in long runs; the fixed-seed test in `cargo test` uses less to
+    /// stay under a minute in a debug build). The same seed and index give
+    /// the same input shape at every scale.
+    pub stress_scale: f64,
 }
 
 /// Runs `iterations` inputs of `seed` on one thread.
@@ -614,6 +626,7 @@ pub fn run(seed: u64, iterations: u64) -> Report {
         jobs: 1,
         progress: 0,
         watchdog: None,
+        stress_scale: 1.0,
     })
 }
 
@@ -625,13 +638,14 @@ pub fn run_with(cfg: &Config) -> Report {
     let done = Arc::new(AtomicU64::new(0));
     let jobs = cfg.jobs.max(1) as u64;
     // (index, start time) of the input each worker is on.
-    let current: Arc<Vec<Mutex<Option<(u64, Instant)>>>> =
-        Arc::new((0..jobs).map(|_| Mutex::new(None)).collect());
+    // Per worker: the input it is running and since when.
+    type Running = Mutex<Option<(u64, Instant)>>;
+    let current: Arc<Vec<Running>> = Arc::new((0..jobs).map(|_| Mutex::new(None)).collect());
     let finished = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watchdog = cfg.watchdog.map(|(limit, hang)| {
         let current = Arc::clone(&current);
         let finished = Arc::clone(&finished);
-        let seed = cfg.seed;
+        let (seed, stress_scale) = (cfg.seed, cfg.stress_scale);
         std::thread::spawn(move || {
             let corpus = corpus::load();
             let mut warned: Vec<u64> = Vec::new();
@@ -644,7 +658,7 @@ pub fn run_with(cfg: &Config) -> Report {
                     let time = since.elapsed();
                     if time > limit && !warned.contains(&index) {
                         warned.push(index);
-                        let input = generate(seed, index, &corpus);
+                        let input = generate(seed, index, &corpus, stress_scale);
                         eprintln!(
                             "[fuzz] input #{index} ({}) still running after {time:.1?}: {}",
                             input.source,
@@ -676,7 +690,7 @@ pub fn run_with(cfg: &Config) -> Report {
                     };
                     let mut i = cfg.start + w;
                     while i < cfg.start + cfg.iterations {
-                        let input = generate(cfg.seed, i, &corpus);
+                        let input = generate(cfg.seed, i, &corpus, cfg.stress_scale);
                         *current[w as usize].lock().unwrap() = Some((i, Instant::now()));
                         let t = Instant::now();
                         let outcome = run_input(&input.attr, &input.item);
@@ -746,7 +760,11 @@ pub fn describe(o: &Outcome) -> String {
         Outcome::Rejected => s.push_str("rejected"),
         Outcome::NotAFunction => s.push_str("not a function"),
         Outcome::Bad(p) => {
-            let _ = write!(s, "{} in {}: {} at {}", p.kind, p.stage, p.message, p.location);
+            let _ = write!(
+                s,
+                "{} in {}: {} at {}",
+                p.kind, p.stage, p.message, p.location
+            );
         }
     }
     s

@@ -23,8 +23,10 @@ fn main() {
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         progress: 100_000,
         watchdog: Some((backprop_fuzz::SLOW, Duration::from_secs(300))),
+        stress_scale: 1.0,
     };
     let mut print = false;
+    let mut file: Option<String> = None;
     let mut minimize_new = true;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -40,23 +42,35 @@ fn main() {
             "--jobs" | "-j" => cfg.jobs = value("--jobs") as usize,
             "--progress" => cfg.progress = value("--progress"),
             "--hang-timeout" => {
-                cfg.watchdog = Some((backprop_fuzz::SLOW, Duration::from_secs(value("--hang-timeout"))))
+                cfg.watchdog = Some((
+                    backprop_fuzz::SLOW,
+                    Duration::from_secs(value("--hang-timeout")),
+                ))
             }
             "--print" => print = true,
+            "--file" => file = Some(args.next().unwrap_or_else(|| usage("--file needs a path"))),
             "--no-minimize" => minimize_new = false,
             "--help" | "-h" => usage(""),
             other => usage(&format!("unknown argument {other}")),
         }
     }
+    if let Some(path) = file {
+        run_file(&path);
+        return;
+    }
     if print {
         let corpus = corpus::load();
         for i in cfg.start..cfg.start + cfg.iterations {
-            let input = generate(cfg.seed, i, &corpus);
+            let input = generate(cfg.seed, i, &corpus, cfg.stress_scale);
             let outcome = run_isolated(&input.attr, &input.item);
             println!(
                 "// input #{i} ({}{}): {}\n{}\n",
                 input.source,
-                if input.origin.is_empty() { String::new() } else { format!(": {}", input.origin) },
+                if input.origin.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", input.origin)
+                },
                 backprop_fuzz::describe(&outcome),
                 input.text()
             );
@@ -76,7 +90,7 @@ fn main() {
     if minimize_new && !new.is_empty() {
         let corpus = corpus::load();
         for f in &new {
-            let input = generate(cfg.seed, f.example.index, &corpus);
+            let input = generate(cfg.seed, f.example.index, &corpus, cfg.stress_scale);
             let (attr, item) = minimize::minimize(input.attr, input.item, &f.problem.key(), 3000);
             let text = if attr.is_empty() {
                 format!("#[derive_grad] {item}")
@@ -98,12 +112,59 @@ fn main() {
     }
 }
 
+/// Runs every `#[derive_grad]` function of a file (or the whole file as one
+/// item with an empty attribute if none carries it) and prints the outcome
+/// and the time of each.
+fn run_file(path: &str) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| usage(&format!("{path}: {e}")));
+    let inputs: Vec<(String, String)> = match syn::parse_file(&text) {
+        Ok(file) => file
+            .items
+            .iter()
+            .filter_map(|item| {
+                let syn::Item::Fn(f) = item else { return None };
+                let pos = f
+                    .attrs
+                    .iter()
+                    .position(|a| a.path().is_ident("derive_grad"))?;
+                let attr = match &f.attrs[pos].meta {
+                    syn::Meta::List(l) => l.tokens.to_string(),
+                    _ => String::new(),
+                };
+                let mut f = f.clone();
+                f.attrs.remove(pos);
+                Some((attr, quote::ToTokens::to_token_stream(&f).to_string()))
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let inputs = if inputs.is_empty() {
+        vec![(String::new(), text)]
+    } else {
+        inputs
+    };
+    for (attr, item) in inputs {
+        let (a, i) = (
+            attr.parse().unwrap_or_default(),
+            item.parse().unwrap_or_default(),
+        );
+        let t = std::time::Instant::now();
+        let outcome = run_isolated(&a, &i);
+        println!(
+            "{:.3?}: {}\n  {}",
+            t.elapsed(),
+            backprop_fuzz::describe(&outcome),
+            abbreviate(&item, 300)
+        );
+    }
+}
+
 fn usage(problem: &str) -> ! {
     if !problem.is_empty() {
         eprintln!("error: {problem}");
     }
     eprintln!(
-        "usage: backprop-fuzz [--iterations N] [--seed S] [--start I] [--jobs J] [--progress N] [--hang-timeout SECONDS] [--print] [--no-minimize]"
+        "usage: backprop-fuzz [--iterations N] [--seed S] [--start I] [--jobs J] [--progress N] [--hang-timeout SECONDS] [--print] [--no-minimize] [--file PATH]"
     );
     std::process::exit(if problem.is_empty() { 0 } else { 2 })
 }

@@ -1,6 +1,11 @@
 //! Mutations of the corpus functions, on the syntax tree (expressions,
 //! statements, the signature, the attribute) and on raw tokens.
 
+// `*rng.pick(&strs)` is needed: without the `*`, `pick`'s element type is
+// inferred as `str` from the callee's `&str` parameter (clippy's suggestion
+// does not compile).
+#![allow(clippy::explicit_auto_deref)]
+
 use proc_macro2::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{Block, Expr, Stmt};
@@ -74,9 +79,9 @@ pub fn mutate(seed: &Seed, rng: &mut Rng) -> Mutant {
     if token_level || what.is_empty() {
         let k = rng.range(1, 3);
         for _ in 0..k {
-            what.push("tokens");
             item = mutate_tokens(item, rng);
         }
+        what.extend(std::iter::repeat("tokens").take(k));
         if rng.chance(0.1) {
             what.push("attribute tokens");
             attr = mutate_tokens(attr, rng);
@@ -284,12 +289,9 @@ const EXTREMES: &[&str] = &[
 fn extreme_literal(func: &mut syn::ItemFn, rng: &mut Rng) {
     let new = parse_expr(*rng.pick(EXTREMES));
     let any = rng.chance(0.2);
-    at_random(
-        func,
-        rng,
-        &|e| any || matches!(e, Expr::Lit(_)),
-        &mut |e| *e = new.clone(),
-    );
+    at_random(func, rng, &|e| any || matches!(e, Expr::Lit(_)), &mut |e| {
+        *e = new.clone()
+    });
 }
 
 fn copy_subexpression(func: &mut syn::ItemFn, rng: &mut Rng) {
@@ -374,10 +376,39 @@ fn change_binop(func: &mut syn::ItemFn, rng: &mut Rng) {
 
 fn change_method(func: &mut syn::ItemFn, rng: &mut Rng) {
     let names = [
-        "exp", "ln", "sqrt", "powi", "powf", "max", "min", "clamp", "mul_add", "hypot", "atan2",
-        "abs", "signum", "tanh", "sum", "product", "iter", "len", "rev", "enumerate", "zip",
-        "step_by", "unwrap", "expect", "foo", "sin_cos", "log", "copied", "cloned", "into_iter",
-        "to_degrees", "fract", "recip",
+        "exp",
+        "ln",
+        "sqrt",
+        "powi",
+        "powf",
+        "max",
+        "min",
+        "clamp",
+        "mul_add",
+        "hypot",
+        "atan2",
+        "abs",
+        "signum",
+        "tanh",
+        "sum",
+        "product",
+        "iter",
+        "len",
+        "rev",
+        "enumerate",
+        "zip",
+        "step_by",
+        "unwrap",
+        "expect",
+        "foo",
+        "sin_cos",
+        "log",
+        "copied",
+        "cloned",
+        "into_iter",
+        "to_degrees",
+        "fract",
+        "recip",
     ];
     let name = Ident::new(*rng.pick(&names), Span::call_site());
     let drop_arg = rng.chance(0.3);
@@ -487,9 +518,10 @@ fn statements(func: &mut syn::ItemFn, rng: &mut Rng) {
     each_block(func, &mut |_| blocks += 1);
     let target = rng.below(blocks.max(1));
     let op = rng.below(5);
-    let foreign: Option<Vec<Stmt>> = syn::parse_str::<Block>(&format!("{{ {} }}", rng.pick(FOREIGN_STMTS)))
-        .ok()
-        .map(|b| b.stmts);
+    let foreign: Option<Vec<Stmt>> =
+        syn::parse_str::<Block>(&format!("{{ {} }}", rng.pick(FOREIGN_STMTS)))
+            .ok()
+            .map(|b| b.stmts);
     let r1 = rng.next_u64() as usize;
     let r2 = rng.next_u64() as usize;
     let mut k = 0;
@@ -584,7 +616,16 @@ fn signature(func: &mut syn::ItemFn, rng: &mut Rng) {
                 return;
             }
             let which = rng.below(n);
-            let wrap = *rng.pick(&["&", "&&", "&mut ", "& &", "[T; 2] as", "Vec<", "(", "*const "]);
+            let wrap = *rng.pick(&[
+                "&",
+                "&&",
+                "&mut ",
+                "& &",
+                "[T; 2] as",
+                "Vec<",
+                "(",
+                "*const ",
+            ]);
             if let Some(syn::FnArg::Typed(pt)) = sig.inputs.iter_mut().nth(which) {
                 let t = pt.ty.to_token_stream().to_string();
                 let new = match wrap {
@@ -601,7 +642,14 @@ fn signature(func: &mut syn::ItemFn, rng: &mut Rng) {
         3 => {
             // the element type swapped everywhere in the signature
             let text = sig.to_token_stream().to_string();
-            let (a, b) = *rng.pick(&[("f64", "f32"), ("f32", "f64"), ("f64", "F"), ("F", "f64"), ("f64", "i32"), ("f64", "bool")]);
+            let (a, b) = *rng.pick(&[
+                ("f64", "f32"),
+                ("f32", "f64"),
+                ("f64", "F"),
+                ("F", "f64"),
+                ("f64", "i32"),
+                ("f64", "bool"),
+            ]);
             if let Ok(s) = syn::parse_str(&text.replace(a, b)) {
                 *sig = s;
             }
@@ -622,11 +670,27 @@ fn signature(func: &mut syn::ItemFn, rng: &mut Rng) {
             sig.inputs = params.into_iter().collect();
         }
         5 => {
-            let g = *rng.pick(&["<F: Float>", "<const N: usize>", "<T>", "<'a>", "<F: Float, const N: usize>", ""]);
+            let g = *rng.pick(&[
+                "<F: Float>",
+                "<const N: usize>",
+                "<T>",
+                "<'a>",
+                "<F: Float, const N: usize>",
+                "",
+            ]);
             sig.generics = syn::parse_str(g).unwrap_or_default();
         }
         6 => {
-            let r = *rng.pick(&["", "-> f64", "-> f32", "-> F", "-> (f64, f64)", "-> [f64; 2]", "-> i32", "-> !"]);
+            let r = *rng.pick(&[
+                "",
+                "-> f64",
+                "-> f32",
+                "-> F",
+                "-> (f64, f64)",
+                "-> [f64; 2]",
+                "-> i32",
+                "-> !",
+            ]);
             sig.output = syn::parse_str(r).unwrap_or(syn::ReturnType::Default);
         }
         7 => {
@@ -674,13 +738,28 @@ fn attribute(func: &syn::ItemFn, rng: &mut Rng) -> TokenStream {
         parts.push("explain".into());
     }
     if rng.chance(0.2) {
-        parts.push((*rng.pick(&["wrt()", "junk", "wrt(zz)", "explain = 1", "wrt(x) wrt(y)"])).into());
+        parts.push(
+            (*rng.pick(&["wrt()", "junk", "wrt(zz)", "explain = 1", "wrt(x) wrt(y)"])).into(),
+        );
     }
     parts.join(", ").parse().unwrap_or_default()
 }
 
 fn loop_bounds(func: &mut syn::ItemFn, rng: &mut Rng) {
-    let bounds = ["0", "1", "10", "100", "1000", "100000", "1000000000", "18446744073709551615", "n", "N", "-1", "x"];
+    let bounds = [
+        "0",
+        "1",
+        "10",
+        "100",
+        "1000",
+        "100000",
+        "1000000000",
+        "18446744073709551615",
+        "n",
+        "N",
+        "-1",
+        "x",
+    ];
     let b = parse_expr(*rng.pick(&bounds));
     let start = rng.chance(0.3);
     at_random(func, rng, &|e| matches!(e, Expr::Range(_)), &mut |e| {
@@ -745,23 +824,35 @@ fn random_token(rng: &mut Rng, idents: &[String]) -> Vec<TokenTree> {
         "usize", "i32", "Float", "sigmoid", "relu", "powi", "iter", "sum", "exp", "unwrap",
     ];
     let puncts = [
-        "+", "-", "*", "/", "%", "=", "==", "!=", "<", ">", "<=", ">=", "&&", "||", "!", "&",
-        "|", "^", "<<", ">>", "+=", "-=", "*=", "/=", ".", "..", "..=", ",", ";", ":", "::", "->",
-        "=>", "#", "?", "@", "$", "~", "'",
+        "+", "-", "*", "/", "%", "=", "==", "!=", "<", ">", "<=", ">=", "&&", "||", "!", "&", "|",
+        "^", "<<", ">>", "+=", "-=", "*=", "/=", ".", "..", "..=", ",", ";", ":", "::", "->", "=>",
+        "#", "?", "@", "$", "~", "'",
     ];
     match rng.below(6) {
-        0 | 1 if !idents.is_empty() => vec![TokenTree::Ident(Ident::new(
-            rng.pick(idents).as_str(),
+        0 | 1 if !idents.is_empty() => {
+            // The fixtures' identifiers, raw ones (`r#loop`) included.
+            let name = rng.pick(idents).as_str();
+            let ident = match name.strip_prefix("r#") {
+                Some(raw) => Ident::new_raw(raw, Span::call_site()),
+                None => Ident::new(name, Span::call_site()),
+            };
+            vec![TokenTree::Ident(ident)]
+        }
+        2 => vec![TokenTree::Ident(Ident::new(
+            *rng.pick(&kw),
             Span::call_site(),
         ))],
-        2 => vec![TokenTree::Ident(Ident::new(*rng.pick(&kw), Span::call_site()))],
         3 => {
             let p = *rng.pick(&puncts);
             let n = p.chars().count();
             p.chars()
                 .enumerate()
                 .map(|(i, c)| {
-                    let spacing = if i + 1 < n { Spacing::Joint } else { Spacing::Alone };
+                    let spacing = if i + 1 < n {
+                        Spacing::Joint
+                    } else {
+                        Spacing::Alone
+                    };
                     TokenTree::Punct(Punct::new(c, spacing))
                 })
                 .collect()

@@ -9,6 +9,10 @@ use backprop_fuzz::{run_with, Config};
 /// inputs; the long runs of `cargo run --release -p backprop-fuzz` vary it).
 const SEED: u64 = 0x5EED_0001;
 const INPUTS: u64 = 20_000;
+/// Stress sizes up to a tenth of the long runs' (a 200-term sum instead of
+/// 2,000): full sizes are covered by the long runs and by the regression
+/// tests through the real macro (`tests/regressions.rs`).
+const STRESS_SCALE: f64 = 0.1;
 
 #[test]
 fn fixed_seed_run_finds_no_new_panic() {
@@ -20,6 +24,7 @@ fn fixed_seed_run_finds_no_new_panic() {
         jobs: 2,
         progress: 0,
         watchdog: None,
+        stress_scale: STRESS_SCALE,
     });
     eprintln!("{report}");
     eprintln!("fixed-seed fuzz run took {:.1?}", t0.elapsed());

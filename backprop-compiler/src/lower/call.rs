@@ -118,10 +118,21 @@ impl Lowerer<'_> {
         if type_prefix {
             match (last.as_str(), args.len()) {
                 ("from", 1) => {
+                    // An outside value (`F::from(SCALE)` with `const SCALE:
+                    // f64`) is converted as written: its type is not known here.
+                    if let Expr::Path(p) = strip_parens(args[0]) {
+                        let local = p
+                            .path
+                            .get_ident()
+                            .is_some_and(|id| self.lookup(&id.to_string()).is_some());
+                        if !local && known_constant(&p.path).is_none() {
+                            return Value::Float(self.extern_value(quote!(#c.unwrap())));
+                        }
+                    }
                     return match self.expr(args[0]) {
                         Value::Int(i) => Value::Float(self.g.konst(i as f64)),
                         Value::Float(id) if self.g.as_const(id).is_some() => Value::Float(id),
-                        Value::RtInt(id) => Value::Float(id),
+                        Value::RtInt(id) => Value::Float(self.g.node(Op::IntToFloat, vec![id])),
                         Value::Poison => Value::Poison,
                         _ => self.error_at(c, "`F::from(…)` is supported on literals, compile-time integers and integer parameters"),
                     };

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{quote, ToTokens};
 use syn::{BinOp, Expr, Lit, UnOp};
 
-use crate::graph::{CmpOp, Id, Op};
+use crate::graph::{int_type_index, CmpOp, Id, Op};
 use crate::signature::ElemTy;
 
 use super::*;
@@ -287,10 +287,20 @@ impl Lowerer<'_> {
                 at,
                 "integer arithmetic on differentiated values is not supported: mixing a float with an integer has no derivative; convert the integer with `as f64` (or `F::from(i).unwrap()`)",
             ),
-            (Value::RtInt(_), _) | (_, Value::RtInt(_)) => self.error_at(
-                at,
-                "arithmetic on run-time integer parameters is not supported: convert to the float type first (`n as f64`)",
-            ),
+            (l @ (Value::RtInt(_) | Value::Int(_)), r @ (Value::RtInt(_) | Value::Int(_))) => {
+                // Run-time integer arithmetic is written out as the user
+                // wrote it, so it keeps Rust's types and overflow checks.
+                let int_op = match op {
+                    Op::Add => Op::IntAdd,
+                    Op::Sub => Op::IntSub,
+                    Op::Mul => Op::IntMul,
+                    _ => Op::IntDiv,
+                };
+                match (self.int_node(&l), self.int_node(&r)) {
+                    (Some(a), Some(b)) => Value::RtInt(self.g.node(int_op, vec![a, b])),
+                    _ => self.error_at(at, "this integer does not fit in 64 bits"),
+                }
+            }
             (Value::Array(_), _) | (_, Value::Array(_)) => self.error_at(
                 at,
                 "arithmetic on whole arrays is not supported: index the elements (`a[i] + b[i]`) in a `for` loop",
@@ -313,16 +323,12 @@ impl Lowerer<'_> {
                 };
                 Value::Bool(self.g.bool_const(v))
             }
-            (Value::Float(a) | Value::RtInt(a), Value::Float(b) | Value::RtInt(b)) => {
-                Value::Bool(self.g.node(Op::Cmp(c), vec![a, b]))
-            }
-            (Value::RtInt(a), Value::Int(b)) => {
-                let b = self.g.konst(b as f64);
-                Value::Bool(self.g.node(Op::Cmp(c), vec![a, b]))
-            }
-            (Value::Int(a), Value::RtInt(b)) => {
-                let a = self.g.konst(a as f64);
-                Value::Bool(self.g.node(Op::Cmp(c), vec![a, b]))
+            (Value::Float(a), Value::Float(b)) => Value::Bool(self.g.node(Op::Cmp(c), vec![a, b])),
+            (l @ (Value::RtInt(_) | Value::Int(_)), r @ (Value::RtInt(_) | Value::Int(_))) => {
+                match (self.int_node(&l), self.int_node(&r)) {
+                    (Some(a), Some(b)) => Value::Bool(self.g.node(Op::IntCmp(c), vec![a, b])),
+                    _ => self.error_at(at, "this integer does not fit in 64 bits"),
+                }
             }
             (Value::Bool(a), Value::Bool(b)) if matches!(c, CmpOp::Eq | CmpOp::Ne) => {
                 // a == b  is  (a && b) || (!a && !b)
@@ -371,17 +377,18 @@ impl Lowerer<'_> {
                 Some(ty) => Value::Int(ty.wrap(i)),
                 None => self.error_at(c, format!("cannot cast an integer to `{target}` here")),
             },
-            Value::RtInt(id) if is_float => Value::Float(id),
-            Value::RtInt(id) => match int_target {
-                Some(_) => {
-                    let Op::RtInt(k) = self.g.get(id).op else {
-                        unreachable!("a run-time integer is an RtInt node")
-                    };
-                    let inner = self.g.rt_ints[k as usize].clone();
-                    let ty = &c.ty;
-                    Value::RtInt(self.rt_int(quote!((#inner as #ty))))
-                }
-                None => self.error_at(c, format!("cannot cast an integer to `{target}` here")),
+            Value::RtInt(id) if is_float => Value::Float(self.g.node(Op::IntToFloat, vec![id])),
+            Value::RtInt(id) => match (int_target, int_type_index(&target)) {
+                (Some(_), Some(k)) => match self.g.get(id).op {
+                    // A parameter's cast stays one token expression.
+                    Op::RtInt(r) => {
+                        let inner = self.g.rt_ints[r as usize].clone();
+                        let ty = &c.ty;
+                        Value::RtInt(self.rt_int(quote!((#inner as #ty))))
+                    }
+                    _ => Value::RtInt(self.g.node(Op::ToInt(k), vec![id])),
+                },
+                _ => self.error_at(c, format!("cannot cast an integer to `{target}` here")),
             },
             Value::Float(id) if is_float => Value::Float(id),
             // A constant converts exactly as Rust converts it.
@@ -398,11 +405,23 @@ impl Lowerer<'_> {
                 c,
                 format!("casting between float types (to `{target}`) is not supported: a #[derive_grad] function computes in one float type throughout; convert its inputs outside the function"),
             ),
-            Value::Float(_) => self.error_at(
-                c,
-                format!("integer arithmetic on differentiated values is not supported: casting a float to `{target}` has no derivative"),
-            ),
+            // Truncation is piecewise constant: its derivative is 0.
+            Value::Float(id) => match int_type_index(&target) {
+                Some(k) => Value::RtInt(self.g.node(Op::ToInt(k), vec![id])),
+                None => self.error_at(c, format!("cannot cast a float to `{target}`")),
+            },
             other => self.error_at(c, format!("cannot cast {} to `{target}`", describe(&other))),
+        }
+    }
+
+    /// The integer node of an integer value.
+    pub(super) fn int_node(&mut self, v: &Value) -> Option<Id> {
+        match v {
+            Value::RtInt(id) => Some(*id),
+            Value::Int(i) => i64::try_from(*i)
+                .ok()
+                .map(|i| self.g.node(Op::IntConst(i), vec![])),
+            _ => None,
         }
     }
 

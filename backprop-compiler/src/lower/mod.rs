@@ -47,8 +47,12 @@ struct Binding {
 
 type Scope = HashMap<String, Binding>;
 
-/// Graphs beyond this many nodes stop unrolling with an error.
-pub const MAX_NODES: usize = 4_000_000;
+/// Graphs beyond this many nodes stop unrolling with an error. Straight-line
+/// code of this size already takes rustc minutes and gigabytes (measured in
+/// issue 9: ~150 KB per operation in a release build), so beyond it the
+/// expansion would only produce code that cannot be compiled, after minutes
+/// of expanding it.
+pub const MAX_NODES: usize = 200_000;
 
 /// The result of lowering a function body.
 pub struct Lowered {
