@@ -708,7 +708,9 @@ fn generate(seed: u64) -> String {
 
 /// Valid code of sizes that once made rustc overflow its stack only because
 /// of the generated code (issue 8): a 2,000-term sum, 500 nested blocks and
-/// a 1,000-method chain, each with its generic twin for dual numbers.
+/// a 1,000-method chain, each with its generic twin for dual numbers; and
+/// explanations that took exponential (300 nested `abs`) or cubic (a
+/// 400-step unrolled loop) time.
 fn sizes() -> String {
     let terms: Vec<String> = (0..2000).map(|k| format!("x * {k}.5")).collect();
     let sum = terms.join(" + ");
@@ -721,9 +723,13 @@ fn sizes() -> String {
          pub fn sum_2000_twin<D: Float>(x: D) -> D {{ {} }}\n\
          #[derive_grad]\npub fn blocks_500(x: f64) -> f64 {{ {}x * 2.0{} }}\n\
          #[derive_grad]\npub fn chain_1000(x: f64) -> f64 {{ x{chain} }}\n\
-         pub fn chain_1000_twin<D: Float>(x: D) -> D {{ x{chain} }}\n",
+         pub fn chain_1000_twin<D: Float>(x: D) -> D {{ x{chain} }}\n\
+         #[derive_grad(explain)]\npub fn abs_chain_300(x: f64) -> f64 {{ x{} }}\n\
+         #[derive_grad(explain)]\npub fn explained_loop_400(x: f64) -> f64 {{ \
+         let mut s = x; for i in 0..400 {{ s = s * 0.5 + x * (i as f64); }} s }}\n",
         twin_terms.join(" + "),
         "{ ".repeat(500),
         " }".repeat(500),
+        ".abs()".repeat(300),
     )
 }

@@ -513,6 +513,11 @@ impl AlgebraCx {
 
 /// The expression of `top` down to named nodes (which become atoms, and
 /// are recorded in `inputs`).
+/// The largest unnamed subexpression written out in a definition; a larger
+/// one (`x.abs().abs()…` shares each level twice, so its tree doubles with
+/// every level) is shown as `…`.
+const MAX_INLINE: usize = 64;
+
 fn expr_sym(
     g: &Graph,
     top: Id,
@@ -521,14 +526,55 @@ fn expr_sym(
     nodes: &[NamedNode],
     inputs: &mut Vec<usize>,
 ) -> Sym {
+    expr_sym_memo(g, top, id, named, nodes, inputs, &mut HashMap::new())
+}
+
+/// [`expr_sym`], each node built once (`memo`), so a shared subexpression
+/// costs its size, not the number of paths to it.
+fn expr_sym_memo(
+    g: &Graph,
+    top: Id,
+    id: Id,
+    named: &HashMap<Id, usize>,
+    nodes: &[NamedNode],
+    inputs: &mut Vec<usize>,
+    memo: &mut HashMap<Id, (Sym, Vec<usize>)>,
+) -> Sym {
     if id != top {
         if let Some(&k) = named.get(&id) {
             inputs.push(k);
             return Sym::Atom(nodes[k].name.clone(), nodes[k].latex.clone());
         }
     }
+    if let Some((sym, seen)) = memo.get(&id) {
+        inputs.extend(seen);
+        return sym.clone();
+    }
+    let mut own = Vec::new();
+    let sym = expr_sym_node(g, top, id, named, nodes, &mut own, memo);
+    let sym = if id != top && sym.size() > MAX_INLINE {
+        Sym::Atom("…".into(), "\\ldots".into())
+    } else {
+        sym
+    };
+    own.sort_unstable();
+    own.dedup();
+    inputs.extend(&own);
+    memo.insert(id, (sym.clone(), own));
+    sym
+}
+
+fn expr_sym_node(
+    g: &Graph,
+    top: Id,
+    id: Id,
+    named: &HashMap<Id, usize>,
+    nodes: &[NamedNode],
+    inputs: &mut Vec<usize>,
+    memo: &mut HashMap<Id, (Sym, Vec<usize>)>,
+) -> Sym {
     let node = g.get(id);
-    let mut a = |k: usize| expr_sym(g, top, node.args[k], named, nodes, inputs);
+    let mut a = |k: usize| expr_sym_memo(g, top, node.args[k], named, nodes, inputs, memo);
     match node.op {
         Op::Const(bits) => Sym::Num(f64::from_bits(bits)),
         Op::BoolConst(b) => Sym::Atom(b.to_string(), format!("\\text{{{b}}}")),

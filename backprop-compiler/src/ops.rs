@@ -13,10 +13,6 @@
 //! computed instead of calling `tanh` again; constants are named as in
 //! `std::f64::consts` (`LN_2`, `FRAC_2_SQRT_PI`).
 
-use std::sync::LazyLock;
-
-use crate::pattern::{self, Pat};
-
 /// How a function is written in the user's code and in the emitted code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Spelling {
@@ -634,41 +630,6 @@ pub const NEG_DERIVS: &[&str] = &["-1"];
 /// receives the adjoint only when it was the one taken.
 pub const SELECT_DERIVS: &[&str] = &["0", "(select a 1 0)", "(select a 0 1)"];
 
-fn parse_all(list: &[&str]) -> Vec<Pat> {
-    list.iter()
-        .map(|s| pattern::parse(s).unwrap_or_else(|e| panic!("bad derivative `{s}`: {e}")))
-        .collect()
-}
-
-/// Parsed derivative templates of [`PRIMITIVES`] and the operators.
-pub struct Templates {
-    /// Per row of [`PRIMITIVES`].
-    pub prims: Vec<Vec<Pat>>,
-    /// `+`.
-    pub add: Vec<Pat>,
-    /// `-`.
-    pub sub: Vec<Pat>,
-    /// `*`.
-    pub mul: Vec<Pat>,
-    /// `/`.
-    pub div: Vec<Pat>,
-    /// unary `-`.
-    pub neg: Vec<Pat>,
-    /// `select`.
-    pub select: Vec<Pat>,
-}
-
-/// The templates, parsed once.
-pub static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| Templates {
-    prims: PRIMITIVES.iter().map(|f| parse_all(f.derivs)).collect(),
-    add: parse_all(ADD_DERIVS),
-    sub: parse_all(SUB_DERIVS),
-    mul: parse_all(MUL_DERIVS),
-    div: parse_all(DIV_DERIVS),
-    neg: parse_all(NEG_DERIVS),
-    select: parse_all(SELECT_DERIVS),
-});
-
 /// Index of a primitive by its Rust name.
 pub fn index(name: &str) -> Option<usize> {
     PRIMITIVES.iter().position(|f| f.name == name)
@@ -701,7 +662,7 @@ pub fn method_names() -> Vec<&'static str> {
 mod tests {
     use super::*;
     use crate::graph::{Graph, Mode, Op};
-    use crate::pattern::SLOTS;
+    use crate::pattern::{SLOTS, TEMPLATES};
 
     #[test]
     fn every_template_parses_and_names_are_unique() {

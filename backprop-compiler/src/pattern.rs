@@ -8,7 +8,32 @@
 //!   (so a derivative can reuse the forward value, e.g. `tanh' = 1 − y²`);
 //! - `?a`..`?d`: rule variables matching any node, `#a`..`#d`: constants only.
 
-use crate::graph::Op;
+use std::sync::LazyLock;
+
+use crate::op::{Id, Op};
+use crate::ops::{
+    ADD_DERIVS, DIV_DERIVS, MUL_DERIVS, NEG_DERIVS, PRIMITIVES, SELECT_DERIVS, SUB_DERIVS,
+};
+
+/// What matching and instantiating patterns needs of a store of terms. The
+/// graph implements it; the rule table is written against it, so the rules
+/// do not depend on the graph (which applies them as it builds nodes).
+pub trait Terms {
+    /// Whether `(op args…)` matches the pattern `(head pats…)`, binding
+    /// its variables.
+    fn matches_op(
+        &self,
+        head: Op,
+        pats: &[Pat],
+        op: Op,
+        args: &[Id],
+        binds: &mut [Option<Id>; SLOTS],
+    ) -> bool;
+    /// Builds the pattern with its variables bound.
+    fn build(&mut self, pat: &Pat, binds: &[Option<Id>; SLOTS]) -> Id;
+    /// The value of a constant node.
+    fn as_const(&self, id: Id) -> Option<f64>;
+}
 
 /// How a pattern variable may be bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -107,3 +132,38 @@ fn parse_at(tokens: &[String], pos: &mut usize) -> Result<Pat, String> {
         _ => Err(format!("unknown atom `{tok}`")),
     }
 }
+
+fn parse_all(list: &[&str]) -> Vec<Pat> {
+    list.iter()
+        .map(|s| parse(s).unwrap_or_else(|e| panic!("bad derivative `{s}`: {e}")))
+        .collect()
+}
+
+/// Parsed derivative templates of [`PRIMITIVES`] and the operators.
+pub struct Templates {
+    /// Per row of [`PRIMITIVES`].
+    pub prims: Vec<Vec<Pat>>,
+    /// `+`.
+    pub add: Vec<Pat>,
+    /// `-`.
+    pub sub: Vec<Pat>,
+    /// `*`.
+    pub mul: Vec<Pat>,
+    /// `/`.
+    pub div: Vec<Pat>,
+    /// unary `-`.
+    pub neg: Vec<Pat>,
+    /// `select`.
+    pub select: Vec<Pat>,
+}
+
+/// The templates, parsed once.
+pub static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| Templates {
+    prims: PRIMITIVES.iter().map(|f| parse_all(f.derivs)).collect(),
+    add: parse_all(ADD_DERIVS),
+    sub: parse_all(SUB_DERIVS),
+    mul: parse_all(MUL_DERIVS),
+    div: parse_all(DIV_DERIVS),
+    neg: parse_all(NEG_DERIVS),
+    select: parse_all(SELECT_DERIVS),
+});

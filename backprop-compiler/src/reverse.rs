@@ -8,8 +8,8 @@
 //! [`crate::ops`], instantiated with the node's own arguments and value.
 
 use crate::graph::{Graph, Id, Mode, Op};
-use crate::ops::TEMPLATES;
 use crate::pattern::SLOTS;
+use crate::pattern::TEMPLATES;
 
 /// The adjoints of a sweep.
 pub struct Adjoints {

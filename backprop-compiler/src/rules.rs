@@ -13,8 +13,8 @@
 
 use std::sync::LazyLock;
 
-use crate::graph::{Graph, Id, Op};
-use crate::pattern::{self, Pat, SLOTS};
+use crate::op::{Id, Op};
+use crate::pattern::{self, Pat, Terms, SLOTS};
 
 /// Whether a rule may change a value in floating point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -173,9 +173,8 @@ pub static PARSED: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Tries every applicable rule on `(op args…)`; returns the rewritten node.
-pub fn rewrite(g: &mut Graph, op: Op, args: &[Id]) -> Option<Id> {
-    let set = g.rule_set();
+/// Tries every rule of `set` on `(op args…)`; returns the rewritten node.
+pub fn rewrite<T: Terms>(g: &mut T, set: RuleSet, op: Op, args: &[Id]) -> Option<Id> {
     for rule in PARSED.iter() {
         if rule.head != op || (set == RuleSet::Exact && rule.exactness != Exact) {
             continue;
@@ -193,7 +192,7 @@ pub fn rewrite(g: &mut Graph, op: Op, args: &[Id]) -> Option<Id> {
 }
 
 /// Conditions a pattern cannot express.
-fn side_condition(g: &Graph, name: &str, binds: &[Option<Id>; SLOTS]) -> bool {
+fn side_condition<T: Terms>(g: &T, name: &str, binds: &[Option<Id>; SLOTS]) -> bool {
     match name {
         // Pull a negative constant factor out as a negation (`−2·a` becomes
         // `−(2·a)`), so negations meet and cancel (`a − (−(2·b))`), but
@@ -209,7 +208,7 @@ fn side_condition(g: &Graph, name: &str, binds: &[Option<Id>; SLOTS]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::Mode;
+    use crate::graph::{Graph, Mode};
 
     #[test]
     fn every_rule_parses() {
@@ -262,7 +261,7 @@ mod tests {
         let a = param(&mut g, 0);
         let b = param(&mut g, 1);
         let zero = g.konst(0.0);
-        let c = g.node(Op::Cmp(crate::graph::CmpOp::Gt), vec![a, zero]);
+        let c = g.node(Op::Cmp(crate::op::CmpOp::Gt), vec![a, zero]);
         let one = g.konst(1.0);
         let step = g.select(c, one, zero);
         let ln = g.node(Op::Fun(crate::ops::index("ln").unwrap() as u8), vec![a]);

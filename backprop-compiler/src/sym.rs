@@ -71,6 +71,19 @@ pub fn number(v: f64) -> String {
 }
 
 impl Sym {
+    /// The number of nodes of the tree.
+    pub fn size(&self) -> usize {
+        1 + match self {
+            Sym::Atom(..) | Sym::Num(_) => 0,
+            Sym::Add(terms) => terms.iter().map(|t| t.1.size()).sum(),
+            Sym::Mul(factors) => factors.iter().map(Sym::size).sum(),
+            Sym::Call(_, _, args) => args.iter().map(Sym::size).sum(),
+            Sym::Div(a, b) | Sym::Infix(_, _, a, b) => a.size() + b.size(),
+            Sym::Neg(a) | Sym::Not(a) | Sym::Pow(a, _) => a.size(),
+            Sym::Select(c, a, b) => c.size() + a.size() + b.size(),
+        }
+    }
+
     /// A product, flattening nested products, dropping factors of 1,
     /// putting numbers first and writing a repeated factor as a power
     /// (`0.5·(t − y)²`).

@@ -37,3 +37,20 @@ fn a_1000_method_chain() {
     let d = chain_1000_twin(Dual64F::new(x, 1.0)).eps();
     assert!((g - d).abs() <= 1e-12 * d.abs(), "{g} vs {d}");
 }
+
+#[test]
+fn explanations_of_long_chains() {
+    assert_eq!(abs_chain_300(-0.7), 0.7);
+    assert_eq!(abs_chain_300_grad(-0.7), (0.7, -1.0));
+    let text = abs_chain_300_explain().to_string();
+    assert!(text.contains("∂abs_chain_300/∂x"), "{text}");
+    // s₄₀₀ = x·(Σᵢ i·0.5^(399−i) + 0.5^400): the derivative is that sum.
+    let expected = (0..400).fold(1.0, |acc: f64, i| acc * 0.5 + i as f64);
+    let (v, g) = explained_loop_400_grad(2.0);
+    assert_eq!(v, explained_loop_400(2.0));
+    assert!(
+        (g - expected).abs() <= 1e-12 * expected,
+        "{g} vs {expected}"
+    );
+    assert!(!explained_loop_400_explain().to_string().is_empty());
+}

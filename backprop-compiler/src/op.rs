@@ -1,0 +1,295 @@
+//! The operation vocabulary: what a node of the graph can compute, in one
+//! place. Everything else (the graph, the rule and derivative patterns, the
+//! emitter) is written in terms of it; it depends only on the primitive
+//! table ([`crate::ops`]).
+
+use crate::ops::{self, PRIMITIVES};
+/// Index of a node in the arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(pub u32);
+
+impl Id {
+    /// The arena index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Comparison operators (they produce booleans and have no derivative).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CmpOp {
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+}
+
+impl CmpOp {
+    /// Applies the comparison.
+    pub fn apply(self, a: f64, b: f64) -> bool {
+        match self {
+            CmpOp::Lt => a < b,
+            CmpOp::Le => a <= b,
+            CmpOp::Gt => a > b,
+            CmpOp::Ge => a >= b,
+            CmpOp::Eq => a == b,
+            CmpOp::Ne => a != b,
+        }
+    }
+
+    /// The Rust operator.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+            CmpOp::Eq => "==",
+            CmpOp::Ne => "!=",
+        }
+    }
+}
+
+/// The integer types [`Op::ToInt`] converts to, as Rust spells them.
+pub const INT_TYPE_NAMES: [&str; 12] = [
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+];
+
+/// The index of the integer type `name` in [`INT_TYPE_NAMES`].
+pub fn int_type_index(name: &str) -> Option<u8> {
+    INT_TYPE_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .map(|k| k as u8)
+}
+
+/// What a node computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// A float constant, stored as `f64` bits (the value has already been
+    /// rounded to `f32` when the function's element type is `f32`).
+    Const(u64),
+    /// One element of a float parameter (`index` is the row-major flat index).
+    Param {
+        /// Position of the parameter in the signature.
+        param: u32,
+        /// Flat element index.
+        index: u32,
+    },
+    /// A run-time integer written as tokens (an integer parameter, perhaps
+    /// cast: `(n as u8)`; index into [`Graph::rt_ints`]).
+    RtInt(u32),
+    /// An integer constant (written unsuffixed: Rust infers its type from
+    /// the expression it is in, as in the user's code).
+    IntConst(i64),
+    /// The variable of a rolled loop (index into [`Graph::loops`]).
+    LoopVar(u32),
+    /// Integer `a + b`, with the operands' Rust type and its overflow rules.
+    IntAdd,
+    /// Integer `a - b`.
+    IntSub,
+    /// Integer `a * b`.
+    IntMul,
+    /// Integer `a / b`.
+    IntDiv,
+    /// Integer `a % b`.
+    IntRem,
+    /// A comparison of two integers.
+    IntCmp(CmpOp),
+    /// An integer converted to the float type (`i as f64`).
+    IntToFloat,
+    /// A float or integer converted to the integer type
+    /// `INT_TYPE_NAMES[k]` with Rust's `as` (floats truncate and saturate,
+    /// NaN gives 0; integers wrap). No derivative flows through it.
+    ToInt(u8),
+    /// A float array parameter as a whole (a buffer), read by [`Op::Load`].
+    ArrayParam(u32),
+    /// `buffer[i][j]…`: the arguments are the buffer and one integer per
+    /// dimension indexed.
+    Load,
+    /// A buffer of zeros shaped like its argument (a gradient buffer).
+    ZeroLike,
+    /// `buffer[i][j]… += value`, in place: the arguments are the buffer,
+    /// the indices and the value; the node is the buffer after it.
+    ScatterAdd,
+    /// A rolled loop (index into [`Graph::loops`]); arguments: the bounds
+    /// `lo`, `hi` and the initial value of each carried value.
+    Loop(u32),
+    /// Carried value `k` after the loop (the one argument is the loop).
+    LoopOut(u32),
+    /// Carried value `k` of loop `l` at the start of an iteration.
+    Carried {
+        /// The loop.
+        l: u32,
+        /// Which carried value.
+        k: u32,
+    },
+    /// Value `k` of loop `l`'s tape, restored at the start of an iteration
+    /// of the loop that reverses it.
+    Restore {
+        /// The reverse loop.
+        l: u32,
+        /// Which taped value.
+        k: u32,
+    },
+    /// A run-time `bool` parameter.
+    BoolParam(u32),
+    /// A boolean constant.
+    BoolConst(bool),
+    /// A value from outside the function that is not differentiated: a
+    /// `const` item or other path (index into [`Graph::externs`]).
+    Extern(u32),
+    /// `a + b`
+    Add,
+    /// `a - b`
+    Sub,
+    /// `a * b`
+    Mul,
+    /// `a / b`
+    Div,
+    /// `-a`
+    Neg,
+    /// A primitive function, by index into [`PRIMITIVES`].
+    Fun(u8),
+    /// `a.powi(n)`
+    Powi(i32),
+    /// A comparison of two floats.
+    Cmp(CmpOp),
+    /// `a && b`
+    And,
+    /// `a || b`
+    Or,
+    /// `!a`
+    Not,
+    /// `if a { b } else { c }`, with a run-time condition.
+    Select,
+    /// A call to another `#[derive_grad]` function (index into
+    /// [`Graph::calls`]); its value is the callee's value, its arguments the
+    /// flattened float arguments.
+    Call(u32),
+    /// Element `k` of a call's gradient (the one argument is the call).
+    Proj(u32),
+}
+
+impl Op {
+    /// The operator's name in the s-expression language.
+    pub fn from_name(name: &str) -> Option<Op> {
+        Some(match name {
+            "+" => Op::Add,
+            "-" => Op::Sub,
+            "*" => Op::Mul,
+            "/" => Op::Div,
+            "neg" => Op::Neg,
+            "select" => Op::Select,
+            "and" => Op::And,
+            "or" => Op::Or,
+            "not" => Op::Not,
+            "<" => Op::Cmp(CmpOp::Lt),
+            "<=" => Op::Cmp(CmpOp::Le),
+            ">" => Op::Cmp(CmpOp::Gt),
+            ">=" => Op::Cmp(CmpOp::Ge),
+            "==" => Op::Cmp(CmpOp::Eq),
+            "!=" => Op::Cmp(CmpOp::Ne),
+            _ => Op::Fun(ops::index(name)? as u8),
+        })
+    }
+
+    /// Number of arguments, where it is fixed.
+    pub fn arity(self) -> Option<usize> {
+        Some(match self {
+            Op::Const(_)
+            | Op::Param { .. }
+            | Op::RtInt(_)
+            | Op::BoolParam(_)
+            | Op::BoolConst(_)
+            | Op::Extern(_) => 0,
+            Op::Fun(f) => PRIMITIVES[f as usize].arity(),
+            Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) => 1,
+            Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
+            Op::Select => 3,
+            Op::IntConst(_)
+            | Op::LoopVar(_)
+            | Op::ArrayParam(_)
+            | Op::Carried { .. }
+            | Op::Restore { .. } => 0,
+            Op::IntToFloat | Op::ToInt(_) | Op::ZeroLike | Op::LoopOut(_) => 1,
+            Op::IntAdd | Op::IntSub | Op::IntMul | Op::IntDiv | Op::IntRem | Op::IntCmp(_) => 2,
+            Op::Call(_) | Op::Load | Op::ScatterAdd | Op::Loop(_) => return None,
+        })
+    }
+
+    /// Whether the node is a boolean (no derivative flows through it).
+    pub fn is_bool(self) -> bool {
+        matches!(
+            self,
+            Op::Cmp(_)
+                | Op::IntCmp(_)
+                | Op::And
+                | Op::Or
+                | Op::Not
+                | Op::BoolConst(_)
+                | Op::BoolParam(_)
+        )
+    }
+
+    /// Whether the node must stay in the region where it was built (it can
+    /// panic, allocates, mutates a buffer or belongs to its loop), instead
+    /// of being placed in the outermost region its arguments allow (which
+    /// hoists loop-invariant arithmetic out of loops).
+    pub fn is_anchored(self) -> bool {
+        match self {
+            Op::Fun(f) => PRIMITIVES[f as usize].may_panic,
+            _ => matches!(
+                self,
+                Op::Load
+                    | Op::ZeroLike
+                    | Op::ScatterAdd
+                    | Op::LoopVar(_)
+                    | Op::Carried { .. }
+                    | Op::Restore { .. }
+                    | Op::Loop(_)
+                    | Op::Call(_)
+                    | Op::IntAdd
+                    | Op::IntSub
+                    | Op::IntMul
+                    | Op::IntDiv
+                    | Op::IntRem
+            ),
+        }
+    }
+
+    /// Whether the node is an operation the emitted code performs (what the
+    /// op counts count): everything but constants, parameters and reads of
+    /// a call's result.
+    pub fn is_operation(self) -> bool {
+        !matches!(
+            self,
+            Op::Const(_)
+                | Op::Param { .. }
+                | Op::RtInt(_)
+                | Op::BoolParam(_)
+                | Op::BoolConst(_)
+                | Op::Extern(_)
+                | Op::Proj(_)
+                | Op::IntConst(_)
+                | Op::LoopVar(_)
+                | Op::ArrayParam(_)
+                | Op::Carried { .. }
+                | Op::Restore { .. }
+                | Op::LoopOut(_)
+        )
+    }
+
+    /// Whether the arguments may be swapped (`+`, `*`).
+    pub fn is_commutative(self) -> bool {
+        matches!(self, Op::Add | Op::Mul)
+    }
+}
