@@ -506,18 +506,31 @@ impl AlgebraCx {
                 }
             }
         };
+        // A rational function of more than MAX_INLINE terms (the sum of a
+        // 3,000-element array) is unreadable, and carrying it up a chain of
+        // additions copies it at every level: it becomes an atom `…`.
+        let size = r.num.0.len() + r.den.iter().map(|p| p.0.len()).sum::<usize>();
+        let r = if size > MAX_INLINE {
+            self.atom_for(
+                format!("big{}", id.0),
+                &Sym::Atom("…".into(), "\\ldots".into()),
+                id,
+            )
+        } else {
+            r
+        };
         self.memo.insert(id, r.clone());
         r
     }
 }
 
-/// The expression of `top` down to named nodes (which become atoms, and
-/// are recorded in `inputs`).
 /// The largest unnamed subexpression written out in a definition; a larger
 /// one (`x.abs().abs()…` shares each level twice, so its tree doubles with
 /// every level) is shown as `…`.
 const MAX_INLINE: usize = 64;
 
+/// The expression of `top` down to named nodes (which become atoms, and
+/// are recorded in `inputs`).
 fn expr_sym(
     g: &Graph,
     top: Id,
