@@ -54,6 +54,10 @@ type Scope = HashMap<String, Binding>;
 /// of expanding it.
 pub const MAX_NODES: usize = 200_000;
 
+/// Loop iterations unrolled in all (`for i in 0..2000 { for j in 0..2000 {} }`
+/// builds no node but still takes time).
+pub const MAX_ITERATIONS: u64 = 1_000_000;
+
 /// The result of lowering a function body.
 pub struct Lowered {
     /// The graph of the forward computation.
@@ -74,6 +78,7 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
         scopes: vec![Scope::new()],
         errors: Vec::new(),
         reported: Default::default(),
+        iterations: 0,
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
@@ -150,6 +155,9 @@ struct Lowerer<'a> {
     /// The syntax nodes already reported: an unrolled loop lowers its body
     /// once per iteration, and one cause gets one error, not one per pass.
     reported: std::collections::HashSet<(usize, String)>,
+    /// Loop iterations unrolled so far, nested loops included: bounded by
+    /// [`MAX_ITERATIONS`] even where the bodies build no node.
+    iterations: u64,
 }
 
 /// Where a statement sits, to tell a final `return` from an early one.
@@ -199,6 +207,16 @@ impl Lowerer<'_> {
     }
 
     fn check_budget(&mut self, span: Span) -> bool {
+        self.iterations += 1;
+        if self.iterations > MAX_ITERATIONS {
+            if self.iterations == MAX_ITERATIONS + 1 {
+                self.error(
+                    span,
+                    format!("these loops unroll to more than {MAX_ITERATIONS} iterations in all, too many to write out: use fewer iterations or split the computation into several #[derive_grad] functions"),
+                );
+            }
+            return false;
+        }
         if self.g.len() > MAX_NODES {
             self.error(
                 span,
