@@ -135,11 +135,11 @@ impl Lowerer<'_> {
                 };
                 // Checked before anything is built: an empty body would
                 // never reach the node budget, however long the range.
-                let len = hi
-                    .and_then(|hi| hi.checked_sub(lo))
-                    .map(|n| n.max(0) as u64);
+                // (Compared as i128: `0..=u64::MAX` has 2^64 items, which
+                // `as u64` would wrap to 0.)
+                let len = hi.and_then(|hi| hi.checked_sub(lo)).map(|n| n.max(0));
                 match (hi, len) {
-                    (Some(hi), Some(len)) if len <= MAX_NODES as u64 => {
+                    (Some(hi), Some(len)) if len <= MAX_NODES as i128 => {
                         Some((lo..hi).map(Value::Int).collect())
                     }
                     _ => {
