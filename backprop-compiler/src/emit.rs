@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 
-use crate::graph::{Graph, Id, Op};
+use crate::graph::{Graph, Id, Kind, Op};
 use crate::ops::{Spelling, PRIMITIVES};
 use crate::signature::{ElemTy, ParamInfo};
 
@@ -15,14 +15,33 @@ use crate::signature::{ElemTy, ParamInfo};
 pub struct Outputs<'a> {
     /// The loss node.
     pub value: Id,
-    /// Per returned gradient: the parameter and its element nodes.
-    pub grads: Vec<(&'a ParamInfo, Vec<Id>)>,
+    /// Per returned gradient: the parameter and its element nodes, or the
+    /// buffer holding it.
+    pub grads: Vec<(&'a ParamInfo, Grad)>,
     /// Return a 1-tuple even for a single gradient (the `_vjp` convention).
     pub always_tuple: bool,
 }
 
-/// One `let` per live operation, in arena order: the statements, and the
-/// expression (a name, literal or parameter read) of every emitted node.
+/// A parameter's gradient in the graph.
+#[derive(Clone, Debug)]
+pub enum Grad {
+    /// One node per element, row-major.
+    Elements(Vec<Id>),
+    /// A gradient buffer ([`Op::ZeroLike`] after its updates).
+    Buffer(Id),
+}
+
+/// One generated statement.
+enum Stmt {
+    /// `let names = rhs;` (a tuple pattern for several names).
+    Let(Vec<Ident>, TokenStream),
+    /// A statement written out whole (a loop, an in-place update).
+    Raw(TokenStream),
+}
+
+/// One `let` per live operation, in arena order (loops as loops, their
+/// bodies in order inside them): the statements, and the expression (a
+/// name, literal or parameter read) of every emitted node.
 pub fn straight_line(
     g: &Graph,
     elem: &ElemTy,
@@ -32,38 +51,182 @@ pub fn straight_line(
     adjoint_names: &[(Id, AdjointName)],
     user: &UserNames,
 ) -> (Vec<TokenStream>, Vec<Option<TokenStream>>) {
-    let out_value = value;
     let live = live_nodes(g, roots);
-    let mut names = Names::new(params, user);
-    let mut expr: Vec<Option<TokenStream>> = vec![None; g.len()];
-    let mut stmts = Vec::new();
-    let preferred: Vec<Option<String>> = g.names.clone();
-    let mut adjoint_of: Vec<Option<&AdjointName>> = vec![None; g.len()];
+    let mut adjoint_of: Vec<Option<AdjointName>> = vec![None; g.len()];
     for (id, name) in adjoint_names {
-        adjoint_of[id.index()].get_or_insert(name);
+        adjoint_of[id.index()].get_or_insert(name.clone());
     }
-    let mut emitted_name: Vec<Option<String>> = vec![None; g.len()];
-    let mut const_count = 0usize;
-    let mut call_grads: Vec<Option<Ident>> = vec![None; g.len()];
-    for i in 0..g.len() {
-        if !live[i] {
-            continue;
+    let mut region_nodes = vec![Vec::new(); g.regions.len()];
+    for (i, &l) in live.iter().enumerate() {
+        if l {
+            region_nodes[g.region_of[i] as usize].push(i);
         }
+    }
+    let mut e = Emitter {
+        g,
+        elem,
+        params,
+        live: &live,
+        names: Names::new(params, user),
+        expr: vec![None; g.len()],
+        emitted_name: vec![None; g.len()],
+        adjoint_of,
+        const_count: 0,
+        call_grads: vec![None; g.len()],
+        out_value: value,
+        region_nodes,
+        tape: None,
+    };
+    let uses_tape = g
+        .loops
+        .iter()
+        .any(|info| info.restores.iter().any(|r| live[r.index()]));
+    let mut stmts = Vec::new();
+    if uses_tape {
+        let tape = local(&e.names.fresh("tape"));
+        let ty = match elem {
+            ElemTy::F64 => quote!(f64),
+            ElemTy::F32 => quote!(f32),
+            ElemTy::Generic(t) => quote!(#t),
+        };
+        stmts.push(Stmt::Raw(
+            quote!(let mut #tape: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();),
+        ));
+        e.tape = Some(tape);
+    }
+    e.region(0, &mut stmts);
+
+    // A `let` cannot bind a name that an outside `const`, `static` or unit
+    // struct holds, and hygiene does not change that; a local `fn` of the
+    // same name hides such an item for the whole block. Invented names
+    // never equal a name the user's function mentions, so this hides
+    // nothing the user's code refers to.
+    let shadows: Vec<TokenStream> = e
+        .names
+        .invented
+        .iter()
+        .map(|n| {
+            let n = Ident::new(n, Span::mixed_site());
+            quote!(fn #n() {})
+        })
+        .collect();
+    let mut out = shadows;
+    out.extend(bindings(stmts));
+    (out, e.expr)
+}
+
+/// The state of emission.
+struct Emitter<'a> {
+    g: &'a Graph,
+    elem: &'a ElemTy,
+    params: &'a [ParamInfo],
+    live: &'a [bool],
+    names: Names<'a>,
+    expr: Vec<Option<TokenStream>>,
+    emitted_name: Vec<Option<String>>,
+    adjoint_of: Vec<Option<AdjointName>>,
+    const_count: usize,
+    call_grads: Vec<Option<Ident>>,
+    out_value: Id,
+    /// The live nodes of each region, in arena order.
+    region_nodes: Vec<Vec<usize>>,
+    /// The tape's variable, if a loop uses one.
+    tape: Option<Ident>,
+}
+
+impl Emitter<'_> {
+    fn arg(&self, x: Id) -> TokenStream {
+        self.expr[x.index()]
+            .clone()
+            .expect("argument emitted first")
+    }
+
+    /// A zero of the element type.
+    fn zero(&mut self, stmts: &mut Vec<Stmt>) -> TokenStream {
+        match self.elem {
+            ElemTy::Generic(ty) => {
+                let name = local(&self.names.constant(&mut self.const_count));
+                stmts.push(Stmt::Let(
+                    vec![name.clone()],
+                    quote!(::backprop::__private::constant::<#ty>(0.0)),
+                ));
+                quote!(#name)
+            }
+            elem => literal(0.0, elem),
+        }
+    }
+
+    /// The statements of region `r`.
+    fn region(&mut self, r: u32, stmts: &mut Vec<Stmt>) {
+        let nodes = self.region_nodes[r as usize].clone();
+        for i in nodes {
+            self.node(i, stmts);
+        }
+    }
+
+    fn node(&mut self, i: usize, stmts: &mut Vec<Stmt>) {
+        let g = self.g;
+        let elem = self.elem;
         let id = Id(i as u32);
         let node = g.get(id);
-        let a: Vec<TokenStream> = node
-            .args
-            .iter()
-            .map(|x| expr[x.index()].clone().expect("argument emitted first"))
-            .collect();
+        match node.op {
+            // Emitted with their loop.
+            Op::LoopVar(_) | Op::Carried { .. } | Op::Restore { .. } => return,
+            Op::Loop(l) => return self.emit_loop(l, id, stmts),
+            Op::LoopOut(k) => {
+                let Op::Loop(l) = g.get(node.args[0]).op else {
+                    unreachable!("LoopOut reads a loop")
+                };
+                let carried = g.loops[l as usize].carried[k as usize];
+                self.expr[i] = self.expr[carried.index()].clone();
+                return;
+            }
+            Op::ZeroLike => {
+                let Op::ArrayParam(p) = g.get(node.args[0]).op else {
+                    unreachable!("gradient buffers are shaped like array parameters")
+                };
+                let shape = match &self.params[p as usize].kind {
+                    crate::signature::ParamKind::Float { shape } => shape.clone(),
+                    _ => Vec::new(),
+                };
+                let zero = self.zero(stmts);
+                let value = shape.iter().rev().fold(zero, |inner, n| {
+                    let n = Literal::usize_unsuffixed(*n);
+                    quote!([#inner; #n])
+                });
+                let name = self.name_for(i, "d");
+                let ident = local(&name);
+                stmts.push(Stmt::Raw(quote!(let mut #ident = #value;)));
+                self.expr[i] = Some(quote!(#ident));
+                return;
+            }
+            Op::ScatterAdd => {
+                // In place: every buffer value is read by exactly one
+                // update, so the buffer is one variable throughout.
+                let buf = self.arg(node.args[0]);
+                let n = node.args.len();
+                let idx: Vec<TokenStream> =
+                    node.args[1..n - 1].iter().map(|&x| self.arg(x)).collect();
+                let v = self.arg(node.args[n - 1]);
+                // `F: Float` has no `+=`.
+                stmts.push(Stmt::Raw(match self.elem {
+                    ElemTy::Generic(_) => quote!(#buf #([#idx])* = #buf #([#idx])* + #v;),
+                    _ => quote!(#buf #([#idx])* += #v;),
+                }));
+                self.expr[i] = Some(buf);
+                return;
+            }
+            _ => {}
+        }
+        let a: Vec<TokenStream> = node.args.iter().map(|&x| self.arg(x)).collect();
         let inline = match node.op {
             Op::Const(bits) => {
                 let v = f64::from_bits(bits);
                 match elem {
                     ElemTy::Generic(ty) => {
-                        let name = local(&names.constant(&mut const_count));
+                        let name = local(&self.names.constant(&mut self.const_count));
                         let lit = literal(v, &ElemTy::F64);
-                        stmts.push((
+                        stmts.push(Stmt::Let(
                             vec![name.clone()],
                             quote!(::backprop::__private::constant::<#ty>(#lit)),
                         ));
@@ -72,13 +235,20 @@ pub fn straight_line(
                     _ => Some(literal(v, elem)),
                 }
             }
-            Op::Param { param, index } => Some(param_expr(&params[param as usize], index as usize)),
+            Op::Param { param, index } => {
+                Some(param_expr(&self.params[param as usize], index as usize))
+            }
+            Op::ArrayParam(p) => {
+                let name = &self.params[p as usize].name;
+                Some(quote!(#name))
+            }
             Op::RtInt(k) => {
                 let tokens = &g.rt_ints[k as usize];
                 Some(quote!(#tokens))
             }
             Op::IntConst(v) if v < 0 => {
-                let lit = Literal::i64_unsuffixed(-v);
+                // As i128: `-i64::MIN` overflows i64.
+                let lit = Literal::i128_unsuffixed(-(v as i128));
                 Some(quote!((-#lit)))
             }
             Op::IntConst(v) => Some(Literal::i64_unsuffixed(v).into_token_stream()),
@@ -96,7 +266,7 @@ pub fn straight_line(
                 Some(quote!((#x as #ty)))
             }
             Op::BoolParam(p) => {
-                let name = &params[p as usize].name;
+                let name = &self.params[p as usize].name;
                 Some(quote!(#name))
             }
             Op::BoolConst(b) => Some(quote!(#b)),
@@ -107,8 +277,8 @@ pub fn straight_line(
             _ => None,
         };
         if let Some(e) = inline {
-            expr[i] = Some(e);
-            continue;
+            self.expr[i] = Some(e);
+            return;
         }
         let rhs = match node.op {
             Op::Add => binop(&a, quote!(+)),
@@ -147,6 +317,10 @@ pub fn straight_line(
                 let (c, t, e) = (&a[0], &a[1], &a[2]);
                 quote!(if #c { #t } else { #e })
             }
+            Op::Load => {
+                let (buf, idx) = (&a[0], &a[1..]);
+                quote!(#buf #([#idx])*)
+            }
             Op::Call(k) => {
                 let info = &g.calls[k as usize];
                 let path = &info.vjp_path;
@@ -161,14 +335,19 @@ pub fn straight_line(
                         v
                     }
                 });
-                let base = names.fresh(preferred[i].as_deref().unwrap_or(&info.callee));
+                let base = self
+                    .names
+                    .fresh(g.names[i].as_deref().unwrap_or(&info.callee));
                 let value = local(&base);
-                let grad = local(&names.fresh(&format!("{base}_grad")));
-                stmts.push((vec![value.clone(), grad.clone()], quote!(#path(#(#args),*))));
-                call_grads[i] = Some(grad);
-                emitted_name[i] = Some(value.to_string());
-                expr[i] = Some(quote!(#value));
-                continue;
+                let grad = local(&self.names.fresh(&format!("{base}_grad")));
+                stmts.push(Stmt::Let(
+                    vec![value.clone(), grad.clone()],
+                    quote!(#path(#(#args),*)),
+                ));
+                self.call_grads[i] = Some(grad);
+                self.emitted_name[i] = Some(value.to_string());
+                self.expr[i] = Some(quote!(#value));
+                return;
             }
             Op::Proj(k) => {
                 let call = g.get(node.args[0]);
@@ -182,47 +361,119 @@ pub fn straight_line(
                     k -= info.args[arg].0.iter().product::<usize>();
                     arg += 1;
                 }
-                let grad = call_grads[node.args[0].index()].clone();
+                let grad = self.call_grads[node.args[0].index()].clone();
                 let arg = syn::Index::from(arg);
                 let idx = unflatten(k, &info.args[arg.index as usize].0);
-                expr[i] = Some(quote!(#grad.#arg #(#idx)*));
-                continue;
+                self.expr[i] = Some(quote!(#grad.#arg #(#idx)*));
+                return;
             }
             _ => unreachable!("inline ops handled above"),
         };
-        let base = match (&preferred[i], adjoint_of[i]) {
-            (Some(p), _) => p.clone(),
-            (None, Some(AdjointName::Param(p))) => p.clone(),
-            (None, Some(AdjointName::Of(f))) => match &emitted_name[f.index()] {
-                Some(n) => format!("d_{n}"),
-                None => "v".to_owned(),
-            },
-            (None, None) if id == out_value => "value".to_owned(),
-            (None, None) => "v".to_owned(),
-        };
-        let name = names.fresh(&base);
+        let name = self.name_for(i, "v");
         let ident = local(&name);
-        emitted_name[i] = Some(name);
-        stmts.push((vec![ident.clone()], rhs));
-        expr[i] = Some(quote!(#ident));
+        stmts.push(Stmt::Let(vec![ident.clone()], rhs));
+        self.expr[i] = Some(quote!(#ident));
     }
 
-    // A `let` cannot bind a name that an outside `const`, `static` or unit
-    // struct holds, and hygiene does not change that; a local `fn` of the
-    // same name hides such an item for the whole block. Invented names
-    // never equal a name the user's function mentions, so this hides
-    // nothing the user's code refers to.
-    let shadows: Vec<TokenStream> = names
-        .invented
-        .iter()
-        .map(|n| {
-            let n = Ident::new(n, Span::mixed_site());
-            quote!(fn #n() {})
-        })
-        .collect();
-    let mut out = shadows;
-    out.extend(bindings(stmts));
-    (out, expr)
+    /// A fresh name for node `i`: the user's, its adjoint name, or `fallback`.
+    fn name_for(&mut self, i: usize, fallback: &str) -> String {
+        let base = match (&self.g.names[i], &self.adjoint_of[i]) {
+            (Some(p), _) => p.clone(),
+            (None, Some(AdjointName::Param(p))) => p.clone(),
+            (None, Some(AdjointName::Of(f))) => match &self.emitted_name[f.index()] {
+                Some(n) => format!("d_{n}"),
+                None => fallback.to_owned(),
+            },
+            (None, None) if Id(i as u32) == self.out_value => "value".to_owned(),
+            (None, None) => fallback.to_owned(),
+        };
+        let name = self.names.fresh(&base);
+        self.emitted_name[i] = Some(name.clone());
+        name
+    }
+
+    /// A rolled loop: its carried values as mutable variables, then
+    /// `for var in lo..hi { body; carried = yields; }`. A loop that
+    /// reverses another first pops what that one pushed.
+    fn emit_loop(&mut self, l: u32, id: Id, stmts: &mut Vec<Stmt>) {
+        let g = self.g;
+        let info = &g.loops[l as usize];
+        let args = &g.get(id).args;
+        let (lo, hi) = (self.arg(args[0]), self.arg(args[1]));
+        let mut updated = Vec::new();
+        for (k, &c) in info.carried.iter().enumerate() {
+            if !self.live[c.index()] {
+                continue;
+            }
+            let init = self.arg(args[2 + k]);
+            if info.kinds[k] == Kind::Buffer {
+                // In place: the buffer is one variable throughout.
+                self.expr[c.index()] = Some(init);
+                continue;
+            }
+            let base = info.names[k].clone().unwrap_or_else(|| "carry".to_owned());
+            let name = local(&self.names.fresh(&base));
+            if info.yields[k] == c {
+                stmts.push(Stmt::Raw(quote!(let #name = #init;)));
+            } else {
+                stmts.push(Stmt::Raw(quote!(let mut #name = #init;)));
+                updated.push(k);
+            }
+            self.emitted_name[c.index()] = Some(name.to_string());
+            self.expr[c.index()] = Some(quote!(#name));
+        }
+        let var = if self.live[info.var.index()] {
+            let name = local(&self.names.fresh(info.var_name.as_deref().unwrap_or("i")));
+            self.expr[info.var.index()] = Some(quote!(#name));
+            quote!(#name)
+        } else {
+            quote!(_)
+        };
+        let mut body = Vec::new();
+        // Pops, in the reverse order of the pushes.
+        let tape = self.tape.clone();
+        for &r in info.restores.iter().rev() {
+            if self.live[r.index()] {
+                let name = local(&self.names.fresh("restored"));
+                body.push(Stmt::Raw(quote!(let #name = #tape.pop().unwrap();)));
+                self.expr[r.index()] = Some(quote!(#name));
+            }
+        }
+        self.region(info.body, &mut body);
+        // Pushes, for the loop that reverses this one.
+        if let Some(rev) = g.loops.iter().find(|r| r.reverses == Some(l)) {
+            for (k, &v) in info.tape.iter().enumerate() {
+                if self.live[rev.restores[k].index()] {
+                    let v = self.arg(v);
+                    body.push(Stmt::Raw(quote!(#tape.push(#v);)));
+                }
+            }
+        }
+        if !updated.is_empty() {
+            let targets: Vec<TokenStream> =
+                updated.iter().map(|&k| self.arg(info.carried[k])).collect();
+            let values: Vec<TokenStream> =
+                updated.iter().map(|&k| self.arg(info.yields[k])).collect();
+            body.push(Stmt::Raw(if updated.len() == 1 {
+                let (t, v) = (&targets[0], &values[0]);
+                quote!(#t = #v;)
+            } else {
+                quote!((#(#targets),*) = (#(#values),*);)
+            }));
+        }
+        let range = if info.inclusive {
+            quote!(#lo..=#hi)
+        } else {
+            quote!(#lo..#hi)
+        };
+        let range = if info.reversed {
+            quote!((#range).rev())
+        } else {
+            range
+        };
+        let body = bindings(body);
+        stmts.push(Stmt::Raw(quote!(for #var in #range { #(#body)* })));
+    }
 }
 
 /// Above this many bindings in one block, every name is declared once up
@@ -233,25 +484,35 @@ pub fn straight_line(
 pub const MAX_NESTED_LETS: usize = 200;
 
 /// `let a = …;` per binding, or one declaration and assignments.
-fn bindings(stmts: Vec<(Vec<Ident>, TokenStream)>) -> Vec<TokenStream> {
+fn bindings(stmts: Vec<Stmt>) -> Vec<TokenStream> {
     let pattern = |names: &[Ident]| match names {
         [one] => quote!(#one),
         many => quote!((#(#many),*)),
     };
-    if stmts.len() <= MAX_NESTED_LETS {
+    let lets = stmts.iter().filter(|s| matches!(s, Stmt::Let(..))).count();
+    if lets <= MAX_NESTED_LETS {
         return stmts
             .iter()
-            .map(|(names, rhs)| {
-                let p = pattern(names);
-                quote!(let #p = #rhs;)
+            .map(|s| match s {
+                Stmt::Let(names, rhs) => {
+                    let p = pattern(names);
+                    quote!(let #p = #rhs;)
+                }
+                Stmt::Raw(t) => t.clone(),
             })
             .collect();
     }
-    let all = stmts.iter().flat_map(|(names, _)| names);
+    let all = stmts.iter().flat_map(|s| match s {
+        Stmt::Let(names, _) => names.as_slice(),
+        Stmt::Raw(_) => &[],
+    });
     let mut out = vec![quote!(let (#(#all,)*);)];
-    out.extend(stmts.iter().map(|(names, rhs)| {
-        let p = pattern(names);
-        quote!(#p = #rhs;)
+    out.extend(stmts.iter().map(|s| match s {
+        Stmt::Let(names, rhs) => {
+            let p = pattern(names);
+            quote!(#p = #rhs;)
+        }
+        Stmt::Raw(t) => t.clone(),
     }));
     out
 }
@@ -321,8 +582,11 @@ pub fn body(
     user: &UserNames,
 ) -> TokenStream {
     let mut roots = vec![out.value];
-    for (_, ids) in &out.grads {
-        roots.extend(ids);
+    for (_, grad) in &out.grads {
+        match grad {
+            Grad::Elements(ids) => roots.extend(ids),
+            Grad::Buffer(b) => roots.push(*b),
+        }
     }
     let (stmts, expr) = straight_line(g, elem, params, &roots, out.value, adjoint_names, user);
 
@@ -330,14 +594,17 @@ pub fn body(
     let grads: Vec<TokenStream> = out
         .grads
         .iter()
-        .map(|(p, ids)| {
-            let flat: Vec<TokenStream> = ids
-                .iter()
-                .map(|id| expr[id.index()].clone().unwrap())
-                .collect();
-            match &p.kind {
-                crate::signature::ParamKind::Float { shape } => nest(&flat, shape),
-                _ => quote!(()),
+        .map(|(p, grad)| match grad {
+            Grad::Buffer(b) => expr[b.index()].clone().unwrap(),
+            Grad::Elements(ids) => {
+                let flat: Vec<TokenStream> = ids
+                    .iter()
+                    .map(|id| expr[id.index()].clone().unwrap())
+                    .collect();
+                match &p.kind {
+                    crate::signature::ParamKind::Float { shape } => nest(&flat, shape),
+                    _ => quote!(()),
+                }
             }
         })
         .collect();
@@ -438,7 +705,9 @@ pub fn literal(v: f64, elem: &ElemTy) -> TokenStream {
     }
 }
 
-/// Nodes needed for `roots`.
+/// Nodes needed for `roots`. A live loop needs its body's final values;
+/// a live value restored from the tape needs the value the forward loop
+/// pushes.
 pub fn live_nodes(g: &Graph, roots: &[Id]) -> Vec<bool> {
     let mut live = vec![false; g.len()];
     let mut stack: Vec<Id> = roots.to_vec();
@@ -447,7 +716,39 @@ pub fn live_nodes(g: &Graph, roots: &[Id]) -> Vec<bool> {
             continue;
         }
         live[id.index()] = true;
-        stack.extend(&g.get(id).args);
+        let node = g.get(id);
+        match node.op {
+            // A loop's initial values are needed only for the carried
+            // values that are (below).
+            Op::Loop(_) => stack.extend(&node.args[..2]),
+            _ => stack.extend(&node.args),
+        }
+        match node.op {
+            // A carried value is needed if it is read after the loop or
+            // inside it; then so is what the body yields for it.
+            Op::LoopOut(k) => {
+                if let Op::Loop(l) = g.get(node.args[0]).op {
+                    let info = &g.loops[l as usize];
+                    stack.push(info.carried[k as usize]);
+                }
+            }
+            Op::Carried { l, k } => {
+                let info = &g.loops[l as usize];
+                if let Some(&y) = info.yields.get(k as usize) {
+                    stack.push(y);
+                }
+                if let Some(n) = info.node {
+                    stack.push(n);
+                    stack.push(g.get(n).args[2 + k as usize]);
+                }
+            }
+            Op::Restore { l, k } => {
+                if let Some(f) = g.loops[l as usize].reverses {
+                    stack.push(g.loops[f as usize].tape[k as usize]);
+                }
+            }
+            _ => {}
+        }
     }
     live
 }

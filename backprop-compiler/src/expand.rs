@@ -60,6 +60,9 @@ pub struct Compiled {
     /// For each parameter (in signature order), the gradient node of each
     /// flat element; empty for non-float parameters.
     pub grads: Vec<Vec<Id>>,
+    /// For each parameter read at run-time indices, its gradient as a
+    /// buffer (which then replaces [`Compiled::grads`]' elements).
+    pub grad_buffers: Vec<Option<Id>>,
     /// Names for adjoint nodes (`d_z1`, `d_w_3`).
     pub adjoint_names: Vec<(Id, AdjointName)>,
     /// The adjoint of each forward node (`None`: zero).
@@ -121,6 +124,39 @@ pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<sy
         }
         grads.push(ids);
     }
+    // Gradients accumulated in buffers get their fixed-index elements' adjoints added too.
+    let mut grad_buffers = vec![None; sig.params.len()];
+    for (&p, &buffer) in &adj.buffers {
+        let base = sig.params[p as usize].name.to_string();
+        adjoint_names.push((
+            buffer_root(g, buffer),
+            AdjointName::Param(format!("d_{}", base.trim_start_matches("r#"))),
+        ));
+        let shape = match &sig.params[p as usize].kind {
+            ParamKind::Float { shape } => shape.clone(),
+            _ => Vec::new(),
+        };
+        let mut b = buffer;
+        for (j, &grad) in grads[p as usize].iter().enumerate() {
+            if g.as_const(grad) == Some(0.0) {
+                continue;
+            }
+            let mut args = vec![b];
+            let mut k = j;
+            let mut idx = vec![0; shape.len()];
+            for d in (0..shape.len()).rev() {
+                idx[d] = k % shape[d];
+                k /= shape[d];
+            }
+            args.extend(
+                idx.into_iter()
+                    .map(|i| g.node(crate::graph::Op::IntConst(i as i64), vec![])),
+            );
+            args.push(grad);
+            b = g.node(crate::graph::Op::ScatterAdd, args);
+        }
+        grad_buffers[p as usize] = Some(b);
+    }
     for (i, a) in adj.adjoint.iter().enumerate() {
         if let Some(a) = a {
             if a.index() >= n_forward && g.names[i].is_some() {
@@ -142,10 +178,40 @@ pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<sy
         sig,
         lowered,
         grads,
+        grad_buffers,
         adjoint_names,
         adjoint: adj.adjoint,
         explain,
     })
+}
+
+impl Compiled {
+    /// Parameter `p`'s gradient.
+    pub fn grad(&self, p: usize) -> emit::Grad {
+        match self.grad_buffers[p] {
+            Some(b) => emit::Grad::Buffer(b),
+            None => emit::Grad::Elements(self.grads[p].clone()),
+        }
+    }
+}
+
+/// The [`Op::ZeroLike`](crate::graph::Op::ZeroLike) a buffer value starts from.
+fn buffer_root(g: &crate::graph::Graph, mut b: Id) -> Id {
+    use crate::graph::Op;
+    loop {
+        let node = g.get(b);
+        match node.op {
+            Op::ScatterAdd => b = node.args[0],
+            Op::LoopOut(k) => {
+                let Op::Loop(l) = g.get(node.args[0]).op else {
+                    return b;
+                };
+                b = g.get(node.args[0]).args[2 + k as usize];
+                let _ = l;
+            }
+            _ => return b,
+        }
+    }
 }
 
 fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn::Error>> {
@@ -179,7 +245,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         grads: sig
             .wrt
             .iter()
-            .map(|&p| (&sig.params[p], c.grads[p].clone()))
+            .map(|&p| (&sig.params[p], c.grad(p)))
             .collect(),
         always_tuple: false,
     };
@@ -208,7 +274,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             .params
             .iter()
             .enumerate()
-            .map(|(p, info)| (info, c.grads[p].clone()))
+            .map(|(p, info)| (info, c.grad(p)))
             .collect(),
         always_tuple: true,
     };

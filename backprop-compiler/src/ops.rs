@@ -87,6 +87,14 @@ impl Primitive {
         self.derivs.len()
     }
 
+    /// Whether a call costs much more than arithmetic (a math-library
+    /// function, not one IEEE 754 rounds exactly like `sqrt` or `abs`): a
+    /// reversed loop then restores its value from the tape instead of
+    /// computing it again.
+    pub fn is_expensive(&self) -> bool {
+        matches!(self.fold, Fold::F64Only | Fold::Never)
+    }
+
     /// The LaTeX spelling of the function's name.
     pub fn latex_name(&self) -> String {
         if self.latex.is_empty() {

@@ -68,6 +68,9 @@ pub struct SigInfo {
     pub params: Vec<ParamInfo>,
     /// Indices of the differentiated parameters, in `wrt` order.
     pub wrt: Vec<usize>,
+    /// Whether an explanation is wanted (it reads unrolled loops, so every
+    /// loop is unrolled).
+    pub unroll_all: bool,
 }
 
 const SUPPORTED_TYPES: &str = "supported parameter types are the float type (`f64`, `f32` or a generic `F: Float`), fixed-size arrays of it (`[f64; 9]`, `[[f64; 3]; 4]`), shared references to those (`&[f64; 9]`), and non-differentiated `bool` or integer values";
@@ -207,6 +210,7 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
         elem: elem?,
         params,
         wrt,
+        unroll_all: args.explain,
     })
 }
 

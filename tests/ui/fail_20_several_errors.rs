@@ -1,6 +1,6 @@
 use backprop::prelude::*;
 
-// Six unsupported constructs in one function: all are reported in one build.
+// Unsupported constructs in one function: all are reported in one build.
 #[derive_grad]
 fn loss(w: [f64; 3], n: usize) -> f64 {
     let mut s = 0.0;

@@ -46,6 +46,12 @@ pub struct LoopInfo {
     pub var: Id,
     /// Whether the loop runs from `hi − 1` down to `lo`.
     pub reversed: bool,
+    /// Whether `hi` is included (`lo..=hi`).
+    pub inclusive: bool,
+    /// The loop's node, once it is finished.
+    pub node: Option<Id>,
+    /// The [`Op::LoopOut`] node of each carried value, once finished.
+    pub outs: Vec<Id>,
     /// The kind of each carried value.
     pub kinds: Vec<Kind>,
     /// The carried values at the start of an iteration ([`Op::Carried`]).
@@ -62,7 +68,7 @@ pub struct LoopInfo {
     pub tape: Vec<Id>,
     /// For a loop that reverses another: the values it restores from the
     /// tape at the start of every iteration ([`Op::Restore`]), in the
-    /// order they are popped, and their kinds.
+    /// order the forward loop pushed them (they are popped in reverse).
     pub restores: Vec<Id>,
     /// The kinds of [`LoopInfo::restores`].
     pub restore_kinds: Vec<Kind>,
@@ -104,13 +110,21 @@ impl Graph {
 
     /// Starts a loop carrying values of `kinds`: opens its body region and
     /// returns the loop's index, its variable and the carried values.
-    pub fn begin_loop(&mut self, kinds: Vec<Kind>, reversed: bool) -> (u32, Id, Vec<Id>) {
+    pub fn begin_loop(
+        &mut self,
+        kinds: Vec<Kind>,
+        reversed: bool,
+        inclusive: bool,
+    ) -> (u32, Id, Vec<Id>) {
         let l = self.loops.len() as u32;
         let body = self.push_region();
         self.loops.push(LoopInfo {
             body,
             var: Id(0),
             reversed,
+            inclusive,
+            node: None,
+            outs: Vec::new(),
             names: vec![None; kinds.len()],
             kinds,
             carried: Vec::new(),
@@ -147,9 +161,11 @@ impl Graph {
         let mut args = vec![lo, hi];
         args.extend(inits);
         let node = self.node(Op::Loop(l), args);
-        let outs = (0..self.loops[l as usize].kinds.len() as u32)
+        let outs: Vec<Id> = (0..self.loops[l as usize].kinds.len() as u32)
             .map(|k| self.node(Op::LoopOut(k), vec![node]))
             .collect();
+        self.loops[l as usize].node = Some(node);
+        self.loops[l as usize].outs = outs.clone();
         (node, outs)
     }
 

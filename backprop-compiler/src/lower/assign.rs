@@ -116,32 +116,17 @@ impl Lowerer<'_> {
                     let mut idx = Vec::new();
                     for e in &chain {
                         match self.expr(e) {
-                            Value::Int(k) => idx.push((k, *e)),
+                            v @ (Value::Int(_) | Value::RtInt(_)) => idx.push((v, *e)),
                             Value::Poison => return Value::Poison,
                             _ => return self.runtime_index_error(e),
                         }
                     }
                     let binding = self.lookup(&name).expect("looked up above");
-                    let mut cur = &binding.value;
+                    let mut cur = binding.value.clone();
                     for (k, e) in idx {
-                        match cur {
-                            Value::Array(items) => {
-                                match usize::try_from(k).ok().and_then(|k| items.get(k)) {
-                                    Some(v) => cur = v,
-                                    None => {
-                                        let len = items.len();
-                                        return self.error_at(e, format!("index {k} is out of bounds for an array of length {len}"));
-                                    }
-                                }
-                            }
-                            Value::Poison => return Value::Poison,
-                            other => {
-                                let what = describe(other);
-                                return self.error_at(i, format!("cannot index {what}"));
-                            }
-                        }
+                        cur = self.index_value(cur, k, e, i);
                     }
-                    return cur.clone();
+                    return cur;
                 }
                 let name = p.to_token_stream().to_string();
                 return self.error_at(
@@ -154,20 +139,59 @@ impl Lowerer<'_> {
         let idx = self.expr(&i.index);
         match (base, idx) {
             (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
+            (base, k @ (Value::Int(_) | Value::RtInt(_))) => self.index_value(base, k, &i.index, i),
+            (Value::Array(_), _) => self.runtime_index_error(&i.index),
+            (v, _) => self.error_at(&i.expr, format!("cannot index {}", describe(&v))),
+        }
+    }
+
+    /// `base[k]`: a compile-time index picks the element; a run-time one
+    /// reads an array parameter in place ([`Op::Load`]).
+    fn index_value(&mut self, base: Value, k: Value, e: &Expr, whole: &syn::ExprIndex) -> Value {
+        match (base, k) {
+            (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
             (Value::Array(items), Value::Int(k)) => {
                 match usize::try_from(k).ok().and_then(|k| items.get(k)) {
                     Some(v) => v.clone(),
-                    None => self.error_at(
-                        i,
-                        format!(
-                            "index {k} is out of bounds for an array of length {}",
-                            items.len()
-                        ),
-                    ),
+                    None => {
+                        let len = items.len();
+                        self.error_at(
+                            e,
+                            format!("index {k} is out of bounds for an array of length {len}"),
+                        )
+                    }
                 }
             }
-            (Value::Array(_), _) => self.runtime_index_error(&i.index),
-            (v, _) => self.error_at(&i.expr, format!("cannot index {}", describe(&v))),
+            (
+                Value::ArrayRef {
+                    param,
+                    index,
+                    shape,
+                },
+                k,
+            ) => {
+                if let Value::Int(c) = k {
+                    if usize::try_from(c).map_or(true, |c| c >= shape[0]) {
+                        let len = shape[0];
+                        return self.error_at(
+                            e,
+                            format!("index {c} is out of bounds for an array of length {len}"),
+                        );
+                    }
+                }
+                match self.int_node(&k) {
+                    Some(i) => self.index_view(param, index, shape, i),
+                    None => self.error_at(e, "this index does not fit in 64 bits"),
+                }
+            }
+            (base @ Value::Array(_), Value::RtInt(i)) => match self.param_view(&base) {
+                Some((param, index, shape)) => self.index_view(param, index, shape, i),
+                None => self.runtime_index_error(e),
+            },
+            (other, _) => {
+                let what = describe(&other);
+                self.error_at(whole, format!("cannot index {what}"))
+            }
         }
     }
 

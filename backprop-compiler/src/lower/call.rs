@@ -27,6 +27,13 @@ impl Lowerer<'_> {
         at: &dyn ToTokens,
     ) -> Value {
         let name = method.to_string();
+        let recv = match recv {
+            Value::ArrayRef { shape, .. } if name == "len" && args.is_empty() => {
+                return Value::Int(shape[0] as i128)
+            }
+            v @ Value::ArrayRef { .. } => self.materialize(v),
+            v => v,
+        };
         match recv {
             Value::Poison => Value::Poison,
             Value::Float(x) => {
@@ -186,6 +193,9 @@ impl Lowerer<'_> {
                     None => Value::Poison,
                 };
             }
+        }
+        if self.rolled_depth > 0 {
+            return self.error_at(c, "calls to other #[derive_grad] functions inside a loop that stays a loop (run-time bounds, or more than 16 iterations) are not supported yet: call it outside the loop, or loop over at most 16 iterations");
         }
         self.derive_grad_call(fp, &args)
     }

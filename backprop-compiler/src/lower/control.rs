@@ -89,6 +89,33 @@ impl Lowerer<'_> {
         if f.label.is_some() {
             return self.error_at(f, "labelled loops are not supported");
         }
+        if let Some(range) = rolled::range_parts(&f.expr) {
+            let lo = self.expr(range.lo);
+            let hi = self.expr(range.hi);
+            match (&lo, &hi) {
+                (Value::Poison, _) | (_, Value::Poison) => return Value::Poison,
+                (Value::Int(a), Value::Int(b)) => {
+                    let trips = b.saturating_sub(*a).saturating_add(range.inclusive as i128);
+                    if trips > UNROLL_MAX_TRIPS && !self.sig.unroll_all {
+                        // A loop too long to unroll keeps the reasons it
+                        // could not stay a loop.
+                        let fallback = trips <= MAX_NODES as i128;
+                        if let Some(v) = self.rolled_for(f, (lo, hi), &range, fallback) {
+                            return v;
+                        }
+                    }
+                }
+                (Value::Int(_) | Value::RtInt(_), Value::Int(_) | Value::RtInt(_)) => {
+                    if self.sig.unroll_all {
+                        return self.error_at(&f.expr, "`explain` writes every iteration out, so it needs loop bounds known at compile time: use literal bounds, or remove `explain`");
+                    }
+                    return self
+                        .rolled_for(f, (lo, hi), &range, false)
+                        .unwrap_or(Value::Poison);
+                }
+                _ => {}
+            }
+        }
         let Some(items) = self.loop_items(&f.expr) else {
             return Value::Poison;
         };
@@ -205,6 +232,10 @@ impl Lowerer<'_> {
             }
             other => match self.expr(other) {
                 Value::Array(items) => Some(items),
+                v @ Value::ArrayRef { .. } => match self.materialize(v) {
+                    Value::Array(items) => Some(items),
+                    _ => None,
+                },
                 Value::Poison => None,
                 v => {
                     self.error_at(

@@ -252,9 +252,18 @@ impl Lowerer<'_> {
                         return Value::Int(v);
                     }
                 }
+                if let (Value::Int(_) | Value::RtInt(_), Value::Int(_) | Value::RtInt(_)) = (&l, &r)
+                {
+                    // Written out as the user wrote it (Rust's `%`, its
+                    // types and its panic on a zero divisor).
+                    return match (self.int_node(&l), self.int_node(&r)) {
+                        (Some(a), Some(b)) => Value::RtInt(self.g.node(Op::IntRem, vec![a, b])),
+                        _ => self.error_at(b, "this integer does not fit in 64 bits"),
+                    };
+                }
                 return self.error_at(
                     b,
-                    "`%` is supported only on compile-time integers (loop indices); for floats write `a - (a / b).trunc() * b`",
+                    "`%` is supported only on integers; for floats write `a - (a / b).trunc() * b`",
                 );
             }
             _ => {

@@ -28,6 +28,16 @@ pub enum Value {
     RtInt(Id),
     /// An array of values.
     Array(Vec<Value>),
+    /// A part of a float array parameter picked by run-time indices inside
+    /// a rolled loop (`w[j]` of `w: &[[f64; 4]; 8]`, `j` the loop variable).
+    ArrayRef {
+        /// The parameter.
+        param: u32,
+        /// The indices so far (integer nodes), outermost first.
+        index: Vec<Id>,
+        /// The dimensions left.
+        shape: Vec<usize>,
+    },
     /// A tuple (from `enumerate`/`zip` in `for` loops).
     Tuple(Vec<Value>),
     /// `()`.
@@ -79,6 +89,7 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
         errors: Vec::new(),
         reported: Default::default(),
         iterations: 0,
+        rolled_depth: 0,
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
@@ -139,7 +150,7 @@ fn describe(v: &Value) -> &'static str {
         Value::Float(_) => "a float",
         Value::Bool(_) => "a bool",
         Value::Int(_) | Value::RtInt(_) => "an integer",
-        Value::Array(_) => "an array",
+        Value::Array(_) | Value::ArrayRef { .. } => "an array",
         Value::Tuple(_) => "a tuple",
         Value::Unit => "`()`",
         Value::Uninit => "an unassigned variable",
@@ -158,6 +169,8 @@ struct Lowerer<'a> {
     /// Loop iterations unrolled so far, nested loops included: bounded by
     /// [`MAX_ITERATIONS`] even where the bodies build no node.
     iterations: u64,
+    /// How many rolled loops enclose the code being lowered.
+    rolled_depth: u32,
 }
 
 /// Where a statement sits, to tell a final `return` from an early one.
@@ -390,6 +403,9 @@ mod call;
 mod consts;
 mod control;
 mod expr;
+mod rolled;
+
+pub use rolled::UNROLL_MAX_TRIPS;
 
 use consts::{float_associated_constant, int_constant, known_constant};
 pub use consts::{int_type, IntTy};

@@ -7,9 +7,14 @@
 //! feeds several places. The local derivatives come from the op table in
 //! [`crate::ops`], instantiated with the node's own arguments and value.
 
+use std::collections::HashMap;
+
 use crate::graph::{Graph, Id, Mode, Op};
-use crate::pattern::SLOTS;
-use crate::pattern::TEMPLATES;
+use crate::pattern::{Pat, SLOTS, TEMPLATES};
+
+mod loops;
+
+pub use loops::activity;
 
 /// The adjoints of a sweep.
 pub struct Adjoints {
@@ -17,6 +22,11 @@ pub struct Adjoints {
     pub adjoint: Vec<Option<Id>>,
     /// Number of nodes before the sweep: nodes from here on are new.
     pub forward_len: usize,
+    /// For each array parameter read at run-time indices (in a rolled
+    /// loop, or `z[label]`), its gradient buffer at the end of the sweep:
+    /// the contributions of those reads, added in place. The adjoints of
+    /// its elements read at fixed indices come on top.
+    pub buffers: HashMap<u32, Id>,
 }
 
 /// Differentiates `output` with respect to the parameters for which
@@ -34,37 +44,34 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
     let n = output.index() + 1;
     let forward_len = g.len();
     // Activity analysis: only nodes that depend on a target need adjoints.
-    let mut active = vec![false; n];
-    for i in 0..n {
-        let node = g.get(Id(i as u32));
-        active[i] = match node.op {
-            Op::Param { param, .. } => is_target(param),
-            op if op.is_bool() => false,
-            // Integers carry no derivative (`(x * 3.0) as i32` is piecewise constant).
-            Op::ToInt(_) => false,
-            Op::Proj(_) => false,
-            _ => node.args.iter().any(|a| active[a.index()]),
-        };
-    }
-    // Uses of each active node by active nodes that the output needs.
+    let active = activity(g, is_target);
+    // Uses of each active node by active nodes that the output needs. A
+    // node read by a loop (as a bound, an initial value or from its body)
+    // or by an in-place operation is never part of a tree: its adjoint
+    // is needed whole.
     let live = crate::emit::live_nodes(g, &[output]);
     let mut uses = vec![0u32; n];
     for i in 0..n {
-        if live[i] && active[i] {
-            for a in &g.get(Id(i as u32)).args {
-                if active[a.index()] {
-                    uses[a.index()] += 1;
-                }
+        let node = g.get(Id(i as u32));
+        // A loop is never active itself, but its arguments are read whole.
+        let counts = matches!(node.op, Op::Loop(_)) || (live[i] && active[i]);
+        if !counts {
+            continue;
+        }
+        let whole = g.region_of[i] != 0 || matches!(node.op, Op::Loop(_) | Op::Load);
+        for a in &node.args {
+            if a.index() < n && active[a.index()] {
+                uses[a.index()] += if whole { 2 } else { 1 };
             }
         }
     }
     let in_tree = |g: &Graph, i: usize| {
         uses[i] == 1
             && g.get(Id(i as u32)).op.is_operation()
+            && !matches!(g.get(Id(i as u32)).op, Op::Load | Op::Loop(_))
             && g.names[i].is_none()
             && i != output.index()
     };
-
     let saved_mode = g.mode;
     g.mode = Mode::Gradient;
     let one = g.konst(1.0);
@@ -73,11 +80,28 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
     let mut in_root: Vec<Option<(usize, Id)>> = vec![None; n];
     // For a root or leaf: Σ ∂root/∂(this value) for each tree reading it.
     let mut pending: Vec<Vec<(usize, Id)>> = vec![Vec::new(); n];
+    // Whole adjoint contributions (from the reverse of a loop).
+    let mut direct: Vec<Vec<Id>> = vec![Vec::new(); n];
+    let mut rev = loops::Reverser::new(g, &active, &live);
     for i in (0..n).rev() {
-        if !active[i] || !live[i] {
+        let id = Id(i as u32);
+        if g.region_of[i] != 0 || !live[i] {
             continue;
         }
-        let id = Id(i as u32);
+        if let Op::Loop(l) = g.get(id).op {
+            let outs = g.loops[l as usize].outs.clone();
+            let out_adj: Vec<Option<Id>> = outs.iter().map(|o| adjoint[o.index()]).collect();
+            if out_adj.iter().all(Option::is_none) {
+                continue;
+            }
+            for (target, value) in rev.reverse_loop(g, l, out_adj) {
+                direct[target.index()].push(value);
+            }
+            continue;
+        }
+        if !active[i] {
+            continue;
+        }
         let (root, factor) = if in_tree(g, i) {
             match in_root[i] {
                 Some(rf) => rf,
@@ -90,6 +114,12 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
                 Some(one)
             } else {
                 let mut total: Option<Id> = None;
+                for c in std::mem::take(&mut direct[i]) {
+                    total = Some(match total {
+                        None => c,
+                        Some(t) => g.add(t, c),
+                    });
+                }
                 for (r, jac) in std::mem::take(&mut pending[i]) {
                     let Some(ar) = adjoint[r] else { continue };
                     let c = g.mul(ar, jac);
@@ -105,6 +135,10 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
             };
             let Some(adj) = adj else { continue };
             adjoint[i] = Some(adj);
+            if g.get(id).op == Op::Load {
+                rev.scatter(g, id, adj);
+                continue;
+            }
             (i, one)
         };
         let args = g.get(id).args.clone();
@@ -134,11 +168,25 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
     Adjoints {
         adjoint,
         forward_len,
+        buffers: rev.into_buffers(),
     }
 }
 
 /// ∂node/∂(argument `k`), or `None` where it is zero.
 pub fn local_derivative(g: &mut Graph, id: Id, k: usize) -> Option<Id> {
+    local_derivative_with(g, id, k, &mut |_, x| x)
+}
+
+/// ∂node/∂(argument `k`), reading the node's arguments and value through
+/// `value_of` (the identity in straight-line code; in a reversed loop, the
+/// restored or recomputed value of the iteration being reversed). Only the
+/// values the derivative reads are asked for.
+pub fn local_derivative_with(
+    g: &mut Graph,
+    id: Id,
+    k: usize,
+    value_of: &mut dyn FnMut(&mut Graph, Id) -> Id,
+) -> Option<Id> {
     let node = g.get(id).clone();
     let t = &*TEMPLATES;
     let template = match node.op {
@@ -151,15 +199,16 @@ pub fn local_derivative(g: &mut Graph, id: Id, k: usize) -> Option<Id> {
         Op::Fun(i) => &t.prims[i as usize][k],
         Op::Powi(n) => {
             // d/dx xⁿ = n·xⁿ⁻¹
-            let x = node.args[0];
             return match n {
                 0 => None,
                 1 => Some(g.konst(1.0)),
                 2 => {
+                    let x = value_of(g, node.args[0]);
                     let two = g.konst(2.0);
                     Some(g.mul(two, x))
                 }
                 _ => {
+                    let x = value_of(g, node.args[0]);
                     let nn = g.konst(n as f64);
                     Some(match n.checked_sub(1) {
                         Some(m) => {
@@ -168,7 +217,8 @@ pub fn local_derivative(g: &mut Graph, id: Id, k: usize) -> Option<Id> {
                         }
                         // n = i32::MIN: xⁿ⁻¹ = xⁿ / x.
                         None => {
-                            let q = g.node(Op::Div, vec![id, x]);
+                            let y = value_of(g, id);
+                            let q = g.node(Op::Div, vec![y, x]);
                             g.mul(nn, q)
                         }
                     })
@@ -176,18 +226,34 @@ pub fn local_derivative(g: &mut Graph, id: Id, k: usize) -> Option<Id> {
             };
         }
         // The callee's companion function returned the whole gradient.
-        Op::Call(_) => return Some(g.node(Op::Proj(k as u32), vec![id])),
+        Op::Call(_) => {
+            let call = value_of(g, id);
+            return Some(g.node(Op::Proj(k as u32), vec![call]));
+        }
         _ => return None,
     };
     let mut binds = [None; SLOTS];
     for (slot, &a) in node.args.iter().enumerate().take(3) {
-        binds[slot] = Some(a);
+        if reads_slot(template, slot) {
+            binds[slot] = Some(value_of(g, a));
+        }
     }
-    binds[3] = Some(id);
+    if reads_slot(template, 3) {
+        binds[3] = Some(value_of(g, id));
+    }
     let d = g.build(template, &binds);
     if g.as_const(d) == Some(0.0) {
         None
     } else {
         Some(d)
+    }
+}
+
+/// Whether a template reads variable slot `slot`.
+fn reads_slot(pat: &Pat, slot: usize) -> bool {
+    match pat {
+        Pat::Num(_) => false,
+        Pat::Var(s, _) => *s == slot,
+        Pat::Op(_, args) => args.iter().any(|a| reads_slot(a, slot)),
     }
 }

@@ -1,0 +1,314 @@
+//! Rolled loops: a `for` loop over a range whose bounds are known only at
+//! run time, or that runs too many times to unroll, is lowered once into a
+//! loop region (see [`crate::graph::region`]) instead of once per
+//! iteration. The variables the body assigns become the loop's carried
+//! values; run-time indices into array parameters become [`Op::Load`]s.
+
+use syn::visit::Visit;
+use syn::Expr;
+
+use crate::graph::{Id, Kind, Op};
+use crate::signature::ParamKind;
+
+use super::*;
+
+/// Loops with compile-time bounds and at most this many iterations are
+/// unrolled into straight-line code (which the compiler can fuse and the
+/// optimizer can schedule freely); longer ones, and loops with run-time
+/// bounds, stay loops. The choice never changes a result: both forms
+/// compute the same operations in the same order.
+pub const UNROLL_MAX_TRIPS: i128 = 16;
+
+/// The parts of `lo..hi`, `lo..=hi` or `(lo..hi).rev()`.
+pub(super) struct RangeParts<'e> {
+    pub lo: &'e Expr,
+    pub hi: &'e Expr,
+    pub inclusive: bool,
+    pub reversed: bool,
+}
+
+/// Recognizes a range, perhaps reversed, syntactically.
+pub(super) fn range_parts(e: &Expr) -> Option<RangeParts<'_>> {
+    match strip_parens(e) {
+        Expr::Range(r) => Some(RangeParts {
+            lo: r.start.as_deref()?,
+            hi: r.end.as_deref()?,
+            inclusive: matches!(r.limits, syn::RangeLimits::Closed(_)),
+            reversed: false,
+        }),
+        Expr::MethodCall(m) if m.method == "rev" && m.args.is_empty() => {
+            let mut inner = range_parts(&m.receiver)?;
+            inner.reversed = !inner.reversed;
+            Some(inner)
+        }
+        _ => None,
+    }
+}
+
+/// The names a block assigns (`x = …`, `x += …`, `x[i] = …`), in order of
+/// first assignment.
+fn assigned_names(block: &syn::Block) -> Vec<String> {
+    struct Assigned(Vec<String>);
+    impl Assigned {
+        fn target(&mut self, mut e: &Expr) {
+            loop {
+                match e {
+                    Expr::Index(i) => e = &i.expr,
+                    Expr::Paren(p) => e = &p.expr,
+                    Expr::Unary(u) => e = &u.expr,
+                    Expr::Path(p) => {
+                        if let Some(id) = p.path.get_ident() {
+                            let name = id.to_string();
+                            if !self.0.contains(&name) {
+                                self.0.push(name);
+                            }
+                        }
+                        return;
+                    }
+                    _ => return,
+                }
+            }
+        }
+    }
+    impl<'ast> Visit<'ast> for Assigned {
+        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+            self.target(&a.left);
+            syn::visit::visit_expr_assign(self, a);
+        }
+        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+            use syn::BinOp::*;
+            if matches!(
+                b.op,
+                AddAssign(_)
+                    | SubAssign(_)
+                    | MulAssign(_)
+                    | DivAssign(_)
+                    | RemAssign(_)
+                    | BitXorAssign(_)
+                    | BitAndAssign(_)
+                    | BitOrAssign(_)
+                    | ShlAssign(_)
+                    | ShrAssign(_)
+            ) {
+                self.target(&b.left);
+            }
+            syn::visit::visit_expr_binary(self, b);
+        }
+    }
+    let mut a = Assigned(Vec::new());
+    a.visit_block(block);
+    a.0
+}
+
+/// Why a loop could not be rolled.
+struct NotRolled;
+
+impl Lowerer<'_> {
+    /// Lowers `f` as a rolled loop over `lo..hi` (or `lo..=hi`). With
+    /// `fallback`, a loop that cannot be rolled leaves no trace and `None`
+    /// is returned, so the caller unrolls it; without, its errors stand.
+    pub(super) fn rolled_for(
+        &mut self,
+        f: &syn::ExprForLoop,
+        (lo, hi): (Value, Value),
+        range: &RangeParts,
+        fallback: bool,
+    ) -> Option<Value> {
+        let scopes = self.scopes.clone();
+        let errors = self.errors.len();
+        let reported = self.reported.clone();
+        let region = self.g.current;
+        match self.try_rolled_for(f, lo, hi, range) {
+            Ok(v) if self.errors.len() == errors => Some(v),
+            result => {
+                // A loop left half-built is dead code: its nodes are never
+                // reached from the output.
+                self.g.current = region;
+                self.scopes = scopes;
+                if fallback {
+                    self.errors.truncate(errors);
+                    self.reported = reported;
+                    return None;
+                }
+                if result.is_ok() || self.errors.len() == errors {
+                    self.error_at(f, "this loop cannot stay a loop, and its bounds are known only at run time: a loop with run-time bounds may change floats declared before it (`s += …`), but not arrays or integers");
+                }
+                Some(Value::Poison)
+            }
+        }
+    }
+
+    fn try_rolled_for(
+        &mut self,
+        f: &syn::ExprForLoop,
+        lo: Value,
+        hi: Value,
+        range: &RangeParts,
+    ) -> Result<Value, NotRolled> {
+        let var_name = match &*f.pat {
+            syn::Pat::Ident(pi) if pi.subpat.is_none() && pi.by_ref.is_none() => {
+                Some(pi.ident.to_string())
+            }
+            syn::Pat::Wild(_) => None,
+            _ => return Err(NotRolled),
+        };
+        // A literal bound is written as the user wrote it, suffix included
+        // (`0..1_000_000u64`): its type is part of the loop's meaning.
+        let bound = |lw: &mut Self, e: &Expr, v: &Value| match strip_parens(e) {
+            Expr::Lit(lit) if matches!(v, Value::Int(_)) => {
+                Some(lw.rt_int(quote::ToTokens::to_token_stream(lit)))
+            }
+            _ => lw.int_node(v),
+        };
+        let (Some(lo), Some(hi)) = (bound(self, range.lo, &lo), bound(self, range.hi, &hi)) else {
+            return Err(NotRolled);
+        };
+        // The variables declared before the loop that its body assigns.
+        let mut carried: Vec<(String, Id)> = Vec::new();
+        for name in assigned_names(&f.body) {
+            match self.lookup(&name).map(|b| &b.value) {
+                Some(Value::Float(id)) => carried.push((name, *id)),
+                None => {}
+                Some(_) => return Err(NotRolled),
+            }
+        }
+        let kinds = vec![Kind::Float; carried.len()];
+        let (l, var, at_start) = self.g.begin_loop(kinds, range.reversed, range.inclusive);
+        {
+            let info = &mut self.g.loops[l as usize];
+            info.names = carried
+                .iter()
+                .map(|(n, _)| Some(n.trim_start_matches("r#").to_owned()))
+                .collect();
+            info.var_name = var_name
+                .as_ref()
+                .map(|n| n.trim_start_matches("r#").to_owned());
+        }
+        for ((name, _), &c) in carried.iter().zip(&at_start) {
+            self.lookup_mut(name).expect("looked up above").value = Value::Float(c);
+        }
+        self.scopes.push(Scope::new());
+        if let Some(name) = &var_name {
+            self.bind(name.clone(), Value::RtInt(var));
+        }
+        self.rolled_depth += 1;
+        self.block_stmts(&f.body.stmts, Position::Inner);
+        self.rolled_depth -= 1;
+        self.scopes.pop();
+        let mut yields = Vec::new();
+        for (name, _) in &carried {
+            match self.lookup(name).map(|b| &b.value) {
+                Some(Value::Float(id)) => yields.push(*id),
+                _ => return Err(NotRolled),
+            }
+        }
+        let inits = carried.iter().map(|(_, id)| *id).collect();
+        let (_, outs) = self.g.finish_loop(l, lo, hi, inits, yields);
+        for ((name, _), out) in carried.iter().zip(outs) {
+            self.lookup_mut(name).expect("looked up above").value = Value::Float(out);
+        }
+        Ok(Value::Unit)
+    }
+
+    /// The part of an array parameter that `v` is, if it is one whole
+    /// sub-array of a parameter's original elements (`w`, or `w[2]` of
+    /// `w: [[f64; 4]; 3]`): the parameter, the leading indices and the
+    /// shape left.
+    pub(super) fn param_view(&mut self, v: &Value) -> Option<(u32, Vec<Id>, Vec<usize>)> {
+        fn leaves(v: &Value, out: &mut Vec<(u32, u32)>, g: &crate::graph::Graph) -> bool {
+            match v {
+                Value::Float(id) => match g.get(*id).op {
+                    Op::Param { param, index } => {
+                        out.push((param, index));
+                        true
+                    }
+                    _ => false,
+                },
+                Value::Array(items) => items.iter().all(|i| leaves(i, out, g)),
+                _ => false,
+            }
+        }
+        let mut depth = 0;
+        let mut cur = v;
+        while let Value::Array(items) = cur {
+            depth += 1;
+            cur = items.first()?;
+        }
+        let mut found = Vec::new();
+        if depth == 0 || !leaves(v, &mut found, &self.g) {
+            return None;
+        }
+        let (param, base) = found[0];
+        let ParamKind::Float { shape } = &self.sig.params[param as usize].kind else {
+            return None;
+        };
+        let rest = shape.get(shape.len().checked_sub(depth)?..)?.to_vec();
+        let len: usize = rest.iter().product();
+        let consecutive = found.len() == len
+            && found
+                .iter()
+                .enumerate()
+                .all(|(t, &(p, i))| p == param && i as usize == base as usize + t);
+        if !consecutive || len == 0 || base as usize % len != 0 {
+            return None;
+        }
+        // The leading indices, from the flat offset of the sub-array.
+        let lead_shape = &shape[..shape.len() - depth];
+        let mut k = base as usize / len;
+        let mut lead = vec![0usize; lead_shape.len()];
+        for d in (0..lead_shape.len()).rev() {
+            lead[d] = k % lead_shape[d];
+            k /= lead_shape[d];
+        }
+        let lead = lead
+            .into_iter()
+            .map(|i| self.g.node(Op::IntConst(i as i64), vec![]))
+            .collect();
+        Some((param, lead, rest))
+    }
+
+    /// Indexes an array parameter's part with one more (run-time or
+    /// compile-time) index: a smaller part, or an element read.
+    pub(super) fn index_view(
+        &mut self,
+        param: u32,
+        mut index: Vec<Id>,
+        shape: Vec<usize>,
+        i: Id,
+    ) -> Value {
+        index.push(i);
+        if shape.len() > 1 {
+            return Value::ArrayRef {
+                param,
+                index,
+                shape: shape[1..].to_vec(),
+            };
+        }
+        let buffer = self.g.node(Op::ArrayParam(param), vec![]);
+        let mut args = vec![buffer];
+        args.extend(index);
+        Value::Float(self.g.node(Op::Load, args))
+    }
+
+    /// The elements of an array parameter's part, as an array of reads.
+    pub(super) fn materialize(&mut self, v: Value) -> Value {
+        match v {
+            Value::ArrayRef {
+                param,
+                index,
+                shape,
+            } => {
+                let n = shape[0];
+                let items = (0..n)
+                    .map(|k| {
+                        let i = self.g.node(Op::IntConst(k as i64), vec![]);
+                        let part = self.index_view(param, index.clone(), shape.clone(), i);
+                        self.materialize(part)
+                    })
+                    .collect();
+                Value::Array(items)
+            }
+            v => v,
+        }
+    }
+}

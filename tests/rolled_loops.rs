@@ -1,0 +1,318 @@
+//! Loops that stay loops, through the real `#[derive_grad]` macro: loops
+//! with run-time bounds, or more than `UNROLL_MAX_TRIPS` iterations, become
+//! a forward loop and a reversed loop in `NAME_grad`. Each function's value
+//! must equal the original bit for bit and its gradient match central
+//! finite differences of the original (tests/common), including the cases
+//! other tools shipped wrong adjoints for (a divisor in a loop, a value
+//! from before a loop used after it, a loop that runs zero times).
+
+#![allow(clippy::needless_range_loop, clippy::assign_op_pattern)]
+
+mod common;
+
+use backprop::prelude::*;
+use common::check;
+
+fn ramp<const N: usize>(scale: f64, shift: f64) -> [f64; N] {
+    std::array::from_fn(|i| ((i as f64 * 0.37 + shift).sin()) * scale)
+}
+
+#[derive_grad]
+fn tanh_dot(w: &[f64; 40], x: &[f64; 40]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..40 {
+        s += (w[i] * x[i]).tanh();
+    }
+    s * s
+}
+
+#[test]
+fn a_reduction_over_a_long_loop() {
+    let x = ramp::<40>(1.3, 0.2);
+    check(
+        "tanh_dot",
+        |w| tanh_dot(&w, &x),
+        |w| tanh_dot_grad(&w, &x),
+        ramp::<40>(0.8, 1.0),
+    );
+}
+
+#[derive_grad]
+fn logistic(r: f64, x0: f64) -> f64 {
+    let mut x = x0;
+    for _ in 0..100 {
+        x = r * x * (1.0 - x);
+    }
+    x
+}
+
+#[test]
+fn a_nonlinear_carried_value_is_taped() {
+    for r in [2.5, 3.1] {
+        check(
+            "logistic",
+            |r| logistic(r, 0.3),
+            |r| logistic_grad(r, 0.3),
+            r,
+        );
+    }
+}
+
+#[derive_grad]
+fn partial_sum(w: &[f64; 50], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        s += w[i] * w[i] * (i as f64 + 1.0);
+    }
+    s
+}
+
+#[test]
+fn run_time_bounds_including_zero_trips() {
+    for n in [0, 1, 37, 50] {
+        check(
+            "partial_sum",
+            |w| partial_sum(&w, n),
+            |w| partial_sum_grad(&w, n),
+            ramp::<50>(1.0, 0.4),
+        );
+    }
+    let (v, g) = partial_sum_grad(&ramp::<50>(1.0, 0.4), 0);
+    assert_eq!((v, g), (0.0, [0.0; 50]));
+}
+
+#[test]
+#[should_panic(expected = "index out of bounds")]
+fn an_out_of_bounds_run_time_index_panics_as_the_original_does() {
+    let _ = partial_sum_grad(&[1.0; 50], 51);
+}
+
+#[derive_grad]
+fn layer(w: &[[f64; 30]; 20], x: &[f64; 30]) -> f64 {
+    let mut loss = 0.0;
+    for j in 0..20 {
+        let mut s = 0.0;
+        for i in 0..30 {
+            s += w[j][i] * x[i];
+        }
+        loss += s.tanh();
+    }
+    loss
+}
+
+#[test]
+fn nested_loops_over_a_matrix() {
+    let x = ramp::<30>(0.5, 0.0);
+    let w: [[f64; 30]; 20] = std::array::from_fn(|j| ramp::<30>(0.3, j as f64));
+    check("layer", |w| layer(&w, &x), |w| layer_grad(&w, &x), w);
+    check(
+        "layer wrt x",
+        |x| layer(&w, &x),
+        |x| {
+            let (v, (_, gx)) = layer_vjp(&w, &x);
+            (v, gx)
+        },
+        x,
+    );
+}
+
+#[derive_grad]
+fn divided(w: &[f64; 24], x0: f64) -> f64 {
+    let mut s = x0;
+    for i in 0..24 {
+        s = s / (1.0 + w[i] * w[i]) + w[i];
+    }
+    s
+}
+
+#[test]
+fn a_divisor_inside_a_loop() {
+    check(
+        "divided",
+        |w| divided(&w, 2.0),
+        |w| divided_grad(&w, 2.0),
+        ramp::<24>(0.9, 0.3),
+    );
+}
+
+#[derive_grad]
+fn before_and_after(w: &[f64; 30], n: usize) -> f64 {
+    let a = w[0] * 2.0;
+    let mut s = a;
+    for i in 0..n {
+        s += a * w[i];
+    }
+    s * a + a
+}
+
+#[test]
+fn a_value_from_before_the_loop_used_after_it() {
+    for n in [0, 3, 30] {
+        check(
+            "before_and_after",
+            |w| before_and_after(&w, n),
+            |w| before_and_after_grad(&w, n),
+            ramp::<30>(1.1, 0.7),
+        );
+    }
+}
+
+#[derive_grad]
+fn backwards_inclusive(w: &[f64; 32], m: usize) -> f64 {
+    let mut s = 1.0;
+    for i in (0..=m).rev() {
+        s = s * 0.5 + (w[i] * s).sin();
+    }
+    for i in 1..=20 {
+        s += w[i] * (i as f64);
+    }
+    s
+}
+
+#[test]
+fn reversed_and_inclusive_ranges() {
+    for m in [0, 5, 31] {
+        check(
+            "backwards_inclusive",
+            |w| backwards_inclusive(&w, m),
+            |w| backwards_inclusive_grad(&w, m),
+            ramp::<32>(0.9, 0.1),
+        );
+    }
+}
+
+#[derive_grad]
+fn branchy(w: &[f64; 40]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..40 {
+        if w[i] > 0.0 {
+            s += w[i] * s.cos();
+        } else {
+            s -= 0.5 * w[i] * w[i];
+        }
+    }
+    s
+}
+
+#[test]
+fn an_if_inside_a_loop() {
+    check(
+        "branchy",
+        |w| branchy(&w),
+        |w| branchy_grad(&w),
+        ramp::<40>(1.0, 0.25),
+    );
+}
+
+#[derive_grad]
+fn pick(z: &[f64; 10], label: usize) -> f64 {
+    let mut m = 0.0;
+    for k in 0..10 {
+        m += z[k].exp();
+    }
+    m.ln() - z[label]
+}
+
+#[test]
+fn a_run_time_index_read() {
+    for label in [0, 3, 9] {
+        check(
+            "pick",
+            |z| pick(&z, label),
+            |z| pick_grad(&z, label),
+            ramp::<10>(2.0, 0.5),
+        );
+    }
+}
+
+#[derive_grad]
+fn generic_sum<F: Float>(w: &[F; 20], n: usize) -> F {
+    let mut s = F::zero();
+    for i in 0..n {
+        s = s + (w[i] * w[i]).sqrt() * F::from(0.5).unwrap();
+    }
+    s
+}
+
+#[derive_grad]
+fn f32_sum(w: [f32; 20]) -> f32 {
+    let mut s = 0.0;
+    for i in 0..20 {
+        s += w[i].exp() * 0.25;
+    }
+    s
+}
+
+#[test]
+fn generic_and_f32_element_types() {
+    check(
+        "generic_sum",
+        |w| generic_sum(&w, 17),
+        |w| generic_sum_grad(&w, 17),
+        ramp::<20>(1.5, 0.1),
+    );
+    let w32: [f32; 20] = std::array::from_fn(|i| (i as f32 * 0.1).cos());
+    check("f32_sum", f32_sum, f32_sum_grad, w32);
+}
+
+#[derive_grad]
+fn chosen(w: [f64; 4], k: usize) -> f64 {
+    w[k] * w[k] + w[0]
+}
+
+#[test]
+fn a_run_time_index_into_an_array_passed_by_value() {
+    for k in 0..4 {
+        check(
+            "chosen",
+            |w| chosen(w, k),
+            |w| chosen_grad(w, k),
+            [0.5, -1.5, 2.0, 0.25],
+        );
+    }
+}
+
+// Loops far too long to unroll stay loops: these expand to a few lines
+// (they once were refused, or took minutes). They are compiled, not run.
+#[derive_grad]
+fn endless(x: f64) -> f64 {
+    let mut y = x;
+    for _ in 0..=9223372036854775807u64 {
+        y = y * 0.5 + 1.0;
+    }
+    y
+}
+
+#[derive_grad]
+fn nested_empty_loops(x0: f64) -> f64 {
+    let mut x = x0;
+    for _ in 0..8 {
+        x = 3.7 * x * (1.0 - x);
+        for _ in 0..2000 {
+            for _ in 0..2000 {}
+        }
+    }
+    x
+}
+
+#[derive_grad]
+fn from_i64_min(w: [f64; 10], x: f64) -> f64 {
+    let mut out = x;
+    for i in i64::MIN..10 {
+        out = out * w[i as usize % 10];
+    }
+    out
+}
+
+#[test]
+fn loops_too_long_to_unroll_compile_to_loops() {
+    // Found by the fuzzer: `i64::MIN` as a bound once panicked the macro.
+    let _ = (from_i64_min, from_i64_min_grad);
+    let _ = (endless, endless_grad);
+    check(
+        "nested_empty_loops",
+        nested_empty_loops,
+        nested_empty_loops_grad,
+        0.3,
+    );
+}
