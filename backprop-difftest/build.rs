@@ -180,6 +180,9 @@ struct Gen<'a> {
     case: &'a Case,
     helpers: &'a [Helper],
     scope: Scope,
+    /// How many enclosing loops stay loops (run-time bounds, or more than
+    /// 16 iterations): calls to other functions are not allowed in them.
+    rolled: usize,
 }
 
 impl Gen<'_> {
@@ -296,7 +299,7 @@ impl Gen<'_> {
                 self.expr(d),
                 self.expr(d)
             ),
-            18 => {
+            18 if self.rolled == 0 => {
                 let h = self.rng.below(self.helpers.len());
                 self.call(h, d)
             }
@@ -435,7 +438,11 @@ impl Gen<'_> {
         let pad = "    ".repeat(indent);
         let i = self.fresh("i");
         let n = 1 + self.rng.below(4);
-        let (range, bound) = match self.rng.below(5) {
+        // Loops that stay loops: more than 16 iterations, or run-time
+        // bounds (`n` is an `i32` parameter; some points make it 0 trips).
+        let long = 17 + self.rng.below(24);
+        let mut rolled = self.rolled > 0;
+        let (range, bound) = match self.rng.below(8) {
             0 => (format!("(0..{n}).rev()"), n),
             1 => (format!("0..={n}"), n + 1),
             2 => (format!("(0..{}).step_by(2)", 2 * n), 2 * n),
@@ -443,11 +450,26 @@ impl Gen<'_> {
                 let (j, b) = self.scope.loop_vars.last().cloned().unwrap();
                 (format!("0..{j}"), b)
             }
+            5 => {
+                rolled = true;
+                (format!("0..{long}"), long)
+            }
+            6 if self.case.ints => {
+                rolled = true;
+                (format!("0..(n as usize % 5)"), 5)
+            }
+            7 if self.case.ints => {
+                rolled = true;
+                (format!("(1..=(n as u8 as usize % 7 + 12)).rev()"), 19)
+            }
             _ => (format!("0..{n}"), n),
         };
+        let over_range = !(self.case.x_len.is_some() && self.rng.chance(0.2));
+        let rolled = rolled && over_range;
         // Iterating over `x`'s elements instead of a range (arrays only).
-        let over_x = self.case.x_len.is_some() && self.rng.chance(0.2);
+        let over_x = !over_range;
         let saved = self.scope.clone();
+        self.rolled += rolled as usize;
         if over_x {
             let v = self.fresh("v");
             writeln!(out, "{pad}for &{v} in x.iter() {{").unwrap();
@@ -484,6 +506,7 @@ impl Gen<'_> {
         let fresh = self.scope.fresh;
         self.scope = saved;
         self.scope.fresh = fresh;
+        self.rolled -= rolled as usize;
         writeln!(out, "{pad}}}").unwrap();
     }
 }
@@ -519,6 +542,7 @@ fn body(case: &Case, helpers: &[Helper], seed: u64, mode: Mode) -> String {
         case,
         helpers,
         scope: Scope::default(),
+        rolled: 0,
     };
     let mut out = String::new();
     let count = 2 + g.rng.below(5);
