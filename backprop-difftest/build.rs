@@ -456,11 +456,11 @@ impl Gen<'_> {
             }
             6 if self.case.ints => {
                 rolled = true;
-                (format!("0..(n as usize % 5)"), 5)
+                ("0..(n as usize % 5)".to_string(), 5)
             }
             7 if self.case.ints => {
                 rolled = true;
-                (format!("(1..=(n as u8 as usize % 7 + 12)).rev()"), 19)
+                ("(1..=(n as u8 as usize % 7 + 12)).rev()".to_string(), 19)
             }
             _ => (format!("0..{n}"), n),
         };
