@@ -316,3 +316,93 @@ fn loops_too_long_to_unroll_compile_to_loops() {
         0.3,
     );
 }
+
+/// A tanh MLP, 30-20-10, with softmax cross-entropy: the layers are local
+/// arrays written by one loop and read by the next.
+#[derive_grad(wrt(w1, w2))]
+fn mlp(w1: &[[f64; 30]; 20], w2: &[[f64; 20]; 10], x: &[f64; 30], label: usize) -> f64 {
+    let mut h = [0.0; 20];
+    for j in 0..20 {
+        let mut s = 0.0;
+        for i in 0..30 {
+            s += w1[j][i] * x[i];
+        }
+        h[j] = s.tanh();
+    }
+    let mut z = [0.0; 10];
+    for k in 0..10 {
+        let mut s = 0.0;
+        for j in 0..20 {
+            s += w2[k][j] * h[j];
+        }
+        z[k] = s;
+    }
+    let mut m = 0.0;
+    for k in 0..10 {
+        m += z[k].exp();
+    }
+    m.ln() - z[label]
+}
+
+#[test]
+fn an_mlp_whose_layers_are_local_arrays() {
+    let x = ramp::<30>(0.8, 0.3);
+    let w1: [[f64; 30]; 20] = std::array::from_fn(|j| ramp::<30>(0.2, j as f64 * 0.7));
+    let w2: [[f64; 20]; 10] = std::array::from_fn(|k| ramp::<20>(0.5, k as f64 * 1.3));
+    for label in [0, 7] {
+        check(
+            "mlp wrt w1",
+            |w1| mlp(&w1, &w2, &x, label),
+            |w1| {
+                let (v, (g1, _)) = mlp_grad(&w1, &w2, &x, label);
+                (v, g1)
+            },
+            w1,
+        );
+        check(
+            "mlp wrt w2",
+            |w2| mlp(&w1, &w2, &x, label),
+            |w2| {
+                let (v, (_, g2)) = mlp_grad(&w1, &w2, &x, label);
+                (v, g2)
+            },
+            w2,
+        );
+    }
+}
+
+/// A recurrence through memory: each element is computed from the one
+/// before, and an element is overwritten after it was read.
+#[derive_grad]
+fn recurrence(w: &[f64; 24], x0: f64) -> f64 {
+    let mut h = [0.0; 25];
+    h[0] = x0;
+    for i in 0..24 {
+        h[i + 1] = (h[i] * w[i]).sin() + h[i];
+        h[i] = h[i] * 0.5;
+    }
+    let mut s = 0.0;
+    for i in 0..25 {
+        s += h[i] * h[i];
+    }
+    s
+}
+
+#[test]
+fn a_loop_carried_array() {
+    check(
+        "recurrence",
+        |w| recurrence(&w, 0.7),
+        |w| recurrence_grad(&w, 0.7),
+        ramp::<24>(0.9, 0.2),
+    );
+    check(
+        "recurrence wrt x0",
+        |x0| recurrence(&ramp::<24>(0.9, 0.2), x0),
+        |x0| {
+            let (v, (_, g)) = recurrence_vjp(&ramp::<24>(0.9, 0.2), x0);
+            (v, g)
+        },
+        0.7,
+    );
+}

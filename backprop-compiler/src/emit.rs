@@ -27,7 +27,7 @@ pub struct Outputs<'a> {
 pub enum Grad {
     /// One node per element, row-major.
     Elements(Vec<Id>),
-    /// A gradient buffer ([`Op::ZeroLike`] after its updates).
+    /// A gradient buffer ([`Op::Zeros`] after its updates).
     Buffer(Id),
 }
 
@@ -181,23 +181,47 @@ impl Emitter<'_> {
                 self.expr[i] = self.expr[carried.index()].clone();
                 return;
             }
-            Op::ZeroLike => {
-                let Op::ArrayParam(p) = g.get(node.args[0]).op else {
-                    unreachable!("gradient buffers are shaped like array parameters")
+            Op::Zeros(k) | Op::NewArray(k) => {
+                let shape = g.shapes[k as usize].clone();
+                // The most common element fills the array (`[0.0; 784]`);
+                // the others are written after it.
+                let mut counts: HashMap<Id, usize> = HashMap::new();
+                for &a in &node.args {
+                    *counts.entry(a).or_default() += 1;
+                }
+                let common = counts
+                    .iter()
+                    .max_by_key(|&(id, n)| (*n, std::cmp::Reverse(*id)))
+                    .map(|(&id, _)| id);
+                let fill = match common {
+                    Some(x) => self.arg(x),
+                    None => self.zero(stmts),
                 };
-                let shape = match &self.params[p as usize].kind {
-                    crate::signature::ParamKind::Float { shape } => shape.clone(),
-                    _ => Vec::new(),
-                };
-                let zero = self.zero(stmts);
-                let value = shape.iter().rev().fold(zero, |inner, n| {
+                let value = shape.iter().rev().fold(fill, |inner, n| {
                     let n = Literal::usize_unsuffixed(*n);
                     quote!([#inner; #n])
                 });
                 let name = self.name_for(i, "d");
                 let ident = local(&name);
                 stmts.push(Stmt::Raw(quote!(let mut #ident = #value;)));
+                for (j, &a) in node.args.iter().enumerate() {
+                    if Some(a) != common {
+                        let idx = unflatten(j, &shape);
+                        let v = self.arg(a);
+                        stmts.push(Stmt::Raw(quote!(#ident #(#idx)* = #v;)));
+                    }
+                }
                 self.expr[i] = Some(quote!(#ident));
+                return;
+            }
+            Op::Store => {
+                let buf = self.arg(node.args[0]);
+                let n = node.args.len();
+                let idx: Vec<TokenStream> =
+                    node.args[1..n - 1].iter().map(|&x| self.arg(x)).collect();
+                let v = self.arg(node.args[n - 1]);
+                stmts.push(Stmt::Raw(quote!(#buf #([#idx])* = #v;)));
+                self.expr[i] = Some(buf);
                 return;
             }
             Op::ScatterAdd => {

@@ -129,7 +129,7 @@ pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<sy
     for (&p, &buffer) in &adj.buffers {
         let base = sig.params[p as usize].name.to_string();
         adjoint_names.push((
-            buffer_root(g, buffer),
+            g.storage(buffer),
             AdjointName::Param(format!("d_{}", base.trim_start_matches("r#"))),
         ));
         let shape = match &sig.params[p as usize].kind {
@@ -191,25 +191,6 @@ impl Compiled {
         match self.grad_buffers[p] {
             Some(b) => emit::Grad::Buffer(b),
             None => emit::Grad::Elements(self.grads[p].clone()),
-        }
-    }
-}
-
-/// The [`Op::ZeroLike`](crate::graph::Op::ZeroLike) a buffer value starts from.
-fn buffer_root(g: &crate::graph::Graph, mut b: Id) -> Id {
-    use crate::graph::Op;
-    loop {
-        let node = g.get(b);
-        match node.op {
-            Op::ScatterAdd => b = node.args[0],
-            Op::LoopOut(k) => {
-                let Op::Loop(l) = g.get(node.args[0]).op else {
-                    return b;
-                };
-                b = g.get(node.args[0]).args[2 + k as usize];
-                let _ = l;
-            }
-            _ => return b,
         }
     }
 }

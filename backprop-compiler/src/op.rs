@@ -115,8 +115,14 @@ pub enum Op {
     /// `buffer[i][j]…`: the arguments are the buffer and one integer per
     /// dimension indexed.
     Load,
-    /// A buffer of zeros shaped like its argument (a gradient buffer).
-    ZeroLike,
+    /// A buffer of zeros of shape `Graph::shapes``[k]` (a gradient buffer).
+    Zeros(u32),
+    /// A local array made a buffer (to be written at run-time indices):
+    /// shape `Graph::shapes``[k]`, the arguments its elements, row-major.
+    NewArray(u32),
+    /// `buffer[i][j]… = value`, in place: the arguments are the buffer, the
+    /// indices and the value; the node is the buffer after it.
+    Store,
     /// `buffer[i][j]… += value`, in place: the arguments are the buffer,
     /// the indices and the value; the node is the buffer after it.
     ScatterAdd,
@@ -220,9 +226,12 @@ impl Op {
             | Op::ArrayParam(_)
             | Op::Carried { .. }
             | Op::Restore { .. } => 0,
-            Op::IntToFloat | Op::ToInt(_) | Op::ZeroLike | Op::LoopOut(_) => 1,
+            Op::IntToFloat | Op::ToInt(_) | Op::LoopOut(_) => 1,
+            Op::Zeros(_) => 0,
             Op::IntAdd | Op::IntSub | Op::IntMul | Op::IntDiv | Op::IntRem | Op::IntCmp(_) => 2,
-            Op::Call(_) | Op::Load | Op::ScatterAdd | Op::Loop(_) => return None,
+            Op::Call(_) | Op::Load | Op::ScatterAdd | Op::Store | Op::NewArray(_) | Op::Loop(_) => {
+                return None
+            }
         })
     }
 
@@ -250,7 +259,9 @@ impl Op {
             _ => matches!(
                 self,
                 Op::Load
-                    | Op::ZeroLike
+                    | Op::Zeros(_)
+                    | Op::NewArray(_)
+                    | Op::Store
                     | Op::ScatterAdd
                     | Op::LoopVar(_)
                     | Op::Carried { .. }

@@ -82,6 +82,10 @@ pub struct Graph {
     pub regions: Vec<crate::graph::region::RegionInfo>,
     /// The rolled loops.
     pub loops: Vec<crate::graph::region::LoopInfo>,
+    /// Array shapes ([`Op::Zeros`], [`Op::NewArray`]).
+    pub shapes: Vec<Vec<usize>>,
+    /// The shape of each array parameter read as a buffer ([`Op::ArrayParam`]).
+    pub array_params: HashMap<u32, Vec<usize>>,
     /// The region new nodes are built in.
     pub current: u32,
     memo: HashMap<(Op, Vec<Id>, u32), Id>,
@@ -126,9 +130,40 @@ impl Graph {
             kinds: Vec::new(),
             regions: vec![crate::graph::region::RegionInfo::root()],
             loops: Vec::new(),
+            shapes: Vec::new(),
+            array_params: HashMap::new(),
             current: 0,
             memo: HashMap::new(),
             depth: 0,
+        }
+    }
+
+    /// The index of `shape` in [`Graph::shapes`].
+    pub fn shape_index(&mut self, shape: &[usize]) -> u32 {
+        match self.shapes.iter().position(|s| s == shape) {
+            Some(k) => k as u32,
+            None => {
+                self.shapes.push(shape.to_vec());
+                (self.shapes.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The storage a buffer value lives in: the parameter or local array
+    /// it was made from, or the zeros it started as (every update of a
+    /// buffer is in place, so all its values share one variable).
+    pub fn storage(&self, mut b: Id) -> Id {
+        loop {
+            let node = self.get(b);
+            match node.op {
+                Op::Store | Op::ScatterAdd => b = node.args[0],
+                Op::LoopOut(k) => b = self.get(node.args[0]).args[2 + k as usize],
+                Op::Carried { l, k } => match self.loops[l as usize].node {
+                    Some(n) => b = self.get(n).args[2 + k as usize],
+                    None => return b,
+                },
+                _ => return b,
+            }
         }
     }
 
@@ -274,7 +309,9 @@ impl Graph {
             | Op::IntRem
             | Op::ToInt(_) => Kind::Int,
             op if op.is_bool() => Kind::Bool,
-            Op::ArrayParam(_) | Op::ZeroLike | Op::ScatterAdd => Kind::Buffer,
+            Op::ArrayParam(_) | Op::Zeros(_) | Op::NewArray(_) | Op::Store | Op::ScatterAdd => {
+                Kind::Buffer
+            }
             Op::Loop(_) => Kind::Loop,
             Op::Carried { l, k } => self.loops[l as usize].kinds[k as usize],
             Op::Restore { l, k } => self.loops[l as usize].restore_kinds[k as usize],

@@ -37,16 +37,36 @@ impl Lowerer<'_> {
         };
         let name = ident.to_string();
         let mut idx = Vec::new();
-        for e in indices {
+        let mut run_time = false;
+        for e in &indices {
             match self.expr(e) {
-                Value::Int(i) => idx.push(i),
+                Value::Int(i) => idx.push(Value::Int(i)),
+                v @ Value::RtInt(_) => {
+                    run_time = true;
+                    idx.push(v);
+                }
                 Value::Poison => return,
                 _ => {
-                    self.error_at(e, "array indices must be known at compile time: integer literals or `for` loop variables");
+                    self.error_at(*e, "array indices must be integers");
                     return;
                 }
             }
         }
+        let is_buffer = matches!(
+            self.lookup(&name).map(|b| &b.value),
+            Some(Value::Buffer { .. })
+        );
+        if (run_time || is_buffer) && !idx.is_empty() {
+            self.store(lhs, ident, &name, &idx, value);
+            return;
+        }
+        let idx: Vec<i128> = idx
+            .into_iter()
+            .map(|v| match v {
+                Value::Int(i) => i,
+                _ => unreachable!("compile-time indices"),
+            })
+            .collect();
         let elem_name = if idx.is_empty() {
             name.clone()
         } else {
@@ -94,6 +114,86 @@ impl Lowerer<'_> {
             }
         }
         *slot = value;
+    }
+
+    /// `name[i][j]… = value` with run-time indices, or into an array that
+    /// already lives in memory: an in-place [`Op::Store`].
+    fn store(&mut self, lhs: &Expr, ident: &syn::Ident, name: &str, idx: &[Value], value: Value) {
+        let Value::Float(v) = value else {
+            if value != Value::Poison {
+                self.error_at(lhs, "only single elements can be assigned at run-time indices (`h[j] = …` with `h` an array of floats)");
+            }
+            return;
+        };
+        if self.runtime_if_depth > 0 {
+            self.error_at(lhs, "an array element with a run-time index cannot be assigned inside an `if` with a run-time condition: compute the value with an `if` expression and assign it after (`h[j] = if c { a } else { b };`)");
+            return;
+        }
+        let Some(binding) = self.lookup(name) else {
+            self.error_at(ident, format!("cannot find `{name}`"));
+            return;
+        };
+        if binding.wrt_param {
+            self.error_at(ident, format!("cannot assign to `{name}`: it is a parameter being differentiated; copy it first (`let mut {name}_local = {name};`) and change the copy"));
+            return;
+        }
+        let current = binding.value.clone();
+        let Some(Value::Buffer { buf, shape, .. }) = self.in_memory(&current) else {
+            self.error_at(
+                lhs,
+                format!(
+                    "`{name}` is not an array of floats that can be written at run-time indices"
+                ),
+            );
+            return;
+        };
+        if idx.len() != shape.len() {
+            self.error_at(lhs, "only single elements can be assigned at run-time indices: index every dimension (`h[i][j] = …`)");
+            return;
+        }
+        // Another name for the same array would see the write (arrays are
+        // copied on assignment in Rust, but here both names share memory).
+        let aliases = self
+            .scopes
+            .iter()
+            .flat_map(|s| s.iter())
+            .filter(|(n, b)| n.as_str() != name && matches!(&b.value, Value::Buffer { buf: other, index, .. } if *other == buf && index.is_empty()))
+            .count();
+        if aliases > 0 || matches!(self.g.get(buf).op, Op::ArrayParam(_)) {
+            self.error_at(lhs, format!("`{name}` is a copy of another array here; writing it at run-time indices is not supported yet: build it with its own `let mut {name} = [0.0; N];` and a loop"));
+            return;
+        }
+        let mut args = vec![buf];
+        for (k, i) in idx.iter().enumerate() {
+            if let Value::Int(c) = i {
+                if usize::try_from(*c).map_or(true, |c| c >= shape[k]) {
+                    let len = shape[k];
+                    self.error_at(
+                        lhs,
+                        format!("index {c} is out of bounds for an array of length {len}"),
+                    );
+                    return;
+                }
+            }
+            match self.int_node(i) {
+                Some(n) => args.push(n),
+                None => {
+                    self.error_at(lhs, "this index does not fit in 64 bits");
+                    return;
+                }
+            }
+        }
+        args.push(v);
+        let root = self.g.storage(buf);
+        if self.g.names[root.index()].is_none() {
+            self.g.names[root.index()] = Some(name.trim_start_matches("r#").to_owned());
+        }
+        let stored = self.g.node(Op::Store, args);
+        self.lookup_mut(name).expect("looked up above").value = Value::Buffer {
+            buf: stored,
+            index: Vec::new(),
+            shape,
+        };
     }
 
     // ------------------------------------------------------------- indexing
@@ -162,14 +262,7 @@ impl Lowerer<'_> {
                     }
                 }
             }
-            (
-                Value::ArrayRef {
-                    param,
-                    index,
-                    shape,
-                },
-                k,
-            ) => {
+            (Value::Buffer { buf, index, shape }, k) => {
                 if let Value::Int(c) = k {
                     if usize::try_from(c).map_or(true, |c| c >= shape[0]) {
                         let len = shape[0];
@@ -180,13 +273,19 @@ impl Lowerer<'_> {
                     }
                 }
                 match self.int_node(&k) {
-                    Some(i) => self.index_view(param, index, shape, i),
+                    Some(i) => self.index_view(buf, index, shape, i),
                     None => self.error_at(e, "this index does not fit in 64 bits"),
                 }
             }
             (base @ Value::Array(_), Value::RtInt(i)) => match self.param_view(&base) {
-                Some((param, index, shape)) => self.index_view(param, index, shape, i),
-                None => self.runtime_index_error(e),
+                Some((buf, index, shape)) => self.index_view(buf, index, shape, i),
+                // A local array read at a run-time index is put in memory.
+                None => match self.in_memory(&base) {
+                    Some(Value::Buffer { buf, index, shape }) => {
+                        self.index_view(buf, index, shape, i)
+                    }
+                    _ => self.runtime_index_error(e),
+                },
             },
             (other, _) => {
                 let what = describe(&other);

@@ -28,10 +28,10 @@ impl Lowerer<'_> {
     ) -> Value {
         let name = method.to_string();
         let recv = match recv {
-            Value::ArrayRef { shape, .. } if name == "len" && args.is_empty() => {
+            Value::Buffer { shape, .. } if name == "len" && args.is_empty() => {
                 return Value::Int(shape[0] as i128)
             }
-            v @ Value::ArrayRef { .. } => self.materialize(v),
+            v @ Value::Buffer { .. } => self.materialize(v),
             v => v,
         };
         match recv {

@@ -35,12 +35,14 @@ impl Lowerer<'_> {
             };
         }
         let saved = self.scopes.clone();
+        self.runtime_if_depth += 1;
         let then_v = self.block(&i.then_branch);
         let then_scopes = std::mem::replace(&mut self.scopes, saved);
         let else_v = match &i.else_branch {
             Some((_, e)) => self.expr(e),
             None => Value::Unit,
         };
+        self.runtime_if_depth -= 1;
         let else_scopes = std::mem::take(&mut self.scopes);
         let mut merged = else_scopes.clone();
         for (level, scope) in merged.iter_mut().enumerate() {
@@ -232,7 +234,7 @@ impl Lowerer<'_> {
             }
             other => match self.expr(other) {
                 Value::Array(items) => Some(items),
-                v @ Value::ArrayRef { .. } => match self.materialize(v) {
+                v @ Value::Buffer { .. } => match self.materialize(v) {
                     Value::Array(items) => Some(items),
                     _ => None,
                 },

@@ -28,11 +28,12 @@ pub enum Value {
     RtInt(Id),
     /// An array of values.
     Array(Vec<Value>),
-    /// A part of a float array parameter picked by run-time indices inside
-    /// a rolled loop (`w[j]` of `w: &[[f64; 4]; 8]`, `j` the loop variable).
-    ArrayRef {
-        /// The parameter.
-        param: u32,
+    /// An array in memory, or a part of one picked by indices: an array
+    /// parameter read at run-time indices (`w[j]` of `w: &[[f64; 4]; 8]`,
+    /// `j` a loop variable), or a local array written at run-time indices.
+    Buffer {
+        /// The buffer node ([`Op::ArrayParam`], [`Op::NewArray`], …).
+        buf: Id,
         /// The indices so far (integer nodes), outermost first.
         index: Vec<Id>,
         /// The dimensions left.
@@ -90,6 +91,7 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
         reported: Default::default(),
         iterations: 0,
         rolled_depth: 0,
+        runtime_if_depth: 0,
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
@@ -150,7 +152,7 @@ fn describe(v: &Value) -> &'static str {
         Value::Float(_) => "a float",
         Value::Bool(_) => "a bool",
         Value::Int(_) | Value::RtInt(_) => "an integer",
-        Value::Array(_) | Value::ArrayRef { .. } => "an array",
+        Value::Array(_) | Value::Buffer { .. } => "an array",
         Value::Tuple(_) => "a tuple",
         Value::Unit => "`()`",
         Value::Uninit => "an unassigned variable",
@@ -171,6 +173,9 @@ struct Lowerer<'a> {
     iterations: u64,
     /// How many rolled loops enclose the code being lowered.
     rolled_depth: u32,
+    /// How many `if`s with run-time conditions enclose it (both branches
+    /// are lowered, so neither may write an array in place).
+    runtime_if_depth: u32,
 }
 
 /// Where a statement sits, to tell a final `return` from an early one.

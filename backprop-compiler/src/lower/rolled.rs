@@ -165,15 +165,35 @@ impl Lowerer<'_> {
         };
         // The variables declared before the loop that its body assigns.
         let mut carried: Vec<(String, Id)> = Vec::new();
+        let mut kinds = Vec::new();
+        let mut shapes = Vec::new();
         for name in assigned_names(&f.body) {
-            match self.lookup(&name).map(|b| &b.value) {
-                Some(Value::Float(id)) => carried.push((name, *id)),
+            match self.lookup(&name).map(|b| b.value.clone()) {
+                Some(Value::Float(id)) => {
+                    carried.push((name, id));
+                    kinds.push(Kind::Float);
+                    shapes.push(Vec::new());
+                }
                 None => {}
+                // An array the loop writes lives in memory.
+                Some(v @ (Value::Array(_) | Value::Buffer { .. })) => {
+                    let Some(Value::Buffer { buf, shape, .. }) = self.in_memory(&v) else {
+                        return Err(NotRolled);
+                    };
+                    let root = self.g.storage(buf);
+                    if self.g.names[root.index()].is_none() {
+                        self.g.names[root.index()] = Some(name.trim_start_matches("r#").to_owned());
+                    }
+                    carried.push((name, buf));
+                    kinds.push(Kind::Buffer);
+                    shapes.push(shape);
+                }
                 Some(_) => return Err(NotRolled),
             }
         }
-        let kinds = vec![Kind::Float; carried.len()];
-        let (l, var, at_start) = self.g.begin_loop(kinds, range.reversed, range.inclusive);
+        let (l, var, at_start) = self
+            .g
+            .begin_loop(kinds.clone(), range.reversed, range.inclusive);
         {
             let info = &mut self.g.loops[l as usize];
             info.names = carried
@@ -184,8 +204,15 @@ impl Lowerer<'_> {
                 .as_ref()
                 .map(|n| n.trim_start_matches("r#").to_owned());
         }
-        for ((name, _), &c) in carried.iter().zip(&at_start) {
-            self.lookup_mut(name).expect("looked up above").value = Value::Float(c);
+        for (k, ((name, _), &c)) in carried.iter().zip(&at_start).enumerate() {
+            self.lookup_mut(name).expect("looked up above").value = match kinds[k] {
+                Kind::Buffer => Value::Buffer {
+                    buf: c,
+                    index: Vec::new(),
+                    shape: shapes[k].clone(),
+                },
+                _ => Value::Float(c),
+            };
         }
         self.scopes.push(Scope::new());
         if let Some(name) = &var_name {
@@ -196,25 +223,41 @@ impl Lowerer<'_> {
         self.rolled_depth -= 1;
         self.scopes.pop();
         let mut yields = Vec::new();
-        for (name, _) in &carried {
-            match self.lookup(name).map(|b| &b.value) {
-                Some(Value::Float(id)) => yields.push(*id),
+        for (k, (name, _)) in carried.iter().enumerate() {
+            let v = self.lookup(name).map(|b| b.value.clone());
+            match (kinds[k], v) {
+                (Kind::Float, Some(Value::Float(id))) => yields.push(id),
+                (Kind::Buffer, Some(v @ (Value::Array(_) | Value::Buffer { .. }))) => {
+                    match self.in_memory(&v) {
+                        Some(Value::Buffer { buf, shape, .. }) if shape == shapes[k] => {
+                            yields.push(buf)
+                        }
+                        _ => return Err(NotRolled),
+                    }
+                }
                 _ => return Err(NotRolled),
             }
         }
         let inits = carried.iter().map(|(_, id)| *id).collect();
         let (_, outs) = self.g.finish_loop(l, lo, hi, inits, yields);
-        for ((name, _), out) in carried.iter().zip(outs) {
-            self.lookup_mut(name).expect("looked up above").value = Value::Float(out);
+        for (k, ((name, _), out)) in carried.iter().zip(outs).enumerate() {
+            self.lookup_mut(name).expect("looked up above").value = match kinds[k] {
+                Kind::Buffer => Value::Buffer {
+                    buf: out,
+                    index: Vec::new(),
+                    shape: shapes[k].clone(),
+                },
+                _ => Value::Float(out),
+            };
         }
         Ok(Value::Unit)
     }
 
     /// The part of an array parameter that `v` is, if it is one whole
     /// sub-array of a parameter's original elements (`w`, or `w[2]` of
-    /// `w: [[f64; 4]; 3]`): the parameter, the leading indices and the
-    /// shape left.
-    pub(super) fn param_view(&mut self, v: &Value) -> Option<(u32, Vec<Id>, Vec<usize>)> {
+    /// `w: [[f64; 4]; 3]`): the parameter's buffer, the leading indices and
+    /// the shape left.
+    pub(super) fn param_view(&mut self, v: &Value) -> Option<(Id, Vec<Id>, Vec<usize>)> {
         fn leaves(v: &Value, out: &mut Vec<(u32, u32)>, g: &crate::graph::Graph) -> bool {
             match v {
                 Value::Float(id) => match g.get(*id).op {
@@ -264,51 +307,70 @@ impl Lowerer<'_> {
             .into_iter()
             .map(|i| self.g.node(Op::IntConst(i as i64), vec![]))
             .collect();
-        Some((param, lead, rest))
+        self.g.array_params.insert(param, shape.clone());
+        let buf = self.g.node(Op::ArrayParam(param), vec![]);
+        Some((buf, lead, rest))
     }
 
-    /// Indexes an array parameter's part with one more (run-time or
-    /// compile-time) index: a smaller part, or an element read.
+    /// Indexes a buffer's part with one more (run-time or compile-time)
+    /// index: a smaller part, or an element read.
     pub(super) fn index_view(
         &mut self,
-        param: u32,
+        buf: Id,
         mut index: Vec<Id>,
         shape: Vec<usize>,
         i: Id,
     ) -> Value {
         index.push(i);
         if shape.len() > 1 {
-            return Value::ArrayRef {
-                param,
+            return Value::Buffer {
+                buf,
                 index,
                 shape: shape[1..].to_vec(),
             };
         }
-        let buffer = self.g.node(Op::ArrayParam(param), vec![]);
-        let mut args = vec![buffer];
+        let mut args = vec![buf];
         args.extend(index);
         Value::Float(self.g.node(Op::Load, args))
     }
 
-    /// The elements of an array parameter's part, as an array of reads.
+    /// The elements of a buffer's part, as an array of reads.
     pub(super) fn materialize(&mut self, v: Value) -> Value {
         match v {
-            Value::ArrayRef {
-                param,
-                index,
-                shape,
-            } => {
+            Value::Buffer { buf, index, shape } => {
                 let n = shape[0];
                 let items = (0..n)
                     .map(|k| {
                         let i = self.g.node(Op::IntConst(k as i64), vec![]);
-                        let part = self.index_view(param, index.clone(), shape.clone(), i);
+                        let part = self.index_view(buf, index.clone(), shape.clone(), i);
                         self.materialize(part)
                     })
                     .collect();
                 Value::Array(items)
             }
             v => v,
+        }
+    }
+
+    /// A local array as a buffer (so it can be written at run-time
+    /// indices), or `None` if it is not a rectangular array of floats.
+    pub(super) fn in_memory(&mut self, v: &Value) -> Option<Value> {
+        match v {
+            Value::Buffer { index, .. } if index.is_empty() => Some(v.clone()),
+            Value::Array(_) => {
+                let (mut flat, mut shape) = (Vec::new(), Vec::new());
+                if !call::flatten(v, &mut flat, &mut shape, 0) {
+                    return None;
+                }
+                let k = self.g.shape_index(&shape);
+                let buf = self.g.node(Op::NewArray(k), flat);
+                Some(Value::Buffer {
+                    buf,
+                    index: Vec::new(),
+                    shape,
+                })
+            }
+            _ => None,
         }
     }
 }

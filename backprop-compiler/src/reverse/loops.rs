@@ -21,7 +21,7 @@
 //! loops: an iteration pushes after its inner loops have pushed, and its
 //! reverse pops before its inner loops' reverses pop.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::graph::{Graph, Id, Kind, Mode, Op};
 use crate::ops::PRIMITIVES;
@@ -83,69 +83,190 @@ struct Ctx {
     map: HashMap<Id, Id>,
 }
 
-/// Builds reverse loops, and threads the gradient buffers through them.
+/// Builds reverse loops, and threads the adjoint buffers through them.
 pub(super) struct Reverser<'a> {
     active: &'a [bool],
     live: &'a [bool],
-    /// The current gradient buffer of each array parameter read at
-    /// run-time indices.
-    bufs: HashMap<u32, Id>,
+    /// The current adjoint buffer of each array storage (an array
+    /// parameter read at run-time indices, a local array in memory), by
+    /// the storage's node.
+    bufs: HashMap<Id, Id>,
     ctxs: Vec<Ctx>,
     /// The forward nodes of each region, in arena order.
     region_nodes: Vec<Vec<Id>>,
+    /// Buffer values whose memory is written afterwards (by a store, or
+    /// by a loop that carries them): a read of one cannot be repeated in
+    /// the reverse sweep, so its value goes on the tape.
+    overwritten: HashSet<Id>,
+    /// The storages some active value is written to.
+    active_storages: HashSet<Id>,
 }
 
 impl<'a> Reverser<'a> {
-    /// Prepares the buffers of every array parameter read at run-time
-    /// indices (zeros, created once in the function's body).
+    /// Prepares the reversal of `g`'s loops.
     pub(super) fn new(g: &mut Graph, active: &'a [bool], live: &'a [bool]) -> Reverser<'a> {
         let mut region_nodes = vec![Vec::new(); g.regions.len()];
-        let mut bufs = HashMap::new();
+        let mut overwritten = HashSet::new();
         for i in 0..active.len() {
             region_nodes[g.region_of[i] as usize].push(Id(i as u32));
-        }
-        let saved = g.current;
-        g.current = 0;
-        for i in 0..active.len() {
             let node = g.get(Id(i as u32));
-            if node.op == Op::Load && active[i] && live[i] {
-                let buffer = node.args[0];
-                let Op::ArrayParam(p) = g.get(buffer).op else {
-                    continue;
-                };
-                if let std::collections::hash_map::Entry::Vacant(e) = bufs.entry(p) {
-                    e.insert(g.node(Op::ZeroLike, vec![buffer]));
+            match node.op {
+                Op::Store => {
+                    overwritten.insert(node.args[0]);
                 }
+                Op::Loop(l) => {
+                    let info = &g.loops[l as usize];
+                    for (k, kind) in info.kinds.iter().enumerate() {
+                        if *kind == Kind::Buffer && info.yields[k] != info.carried[k] {
+                            overwritten.insert(node.args[2 + k]);
+                            overwritten.insert(info.carried[k]);
+                        }
+                    }
+                }
+                _ => {}
             }
         }
-        g.current = saved;
+        let active_storages = (0..active.len())
+            .filter(|&i| active[i] && g.kinds[i] == Kind::Buffer)
+            .map(|i| g.storage(Id(i as u32)))
+            .collect();
         Reverser {
             active,
             live,
-            bufs,
+            bufs: HashMap::new(),
             ctxs: Vec::new(),
             region_nodes,
+            overwritten,
+            active_storages,
         }
     }
 
-    /// The final gradient buffers.
-    pub(super) fn into_buffers(self) -> HashMap<u32, Id> {
+    /// The final gradient buffers of the array parameters.
+    pub(super) fn into_buffers(self, g: &Graph) -> HashMap<u32, Id> {
         self.bufs
+            .into_iter()
+            .filter_map(|(root, b)| match g.get(root).op {
+                Op::ArrayParam(p) => Some((p, b)),
+                _ => None,
+            })
+            .collect()
     }
 
-    /// Adds `adjoint` to the gradient buffer element a [`Op::Load`] read.
+    /// The adjoint buffer of storage `root`, created (zeros) where the
+    /// storage is: in the function's body, or in the reverse of the loop
+    /// whose body declares it.
+    fn dbuf(&mut self, g: &mut Graph, root: Id) -> Id {
+        if let Some(&b) = self.bufs.get(&root) {
+            return b;
+        }
+        let region = g.region_of[root.index()];
+        let target = self
+            .ctxs
+            .iter()
+            .rev()
+            .find(|c| g.loops[c.l as usize].body == region)
+            .map_or(0, |c| g.loops[c.rev as usize].body);
+        let shape = match g.get(root).op {
+            Op::ArrayParam(p) => g.array_params[&p].clone(),
+            Op::NewArray(k) | Op::Zeros(k) => g.shapes[k as usize].clone(),
+            _ => unreachable!("a storage is an array parameter or a local array"),
+        };
+        let k = g.shape_index(&shape);
+        let saved = g.current;
+        g.current = target;
+        let z = g.node(Op::Zeros(k), vec![]);
+        g.current = saved;
+        if let Some(name) = &g.names[root.index()] {
+            g.names[z.index()] = Some(format!("d_{name}"));
+        }
+        self.bufs.insert(root, z);
+        z
+    }
+
+    /// The storage of a forward buffer value, if derivatives flow into it.
+    fn active_storage(&self, g: &Graph, buf: Id) -> Option<Id> {
+        let root = g.storage(buf);
+        self.active_storages.contains(&root).then_some(root)
+    }
+
+    /// Adds `adjoint` to the adjoint buffer element a [`Op::Load`] read.
     pub(super) fn scatter(&mut self, g: &mut Graph, load: Id, adjoint: Id) {
         let args = g.get(load).args.clone();
-        let Op::ArrayParam(p) = g.get(args[0]).op else {
+        let Some(root) = self.active_storage(g, args[0]) else {
             return;
         };
-        let mut new_args = vec![self.bufs[&p]];
+        let mut new_args = vec![self.dbuf(g, root)];
         for &i in &args[1..] {
             new_args.push(self.fwd(g, i));
         }
         new_args.push(adjoint);
         let b = g.node(Op::ScatterAdd, new_args);
-        self.bufs.insert(p, b);
+        self.bufs.insert(root, b);
+    }
+
+    /// The reverse of a buffer operation: a [`Op::Store`] hands the
+    /// stored value the element's adjoint and clears it; a
+    /// [`Op::NewArray`] hands each element its adjoint. Contributions go
+    /// to `contribute(target, adjoint)`.
+    pub(super) fn buffer_op(
+        &mut self,
+        g: &mut Graph,
+        id: Id,
+        contribute: &mut dyn FnMut(&mut Graph, Id, Id),
+    ) {
+        let node = g.get(id).clone();
+        let Some(root) = self.active_storage(g, id) else {
+            return;
+        };
+        if !self.bufs.contains_key(&root) {
+            return; // nothing flowed back into it
+        }
+        match node.op {
+            Op::Store => {
+                let n = node.args.len();
+                let value = node.args[n - 1];
+                let idx: Vec<Id> = node.args[1..n - 1]
+                    .iter()
+                    .map(|&i| self.fwd(g, i))
+                    .collect();
+                let d = self.bufs[&root];
+                let mut load = vec![d];
+                load.extend(&idx);
+                let a = g.node(Op::Load, load);
+                let zero = g.konst(0.0);
+                let mut store = vec![d];
+                store.extend(&idx);
+                store.push(zero);
+                let cleared = g.node(Op::Store, store);
+                self.bufs.insert(root, cleared);
+                if self.active[value.index()] {
+                    contribute(g, value, a);
+                }
+            }
+            Op::NewArray(k) => {
+                let shape = g.shapes[k as usize].clone();
+                let d = self.bufs[&root];
+                for (j, &elem) in node.args.iter().enumerate() {
+                    if !self.active[elem.index()] {
+                        continue;
+                    }
+                    let mut load = vec![d];
+                    let mut rest = j;
+                    let mut idx = vec![0; shape.len()];
+                    for dim in (0..shape.len()).rev() {
+                        idx[dim] = rest % shape[dim];
+                        rest /= shape[dim];
+                    }
+                    load.extend(
+                        idx.into_iter()
+                            .map(|i| g.node(Op::IntConst(i as i64), vec![])),
+                    );
+                    let a = g.node(Op::Load, load);
+                    contribute(g, elem, a);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// The value a forward node has in the iteration being reversed.
@@ -168,6 +289,7 @@ impl<'a> Reverser<'a> {
                 self.restore(g, c, id)
             }
             Op::Fun(f) if PRIMITIVES[f as usize].is_expensive() => self.restore(g, c, id),
+            Op::Load if self.overwritten.contains(&node.args[0]) => self.restore(g, c, id),
             op => {
                 let args: Vec<Id> = node.args.iter().map(|&a| self.fwd(g, a)).collect();
                 let (saved_region, saved_mode) = (g.current, g.mode);
@@ -202,12 +324,12 @@ impl<'a> Reverser<'a> {
     }
 
     /// The float values from outside loop `l`'s body (and its inner loops'
-    /// bodies) that the body reads or yields, and the array parameters it
-    /// reads at run-time indices.
-    fn outside_reads(&self, g: &Graph, l: u32) -> (Vec<Id>, Vec<u32>) {
+    /// bodies) that the body reads or yields, and the array storages from
+    /// outside it that the body reads or writes.
+    fn outside_reads(&self, g: &Graph, l: u32) -> (Vec<Id>, Vec<Id>) {
         let body = g.loops[l as usize].body;
         let mut free = BTreeSet::new();
-        let mut params = BTreeSet::new();
+        let mut storages = BTreeSet::new();
         let outside = |a: Id, free: &mut BTreeSet<Id>| {
             if !g.encloses(body, g.region_of[a.index()])
                 && self.active[a.index()]
@@ -229,16 +351,18 @@ impl<'a> Reverser<'a> {
                     outside(y, &mut free);
                 }
             }
-            if node.op == Op::Load && self.active[i] {
-                if let Op::ArrayParam(p) = g.get(node.args[0]).op {
-                    params.insert(p);
+            if matches!(node.op, Op::Load | Op::Store) {
+                if let Some(root) = self.active_storage(g, node.args[0]) {
+                    if !g.encloses(body, g.region_of[root.index()]) {
+                        storages.insert(root);
+                    }
                 }
             }
         }
         for &y in &g.loops[l as usize].yields {
             outside(y, &mut free);
         }
-        (free.into_iter().collect(), params.into_iter().collect())
+        (free.into_iter().collect(), storages.into_iter().collect())
     }
 
     /// Builds the reverse of loop `l`, given the adjoints of its final
@@ -253,34 +377,50 @@ impl<'a> Reverser<'a> {
         let info = g.loops[l as usize].clone();
         let node = info.node.expect("a finished loop");
         let args = g.get(node).args.clone();
-        let (free, params) = self.outside_reads(g, l);
+        let (free, storages) = self.outside_reads(g, l);
+        // Nothing flows back: no adjoint of a final float, and no adjoint
+        // in the memory the loop wrote.
+        let any_float = out_adjoints.iter().any(Option::is_some);
+        if !any_float && !storages.iter().any(|r| self.bufs.contains_key(r)) {
+            return Vec::new();
+        }
         let lo = self.fwd(g, args[0]);
         let hi = self.fwd(g, args[1]);
         let zero = g.konst(0.0);
-        let n_carried = info.kinds.len();
-        let mut kinds = vec![Kind::Float; n_carried + free.len()];
-        kinds.extend(params.iter().map(|_| Kind::Buffer));
-        let mut inits: Vec<Id> = out_adjoints.iter().map(|a| a.unwrap_or(zero)).collect();
+        // The adjoints of the carried floats (buffers' adjoints live in
+        // their storages' adjoint buffers).
+        let floats: Vec<usize> = (0..info.kinds.len())
+            .filter(|&k| info.kinds[k] == Kind::Float)
+            .collect();
+        let n_floats = floats.len();
+        let mut kinds = vec![Kind::Float; n_floats + free.len()];
+        kinds.extend(storages.iter().map(|_| Kind::Buffer));
+        let mut inits: Vec<Id> = floats
+            .iter()
+            .map(|&k| out_adjoints[k].unwrap_or(zero))
+            .collect();
         inits.extend(free.iter().map(|_| zero));
-        inits.extend(params.iter().map(|p| self.bufs[p]));
+        for &r in &storages {
+            let d = self.dbuf(g, r);
+            inits.push(d);
+        }
 
         let (rev, _, carried) = g.begin_loop(kinds, !info.reversed, info.inclusive);
         {
             let r = &mut g.loops[rev as usize];
             r.reverses = Some(l);
             r.var_name = info.var_name.clone();
-            let mut names: Vec<Option<String>> = info
-                .names
+            let mut names: Vec<Option<String>> = floats
                 .iter()
-                .map(|n| n.as_ref().map(|n| format!("d_{n}")))
+                .map(|&k| info.names[k].as_ref().map(|n| format!("d_{n}")))
                 .collect();
             names.extend(free.iter().map(|_| None));
-            names.extend(params.iter().map(|_| None));
+            names.extend(storages.iter().map(|_| None));
             r.names = names;
         }
         for (k, f) in free.iter().enumerate() {
             if let Some(name) = &g.names[f.index()] {
-                g.loops[rev as usize].names[n_carried + k] = Some(format!("d_{name}"));
+                g.loops[rev as usize].names[n_floats + k] = Some(format!("d_{name}"));
             }
         }
         self.ctxs.push(Ctx {
@@ -288,11 +428,11 @@ impl<'a> Reverser<'a> {
             rev,
             map: HashMap::new(),
         });
-        for (j, p) in params.iter().enumerate() {
-            self.bufs.insert(*p, carried[n_carried + free.len() + j]);
+        for (j, r) in storages.iter().enumerate() {
+            self.bufs.insert(*r, carried[n_floats + free.len() + j]);
         }
         let free_pos: HashMap<Id, usize> = free.iter().enumerate().map(|(k, &f)| (f, k)).collect();
-        let mut acc: Vec<Id> = carried[n_carried..n_carried + free.len()].to_vec();
+        let mut acc: Vec<Id> = carried[n_floats..n_floats + free.len()].to_vec();
         let mut adj: HashMap<Id, Id> = HashMap::new();
         let body = info.body;
         let mut contribute = |g: &mut Graph, adj: &mut HashMap<Id, Id>, target: Id, v: Id| {
@@ -309,9 +449,10 @@ impl<'a> Reverser<'a> {
                 acc[k] = g.add(acc[k], v);
             }
         };
-        for (k, &y) in info.yields.iter().enumerate() {
+        for (j, &k) in floats.iter().enumerate() {
+            let y = info.yields[k];
             if self.active[y.index()] {
-                contribute(g, &mut adj, y, carried[k]);
+                contribute(g, &mut adj, y, carried[j]);
             }
         }
         let nodes = self.region_nodes[body as usize].clone();
@@ -324,15 +465,20 @@ impl<'a> Reverser<'a> {
             if let Op::Loop(inner) = op {
                 let outs = g.loops[inner as usize].outs.clone();
                 let out_adj: Vec<Option<Id>> = outs.iter().map(|o| adj.get(o).copied()).collect();
-                if out_adj.iter().all(Option::is_none) {
-                    continue;
-                }
                 for (target, v) in self.reverse_loop(g, inner, out_adj) {
                     contribute(g, &mut adj, target, v);
                 }
                 continue;
             }
             if !self.active[i] {
+                continue;
+            }
+            if matches!(op, Op::Store | Op::NewArray(_)) {
+                let mut found = Vec::new();
+                self.buffer_op(g, id, &mut |_, t, v| found.push((t, v)));
+                for (t, v) in found {
+                    contribute(g, &mut adj, t, v);
+                }
                 continue;
             }
             let Some(&a) = adj.get(&id) else { continue };
@@ -356,27 +502,30 @@ impl<'a> Reverser<'a> {
                 }
             }
         }
-        let mut yields: Vec<Id> = info
-            .carried
+        let mut yields: Vec<Id> = floats
             .iter()
-            .map(|c| adj.get(c).copied().unwrap_or(zero))
+            .map(|&k| adj.get(&info.carried[k]).copied().unwrap_or(zero))
             .collect();
         yields.extend(acc.iter().copied());
-        yields.extend(params.iter().map(|p| self.bufs[p]));
+        yields.extend(storages.iter().map(|r| self.bufs[r]));
         let (_, outs) = g.finish_loop(rev, lo, hi, inits, yields);
         self.ctxs.pop();
-        for (j, p) in params.iter().enumerate() {
-            self.bufs.insert(*p, outs[n_carried + free.len() + j]);
+        for (j, r) in storages.iter().enumerate() {
+            self.bufs.insert(*r, outs[n_floats + free.len() + j]);
         }
+        // Adjoint buffers of storages declared inside the body belong to
+        // one iteration.
+        self.bufs
+            .retain(|root, _| !g.encloses(body, g.region_of[root.index()]));
         let mut contributions = Vec::new();
-        for k in 0..n_carried {
+        for (j, &k) in floats.iter().enumerate() {
             let init = args[2 + k];
-            if self.active[init.index()] && g.as_const(outs[k]) != Some(0.0) {
-                contributions.push((init, outs[k]));
+            if self.active[init.index()] && g.as_const(outs[j]) != Some(0.0) {
+                contributions.push((init, outs[j]));
             }
         }
         for (k, &f) in free.iter().enumerate() {
-            contributions.push((f, outs[n_carried + k]));
+            contributions.push((f, outs[n_floats + k]));
         }
         contributions
     }

@@ -91,15 +91,18 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
         if let Op::Loop(l) = g.get(id).op {
             let outs = g.loops[l as usize].outs.clone();
             let out_adj: Vec<Option<Id>> = outs.iter().map(|o| adjoint[o.index()]).collect();
-            if out_adj.iter().all(Option::is_none) {
-                continue;
-            }
             for (target, value) in rev.reverse_loop(g, l, out_adj) {
                 direct[target.index()].push(value);
             }
             continue;
         }
         if !active[i] {
+            continue;
+        }
+        if matches!(g.get(id).op, Op::Store | Op::NewArray(_)) {
+            rev.buffer_op(g, id, &mut |_, target, value| {
+                direct[target.index()].push(value)
+            });
             continue;
         }
         let (root, factor) = if in_tree(g, i) {
@@ -168,7 +171,7 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
     Adjoints {
         adjoint,
         forward_len,
-        buffers: rev.into_buffers(),
+        buffers: rev.into_buffers(g),
     }
 }
 
