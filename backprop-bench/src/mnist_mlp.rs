@@ -3,6 +3,9 @@
 //! keeps its loops as loops. The hand-written gradient is the textbook
 //! backward pass, as tight as I can write it.
 
+// Index loops, as the tutorials (and users) write them.
+#![allow(clippy::needless_range_loop)]
+
 use backprop::prelude::*;
 
 /// Inputs.
