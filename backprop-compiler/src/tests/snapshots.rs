@@ -87,3 +87,59 @@ fn expansion_time_probe() {
         println!("n={n} forward_ops={fwd} grad_ops={grad} compile={t_compile:?} total={:?} code_bytes={len}", t.elapsed());
     }
 }
+
+/// Loops that stay loops: the forward loop, the tape, and the reversed loop.
+const ROLLED: &[(&str, &str, &str)] = &[
+    (
+        "rolled_mlp_layer",
+        "wrt(w)",
+        "fn layer(w: &[[f64; 30]; 20], x: &[f64; 30]) -> f64 {
+            let mut h = [0.0; 20];
+            for j in 0..20 {
+                let mut s = 0.0;
+                for i in 0..30 {
+                    s += w[j][i] * x[i];
+                }
+                h[j] = s.tanh();
+            }
+            let mut loss = 0.0;
+            for j in 0..20 {
+                loss += h[j] * h[j];
+            }
+            loss
+        }",
+    ),
+    (
+        "rolled_rnn_run_time_length",
+        "wrt(w, u)",
+        "fn rnn(w: f64, u: f64, x: &[f64; 64], n: usize) -> f64 {
+            let mut h = 0.0;
+            for t in 0..n {
+                h = (w * h + u * x[t]).tanh();
+            }
+            h * h
+        }",
+    ),
+    (
+        "rolled_carried_array",
+        "",
+        "fn recurrence(w: &[f64; 24], x0: f64) -> f64 {
+            let mut h = [0.0; 25];
+            h[0] = x0;
+            for i in 0..24 {
+                h[i + 1] = (h[i] * w[i]).sin() + h[i];
+            }
+            h[24]
+        }",
+    ),
+];
+
+#[test]
+fn rolled_loop_snapshots() {
+    for (name, attr, src) in ROLLED {
+        let code = expand_pretty(attr, src);
+        insta::with_settings!({ description => *src, omit_expression => true }, {
+            insta::assert_snapshot!(*name, code);
+        });
+    }
+}
