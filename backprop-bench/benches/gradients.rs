@@ -178,17 +178,7 @@ fn mlp(c: &mut Criterion) {
 /// MNIST size: 784-128-10, loops that stay loops.
 fn mnist_mlp(c: &mut Criterion) {
     use backprop_bench::mnist_mlp::*;
-    let x: [f64; N_IN] = std::array::from_fn(|i| ((i * 7) % 13) as f64 / 13.0);
-    let w1: Box<[[f64; N_IN]; N_HID]> = vec![[0.0; N_IN]; N_HID]
-        .into_iter()
-        .enumerate()
-        .map(|(j, _)| std::array::from_fn(|i| (((i + 3 * j) % 17) as f64 - 8.0) * 0.004))
-        .collect::<Vec<_>>()
-        .into_boxed_slice()
-        .try_into()
-        .unwrap();
-    let w2: [[f64; N_HID]; N_OUT] =
-        std::array::from_fn(|k| std::array::from_fn(|j| (((j + 5 * k) % 11) as f64 - 5.0) * 0.05));
+    let (w1, w2, x) = sample();
     let mut g = c.benchmark_group("mlp_784_128_10");
     g.bench_function("1_forward", |b| {
         b.iter(|| loss(black_box(&w1), black_box(&w2), black_box(&x), 3))

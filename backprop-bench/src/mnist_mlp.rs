@@ -41,6 +41,25 @@ pub fn loss(w1: &[[f64; 784]; 128], w2: &[[f64; 128]; 10], x: &[f64; 784], label
     m.ln() - z[label]
 }
 
+/// The weights and input the benchmark and the test use: `(w1, w2, x)`.
+#[allow(clippy::type_complexity)]
+pub fn sample() -> (
+    Box<[[f64; N_IN]; N_HID]>,
+    [[f64; N_HID]; N_OUT],
+    [f64; N_IN],
+) {
+    let x: [f64; N_IN] = std::array::from_fn(|i| ((i * 7) % 13) as f64 / 13.0);
+    let w1: Box<[[f64; N_IN]; N_HID]> = (0..N_HID)
+        .map(|j| std::array::from_fn(|i| (((i + 3 * j) % 17) as f64 - 8.0) * 0.004))
+        .collect::<Vec<_>>()
+        .into_boxed_slice()
+        .try_into()
+        .unwrap();
+    let w2 =
+        std::array::from_fn(|k| std::array::from_fn(|j| (((j + 5 * k) % 11) as f64 - 5.0) * 0.05));
+    (w1, w2, x)
+}
+
 /// The gradient buffers of [`hand`].
 pub struct Grad {
     /// ∂loss/∂w1.
@@ -123,18 +142,7 @@ mod tests {
 
     #[test]
     fn the_generated_gradient_is_the_hand_written_one() {
-        let x: [f64; N_IN] = std::array::from_fn(|i| ((i * 7) % 13) as f64 / 13.0);
-        let w1: Box<[[f64; N_IN]; N_HID]> = vec![[0.0; N_IN]; N_HID]
-            .into_iter()
-            .enumerate()
-            .map(|(j, _)| std::array::from_fn(|i| (((i + 3 * j) % 17) as f64 - 8.0) * 0.004))
-            .collect::<Vec<_>>()
-            .into_boxed_slice()
-            .try_into()
-            .unwrap();
-        let w2: [[f64; N_HID]; N_OUT] = std::array::from_fn(|k| {
-            std::array::from_fn(|j| (((j + 5 * k) % 11) as f64 - 5.0) * 0.05)
-        });
+        let (w1, w2, x) = sample();
         let mut g = Grad::new();
         let v = hand(&w1, &w2, &x, 3, &mut g);
         // On a thread with room for the 800 KB gradient returned by value.

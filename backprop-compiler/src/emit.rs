@@ -214,17 +214,7 @@ impl Emitter<'_> {
                 self.expr[i] = Some(quote!(#ident));
                 return;
             }
-            Op::Store => {
-                let buf = self.arg(node.args[0]);
-                let n = node.args.len();
-                let idx: Vec<TokenStream> =
-                    node.args[1..n - 1].iter().map(|&x| self.arg(x)).collect();
-                let v = self.arg(node.args[n - 1]);
-                stmts.push(Stmt::Raw(quote!(#buf #([#idx])* = #v;)));
-                self.expr[i] = Some(buf);
-                return;
-            }
-            Op::ScatterAdd => {
+            Op::Store | Op::ScatterAdd => {
                 // In place: every buffer value is read by exactly one
                 // update, so the buffer is one variable throughout.
                 let buf = self.arg(node.args[0]);
@@ -232,10 +222,12 @@ impl Emitter<'_> {
                 let idx: Vec<TokenStream> =
                     node.args[1..n - 1].iter().map(|&x| self.arg(x)).collect();
                 let v = self.arg(node.args[n - 1]);
-                // `F: Float` has no `+=`.
-                stmts.push(Stmt::Raw(match self.elem {
-                    ElemTy::Generic(_) => quote!(#buf #([#idx])* = #buf #([#idx])* + #v;),
-                    _ => quote!(#buf #([#idx])* += #v;),
+                let place = quote!(#buf #([#idx])*);
+                stmts.push(Stmt::Raw(match (node.op, self.elem) {
+                    (Op::Store, _) => quote!(#place = #v;),
+                    // `F: Float` has no `+=`.
+                    (_, ElemTy::Generic(_)) => quote!(#place = #place + #v;),
+                    _ => quote!(#place += #v;),
                 }));
                 self.expr[i] = Some(buf);
                 return;
@@ -670,13 +662,9 @@ fn nest(flat: &[TokenStream], shape: &[usize]) -> TokenStream {
     }
 }
 
-fn unflatten(mut k: usize, shape: &[usize]) -> Vec<TokenStream> {
-    let mut idx = vec![0; shape.len()];
-    for d in (0..shape.len()).rev() {
-        idx[d] = k % shape[d];
-        k /= shape[d];
-    }
-    idx.into_iter()
+fn unflatten(k: usize, shape: &[usize]) -> Vec<TokenStream> {
+    crate::graph::unflatten(k, shape)
+        .into_iter()
         .map(|i| {
             let lit = Literal::usize_unsuffixed(i);
             quote!([#lit])

@@ -142,16 +142,7 @@ pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<sy
                 continue;
             }
             let mut args = vec![b];
-            let mut k = j;
-            let mut idx = vec![0; shape.len()];
-            for d in (0..shape.len()).rev() {
-                idx[d] = k % shape[d];
-                k /= shape[d];
-            }
-            args.extend(
-                idx.into_iter()
-                    .map(|i| g.node(crate::graph::Op::IntConst(i as i64), vec![])),
-            );
+            args.extend(g.index_consts(j, &shape));
             args.push(grad);
             b = g.node(crate::graph::Op::ScatterAdd, args);
         }

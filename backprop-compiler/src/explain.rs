@@ -694,12 +694,7 @@ fn element_name(base: &str, kind: &ParamKind, index: usize) -> String {
     if shape.is_empty() {
         return base.to_owned();
     }
-    let mut idx = vec![0; shape.len()];
-    let mut k = index;
-    for d in (0..shape.len()).rev() {
-        idx[d] = k % shape[d];
-        k /= shape[d];
-    }
+    let idx = crate::graph::unflatten(index, shape);
     format!(
         "{base}{}",
         idx.iter().map(|i| format!("[{i}]")).collect::<String>()

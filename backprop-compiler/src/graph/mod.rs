@@ -149,6 +149,14 @@ impl Graph {
         }
     }
 
+    /// Integer constants indexing flat element `flat` of an array of `shape`.
+    pub fn index_consts(&mut self, flat: usize, shape: &[usize]) -> Vec<Id> {
+        unflatten(flat, shape)
+            .into_iter()
+            .map(|i| self.node(Op::IntConst(i as i64), vec![]))
+            .collect()
+    }
+
     /// The storage a buffer value lives in: the parameter or local array
     /// it was made from, or the zeros it started as (every update of a
     /// buffer is in place, so all its values share one variable).
@@ -502,6 +510,16 @@ impl Graph {
         }
         vals
     }
+}
+
+/// The row-major indices of flat element `flat` of an array of `shape`.
+pub fn unflatten(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; shape.len()];
+    for d in (0..shape.len()).rev() {
+        idx[d] = flat % shape[d];
+        flat /= shape[d];
+    }
+    idx
 }
 
 /// The forward value of a float operation on constant arguments.

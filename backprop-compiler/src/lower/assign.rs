@@ -98,10 +98,7 @@ impl Lowerer<'_> {
                     match usize::try_from(i).ok().and_then(|i| items.get_mut(i)) {
                         Some(s) => slot = s,
                         None => {
-                            self.error_at(
-                                lhs,
-                                format!("index {i} is out of bounds for an array of length {len}"),
-                            );
+                            self.out_of_bounds(lhs, i, len);
                             return;
                         }
                     }
@@ -167,11 +164,7 @@ impl Lowerer<'_> {
         for (k, i) in idx.iter().enumerate() {
             if let Value::Int(c) = i {
                 if usize::try_from(*c).map_or(true, |c| c >= shape[k]) {
-                    let len = shape[k];
-                    self.error_at(
-                        lhs,
-                        format!("index {c} is out of bounds for an array of length {len}"),
-                    );
+                    self.out_of_bounds(lhs, *c, shape[k]);
                     return;
                 }
             }
@@ -184,10 +177,7 @@ impl Lowerer<'_> {
             }
         }
         args.push(v);
-        let root = self.g.storage(buf);
-        if self.g.names[root.index()].is_none() {
-            self.g.names[root.index()] = Some(name.trim_start_matches("r#").to_owned());
-        }
+        self.name_storage(buf, name);
         let stored = self.g.node(Op::Store, args);
         self.lookup_mut(name).expect("looked up above").value = Value::Buffer {
             buf: stored,
@@ -221,9 +211,24 @@ impl Lowerer<'_> {
                             _ => return self.runtime_index_error(e),
                         }
                     }
+                    // Compile-time indices into a local array are followed
+                    // in place: copying the array for every element read
+                    // would make unrolled loops over large arrays quadratic.
                     let binding = self.lookup(&name).expect("looked up above");
-                    let mut cur = binding.value.clone();
-                    for (k, e) in idx {
+                    let mut place = &binding.value;
+                    let mut rest = idx.as_slice();
+                    while let (Value::Array(items), [(Value::Int(k), _), tail @ ..]) = (place, rest)
+                    {
+                        match usize::try_from(*k).ok().and_then(|k| items.get(k)) {
+                            Some(item) => {
+                                place = item;
+                                rest = tail;
+                            }
+                            None => break, // reported below
+                        }
+                    }
+                    let mut cur = place.clone();
+                    for (k, e) in rest.iter().cloned() {
                         cur = self.index_value(cur, k, e, i);
                     }
                     return cur;
@@ -255,21 +260,14 @@ impl Lowerer<'_> {
                     Some(v) => v.clone(),
                     None => {
                         let len = items.len();
-                        self.error_at(
-                            e,
-                            format!("index {k} is out of bounds for an array of length {len}"),
-                        )
+                        self.out_of_bounds(e, k, len)
                     }
                 }
             }
             (Value::Buffer { buf, index, shape }, k) => {
                 if let Value::Int(c) = k {
                     if usize::try_from(c).map_or(true, |c| c >= shape[0]) {
-                        let len = shape[0];
-                        return self.error_at(
-                            e,
-                            format!("index {c} is out of bounds for an array of length {len}"),
-                        );
+                        return self.out_of_bounds(e, c, shape[0]);
                     }
                 }
                 match self.int_node(&k) {
@@ -292,6 +290,13 @@ impl Lowerer<'_> {
                 self.error_at(whole, format!("cannot index {what}"))
             }
         }
+    }
+
+    fn out_of_bounds<T: ToTokens + ?Sized>(&mut self, at: &T, k: i128, len: usize) -> Value {
+        self.error_at(
+            at,
+            format!("index {k} is out of bounds for an array of length {len}"),
+        )
     }
 
     pub(super) fn runtime_index_error(&mut self, at: &Expr) -> Value {

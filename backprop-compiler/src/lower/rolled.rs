@@ -180,10 +180,7 @@ impl Lowerer<'_> {
                     let Some(Value::Buffer { buf, shape, .. }) = self.in_memory(&v) else {
                         return Err(NotRolled);
                     };
-                    let root = self.g.storage(buf);
-                    if self.g.names[root.index()].is_none() {
-                        self.g.names[root.index()] = Some(name.trim_start_matches("r#").to_owned());
-                    }
+                    self.name_storage(buf, &name);
                     carried.push((name, buf));
                     kinds.push(Kind::Buffer);
                     shapes.push(shape);
@@ -296,17 +293,9 @@ impl Lowerer<'_> {
             return None;
         }
         // The leading indices, from the flat offset of the sub-array.
-        let lead_shape = &shape[..shape.len() - depth];
-        let mut k = base as usize / len;
-        let mut lead = vec![0usize; lead_shape.len()];
-        for d in (0..lead_shape.len()).rev() {
-            lead[d] = k % lead_shape[d];
-            k /= lead_shape[d];
-        }
-        let lead = lead
-            .into_iter()
-            .map(|i| self.g.node(Op::IntConst(i as i64), vec![]))
-            .collect();
+        let lead = self
+            .g
+            .index_consts(base as usize / len, &shape[..shape.len() - depth]);
         self.g.array_params.insert(param, shape.clone());
         let buf = self.g.node(Op::ArrayParam(param), vec![]);
         Some((buf, lead, rest))
@@ -349,6 +338,15 @@ impl Lowerer<'_> {
                 Value::Array(items)
             }
             v => v,
+        }
+    }
+
+    /// Gives the memory of a local array the user's name (for `let mut h`
+    /// and its adjoint `d_h` in the generated code).
+    pub(super) fn name_storage(&mut self, buf: Id, name: &str) {
+        let root = self.g.storage(buf);
+        if self.g.names[root.index()].is_none() {
+            self.g.names[root.index()] = Some(name.trim_start_matches("r#").to_owned());
         }
     }
 

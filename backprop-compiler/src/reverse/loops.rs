@@ -251,16 +251,7 @@ impl<'a> Reverser<'a> {
                         continue;
                     }
                     let mut load = vec![d];
-                    let mut rest = j;
-                    let mut idx = vec![0; shape.len()];
-                    for dim in (0..shape.len()).rev() {
-                        idx[dim] = rest % shape[dim];
-                        rest /= shape[dim];
-                    }
-                    load.extend(
-                        idx.into_iter()
-                            .map(|i| g.node(Op::IntConst(i as i64), vec![])),
-                    );
+                    load.extend(g.index_consts(j, &shape));
                     let a = g.node(Op::Load, load);
                     contribute(g, elem, a);
                 }
@@ -285,9 +276,7 @@ impl<'a> Reverser<'a> {
         let node = g.get(id).clone();
         let value = match node.op {
             Op::LoopVar(_) => g.loops[self.ctxs[c].rev as usize].var,
-            Op::Carried { .. } | Op::LoopOut(_) | Op::Call(_) | Op::Proj(_) => {
-                self.restore(g, c, id)
-            }
+            Op::Carried { .. } | Op::LoopOut(_) => self.restore(g, c, id),
             Op::Fun(f) if PRIMITIVES[f as usize].is_expensive() => self.restore(g, c, id),
             Op::Load if self.overwritten.contains(&node.args[0]) => self.restore(g, c, id),
             op => {
@@ -338,11 +327,14 @@ impl<'a> Reverser<'a> {
                 free.insert(a);
             }
         };
-        for i in 0..self.active.len() {
-            if !g.encloses(body, g.region_of[i]) || !self.live[i] {
+        // The body's region and those nested in it.
+        let inside = (0..self.region_nodes.len() as u32).filter(|&r| g.encloses(body, r));
+        for id in inside.flat_map(|r| self.region_nodes[r as usize].iter().copied()) {
+            let i = id.index();
+            if !self.live[i] {
                 continue;
             }
-            let node = g.get(Id(i as u32));
+            let node = g.get(id);
             for &a in &node.args {
                 outside(a, &mut free);
             }

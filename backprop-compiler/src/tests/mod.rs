@@ -51,11 +51,3 @@ pub fn op_counts(attr: &str, src: &str) -> (usize, usize) {
     }
     (forward, emit::count_ops(g, &roots))
 }
-
-#[test]
-#[ignore]
-fn scratch_print() {
-    let src = std::env::var("SRC").unwrap_or_default();
-    let attr = std::env::var("ATTR").unwrap_or_default();
-    println!("{}", expand_pretty(&attr, &src));
-}
