@@ -719,7 +719,7 @@ fn generate(seed: u64) -> String {
         let ints = if case.ints { "ints" } else { "floats" };
         writeln!(
             checks,
-            "    (\"{name}\", {macro_name}!({name}, {name}_grad, {}, {shape}, {wrt}, {ints}, [{}])),",
+            "    (\"{name}\", {macro_name}!({name}, {name}_grad, {name}_grad_acc_with, {}, {shape}, {wrt}, {ints}, [{}])),",
             if elem == Elem::Generic { case.name.clone() } else { format!("{}_twin", case.name) },
             points.join(", "),
             name = case.name,

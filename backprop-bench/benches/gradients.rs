@@ -198,6 +198,31 @@ fn mnist_mlp(c: &mut Criterion) {
             v
         })
     });
+    // Adding into a caller's gradient, as mini-batch training does.
+    let mut acc = zero_grad_tuple();
+    let mut work = backprop::prelude::Workspace::new();
+    g.bench_function("4_backprop_acc_with", |b| {
+        b.iter(|| {
+            let v = loss_grad_acc_with(
+                black_box(&w1),
+                black_box(&w2),
+                black_box(&x),
+                3,
+                &mut acc,
+                &mut work,
+            );
+            black_box(&acc);
+            v
+        })
+    });
+    let mut acc = zero_grad_tuple();
+    g.bench_function("5_hand_acc", |b| {
+        b.iter(|| {
+            let v = hand_acc(black_box(&w1), black_box(&w2), black_box(&x), 3, &mut acc);
+            black_box(&acc);
+            v
+        })
+    });
     g.finish();
 }
 

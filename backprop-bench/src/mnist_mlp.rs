@@ -136,6 +136,64 @@ pub fn hand(
     value
 }
 
+/// The gradient as `loss_grad_acc` takes it: `(∂loss/∂w1, ∂loss/∂w2)`.
+pub type GradTuple = ([[f64; N_IN]; N_HID], [[f64; N_HID]; N_OUT]);
+
+/// A zero [`GradTuple`] on the heap (built there: 800 KB).
+pub fn zero_grad_tuple() -> Box<GradTuple> {
+    // SAFETY: all-zero bits are `0.0` for every `f64` of the tuple.
+    unsafe { Box::<GradTuple>::new_zeroed().assume_init() }
+}
+
+/// The hand-written value and gradient *added* into `g`, as mini-batch
+/// training sums per-sample gradients: the reference for `loss_grad_acc`.
+pub fn hand_acc(
+    w1: &[[f64; N_IN]; N_HID],
+    w2: &[[f64; N_HID]; N_OUT],
+    x: &[f64; N_IN],
+    label: usize,
+    g: &mut GradTuple,
+) -> f64 {
+    let mut h = [0.0; N_HID];
+    for j in 0..N_HID {
+        let mut s = 0.0;
+        for i in 0..N_IN {
+            s += w1[j][i] * x[i];
+        }
+        h[j] = s.tanh();
+    }
+    let mut z = [0.0; N_OUT];
+    for k in 0..N_OUT {
+        let mut s = 0.0;
+        for j in 0..N_HID {
+            s += w2[k][j] * h[j];
+        }
+        z[k] = s;
+    }
+    let mut e = [0.0; N_OUT];
+    let mut m = 0.0;
+    for k in 0..N_OUT {
+        e[k] = z[k].exp();
+        m += e[k];
+    }
+    let value = m.ln() - z[label];
+    let mut dh = [0.0; N_HID];
+    for k in 0..N_OUT {
+        let dz = e[k] / m - if k == label { 1.0 } else { 0.0 };
+        for j in 0..N_HID {
+            g.1[k][j] += dz * h[j];
+            dh[j] += dz * w2[k][j];
+        }
+    }
+    for j in 0..N_HID {
+        let ds = dh[j] * (1.0 - h[j] * h[j]);
+        for i in 0..N_IN {
+            g.0[j][i] += ds * x[i];
+        }
+    }
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +222,38 @@ mod tests {
         for k in 0..N_OUT {
             for j in 0..N_HID {
                 assert!((g2[k][j] - g.w2[k][j]).abs() <= 1e-12, "w2[{k}][{j}]");
+            }
+        }
+    }
+
+    #[test]
+    fn the_generated_accumulating_gradient_is_the_hand_written_one() {
+        let (w1, w2, x) = sample();
+        // Two samples summed, into buffers that start non-zero.
+        let mut by_hand = zero_grad_tuple();
+        by_hand.0[5][7] = 1.5;
+        let mut generated = zero_grad_tuple();
+        generated.0[5][7] = 1.5;
+        let mut work = Workspace::new();
+        for label in [3, 8] {
+            let v = hand_acc(&w1, &w2, &x, label, &mut by_hand);
+            let bv = loss_grad_acc_with(&w1, &w2, &x, label, &mut generated, &mut work);
+            assert!((bv - v).abs() <= 1e-12 * v.abs(), "{bv} vs {v}");
+        }
+        for j in 0..N_HID {
+            for i in 0..N_IN {
+                assert!(
+                    (generated.0[j][i] - by_hand.0[j][i]).abs() <= 1e-12,
+                    "w1[{j}][{i}]"
+                );
+            }
+        }
+        for k in 0..N_OUT {
+            for j in 0..N_HID {
+                assert!(
+                    (generated.1[k][j] - by_hand.1[k][j]).abs() <= 1e-12,
+                    "w2[{k}][{j}]"
+                );
             }
         }
     }

@@ -12,14 +12,7 @@ pub fn explain_source(source: &str, function: &str) -> Result<Explanation, Strin
     let mut func = find_function(&file.items, function)
         .ok_or_else(|| format!("no function `{function}` in the file"))?;
     // Keep `wrt(...)` from the function's own attribute; add `explain`.
-    let mut attr = proc_macro2::TokenStream::new();
-    for a in &func.attrs {
-        if is_derive_grad(a) {
-            if let syn::Meta::List(list) = &a.meta {
-                attr = list.tokens.clone();
-            }
-        }
-    }
+    let attr = derive_grad_arguments(&func);
     func.attrs.retain(|a| !is_derive_grad(a));
     let attr: proc_macro2::TokenStream = if attr.is_empty() {
         quote::quote!(explain)
@@ -72,6 +65,42 @@ pub fn explain_source(source: &str, function: &str) -> Result<Explanation, Strin
         },
         derivation: Derivation { steps },
     })
+}
+
+/// The code `#[derive_grad]` generates for `function` in `source` (the
+/// original function and `NAME_grad`, with any other generated items),
+/// pretty-printed; errors are the macro's own messages.
+pub fn expand_source(source: &str, function: &str) -> Result<String, String> {
+    let file: syn::File =
+        syn::parse_str(source).map_err(|e| format!("cannot parse the file: {e}"))?;
+    let mut func = find_function(&file.items, function)
+        .ok_or_else(|| format!("no function `{function}` in the file"))?;
+    let attr = derive_grad_arguments(&func);
+    func.attrs.retain(|a| !is_derive_grad(a));
+    let compiled = expand::compile(attr, &func).map_err(|errors| {
+        errors
+            .iter()
+            .map(|e| format!("error: {e}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    })?;
+    let generated = expand::generate(&func, &compiled);
+    let file: syn::File = syn::parse2(quote::quote!(#func #generated))
+        .map_err(|e| format!("the generated code does not parse (a compiler bug): {e}"))?;
+    Ok(prettyplease::unparse(&file))
+}
+
+/// The arguments of the function's own `#[derive_grad(...)]`, if any.
+fn derive_grad_arguments(func: &syn::ItemFn) -> proc_macro2::TokenStream {
+    let mut attr = proc_macro2::TokenStream::new();
+    for a in &func.attrs {
+        if is_derive_grad(a) {
+            if let syn::Meta::List(list) = &a.meta {
+                attr = list.tokens.clone();
+            }
+        }
+    }
+    attr
 }
 
 fn is_derive_grad(a: &syn::Attribute) -> bool {

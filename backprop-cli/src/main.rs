@@ -1,10 +1,12 @@
 //! `backprop explain FILE.rs FUNCTION [--latex] [--dot OUT.dot] [--svg OUT.svg]`
+//! `backprop expand FILE.rs FUNCTION`
 //!
 //! Explains a loss function from a Rust source file, with no code to write:
 //! its computation graph in its own names, and the chain-rule derivation of
 //! every gradient, simplified. The function is read as `#[derive_grad]`
 //! reads it (with its `wrt(...)` if it has the attribute), by the
-//! compiler's own stages.
+//! compiler's own stages. `expand` prints the code the attribute generates
+//! for it (`NAME_grad` and the rest), pretty-printed.
 //!
 //! Run it with `cargo run -p backprop-cli -- explain FILE FUNCTION`, or
 //! install it with `cargo install --path backprop-cli`.
@@ -14,7 +16,8 @@ use std::process::ExitCode;
 use backprop_cli::explain_source;
 
 const USAGE: &str =
-    "usage: backprop explain FILE.rs FUNCTION [--latex] [--dot OUT.dot] [--svg OUT.svg]";
+    "usage: backprop explain FILE.rs FUNCTION [--latex] [--dot OUT.dot] [--svg OUT.svg]
+       backprop expand FILE.rs FUNCTION";
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -23,6 +26,7 @@ fn main() -> ExitCode {
             args.remove(0);
             explain(args)
         }
+        Some("expand") => expand(&args[1..]),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -30,6 +34,34 @@ fn main() -> ExitCode {
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn read_source(file: &str) -> Result<String, ExitCode> {
+    std::fs::read_to_string(file).map_err(|e| {
+        eprintln!("cannot read {file}: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn expand(args: &[String]) -> ExitCode {
+    let [file, function] = args else {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let source = match read_source(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match backprop_cli::expand_source(&source, function) {
+        Ok(code) => {
+            print!("{code}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::FAILURE
         }
     }
 }
@@ -53,12 +85,9 @@ fn explain(args: Vec<String>) -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let source = match std::fs::read_to_string(file) {
+    let source = match read_source(file) {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("cannot read {file}: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     let explanation = match explain_source(&source, function) {
         Ok(e) => e,

@@ -61,3 +61,15 @@ fn the_binary_explains_a_file_and_fails_cleanly() {
     let out = std::process::Command::new(bin).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "no subcommand is a usage error");
 }
+
+#[test]
+fn expand_prints_the_generated_gradient_of_a_seed_example() {
+    let src = example("sigmoid_net_2_2_2.rs");
+    let code = source::expand_source(&src, "loss").unwrap();
+    // The original function is kept and `loss_grad` is generated next to it,
+    // as the macro emits them (the generated code parsed back by prettyplease).
+    assert!(code.contains("pub fn loss("), "{code}");
+    assert!(code.contains("pub fn loss_grad("), "{code}");
+    let err = source::expand_source("fn f(x: f64) -> f64 { x.frobnicate() }", "f").unwrap_err();
+    assert!(err.contains("frobnicate"), "{err}");
+}

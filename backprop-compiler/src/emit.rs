@@ -11,6 +11,22 @@ use crate::graph::{Graph, Id, Kind, Op};
 use crate::ops::{Spelling, PRIMITIVES};
 use crate::signature::{ElemTy, ParamInfo};
 
+/// What code is emitted from: the differentiated graph and the user's
+/// function it came from.
+#[derive(Clone, Copy)]
+pub struct Source<'a> {
+    /// The graph, with its adjoint nodes.
+    pub g: &'a Graph,
+    /// The float type.
+    pub elem: &'a ElemTy,
+    /// The function's parameters.
+    pub params: &'a [ParamInfo],
+    /// Names for adjoint nodes (`d_z1`).
+    pub adjoint_names: &'a [(Id, AdjointName)],
+    /// The names the user's function mentions (never reused).
+    pub user: &'a UserNames,
+}
+
 /// What to return besides the value.
 pub struct Outputs<'a> {
     /// The loss node.
@@ -20,6 +36,43 @@ pub struct Outputs<'a> {
     pub grads: Vec<(&'a ParamInfo, Grad)>,
     /// Return a 1-tuple even for a single gradient (the `_vjp` convention).
     pub always_tuple: bool,
+    /// Add the gradient into a caller's buffer instead of returning it
+    /// (`NAME_grad_acc`): only the value is returned.
+    pub accumulate: Option<Accumulate>,
+}
+
+/// Where `NAME_grad_acc` adds the gradient and finds its workspace.
+pub struct Accumulate {
+    /// The `&mut` gradient parameter: the gradient itself for one
+    /// differentiated parameter, else a tuple of them.
+    pub grad: Ident,
+    /// Whether `grad` is a tuple (several differentiated parameters).
+    pub tuple: bool,
+    /// The `&mut Workspace` parameter of `NAME_grad_acc_with`, if any.
+    pub workspace: Option<Ident>,
+}
+
+impl Accumulate {
+    /// The place of gradient `k` (in `wrt` order): `(*grad)` or `grad.k`.
+    fn place(&self, k: usize) -> TokenStream {
+        let grad = &self.grad;
+        if self.tuple {
+            let k = syn::Index::from(k);
+            quote!(#grad.#k)
+        } else {
+            quote!((*#grad))
+        }
+    }
+}
+
+/// Where the emitted code keeps what it does not declare itself.
+#[derive(Default)]
+pub struct Memory {
+    /// Gradient buffers that are the caller's memory: the [`Op::Zeros`]
+    /// node and the place it stands for.
+    pub buffers: HashMap<Id, TokenStream>,
+    /// The workspace whose tape to use (else a local `Vec`).
+    pub workspace: Option<Ident>,
 }
 
 /// A parameter's gradient in the graph.
@@ -43,14 +96,18 @@ enum Stmt {
 /// bodies in order inside them): the statements, and the expression (a
 /// name, literal or parameter read) of every emitted node.
 pub fn straight_line(
-    g: &Graph,
-    elem: &ElemTy,
-    params: &[ParamInfo],
+    src: &Source,
     roots: &[Id],
     value: Id,
-    adjoint_names: &[(Id, AdjointName)],
-    user: &UserNames,
+    memory: &Memory,
 ) -> (Vec<TokenStream>, Vec<Option<TokenStream>>) {
+    let Source {
+        g,
+        elem,
+        params,
+        adjoint_names,
+        user,
+    } = *src;
     let live = live_nodes(g, roots);
     let mut adjoint_of: Vec<Option<AdjointName>> = vec![None; g.len()];
     for (id, name) in adjoint_names {
@@ -76,6 +133,7 @@ pub fn straight_line(
         out_value: value,
         region_nodes,
         tape: None,
+        buffers: &memory.buffers,
     };
     let uses_tape = g
         .loops
@@ -89,9 +147,13 @@ pub fn straight_line(
             ElemTy::F32 => quote!(f32),
             ElemTy::Generic(t) => quote!(#t),
         };
-        stmts.push(Stmt::Raw(
-            quote!(let mut #tape: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();),
-        ));
+        stmts.push(Stmt::Raw(match &memory.workspace {
+            // Emptied first: a call that panicked may have left values.
+            Some(work) => {
+                quote!(let #tape: &mut ::std::vec::Vec<#ty> = &mut #work.tape; #tape.clear();)
+            }
+            None => quote!(let mut #tape: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();),
+        }));
         e.tape = Some(tape);
     }
     e.region(0, &mut stmts);
@@ -132,6 +194,8 @@ struct Emitter<'a> {
     region_nodes: Vec<Vec<usize>>,
     /// The tape's variable, if a loop uses one.
     tape: Option<Ident>,
+    /// Gradient buffers that are the caller's memory.
+    buffers: &'a HashMap<Id, TokenStream>,
 }
 
 impl Emitter<'_> {
@@ -179,6 +243,10 @@ impl Emitter<'_> {
                 };
                 let carried = g.loops[l as usize].carried[k as usize];
                 self.expr[i] = self.expr[carried.index()].clone();
+                return;
+            }
+            Op::Zeros(_) if self.buffers.contains_key(&id) => {
+                self.expr[i] = Some(self.buffers[&id].clone());
                 return;
             }
             Op::Zeros(k) | Op::NewArray(k) => {
@@ -416,6 +484,21 @@ impl Emitter<'_> {
         let info = &g.loops[l as usize];
         let args = &g.get(id).args;
         let (lo, hi) = (self.arg(args[0]), self.arg(args[1]));
+        if g.region_of[id.index()] == 0 {
+            // One allocation for everything this loop nest pushes, where
+            // the counts are known on entry (else the tape grows).
+            if let (Some(tape), Some(count)) = (self.tape.clone(), self.pushes(id)) {
+                stmts.push(Stmt::Raw(match count {
+                    Count::Known(n) => {
+                        let n = Literal::usize_unsuffixed(n.min(MAX_TAPE_RESERVE));
+                        quote!(#tape.reserve(#n);)
+                    }
+                    Count::Expr(n) => {
+                        quote!(#tape.reserve(::core::cmp::min(#n, #MAX_TAPE_RESERVE));)
+                    }
+                }));
+            }
+        }
         let mut updated = Vec::new();
         for (k, &c) in info.carried.iter().enumerate() {
             if !self.live[c.index()] {
@@ -489,6 +572,127 @@ impl Emitter<'_> {
         };
         let body = bindings(body);
         stmts.push(Stmt::Raw(quote!(for #var in #range { #(#body)* })));
+    }
+}
+
+/// The most values a loop reserves on the tape at once (32 MiB of `f64`):
+/// a loop with an enormous trip count grows its tape as it runs instead.
+pub const MAX_TAPE_RESERVE: usize = 1 << 22;
+
+impl Emitter<'_> {
+    /// The number of values loop node `id` pushes on the tape, as a `usize`
+    /// expression valid before the loop (a literal when the trip counts
+    /// are), if it pushes any and the trip counts of the loops inside it
+    /// are known there.
+    fn pushes(&self, id: Id) -> Option<Count> {
+        let g = self.g;
+        let Op::Loop(l) = g.get(id).op else {
+            return None;
+        };
+        let info = &g.loops[l as usize];
+        let args = &g.get(id).args;
+        // A bound is known before the outermost loop if it is a literal or
+        // a value computed before that loop.
+        let known = |x: Id| match g.get(x).op {
+            Op::IntConst(v) => Some(Bound::Literal(v.into())),
+            Op::RtInt(k) => {
+                let tokens = &g.rt_ints[k as usize];
+                match syn::parse2::<syn::LitInt>(tokens.clone()) {
+                    Ok(lit) => lit.base10_parse::<i128>().ok().map(Bound::Literal),
+                    Err(_) => Some(Bound::Expr(tokens.clone())),
+                }
+            }
+            _ if g.region_of[x.index()] == 0 => self.expr[x.index()].clone().map(Bound::Expr),
+            _ => None,
+        };
+        let (lo, hi) = (known(args[0])?, known(args[1])?);
+        let direct = g
+            .loops
+            .iter()
+            .find(|r| r.reverses == Some(l))
+            .map_or(0, |rev| {
+                rev.restores.iter().filter(|r| self.live[r.index()]).count()
+            });
+        let mut per_iteration = Count::Known(direct);
+        for &n in &self.region_nodes[info.body as usize] {
+            if matches!(g.get(Id(n as u32)).op, Op::Loop(_)) {
+                if let Some(inner) = self.pushes(Id(n as u32)) {
+                    per_iteration = per_iteration.plus(inner);
+                }
+            }
+        }
+        if matches!(per_iteration, Count::Known(0)) {
+            return None;
+        }
+        let trips = match (lo, hi) {
+            (Bound::Literal(lo), Bound::Literal(hi)) => {
+                let n = hi - lo + i128::from(info.inclusive);
+                Count::Known(usize::try_from(n.max(0)).unwrap_or(usize::MAX))
+            }
+            (lo, hi) => {
+                let (lo, hi) = (lo.tokens(), hi.tokens());
+                Count::Expr(if info.inclusive {
+                    quote!((#lo..=#hi).size_hint().0)
+                } else {
+                    quote!((#lo..#hi).size_hint().0)
+                })
+            }
+        };
+        Some(trips.times(per_iteration))
+    }
+}
+
+/// A loop bound, as far as it is known before the outermost loop.
+enum Bound {
+    Literal(i128),
+    Expr(TokenStream),
+}
+
+impl Bound {
+    fn tokens(self) -> TokenStream {
+        match self {
+            Bound::Literal(v) if v < 0 => {
+                let lit = Literal::i128_unsuffixed(-v);
+                quote!((-#lit))
+            }
+            Bound::Literal(v) => Literal::i128_unsuffixed(v).into_token_stream(),
+            Bound::Expr(t) => t,
+        }
+    }
+}
+
+/// A number of tape values: known at compile time, or a `usize` expression.
+enum Count {
+    Known(usize),
+    Expr(TokenStream),
+}
+
+impl Count {
+    fn tokens(self) -> TokenStream {
+        match self {
+            Count::Known(n) => Literal::usize_suffixed(n).into_token_stream(),
+            Count::Expr(t) => t,
+        }
+    }
+
+    fn plus(self, other: Count) -> Count {
+        match (self, other) {
+            (Count::Known(a), Count::Known(b)) => Count::Known(a.saturating_add(b)),
+            (a, b) => {
+                let (a, b) = (a.tokens(), b.tokens());
+                Count::Expr(quote!(#a.saturating_add(#b)))
+            }
+        }
+    }
+
+    fn times(self, other: Count) -> Count {
+        match (self, other) {
+            (Count::Known(a), Count::Known(b)) => Count::Known(a.saturating_mul(b)),
+            (a, b) => {
+                let (a, b) = (a.tokens(), b.tokens());
+                Count::Expr(quote!(#a.saturating_mul(#b)))
+            }
+        }
     }
 }
 
@@ -588,25 +792,60 @@ pub enum AdjointName {
     Of(Id),
 }
 
-/// Emits the body (statements and the final `(value, gradient)` expression).
-pub fn body(
-    g: &Graph,
-    elem: &ElemTy,
-    params: &[ParamInfo],
-    out: &Outputs,
-    adjoint_names: &[(Id, AdjointName)],
-    user: &UserNames,
-) -> TokenStream {
+/// Emits the body (statements and the final `(value, gradient)` expression,
+/// or with [`Outputs::accumulate`] the additions into the caller's gradient
+/// and the value).
+pub fn body(src: &Source, out: &Outputs) -> TokenStream {
+    let (g, elem) = (src.g, src.elem);
     let mut roots = vec![out.value];
-    for (_, grad) in &out.grads {
+    let mut memory = Memory::default();
+    for (k, (_, grad)) in out.grads.iter().enumerate() {
         match grad {
             Grad::Elements(ids) => roots.extend(ids),
-            Grad::Buffer(b) => roots.push(*b),
+            Grad::Buffer(b) => {
+                roots.push(*b);
+                if let Some(acc) = &out.accumulate {
+                    // Updated in place: the caller's buffer is the gradient buffer.
+                    memory.buffers.insert(g.storage(*b), acc.place(k));
+                }
+            }
         }
     }
-    let (stmts, expr) = straight_line(g, elem, params, &roots, out.value, adjoint_names, user);
-
+    if let Some(acc) = &out.accumulate {
+        memory.workspace.clone_from(&acc.workspace);
+    }
+    let (stmts, expr) = straight_line(src, &roots, out.value, &memory);
     let value = expr[out.value.index()].clone().unwrap();
+    if let Some(acc) = &out.accumulate {
+        let mut adds = Vec::new();
+        for (k, (_, grad)) in out.grads.iter().enumerate() {
+            let Grad::Elements(ids) = grad else {
+                continue; // already added in place
+            };
+            let shape = match &out.grads[k].0.kind {
+                crate::signature::ParamKind::Float { shape } => shape.clone(),
+                _ => continue,
+            };
+            let place = acc.place(k);
+            for (j, id) in ids.iter().enumerate() {
+                if g.as_const(*id) == Some(0.0) {
+                    continue;
+                }
+                let e = expr[id.index()].clone().unwrap();
+                let idx = unflatten(j, &shape);
+                adds.push(match elem {
+                    // `F: Float` has no `+=`.
+                    ElemTy::Generic(_) => quote!(#place #(#idx)* = #place #(#idx)* + #e;),
+                    _ => quote!(#place #(#idx)* += #e;),
+                });
+            }
+        }
+        return quote! {
+            #(#stmts)*
+            #(#adds)*
+            #value
+        };
+    }
     let grads: Vec<TokenStream> = out
         .grads
         .iter()

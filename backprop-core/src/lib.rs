@@ -50,6 +50,7 @@ pub mod params;
 pub mod rng;
 pub mod schedule;
 pub mod train;
+pub mod workspace;
 
 pub use error::{At, Error};
 pub use functions::*;
@@ -61,7 +62,8 @@ pub use optim::{Adagrad, Adam, AdamW, Momentum, Nesterov, Optimizer, RmsProp, Sg
 pub use params::{Params, Scalar};
 pub use rng::SplitMix64;
 pub use schedule::LrSchedule;
-pub use train::{mean_value_and_grad, train, Progress, TrainOptions, Trained};
+pub use train::{mean_value_and_grad, train, train_acc, Progress, TrainOptions, Trained};
+pub use workspace::Workspace;
 
 /// Everything a training program usually needs, for `use
 /// backprop_core::prelude::*`.
@@ -73,8 +75,9 @@ pub use train::{mean_value_and_grad, train, Progress, TrainOptions, Trained};
 pub mod prelude {
     pub use crate::functions::*;
     pub use crate::{
-        gradcheck, gradcheck_value_grad, mean_value_and_grad, minimize, train, Adagrad, Adam,
-        AdamW, GradCheck, LrSchedule, MinimizeOptions, Minimized, Momentum, Nesterov, Optimizer,
-        Progress, RmsProp, Sgd, SplitMix64, StopReason, TrainOptions, Trained,
+        gradcheck, gradcheck_value_grad, mean_value_and_grad, minimize, train, train_acc, Adagrad,
+        Adam, AdamW, GradCheck, LrSchedule, MinimizeOptions, Minimized, Momentum, Nesterov,
+        Optimizer, Progress, RmsProp, Sgd, SplitMix64, StopReason, TrainOptions, Trained,
+        Workspace,
     };
 }

@@ -38,6 +38,17 @@ macro_rules! call {
     };
 }
 
+/// `NAME_grad_acc_with` called with the same arguments and a gradient
+/// buffer and workspace.
+macro_rules! call_acc {
+    (floats, $f:expr, $x:expr, $c:expr, $p:expr, $acc:expr, $work:expr) => {
+        $f($x, $c, $acc, $work)
+    };
+    (ints, $f:expr, $x:expr, $c:expr, $p:expr, $acc:expr, $work:expr) => {
+        $f($x, $c, $p.n, $p.flag, $acc, $work)
+    };
+}
+
 /// The gradient with respect to `x` out of `NAME_grad`'s second result, and
 /// the one with respect to `c` if `c` is differentiated.
 macro_rules! split_grad {
@@ -63,11 +74,12 @@ macro_rules! c_dual {
 /// A check of one case: a closure over its points returning the problems.
 /// `$tol` is the relative tolerance of gradients, `$dual` the dual type.
 macro_rules! check_case {
-    ($dual:ty, $tol:expr, $f:ident, $grad:ident, $twin:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
+    ($dual:ty, $tol:expr, $f:ident, $grad:ident, $acc:ident, $twin:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
         || -> $crate::Checked {
             let mut problems = Vec::new();
             let mut skipped = 0;
             let mut skipped_grads = 0;
+            let mut work = backprop::core::Workspace::new();
             let points = [$($p),*];
             for p in points {
                 let Point { x, c, .. } = p;
@@ -76,6 +88,17 @@ macro_rules! check_case {
                 let at = format!("at x = {:?}, c = {:?}, n = {}, flag = {}", x, c, p.n, p.flag);
                 if !$crate::same_value(f64::from(value), f64::from(original)) {
                     problems.push(format!("value {value:?} of the gradient function, {original:?} of the original, {at}"));
+                }
+                // `NAME_grad_acc_with` adds the same gradient into zeros
+                // (equal as numbers: `0.0 + -0.0` is `0.0`), with the same value.
+                let mut acc = backprop::core::Params::zeros_like(&grad);
+                let acc_value = call_acc!($ints, $acc, x, c, p, &mut acc, &mut work);
+                if !$crate::same_value(f64::from(acc_value), f64::from(original)) {
+                    problems.push(format!("value {acc_value:?} of NAME_grad_acc_with, {original:?} of the original, {at}"));
+                }
+                let (added, returned) = (backprop::core::Params::to_vec(&acc), backprop::core::Params::to_vec(&grad));
+                if added.iter().zip(&returned).any(|(a, r)| a != r && !(a.is_nan() && r.is_nan())) {
+                    problems.push(format!("NAME_grad_acc_with added {added:?}, NAME_grad returned {returned:?}, {at}"));
                 }
                 let twin = call!($ints, $twin, x, c, p);
                 if !$crate::same_value(f64::from(twin), f64::from(original)) {
@@ -122,18 +145,18 @@ macro_rules! check_case {
 }
 
 macro_rules! check_f64 {
-    ($f:ident, $grad:ident, $twin:ident, $shape:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
-        check_case!(backprop_difftest::Dual64F, 1e-6, $f, $grad, $twin, $wrt, $ints, [$($p),*])
+    ($f:ident, $grad:ident, $acc:ident, $twin:ident, $shape:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
+        check_case!(backprop_difftest::Dual64F, 1e-6, $f, $grad, $acc, $twin, $wrt, $ints, [$($p),*])
     };
 }
 macro_rules! check_generic {
-    ($f:ident, $grad:ident, $twin:ident, $shape:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
-        check_case!(backprop_difftest::Dual64F, 1e-6, $f, $grad, $twin, $wrt, $ints, [$($p),*])
+    ($f:ident, $grad:ident, $acc:ident, $twin:ident, $shape:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
+        check_case!(backprop_difftest::Dual64F, 1e-6, $f, $grad, $acc, $twin, $wrt, $ints, [$($p),*])
     };
 }
 macro_rules! check_f32 {
-    ($f:ident, $grad:ident, $twin:ident, $shape:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
-        check_case!(backprop_difftest::Dual32F, 1e-3, $f, $grad, $twin, $wrt, $ints, [$($p),*])
+    ($f:ident, $grad:ident, $acc:ident, $twin:ident, $shape:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
+        check_case!(backprop_difftest::Dual32F, 1e-3, $f, $grad, $acc, $twin, $wrt, $ints, [$($p),*])
     };
 }
 
@@ -348,9 +371,21 @@ mod wrong {
         let v = f(x, c);
         (f64::from_bits(v.to_bits() + 1), [x[1] * (1.0 + 1e-4), x[0]])
     }
+    /// Adds the right gradient: not what `f_grad` returns.
+    pub fn f_grad_acc_with(
+        x: [f64; 2],
+        c: f64,
+        grad: &mut [f64; 2],
+        _: &mut backprop::core::Workspace<f64>,
+    ) -> f64 {
+        grad[0] += x[1];
+        grad[1] += x[0];
+        f(x, c)
+    }
     pub const CHECK: fn() -> crate::Checked = check_generic!(
         f,
         f_grad,
+        f_grad_acc_with,
         f,
         array,
         wrt_x,
@@ -367,7 +402,12 @@ mod wrong {
 #[test]
 fn the_check_reports_a_wrong_value_and_a_wrong_gradient() {
     let problems = wrong::CHECK().problems;
-    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert_eq!(problems.len(), 3, "{problems:#?}");
     assert!(problems[0].contains("value"), "{}", problems[0]);
-    assert!(problems[1].contains("x[0]"), "{}", problems[1]);
+    assert!(
+        problems[1].contains("NAME_grad_acc_with added"),
+        "{}",
+        problems[1]
+    );
+    assert!(problems[2].contains("x[0]"), "{}", problems[2]);
 }
