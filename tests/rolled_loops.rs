@@ -406,3 +406,53 @@ fn a_loop_carried_array() {
         0.7,
     );
 }
+
+#[derive_grad(wrt(a, b))]
+fn two_same_shape(a: &[f64; 20], b: &[f64; 20], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        s += a[i] * a[i] * 3.0 + b[i] * 5.0;
+    }
+    s
+}
+
+#[test]
+fn two_gradient_buffers_of_one_shape_stay_apart() {
+    let a = ramp::<20>(1.0, 0.3);
+    let b = ramp::<20>(0.7, 1.1);
+    let (_, (ga, gb)) = two_same_shape_grad(&a, &b, 20);
+    for i in 0..20 {
+        assert!((ga[i] - 6.0 * a[i]).abs() < 1e-12, "a[{i}]: {}", ga[i]);
+        assert_eq!(gb[i], 5.0, "b[{i}]");
+    }
+}
+
+#[derive_grad]
+fn two_local_arrays(w: &[f64; 20], n: usize) -> f64 {
+    let mut a = [0.0; 20];
+    let mut b = [0.0; 20];
+    for i in 0..n {
+        a[i] = w[i] * 2.0;
+        b[i] = w[i] * w[i];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += a[i] * 3.0 + b[i];
+    }
+    s
+}
+
+#[test]
+fn two_local_arrays_of_one_shape_stay_apart() {
+    let w = ramp::<20>(1.0, 0.3);
+    assert_eq!(
+        two_local_arrays(&w, 20),
+        two_local_arrays_grad(&w, 20).0
+    );
+    check(
+        "two_local_arrays",
+        |w| two_local_arrays(&w, 20),
+        |w| two_local_arrays_grad(&w, 20),
+        w,
+    );
+}

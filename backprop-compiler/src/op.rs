@@ -117,6 +117,8 @@ pub enum Op {
     Load,
     /// A buffer of zeros of shape `Graph::shapes``[k]` (a gradient buffer).
     Zeros(u32),
+    /// A buffer of zeros as long as slice parameter `p` (its gradient).
+    ZerosLike(u32),
     /// A local array made a buffer (to be written at run-time indices):
     /// shape `Graph::shapes``[k]`, the arguments its elements, row-major.
     NewArray(u32),
@@ -227,12 +229,18 @@ impl Op {
             | Op::Carried { .. }
             | Op::Restore { .. } => 0,
             Op::IntToFloat | Op::ToInt(_) | Op::LoopOut(_) => 1,
-            Op::Zeros(_) => 0,
+            Op::Zeros(_) | Op::ZerosLike(_) => 0,
             Op::IntAdd | Op::IntSub | Op::IntMul | Op::IntDiv | Op::IntRem | Op::IntCmp(_) => 2,
             Op::Call(_) | Op::Load | Op::ScatterAdd | Op::Store | Op::NewArray(_) | Op::Loop(_) => {
                 return None
             }
         })
+    }
+
+    /// Whether the node is a new array in memory: never shared by two
+    /// builders that look alike (each is its own memory).
+    pub fn allocates(self) -> bool {
+        matches!(self, Op::Zeros(_) | Op::ZerosLike(_) | Op::NewArray(_))
     }
 
     /// Whether the node is a boolean (no derivative flows through it).
@@ -260,6 +268,7 @@ impl Op {
                 self,
                 Op::Load
                     | Op::Zeros(_)
+                    | Op::ZerosLike(_)
                     | Op::NewArray(_)
                     | Op::Store
                     | Op::ScatterAdd

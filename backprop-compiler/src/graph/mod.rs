@@ -86,6 +86,8 @@ pub struct Graph {
     pub shapes: Vec<Vec<usize>>,
     /// The shape of each array parameter read as a buffer ([`Op::ArrayParam`]).
     pub array_params: HashMap<u32, Vec<usize>>,
+    /// The slice and `Vec` parameters: the shape of one element.
+    pub slice_params: HashMap<u32, Vec<usize>>,
     /// The region new nodes are built in.
     pub current: u32,
     memo: HashMap<(Op, Vec<Id>, u32), Id>,
@@ -132,6 +134,7 @@ impl Graph {
             loops: Vec::new(),
             shapes: Vec::new(),
             array_params: HashMap::new(),
+            slice_params: HashMap::new(),
             current: 0,
             memo: HashMap::new(),
             depth: 0,
@@ -276,8 +279,13 @@ impl Graph {
             u32::MAX
         };
         let key = (op, args, anchor);
-        if let Some(&id) = self.memo.get(&key) {
-            return id;
+        // Two arrays are two memories even when built alike (`let mut a =
+        // [0.0; 20]; let mut b = [0.0; 20];`): an allocation is never shared.
+        let allocates = op.allocates();
+        if !allocates {
+            if let Some(&id) = self.memo.get(&key) {
+                return id;
+            }
         }
         let region = if op.is_anchored() {
             self.current
@@ -300,7 +308,9 @@ impl Graph {
         self.names.push(None);
         self.region_of.push(region);
         self.kinds.push(kind);
-        self.memo.insert(key, id);
+        if !allocates {
+            self.memo.insert(key, id);
+        }
         id
     }
 
@@ -317,9 +327,12 @@ impl Graph {
             | Op::IntRem
             | Op::ToInt(_) => Kind::Int,
             op if op.is_bool() => Kind::Bool,
-            Op::ArrayParam(_) | Op::Zeros(_) | Op::NewArray(_) | Op::Store | Op::ScatterAdd => {
-                Kind::Buffer
-            }
+            Op::ArrayParam(_)
+            | Op::Zeros(_)
+            | Op::ZerosLike(_)
+            | Op::NewArray(_)
+            | Op::Store
+            | Op::ScatterAdd => Kind::Buffer,
             Op::Loop(_) => Kind::Loop,
             Op::Carried { l, k } => self.loops[l as usize].kinds[k as usize],
             Op::Restore { l, k } => self.loops[l as usize].restore_kinds[k as usize],
