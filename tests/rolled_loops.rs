@@ -420,7 +420,8 @@ fn two_same_shape(a: &[f64; 20], b: &[f64; 20], n: usize) -> f64 {
 fn two_gradient_buffers_of_one_shape_stay_apart() {
     let a = ramp::<20>(1.0, 0.3);
     let b = ramp::<20>(0.7, 1.1);
-    let (_, (ga, gb)) = two_same_shape_grad(&a, &b, 20);
+    let (v, (ga, gb)) = two_same_shape_grad(&a, &b, 20);
+    assert_eq!(v, two_same_shape(&a, &b, 20));
     for i in 0..20 {
         assert!((ga[i] - 6.0 * a[i]).abs() < 1e-12, "a[{i}]: {}", ga[i]);
         assert_eq!(gb[i], 5.0, "b[{i}]");
@@ -445,10 +446,7 @@ fn two_local_arrays(w: &[f64; 20], n: usize) -> f64 {
 #[test]
 fn two_local_arrays_of_one_shape_stay_apart() {
     let w = ramp::<20>(1.0, 0.3);
-    assert_eq!(
-        two_local_arrays(&w, 20),
-        two_local_arrays_grad(&w, 20).0
-    );
+    assert_eq!(two_local_arrays(&w, 20), two_local_arrays_grad(&w, 20).0);
     check(
         "two_local_arrays",
         |w| two_local_arrays(&w, 20),

@@ -245,8 +245,24 @@ impl Emitter<'_> {
                 self.expr[i] = self.expr[carried.index()].clone();
                 return;
             }
-            Op::Zeros(_) if self.buffers.contains_key(&id) => {
+            Op::Zeros(_) | Op::ZerosLike(_) if self.buffers.contains_key(&id) => {
                 self.expr[i] = Some(self.buffers[&id].clone());
+                return;
+            }
+            Op::ZerosLike(p) => {
+                // `vec![[0.0; 4]; w.len()]`: as long as the slice.
+                let fill = self.zero(stmts);
+                let fill = g.slice_params[&p].iter().rev().fold(fill, |inner, n| {
+                    let n = Literal::usize_unsuffixed(*n);
+                    quote!([#inner; #n])
+                });
+                let slice = &self.params[p as usize].name;
+                let name = self.name_for(i, "d");
+                let ident = local(&name);
+                stmts.push(Stmt::Raw(
+                    quote!(let mut #ident = ::std::vec![#fill; #slice.len()];),
+                ));
+                self.expr[i] = Some(quote!(#ident));
                 return;
             }
             Op::Zeros(k) | Op::NewArray(k) => {
@@ -817,6 +833,32 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     let (stmts, expr) = straight_line(src, &roots, out.value, &memory);
     let value = expr[out.value.index()].clone().unwrap();
     if let Some(acc) = &out.accumulate {
+        // A slice's gradient buffer: an empty `Vec` is sized on first use;
+        // any other must be as long as the slice.
+        let mut checks = Vec::new();
+        for (k, (p, _)) in out.grads.iter().enumerate() {
+            let crate::signature::ParamKind::Slice { inner } = &p.kind else {
+                continue;
+            };
+            let place = acc.place(k);
+            let slice = &p.name;
+            let fill = zero_expr(elem);
+            let fill = inner.iter().rev().fold(fill, |inner, n| {
+                let n = Literal::usize_unsuffixed(*n);
+                quote!([#inner; #n])
+            });
+            let message = format!(
+                "the gradient buffer of `{slice}` has length {{}} but `{slice}` has length {{}}: pass an empty `Vec` (it is sized on first use) or one as long as `{slice}`"
+            );
+            checks.push(quote! {
+                if #place.is_empty() {
+                    #place.resize(#slice.len(), #fill);
+                }
+                if #place.len() != #slice.len() {
+                    ::std::panic!(#message, #place.len(), #slice.len());
+                }
+            });
+        }
         let mut adds = Vec::new();
         for (k, (_, grad)) in out.grads.iter().enumerate() {
             let Grad::Elements(ids) = grad else {
@@ -841,6 +883,7 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
             }
         }
         return quote! {
+            #(#checks)*
             #(#stmts)*
             #(#adds)*
             #value
@@ -871,6 +914,14 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     quote! {
         #(#stmts)*
         (#value, #grad)
+    }
+}
+
+/// A zero of the element type, as one expression.
+fn zero_expr(elem: &ElemTy) -> TokenStream {
+    match elem {
+        ElemTy::Generic(ty) => quote!(::backprop::__private::constant::<#ty>(0.0)),
+        elem => literal(0.0, elem),
     }
 }
 

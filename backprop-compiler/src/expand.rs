@@ -88,11 +88,7 @@ pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<sy
     if !errors.is_empty() {
         return Err(errors);
     }
-    let is_float: Vec<bool> = sig
-        .params
-        .iter()
-        .map(|p| matches!(p.kind, ParamKind::Float { .. }))
-        .collect();
+    let is_float: Vec<bool> = sig.params.iter().map(ParamInfo::is_float).collect();
     let adj = reverse::sweep(&mut lowered.graph, lowered.output, &|p| {
         is_float[p as usize]
     });
@@ -147,6 +143,19 @@ pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<sy
             b = g.node(crate::graph::Op::ScatterAdd, args);
         }
         grad_buffers[p as usize] = Some(b);
+    }
+    // A slice's gradient is a buffer as long as the slice, zero where
+    // nothing flowed back (everywhere, if the loss never reads it).
+    for (p, info) in sig.params.iter().enumerate() {
+        if matches!(info.kind, ParamKind::Slice { .. }) && grad_buffers[p].is_none() {
+            let z = g.node(crate::graph::Op::ZerosLike(p as u32), vec![]);
+            let base = info.name.to_string();
+            adjoint_names.push((
+                z,
+                AdjointName::Param(format!("d_{}", base.trim_start_matches("r#"))),
+            ));
+            grad_buffers[p] = Some(z);
+        }
     }
     for (i, a) in adj.adjoint.iter().enumerate() {
         if let Some(a) = a {
@@ -402,11 +411,18 @@ fn elem_tokens(e: &ElemTy) -> TokenStream {
 }
 
 fn grad_type(p: &ParamInfo, elem: &TokenStream) -> TokenStream {
-    match &p.kind {
-        ParamKind::Float { shape } => shape.iter().rev().fold(elem.clone(), |inner, n| {
+    let nest = |shape: &[usize]| {
+        shape.iter().rev().fold(elem.clone(), |inner, n| {
             let n = proc_macro2::Literal::usize_unsuffixed(*n);
             quote!([#inner; #n])
-        }),
+        })
+    };
+    match &p.kind {
+        ParamKind::Slice { inner } => {
+            let item = nest(inner);
+            quote!(::std::vec::Vec<#item>)
+        }
+        ParamKind::Float { shape } => nest(shape),
         _ => quote!(()),
     }
 }

@@ -24,6 +24,13 @@ pub enum ParamKind {
         /// Array dimensions, outermost first.
         shape: Vec<usize>,
     },
+    /// Floats in a slice or `Vec` whose length is known at run time:
+    /// `&[f64]`, `&[[f64; 4]]`, `Vec<f64>`, `&Vec<f64>`. Read at indices;
+    /// the gradient is a `Vec` of the elements.
+    Slice {
+        /// The shape of one element (empty for a float).
+        inner: Vec<usize>,
+    },
     /// A run-time integer (`usize`, `i32`, …): usable in comparisons and
     /// `as` casts, never differentiated.
     Int,
@@ -57,6 +64,11 @@ impl ParamInfo {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Whether it holds floats (and so can be differentiated).
+    pub fn is_float(&self) -> bool {
+        matches!(self.kind, ParamKind::Float { .. } | ParamKind::Slice { .. })
+    }
 }
 
 /// The validated signature.
@@ -73,7 +85,7 @@ pub struct SigInfo {
     pub unroll_all: bool,
 }
 
-const SUPPORTED_TYPES: &str = "supported parameter types are the float type (`f64`, `f32` or a generic `F: Float`), fixed-size arrays of it (`[f64; 9]`, `[[f64; 3]; 4]`), shared references to those (`&[f64; 9]`), and non-differentiated `bool` or integer values";
+const SUPPORTED_TYPES: &str = "supported parameter types are the float type (`f64`, `f32` or a generic `F: Float`), fixed-size arrays of it (`[f64; 9]`, `[[f64; 3]; 4]`), slices and `Vec`s of those (`&[f64]`, `&[[f64; 4]]`, `Vec<f64>`, `&Vec<f64>`), shared references (`&[f64; 9]`), and non-differentiated `bool` or integer values";
 
 /// Checks the signature; pushes every problem found onto `errors`.
 pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) -> Option<SigInfo> {
@@ -169,7 +181,7 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
     let mut wrt = Vec::new();
     match &args.wrt {
         None => match params.first() {
-            Some(p) if matches!(p.kind, ParamKind::Float { .. }) => wrt.push(0),
+            Some(p) if p.is_float() => wrt.push(0),
             Some(p) => errors.push(syn::Error::new_spanned(
                 &p.name,
                 format!(
@@ -186,7 +198,7 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
         Some(names) => {
             for n in names {
                 match params.iter().position(|p| p.name == *n) {
-                    Some(i) if !matches!(params[i].kind, ParamKind::Float { .. }) => errors.push(syn::Error::new_spanned(
+                    Some(i) if !params[i].is_float() => errors.push(syn::Error::new_spanned(
                         n,
                         format!("cannot differentiate with respect to `{n}`: it is not a float or an array of floats ({SUPPORTED_TYPES})"),
                     )),
@@ -200,6 +212,16 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
                         ))
                     }
                 }
+            }
+        }
+    }
+    if args.explain {
+        for p in &params {
+            if matches!(p.kind, ParamKind::Slice { .. }) {
+                errors.push(syn::Error::new_spanned(
+                    &p.ty,
+                    "`explain` writes every element out, so it needs sizes known at compile time: use a fixed-size array (`&[f64; 4]`) here, or remove `explain`",
+                ));
             }
         }
     }
@@ -265,6 +287,9 @@ fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bool)> {
                     "#[derive_grad] does not support `&mut` parameters: a loss function only reads its inputs; take `&[f64; N]` or the value",
                 ));
             }
+            if let Type::Slice(slice) = &*r.elem {
+                return Ok((slice_kind(&slice.elem, elem, ty)?, true));
+            }
             let (kind, inner_ref) = param_kind(&r.elem, elem)?;
             if inner_ref {
                 return Err(syn::Error::new_spanned(
@@ -290,6 +315,9 @@ fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bool)> {
                     ));
                 }
                 return Ok((ParamKind::Float { shape }, false));
+            }
+            if let Some(item) = vec_item(ty) {
+                return Ok((slice_kind(item, elem, ty)?, false));
             }
             if let Type::Path(tp) = ty {
                 if let Some(id) = tp.path.get_ident() {
@@ -323,17 +351,48 @@ fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bool)> {
                     }
                 }
             }
-            if let Type::Slice(_) = ty {
-                return Err(syn::Error::new_spanned(
-                    ty,
-                    "slices have no length at compile time, and #[derive_grad] needs it to write the gradient out: use a fixed-size array such as `[f64; 16]`",
-                ));
-            }
             Err(syn::Error::new_spanned(
                 ty,
                 format!("unsupported parameter type: {SUPPORTED_TYPES}"),
             ))
         }
+    }
+}
+
+/// `T` of `Vec<T>` (also `std::vec::Vec<T>`).
+fn vec_item(ty: &Type) -> Option<&Type> {
+    let Type::Path(tp) = ty else { return None };
+    let last = tp.path.segments.last()?;
+    if tp.qself.is_some() || last.ident != "Vec" {
+        return None;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(a) if a.args.len() == 1 => match &a.args[0] {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The kind of a slice or `Vec` of `item` (a float or a fixed-size array of
+/// floats), `whole` being the parameter's type.
+fn slice_kind(item: &Type, elem: &ElemTy, whole: &Type) -> syn::Result<ParamKind> {
+    match float_shape(item, elem)? {
+        Some(inner) => {
+            let count = inner.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
+            if !matches!(count, Some(n) if n <= crate::lower::MAX_NODES) {
+                return Err(syn::Error::new_spanned(
+                    item,
+                    "each element of this slice is too large an array: split the parameter",
+                ));
+            }
+            Ok(ParamKind::Slice { inner })
+        }
+        None => Err(syn::Error::new_spanned(
+            whole,
+            format!("a slice or `Vec` parameter holds the function's float type or fixed-size arrays of it (`&[{0}]`, `&[[{0}; 4]]`, `Vec<{0}>`)", elem_name(elem)),
+        )),
     }
 }
 

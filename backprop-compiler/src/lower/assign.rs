@@ -52,6 +52,13 @@ impl Lowerer<'_> {
                 }
             }
         }
+        if matches!(
+            self.lookup(&name).map(|b| &b.value),
+            Some(Value::Slice { .. })
+        ) {
+            self.error_at(lhs, format!("`{name}` is a slice parameter (or another name for one), which the function only reads: write into a local array instead (`let mut h = [0.0; N];`)"));
+            return;
+        }
         let is_buffer = matches!(
             self.lookup(&name).map(|b| &b.value),
             Some(Value::Buffer { .. })
@@ -272,6 +279,16 @@ impl Lowerer<'_> {
                 }
                 match self.int_node(&k) {
                     Some(i) => self.index_view(buf, index, shape, i),
+                    None => self.error_at(e, "this index does not fit in 64 bits"),
+                }
+            }
+            (Value::Slice { buf, inner, .. }, k @ (Value::Int(_) | Value::RtInt(_))) => {
+                // The length is checked at run time, by the same indexing
+                // as the original's (and panics as it does).
+                let mut shape = vec![0];
+                shape.extend(inner);
+                match self.int_node(&k) {
+                    Some(i) => self.index_view(buf, Vec::new(), shape, i),
                     None => self.error_at(e, "this index does not fit in 64 bits"),
                 }
             }

@@ -10,6 +10,9 @@ use crate::signature::ElemTy;
 
 use super::*;
 
+/// What can be done with a slice parameter.
+pub(super) const SLICE_USE: &str = "a slice or `Vec` parameter is read at indices, in loops over its length: `for i in 0..w.len() { … w[i] … }`; its iterator methods and using it as a whole value are not supported yet";
+
 impl Lowerer<'_> {
     // ----------------------------------------------------- methods and calls
 
@@ -32,6 +35,11 @@ impl Lowerer<'_> {
                 return Value::Int(shape[0] as i128)
             }
             v @ Value::Buffer { .. } => self.materialize(v),
+            Value::Slice { param, .. } if name == "len" && args.is_empty() => {
+                let slice = &self.sig.params[param as usize].name;
+                return Value::RtInt(self.rt_int(quote::quote!(#slice.len())));
+            }
+            Value::Slice { .. } => return self.error_at(method, SLICE_USE),
             v => v,
         };
         match recv {

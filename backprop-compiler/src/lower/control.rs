@@ -239,6 +239,10 @@ impl Lowerer<'_> {
                     _ => None,
                 },
                 Value::Poison => None,
+                Value::Slice { .. } => {
+                    self.error_at(other, call::SLICE_USE);
+                    None
+                }
                 v => {
                     self.error_at(
                         other,

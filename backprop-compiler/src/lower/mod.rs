@@ -39,6 +39,16 @@ pub enum Value {
         /// The dimensions left.
         shape: Vec<usize>,
     },
+    /// A slice or `Vec` parameter as a whole: its length is known at run
+    /// time only, so it is read at indices ([`Op::Load`]).
+    Slice {
+        /// Its [`Op::ArrayParam`] node.
+        buf: Id,
+        /// The parameter.
+        param: u32,
+        /// The shape of one element (empty for a float).
+        inner: Vec<usize>,
+    },
     /// A tuple (from `enumerate`/`zip` in `for` loops).
     Tuple(Vec<Value>),
     /// `()`.
@@ -101,6 +111,14 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
             }
             ParamKind::Int => Value::RtInt(lw.rt_int(info.name.to_token_stream())),
             ParamKind::Bool => Value::Bool(lw.g.node(Op::BoolParam(p as u32), vec![])),
+            ParamKind::Slice { inner } => {
+                lw.g.slice_params.insert(p as u32, inner.clone());
+                Value::Slice {
+                    buf: lw.g.node(Op::ArrayParam(p as u32), vec![]),
+                    param: p as u32,
+                    inner: inner.clone(),
+                }
+            }
         };
         lw.scopes[0].insert(
             info.name.to_string(),
@@ -153,6 +171,7 @@ fn describe(v: &Value) -> &'static str {
         Value::Bool(_) => "a bool",
         Value::Int(_) | Value::RtInt(_) => "an integer",
         Value::Array(_) | Value::Buffer { .. } => "an array",
+        Value::Slice { .. } => "a slice",
         Value::Tuple(_) => "a tuple",
         Value::Unit => "`()`",
         Value::Uninit => "an unassigned variable",

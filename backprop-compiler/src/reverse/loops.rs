@@ -167,6 +167,14 @@ impl<'a> Reverser<'a> {
             .find(|c| g.loops[c.l as usize].body == region)
             .map_or(0, |c| g.loops[c.rev as usize].body);
         let shape = match g.get(root).op {
+            Op::ArrayParam(p) if g.slice_params.contains_key(&p) => {
+                let saved = g.current;
+                g.current = target;
+                let z = g.node(Op::ZerosLike(p), vec![]);
+                g.current = saved;
+                self.bufs.insert(root, z);
+                return z;
+            }
             Op::ArrayParam(p) => g.array_params[&p].clone(),
             Op::NewArray(k) | Op::Zeros(k) => g.shapes[k as usize].clone(),
             _ => unreachable!("a storage is an array parameter or a local array"),

@@ -41,3 +41,29 @@ fn ragged_array_arguments_are_refused() {
     assert_eq!(e.len(), 2, "{e:?}");
     assert!(e.iter().all(|m| m.contains("arguments of a call")), "{e:?}");
 }
+
+#[test]
+fn slices_used_as_whole_values_get_one_clear_error_each() {
+    for body in [
+        "w.iter().sum::<f64>()",
+        "{ let mut s = 0.0; for v in w { s += *v; } s }",
+        "{ let mut s = 0.0; for v in w.iter() { s += *v; } s }",
+        "g(w)",
+        "{ let h = w; h[0] = 1.0; h[0] }",
+        "w",
+    ] {
+        let e = errors("", &format!("fn f(w: &[f64]) -> f64 {{ {body} }}"));
+        assert_eq!(e.len(), 1, "{body}: {e:?}");
+    }
+    let e = errors("", "fn f(w: &[f64]) -> f64 { w.iter().sum::<f64>() }");
+    assert!(e[0].contains("for i in 0..w.len()"), "{e:?}");
+    let e = errors("", "fn f(w: &[f64]) -> f64 { let h = w; h[0] = 1.0; h[0] }");
+    assert!(e[0].contains("`h` is a slice parameter"), "{e:?}");
+    let e = errors("", "fn f(w: &[String]) -> f64 { 0.0 }");
+    assert!(
+        e[0].contains("`&[f64]`, `&[[f64; 4]]`, `Vec<f64>`"),
+        "{e:?}"
+    );
+    let e = errors("explain", "fn f(w: &[f64]) -> f64 { w[0] }");
+    assert!(e[0].contains("`explain` writes every element out"), "{e:?}");
+}
