@@ -454,3 +454,37 @@ fn two_local_arrays_of_one_shape_stay_apart() {
         w,
     );
 }
+
+/// Reads past the end of `w` only on branches the original does not take.
+#[derive_grad]
+fn guarded_reads(w: &[f64; 8], n: usize, label: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..20 {
+        if i < n {
+            s += w[i] * w[i];
+        }
+        // `i - 1` underflows at i = 0 (a panic in debug builds) and
+        // `7 % (i % 3)` divides by zero: neither runs in the original.
+        if i > 0 && i < n && i % 3 != 0 {
+            s += w[i - 1] * ((7 % (i % 3)) as f64);
+        }
+    }
+    let extra = if label < 8 { w[label] * 3.0 } else { 0.5 };
+    s + extra
+}
+
+#[test]
+fn what_can_panic_runs_only_on_the_branch_taken() {
+    let w = ramp::<8>(1.0, 0.4);
+    for (n, label) in [(5, 2), (8, 100), (0, 7)] {
+        check(
+            "guarded_reads",
+            |w| guarded_reads(&w, n, label),
+            |w| guarded_reads_grad(&w, n, label),
+            w,
+        );
+    }
+    // Taken with an index past the end: both panic.
+    assert!(std::panic::catch_unwind(|| guarded_reads(&w, 12, 0)).is_err());
+    assert!(std::panic::catch_unwind(|| guarded_reads_grad(&w, 12, 0)).is_err());
+}

@@ -307,11 +307,18 @@ impl Emitter<'_> {
                     node.args[1..n - 1].iter().map(|&x| self.arg(x)).collect();
                 let v = self.arg(node.args[n - 1]);
                 let place = quote!(#buf #([#idx])*);
-                stmts.push(Stmt::Raw(match (node.op, self.elem) {
+                let update = match (node.op, self.elem) {
                     (Op::Store, _) => quote!(#place = #v;),
                     // `F: Float` has no `+=`.
                     (_, ElemTy::Generic(_)) => quote!(#place = #place + #v;),
                     _ => quote!(#place += #v;),
+                };
+                stmts.push(Stmt::Raw(match g.guards.get(&id) {
+                    Some(&c) => {
+                        let c = self.arg(c);
+                        quote!(if #c { #update })
+                    }
+                    None => update,
                 }));
                 self.expr[i] = Some(buf);
                 return;
@@ -468,6 +475,19 @@ impl Emitter<'_> {
                 return;
             }
             _ => unreachable!("inline ops handled above"),
+        };
+        // Run only when the branch it belongs to is taken; the other value
+        // is never used (a `select` discards it).
+        let rhs = match g.guards.get(&id) {
+            Some(&c) => {
+                let c = self.arg(c);
+                let other = match g.kinds[i] {
+                    Kind::Int => quote!(0),
+                    _ => zero_expr(elem),
+                };
+                quote!(if #c { #rhs } else { #other })
+            }
+            None => rhs,
         };
         let name = self.name_for(i, "v");
         let ident = local(&name);
@@ -1025,6 +1045,7 @@ pub fn live_nodes(g: &Graph, roots: &[Id]) -> Vec<bool> {
             Op::Loop(_) => stack.extend(&node.args[..2]),
             _ => stack.extend(&node.args),
         }
+        stack.extend(g.guards.get(&id));
         match node.op {
             // A carried value is needed if it is read after the loop or
             // inside it; then so is what the body yields for it.

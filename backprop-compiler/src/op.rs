@@ -237,6 +237,26 @@ impl Op {
         })
     }
 
+    /// Whether the node can panic at run time (an index out of bounds, an
+    /// integer overflow or division by zero), so that in a branch of a
+    /// run-time `if` it must run only when the branch is taken: the
+    /// original function does not panic on a branch it does not take.
+    pub fn is_guarded(self) -> bool {
+        match self {
+            Op::Fun(f) => PRIMITIVES[f as usize].may_panic,
+            _ => matches!(
+                self,
+                Op::Load
+                    | Op::ScatterAdd
+                    | Op::IntAdd
+                    | Op::IntSub
+                    | Op::IntMul
+                    | Op::IntDiv
+                    | Op::IntRem
+            ),
+        }
+    }
+
     /// Whether the node is a new array in memory: never shared by two
     /// builders that look alike (each is its own memory).
     pub fn allocates(self) -> bool {

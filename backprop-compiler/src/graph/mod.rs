@@ -90,7 +90,13 @@ pub struct Graph {
     pub slice_params: HashMap<u32, Vec<usize>>,
     /// The region new nodes are built in.
     pub current: u32,
-    memo: HashMap<(Op, Vec<Id>, u32), Id>,
+    /// The condition under which new nodes that can panic are built (in a
+    /// branch of a run-time `if`): they run only when it holds, as in the
+    /// original function ([`Op::is_guarded`]).
+    pub guard: Option<Id>,
+    /// The nodes that run only under a condition, and that condition.
+    pub guards: HashMap<Id, Id>,
+    memo: HashMap<(Op, Vec<Id>, u32, Option<Id>), Id>,
     depth: u32,
 }
 
@@ -135,6 +141,8 @@ impl Graph {
             shapes: Vec::new(),
             array_params: HashMap::new(),
             slice_params: HashMap::new(),
+            guard: None,
+            guards: HashMap::new(),
             current: 0,
             memo: HashMap::new(),
             depth: 0,
@@ -278,7 +286,8 @@ impl Graph {
         } else {
             u32::MAX
         };
-        let key = (op, args, anchor);
+        let guard = if op.is_guarded() { self.guard } else { None };
+        let key = (op, args, anchor, guard);
         // Two arrays are two memories even when built alike (`let mut a =
         // [0.0; 20]; let mut b = [0.0; 20];`): an allocation is never shared.
         let allocates = op.allocates();
@@ -308,6 +317,9 @@ impl Graph {
         self.names.push(None);
         self.region_of.push(region);
         self.kinds.push(kind);
+        if let Some(c) = guard {
+            self.guards.insert(id, c);
+        }
         if !allocates {
             self.memo.insert(key, id);
         }

@@ -36,12 +36,20 @@ impl Lowerer<'_> {
         }
         let saved = self.scopes.clone();
         self.runtime_if_depth += 1;
+        // What can panic in a branch runs only when the branch is taken.
+        let outer_guard = self.g.guard;
+        let not_cond = self.g.node(Op::Not, vec![cond]);
+        let guard_then = self.and_guard(outer_guard, cond);
+        let guard_else = self.and_guard(outer_guard, not_cond);
+        self.g.guard = Some(guard_then);
         let then_v = self.block(&i.then_branch);
         let then_scopes = std::mem::replace(&mut self.scopes, saved);
+        self.g.guard = Some(guard_else);
         let else_v = match &i.else_branch {
             Some((_, e)) => self.expr(e),
             None => Value::Unit,
         };
+        self.g.guard = outer_guard;
         self.runtime_if_depth -= 1;
         let else_scopes = std::mem::take(&mut self.scopes);
         let mut merged = else_scopes.clone();
@@ -55,6 +63,14 @@ impl Lowerer<'_> {
         }
         self.scopes = merged;
         self.merge(cond, then_v, else_v, i, "the `if` expression")
+    }
+
+    /// `outer && c`: the condition of a branch inside another.
+    fn and_guard(&mut self, outer: Option<Id>, c: Id) -> Id {
+        match outer {
+            Some(o) => self.g.node(Op::And, vec![o, c]),
+            None => c,
+        }
     }
 
     pub(super) fn merge(

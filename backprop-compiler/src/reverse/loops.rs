@@ -208,7 +208,11 @@ impl<'a> Reverser<'a> {
             new_args.push(self.fwd(g, i));
         }
         new_args.push(adjoint);
+        // A read under a run-time condition is written back under it.
+        let guard = g.guards.get(&load).copied().map(|c| self.fwd(g, c));
+        let saved = std::mem::replace(&mut g.guard, guard);
         let b = g.node(Op::ScatterAdd, new_args);
+        g.guard = saved;
         self.bufs.insert(root, b);
     }
 
@@ -289,13 +293,16 @@ impl<'a> Reverser<'a> {
             Op::Load if self.overwritten.contains(&node.args[0]) => self.restore(g, c, id),
             op => {
                 let args: Vec<Id> = node.args.iter().map(|&a| self.fwd(g, a)).collect();
+                let guard = g.guards.get(&id).copied().map(|c| self.fwd(g, c));
                 let (saved_region, saved_mode) = (g.current, g.mode);
+                let saved_guard = std::mem::replace(&mut g.guard, guard);
                 g.current = g.loops[self.ctxs[c].rev as usize].body;
                 // Recomputed exactly as the forward sweep computed it.
                 g.mode = Mode::Forward;
                 let v = g.node(op, args);
                 g.current = saved_region;
                 g.mode = saved_mode;
+                g.guard = saved_guard;
                 v
             }
         };
