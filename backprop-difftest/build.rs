@@ -201,6 +201,14 @@ impl Gen<'_> {
                     Some((i, bound)) if self.rng.chance(0.6) => {
                         if bound <= n && self.rng.chance(0.5) {
                             format!("x[{i}]")
+                        } else if bound > n && self.rng.chance(0.4) {
+                            // Past the end only on a branch the original
+                            // does not take: nothing may panic there.
+                            if self.rng.chance(0.5) {
+                                format!("(if {i} < {n} {{ x[{i}] }} else {{ c }})")
+                            } else {
+                                format!("(if {i} > 0 && {i} <= {n} {{ x[{i} - 1] }} else {{ c }})")
+                            }
                         } else {
                             format!("x[{i} % {n}]")
                         }
