@@ -134,6 +134,7 @@ pub fn straight_line(
         region_nodes,
         tape: None,
         buffers: &memory.buffers,
+        trips: HashMap::new(),
     };
     let uses_tape = g
         .loops
@@ -196,6 +197,8 @@ struct Emitter<'a> {
     tape: Option<Ident>,
     /// Gradient buffers that are the caller's memory.
     buffers: &'a HashMap<Id, TokenStream>,
+    /// The iteration counter of each counted loop emitted.
+    trips: HashMap<u32, Ident>,
 }
 
 impl Emitter<'_> {
@@ -237,6 +240,14 @@ impl Emitter<'_> {
             // Emitted with their loop.
             Op::LoopVar(_) | Op::Carried { .. } | Op::Restore { .. } => return,
             Op::Loop(l) => return self.emit_loop(l, id, stmts),
+            Op::LoopTrips => {
+                let Op::Loop(l) = g.get(node.args[0]).op else {
+                    unreachable!("LoopTrips reads a loop")
+                };
+                let trips = &self.trips[&l];
+                self.expr[i] = Some(quote!(#trips));
+                return;
+            }
             Op::LoopOut(k) => {
                 let Op::Loop(l) = g.get(node.args[0]).op else {
                     unreachable!("LoopOut reads a loop")
@@ -428,6 +439,24 @@ impl Emitter<'_> {
                 let (buf, idx) = (&a[0], &a[1..]);
                 quote!(#buf #([#idx])*)
             }
+            Op::RangeNth {
+                reversed,
+                inclusive,
+            } => {
+                let (lo, hi, k) = (&a[0], &a[1], &a[2]);
+                let range = if inclusive {
+                    quote!((#lo..=#hi))
+                } else {
+                    quote!((#lo..#hi))
+                };
+                let range = if reversed {
+                    quote!(#range.rev())
+                } else {
+                    range
+                };
+                // `k` is below the number of iterations the loop ran.
+                quote!(#range.nth(#k).unwrap())
+            }
             Op::Call(k) => {
                 let info = &g.calls[k as usize];
                 let path = &info.vjp_path;
@@ -564,6 +593,12 @@ impl Emitter<'_> {
         } else {
             quote!(_)
         };
+        let trips = info.counted().then(|| {
+            let trips = local(&self.names.fresh("trips"));
+            stmts.push(Stmt::Raw(quote!(let mut #trips = 0usize;)));
+            self.trips.insert(l, trips.clone());
+            trips
+        });
         let mut body = Vec::new();
         // Pops, in the reverse order of the pushes.
         let tape = self.tape.clone();
@@ -574,7 +609,27 @@ impl Emitter<'_> {
                 self.expr[r.index()] = Some(quote!(#name));
             }
         }
-        self.region(info.body, &mut body);
+        // A `while` checks its condition before anything else of the body
+        // runs (the condition's own nodes come first in the body).
+        let check = |e: &Self, c: Id| {
+            let c = e.arg(c);
+            Stmt::Raw(quote!(if !(#c) { break; }))
+        };
+        match info.cond {
+            Some(c) if g.region_of[c.index()] == info.body => {
+                for n in self.region_nodes[info.body as usize].clone() {
+                    self.node(n, &mut body);
+                    if n == c.index() {
+                        body.push(check(self, c));
+                    }
+                }
+            }
+            Some(c) => {
+                body.push(check(self, c));
+                self.region(info.body, &mut body);
+            }
+            None => self.region(info.body, &mut body),
+        }
         // Pushes, for the loop that reverses this one.
         if let Some(rev) = g.loops.iter().find(|r| r.reverses == Some(l)) {
             for (k, &v) in info.tape.iter().enumerate() {
@@ -596,6 +651,13 @@ impl Emitter<'_> {
                 quote!((#(#targets),*) = (#(#values),*);)
             }));
         }
+        if let Some(trips) = &trips {
+            body.push(Stmt::Raw(quote!(#trips += 1;)));
+        }
+        if let Some(exit) = info.exit {
+            let exit = self.arg(exit);
+            body.push(Stmt::Raw(quote!(if #exit { break; })));
+        }
         let range = if info.inclusive {
             quote!(#lo..=#hi)
         } else {
@@ -607,7 +669,18 @@ impl Emitter<'_> {
             range
         };
         let body = bindings(body);
-        stmts.push(Stmt::Raw(quote!(for #var in #range { #(#body)* })));
+        let the_loop = if info.is_while {
+            quote!(loop { #(#body)* })
+        } else {
+            quote!(for #var in #range { #(#body)* })
+        };
+        stmts.push(Stmt::Raw(match info.guard {
+            Some(c) => {
+                let c = self.arg(c);
+                quote!(if #c { #the_loop })
+            }
+            None => the_loop,
+        }));
     }
 }
 
@@ -626,6 +699,9 @@ impl Emitter<'_> {
             return None;
         };
         let info = &g.loops[l as usize];
+        if info.counted() {
+            return None; // it may stop early: grown as it runs
+        }
         let args = &g.get(id).args;
         // A bound is known before the outermost loop if it is a literal or
         // a value computed before that loop.
@@ -1042,7 +1118,11 @@ pub fn live_nodes(g: &Graph, roots: &[Id]) -> Vec<bool> {
         match node.op {
             // A loop's initial values are needed only for the carried
             // values that are (below).
-            Op::Loop(_) => stack.extend(&node.args[..2]),
+            Op::Loop(l) => {
+                stack.extend(&node.args[..2]);
+                let info = &g.loops[l as usize];
+                stack.extend(info.cond.iter().chain(&info.exit).chain(&info.guard));
+            }
             _ => stack.extend(&node.args),
         }
         stack.extend(g.guards.get(&id));

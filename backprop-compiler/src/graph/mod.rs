@@ -337,7 +337,9 @@ impl Graph {
             | Op::IntMul
             | Op::IntDiv
             | Op::IntRem
-            | Op::ToInt(_) => Kind::Int,
+            | Op::ToInt(_)
+            | Op::LoopTrips
+            | Op::RangeNth { .. } => Kind::Int,
             op if op.is_bool() => Kind::Bool,
             Op::ArrayParam(_)
             | Op::Zeros(_)

@@ -74,6 +74,26 @@ pub struct LoopInfo {
     pub restore_kinds: Vec<Kind>,
     /// For a loop that reverses another, that loop.
     pub reverses: Option<u32>,
+    /// A `while` loop: no range, it runs while [`LoopInfo::cond`] holds.
+    pub is_while: bool,
+    /// The condition checked at the start of every iteration (`while c`),
+    /// computed in the body from the carried values; `false` ends the loop.
+    pub cond: Option<Id>,
+    /// The condition, computed in the body, under which the loop ends after
+    /// the iteration (`if c { …; break; }`).
+    pub exit: Option<Id>,
+    /// The condition under which the loop runs at all (it is inside a
+    /// branch of a run-time `if`).
+    pub guard: Option<Id>,
+}
+
+impl LoopInfo {
+    /// Whether the loop may stop before the end of a range (a `while`, or
+    /// a `break`): it counts its iterations ([`Op::LoopTrips`]), and its
+    /// reverse runs that many.
+    pub fn counted(&self) -> bool {
+        self.is_while || self.exit.is_some()
+    }
 }
 
 impl Graph {
@@ -134,6 +154,10 @@ impl Graph {
             restores: Vec::new(),
             restore_kinds: Vec::new(),
             reverses: None,
+            is_while: false,
+            cond: None,
+            exit: None,
+            guard: None,
         });
         let var = self.node(Op::LoopVar(l), vec![]);
         let carried: Vec<Id> = (0..self.loops[l as usize].kinds.len() as u32)

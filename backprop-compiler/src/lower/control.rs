@@ -6,6 +6,45 @@ use crate::graph::{Id, Op};
 
 use super::*;
 
+/// A jump out of a loop body's iteration.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Jump {
+    Continue,
+    Break,
+}
+
+/// Whether a loop body has a `break` of its own (not one of an inner loop).
+fn has_break(body: &syn::Block) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
+            self.0 = true;
+        }
+        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
+        fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
+        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
+        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
+    }
+    let mut f = Finder(false);
+    syn::visit::Visit::visit_block(&mut f, body);
+    f.0
+}
+
+/// `Some` if `branch` is `if c { …; continue; }` or `if c { …; break; }`
+/// (no `else`, no label, no value): the form a loop body may jump in.
+pub(super) fn loop_jump(branch: &syn::ExprIf) -> Option<Jump> {
+    if branch.else_branch.is_some() {
+        return None;
+    }
+    match branch.then_branch.stmts.last()? {
+        syn::Stmt::Expr(Expr::Continue(c), _) if c.label.is_none() => Some(Jump::Continue),
+        syn::Stmt::Expr(Expr::Break(b), _) if b.label.is_none() && b.expr.is_none() => {
+            Some(Jump::Break)
+        }
+        _ => None,
+    }
+}
+
 impl Lowerer<'_> {
     // ---------------------------------------------------------- control flow
 
@@ -34,6 +73,26 @@ impl Lowerer<'_> {
                 Value::Unit
             };
         }
+        self.runtime_branches(
+            cond,
+            i,
+            |lw| lw.block(&i.then_branch),
+            |lw| match &i.else_branch {
+                Some((_, e)) => lw.expr(e),
+                None => Value::Unit,
+            },
+        )
+    }
+
+    /// Lowers both branches of a run-time `if` on `cond` (each under its
+    /// condition) and merges what they leave with `select`.
+    fn runtime_branches(
+        &mut self,
+        cond: Id,
+        i: &syn::ExprIf,
+        then: impl FnOnce(&mut Self) -> Value,
+        otherwise: impl FnOnce(&mut Self) -> Value,
+    ) -> Value {
         let saved = self.scopes.clone();
         self.runtime_if_depth += 1;
         // What can panic in a branch runs only when the branch is taken.
@@ -42,13 +101,10 @@ impl Lowerer<'_> {
         let guard_then = self.and_guard(outer_guard, cond);
         let guard_else = self.and_guard(outer_guard, not_cond);
         self.g.guard = Some(guard_then);
-        let then_v = self.block(&i.then_branch);
+        let then_v = then(self);
         let then_scopes = std::mem::replace(&mut self.scopes, saved);
         self.g.guard = Some(guard_else);
-        let else_v = match &i.else_branch {
-            Some((_, e)) => self.expr(e),
-            None => Value::Unit,
-        };
+        let else_v = otherwise(self);
         self.g.guard = outer_guard;
         self.runtime_if_depth -= 1;
         let else_scopes = std::mem::take(&mut self.scopes);
@@ -63,6 +119,75 @@ impl Lowerer<'_> {
         }
         self.scopes = merged;
         self.merge(cond, then_v, else_v, i, "the `if` expression")
+    }
+
+    /// `if c { A; continue; } rest` as `if c { A } else { rest }`, and the
+    /// same with `break`, which also ends the loop after this iteration
+    /// when `c` holds.
+    pub(super) fn jump_branch(&mut self, branch: &syn::ExprIf, jump: Jump, rest: &[syn::Stmt]) {
+        let then_stmts = &branch.then_branch.stmts[..branch.then_branch.stmts.len() - 1];
+        let in_rolled = self.loops.last().is_some_and(|l| l.rolled);
+        if jump == Jump::Break && !in_rolled {
+            self.error_at(&branch.then_branch.stmts[then_stmts.len()], "`break` here is in a loop that is written out iteration by iteration; it is supported in `while` loops and in `for` loops that stay loops");
+            return;
+        }
+        let record_exit = |lw: &mut Self| {
+            if jump == Jump::Break {
+                let here = match lw.g.guard {
+                    Some(c) => c,
+                    None => lw.g.node(Op::BoolConst(true), vec![]),
+                };
+                let ctx = lw.loops.last_mut().expect("in a loop");
+                let previous = ctx.exit;
+                let exit = match previous {
+                    Some(e) => lw.g.node(Op::Or, vec![e, here]),
+                    None => here,
+                };
+                lw.loops.last_mut().expect("in a loop").exit = Some(exit);
+            }
+        };
+        let cond = match self.expr(&branch.cond) {
+            Value::Bool(c) => c,
+            Value::Poison => return,
+            other => {
+                self.error_at(
+                    &branch.cond,
+                    format!(
+                        "the condition must be a comparison or a bool, not {}",
+                        describe(&other)
+                    ),
+                );
+                return;
+            }
+        };
+        if let Some(c) = self.g.as_bool(cond) {
+            if c {
+                self.scopes.push(Scope::new());
+                self.block_stmts(then_stmts, Position::Inner);
+                self.scopes.pop();
+                record_exit(self);
+            } else {
+                self.block_stmts(rest, Position::LoopBody);
+            }
+            return;
+        }
+        self.runtime_branches(
+            cond,
+            branch,
+            |lw| {
+                lw.scopes.push(Scope::new());
+                lw.block_stmts(then_stmts, Position::Inner);
+                lw.scopes.pop();
+                record_exit(lw);
+                Value::Unit
+            },
+            |lw| {
+                lw.scopes.push(Scope::new());
+                lw.block_stmts(rest, Position::LoopBody);
+                lw.scopes.pop();
+                Value::Unit
+            },
+        );
     }
 
     /// `outer && c`: the condition of a branch inside another.
@@ -114,6 +239,13 @@ impl Lowerer<'_> {
                 (Value::Poison, _) | (_, Value::Poison) => return Value::Poison,
                 (Value::Int(a), Value::Int(b)) => {
                     let trips = b.saturating_sub(*a).saturating_add(range.inclusive as i128);
+                    // A loop that can `break` stays a loop: where it stops
+                    // is known only at run time.
+                    if has_break(&f.body) && !self.sig.unroll_all {
+                        return self
+                            .rolled_for(f, (lo, hi), &range, false)
+                            .unwrap_or(Value::Poison);
+                    }
                     if trips > UNROLL_MAX_TRIPS && !self.sig.unroll_all {
                         // A loop too long to unroll keeps the reasons it
                         // could not stay a loop.
@@ -143,7 +275,12 @@ impl Lowerer<'_> {
             }
             self.scopes.push(Scope::new());
             self.bind_pattern(&f.pat, item);
-            self.block_stmts(&f.body.stmts, Position::Inner);
+            self.loops.push(LoopCtx {
+                rolled: false,
+                exit: None,
+            });
+            self.block_stmts(&f.body.stmts, Position::LoopBody);
+            self.loops.pop();
             self.scopes.pop();
         }
         Value::Unit

@@ -63,16 +63,13 @@ impl Lowerer<'_> {
                     _ => self.error_at(&r.len, "the length of `[value; N]` must be an integer literal"),
                 }
             }
-            Expr::While(w) => self.error_at(
-                &w.while_token,
-                "`while` loops are not supported: #[derive_grad] unrolls loops at compile time, so it needs the trip count; write `for i in 0..N` with a literal `N`",
-            ),
+            Expr::While(w) => self.while_loop(w),
             Expr::Loop(l) => self.error_at(
                 &l.loop_token,
-                "`loop` is not supported: #[derive_grad] unrolls loops at compile time, so it needs the trip count; write `for i in 0..N` with a literal `N`",
+                "`loop` is not supported: write `while cond { … }`, or `for i in 0..n`",
             ),
-            Expr::Break(b) => self.error_at(b, "`break` is not supported: loops run their full literal range; choose values with `if`/`else` instead"),
-            Expr::Continue(c) => self.error_at(c, "`continue` is not supported: loops run their full literal range; wrap the rest of the body in `if`"),
+            Expr::Break(b) => self.error_at(b, "`break` is supported as the last statement of an `if` block that stands directly in a loop's body, with no label or value: `if c { …; break; }`; move it there, or compute a flag"),
+            Expr::Continue(c) => self.error_at(c, "`continue` is supported as the last statement of an `if` block that stands directly in a loop's body, with no label: `if c { …; continue; }`; move it there, or wrap the rest of the body in `if`"),
             Expr::Return(r) => self.error_at(
                 r,
                 "early `return` is not supported in a #[derive_grad] function: the derivative follows one path to the end; assign the result to a variable and return it as the last expression",

@@ -102,6 +102,7 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
         iterations: 0,
         rolled_depth: 0,
         runtime_if_depth: 0,
+        loops: Vec::new(),
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
@@ -195,6 +196,16 @@ struct Lowerer<'a> {
     /// How many `if`s with run-time conditions enclose it (both branches
     /// are lowered, so neither may write an array in place).
     runtime_if_depth: u32,
+    /// The loops whose bodies are being lowered, innermost last.
+    loops: Vec<LoopCtx>,
+}
+
+/// A loop whose body is being lowered.
+struct LoopCtx {
+    /// Whether it stays a loop (else it is unrolled).
+    rolled: bool,
+    /// For a rolled loop: when it ends after the iteration (its `break`s).
+    exit: Option<Id>,
 }
 
 /// Where a statement sits, to tell a final `return` from an early one.
@@ -202,6 +213,9 @@ struct Lowerer<'a> {
 enum Position {
     FunctionTail,
     Inner,
+    /// The statements of a loop body (or what follows a `continue` or
+    /// `break` in it): where `if c { …; continue; }` may stand.
+    LoopBody,
 }
 
 impl Lowerer<'_> {
@@ -339,6 +353,14 @@ impl Lowerer<'_> {
                         );
                         value = Value::Poison;
                     }
+                }
+                Stmt::Expr(Expr::If(branch), _) if pos == Position::LoopBody => {
+                    if let Some(jump) = control::loop_jump(branch) {
+                        // `if c { A; continue; } B` is `if c { A } else { B }`.
+                        self.jump_branch(branch, jump, &stmts[i + 1..]);
+                        return Value::Unit;
+                    }
+                    self.if_expr(branch);
                 }
                 Stmt::Expr(e, semi) => {
                     let v = self.expr(e);

@@ -103,6 +103,20 @@ fn assigned_names(block: &syn::Block) -> Vec<String> {
 /// Why a loop could not be rolled.
 struct NotRolled;
 
+/// What a rolled loop runs over.
+#[derive(Clone, Copy)]
+enum Header<'e> {
+    /// `for var in lo..hi` (or `lo..=hi`, reversed).
+    Range {
+        lo: Id,
+        hi: Id,
+        reversed: bool,
+        inclusive: bool,
+    },
+    /// `while cond`.
+    While { cond: &'e Expr },
+}
+
 impl Lowerer<'_> {
     /// Lowers `f` as a rolled loop over `lo..hi` (or `lo..=hi`). With
     /// `fallback`, a loop that cannot be rolled leaves no trace and `None`
@@ -120,7 +134,7 @@ impl Lowerer<'_> {
         let region = self.g.current;
         match self.try_rolled_for(f, lo, hi, range) {
             Ok(v) if self.errors.len() == errors => Some(v),
-            result => {
+            _ => {
                 // A loop left half-built is dead code: its nodes are never
                 // reached from the output.
                 self.g.current = region;
@@ -130,8 +144,8 @@ impl Lowerer<'_> {
                     self.reported = reported;
                     return None;
                 }
-                if result.is_ok() || self.errors.len() == errors {
-                    self.error_at(f, "this loop cannot stay a loop, and its bounds are known only at run time: a loop with run-time bounds may change floats declared before it (`s += …`), but not arrays or integers");
+                if self.errors.len() == errors {
+                    self.error_at(f, "this loop cannot stay a loop, and it cannot be written out either (its bounds are known only at run time, or it can `break`): a loop that stays a loop may change floats and arrays of floats declared before it, not integers or bools, and may not call other #[derive_grad] functions");
                 }
                 Some(Value::Poison)
             }
@@ -163,11 +177,60 @@ impl Lowerer<'_> {
         let (Some(lo), Some(hi)) = (bound(self, range.lo, &lo), bound(self, range.hi, &hi)) else {
             return Err(NotRolled);
         };
+        self.try_rolled(
+            f,
+            &f.body,
+            var_name,
+            Header::Range {
+                lo,
+                hi,
+                reversed: range.reversed,
+                inclusive: range.inclusive,
+            },
+        )
+    }
+
+    /// Lowers `while cond { body }`: always a loop (its trip count is known
+    /// only at run time), counted for its reverse.
+    pub(super) fn while_loop(&mut self, w: &syn::ExprWhile) -> Value {
+        if w.label.is_some() {
+            return self.error_at(w, "labelled loops are not supported");
+        }
+        if self.sig.unroll_all {
+            return self.error_at(&w.while_token, "`explain` writes every iteration out, so it needs loops with bounds known at compile time: write `for i in 0..N`, or remove `explain`");
+        }
+        if self.rolled_depth > 0 {
+            return self.error_at(&w.while_token, "a `while` loop inside a loop that stays a loop is not supported yet: its trip count would have to be recorded per outer iteration; move it out of the loop, or write it as a `for` loop over a range");
+        }
+        let scopes = self.scopes.clone();
+        let errors = self.errors.len();
+        let region = self.g.current;
+        match self.try_rolled(w, &w.body, None, Header::While { cond: &w.cond }) {
+            Ok(v) if self.errors.len() == errors => v,
+            _ => {
+                self.g.current = region;
+                self.scopes = scopes;
+                if self.errors.len() == errors {
+                    self.error_at(&w.while_token, "this `while` loop cannot be lowered: a loop may change floats and arrays of floats declared before it, but not integers or bools (its condition must be a comparison of floats, or of integers it does not change)");
+                }
+                Value::Poison
+            }
+        }
+    }
+
+    /// A rolled loop over `header`, with body `body`.
+    fn try_rolled(
+        &mut self,
+        at: &dyn quote::ToTokens,
+        body: &syn::Block,
+        var_name: Option<String>,
+        header: Header,
+    ) -> Result<Value, NotRolled> {
         // The variables declared before the loop that its body assigns.
         let mut carried: Vec<(String, Id)> = Vec::new();
         let mut kinds = Vec::new();
         let mut shapes = Vec::new();
-        for name in assigned_names(&f.body) {
+        for name in assigned_names(body) {
             match self.lookup(&name).map(|b| b.value.clone()) {
                 Some(Value::Float(id)) => {
                     carried.push((name, id));
@@ -185,12 +248,22 @@ impl Lowerer<'_> {
                     kinds.push(Kind::Buffer);
                     shapes.push(shape);
                 }
+                Some(Value::Int(_) | Value::RtInt(_) | Value::Bool(_)) => {
+                    self.error_at(at, format!("this loop changes `{name}`, an integer or bool declared before it: a loop that stays a loop may change floats and arrays of floats declared before it, not integers or bools; count with `for i in 0..n`, or use a float"));
+                    return Err(NotRolled);
+                }
                 Some(_) => return Err(NotRolled),
             }
         }
-        let (l, var, at_start) = self
-            .g
-            .begin_loop(kinds.clone(), range.reversed, range.inclusive);
+        let (reversed, inclusive) = match header {
+            Header::Range {
+                reversed,
+                inclusive,
+                ..
+            } => (reversed, inclusive),
+            Header::While { .. } => (false, false),
+        };
+        let (l, var, at_start) = self.g.begin_loop(kinds.clone(), reversed, inclusive);
         {
             let info = &mut self.g.loops[l as usize];
             info.names = carried
@@ -215,10 +288,49 @@ impl Lowerer<'_> {
         if let Some(name) = &var_name {
             self.bind(name.clone(), Value::RtInt(var));
         }
+        // Nothing in the body runs under the condition of an `if` around
+        // the loop: the whole loop does (below).
+        let outer_guard = self.g.guard.take();
+        let (lo, hi) = match header {
+            Header::Range { lo, hi, .. } => (lo, hi),
+            Header::While { cond } => {
+                self.g.loops[l as usize].is_while = true;
+                match self.expr(cond) {
+                    Value::Bool(c) => self.g.loops[l as usize].cond = Some(c),
+                    Value::Poison => {}
+                    other => {
+                        self.error_at(
+                            cond,
+                            format!(
+                                "the condition must be a comparison or a bool, not {}",
+                                describe(&other)
+                            ),
+                        );
+                    }
+                }
+                let zero = self.g.node(Op::IntConst(0), vec![]);
+                (zero, zero)
+            }
+        };
         self.rolled_depth += 1;
-        self.block_stmts(&f.body.stmts, Position::Inner);
+        self.loops.push(LoopCtx {
+            rolled: true,
+            exit: None,
+        });
+        self.block_stmts(&body.stmts, Position::LoopBody);
+        let exit = self.loops.pop().and_then(|c| c.exit);
         self.rolled_depth -= 1;
         self.scopes.pop();
+        self.g.guard = outer_guard;
+        if exit.is_some() && self.rolled_depth > 0 {
+            self.error_at(at, "a loop that can `break` inside a loop that stays a loop is not supported yet: its trip count would have to be recorded per outer iteration; compute a flag and wrap the rest of the body in `if` instead");
+            return Err(NotRolled);
+        }
+        {
+            let info = &mut self.g.loops[l as usize];
+            info.exit = exit;
+            info.guard = outer_guard;
+        }
         let mut yields = Vec::new();
         for (k, (name, _)) in carried.iter().enumerate() {
             let v = self.lookup(name).map(|b| b.value.clone());

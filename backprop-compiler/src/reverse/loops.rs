@@ -287,7 +287,30 @@ impl<'a> Reverser<'a> {
         }
         let node = g.get(id).clone();
         let value = match node.op {
-            Op::LoopVar(_) => g.loops[self.ctxs[c].rev as usize].var,
+            Op::LoopVar(l) => {
+                let var = g.loops[self.ctxs[c].rev as usize].var;
+                let info = &g.loops[l as usize];
+                if !info.counted() || info.is_while {
+                    var
+                } else {
+                    // The iteration number's element of the forward range.
+                    let node = info.node.expect("a finished loop");
+                    let (reversed, inclusive) = (info.reversed, info.inclusive);
+                    let bounds = g.get(node).args[..2].to_vec();
+                    let (lo, hi) = (self.fwd(g, bounds[0]), self.fwd(g, bounds[1]));
+                    let saved = g.current;
+                    g.current = g.loops[self.ctxs[c].rev as usize].body;
+                    let v = g.node(
+                        Op::RangeNth {
+                            reversed,
+                            inclusive,
+                        },
+                        vec![lo, hi, var],
+                    );
+                    g.current = saved;
+                    v
+                }
+            }
             Op::Carried { .. } | Op::LoopOut(_) => self.restore(g, c, id),
             Op::Fun(f) if PRIMITIVES[f as usize].is_expensive() => self.restore(g, c, id),
             Op::Load if self.overwritten.contains(&node.args[0]) => self.restore(g, c, id),
@@ -350,8 +373,11 @@ impl<'a> Reverser<'a> {
                 continue;
             }
             let node = g.get(id);
-            for &a in &node.args {
-                outside(a, &mut free);
+            // A comparison passes no derivative to what it compares.
+            if !node.op.is_bool() {
+                for &a in &node.args {
+                    outside(a, &mut free);
+                }
             }
             if let Op::Loop(inner) = node.op {
                 for &y in &g.loops[inner as usize].yields {
@@ -391,8 +417,17 @@ impl<'a> Reverser<'a> {
         if !any_float && !storages.iter().any(|r| self.bufs.contains_key(r)) {
             return Vec::new();
         }
-        let lo = self.fwd(g, args[0]);
-        let hi = self.fwd(g, args[1]);
+        // A counted loop (a `while`, or one that can `break`) is reversed
+        // over its iteration numbers, `(0..trips).rev()`; the forward loop
+        // variable is then the range's element of that number.
+        let (lo, hi) = if info.counted() {
+            (
+                g.node(Op::IntConst(0), vec![]),
+                g.node(Op::LoopTrips, vec![node]),
+            )
+        } else {
+            (self.fwd(g, args[0]), self.fwd(g, args[1]))
+        };
         let zero = g.konst(0.0);
         // The adjoints of the carried floats (buffers' adjoints live in
         // their storages' adjoint buffers).
@@ -412,10 +447,18 @@ impl<'a> Reverser<'a> {
             inits.push(d);
         }
 
-        let (rev, _, carried) = g.begin_loop(kinds, !info.reversed, info.inclusive);
+        let (reversed, inclusive) = if info.counted() {
+            (true, false)
+        } else {
+            (!info.reversed, info.inclusive)
+        };
+        // A loop that ran only if a condition held is reversed only then.
+        let guard = info.guard.map(|c| self.fwd(g, c));
+        let (rev, _, carried) = g.begin_loop(kinds, reversed, inclusive);
         {
             let r = &mut g.loops[rev as usize];
             r.reverses = Some(l);
+            r.guard = guard;
             r.var_name = info.var_name.clone();
             let mut names: Vec<Option<String>> = floats
                 .iter()

@@ -37,7 +37,7 @@ fn every_error_in_a_function_is_reported_at_once() {
         "",
         "fn f(x: f64, n: usize) -> f64 {
             let mut s = x.frobnicate();
-            while s < 1.0 { s = s * 2.0; }
+            loop { s = s * 2.0; }
             let c = |y: f64| y * 2.0;
             println!(\"{}\", s);
             s
@@ -45,7 +45,7 @@ fn every_error_in_a_function_is_reported_at_once() {
     );
     let joined = errs.join("\n");
     assert_eq!(errs.len(), 4, "{joined}");
-    for needle in ["frobnicate", "`while`", "closures", "println!"] {
+    for needle in ["frobnicate", "`loop`", "closures", "println!"] {
         assert!(joined.contains(needle), "missing {needle}: {joined}");
     }
 }
@@ -130,6 +130,34 @@ const ROLLED: &[(&str, &str, &str)] = &[
                 h[i + 1] = (h[i] * w[i]).sin() + h[i];
             }
             h[24]
+        }",
+    ),
+    (
+        "rolled_while_newton",
+        "",
+        "fn newton_sqrt(a: f64) -> f64 {
+            let mut x = a;
+            while (x * x - a).abs() > 1e-12 * a {
+                x = 0.5 * (x + a / x);
+            }
+            x
+        }",
+    ),
+    (
+        "rolled_break_continue_slice",
+        "",
+        "fn first_big(w: &[f64], t: f64) -> f64 {
+            let mut s = 0.0;
+            for i in 0..w.len() {
+                if w[i] < 0.0 {
+                    continue;
+                }
+                s += w[i] * w[i];
+                if s > t {
+                    break;
+                }
+            }
+            s
         }",
     ),
 ];
