@@ -435,6 +435,12 @@ impl Gen<'_> {
                     self.scope.loop_vars.pop();
                     writeln!(out, "{pad}    {h}[{i}] = {e};").unwrap();
                     writeln!(out, "{pad}}}").unwrap();
+                    // Written again at a run-time index, outside any loop:
+                    // the array is then in memory.
+                    if self.case.ints && self.rng.chance(0.5) {
+                        let e = self.expr(2);
+                        writeln!(out, "{pad}{h}[n as usize % {len}] = {e};").unwrap();
+                    }
                     self.scope.arrays.push((h, len));
                 }
                 _ => {}

@@ -488,3 +488,25 @@ fn what_can_panic_runs_only_on_the_branch_taken() {
     assert!(std::panic::catch_unwind(|| guarded_reads(&w, 12, 0)).is_err());
     assert!(std::panic::catch_unwind(|| guarded_reads_grad(&w, 12, 0)).is_err());
 }
+
+/// Values stored into memory outside any loop (a run-time index at the top
+/// level): their adjoints come back through the array's adjoint buffer.
+#[derive_grad]
+fn stored_at_top_level(w: [f64; 3], k: usize) -> f64 {
+    let mut h = [0.0; 3];
+    h[k] = w[0] * 2.0;
+    let a = [w[1] * 3.0, w[2].sin(), w[0] * w[1]];
+    h[k] * a[k] + a[(k + 1) % 3]
+}
+
+#[test]
+fn values_stored_at_the_top_level_pass_their_gradient_back() {
+    for k in 0..3 {
+        check(
+            "stored_at_top_level",
+            |w| stored_at_top_level(w, k),
+            |w| stored_at_top_level_grad(w, k),
+            [0.7, -0.4, 1.3],
+        );
+    }
+}

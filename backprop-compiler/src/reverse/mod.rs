@@ -58,7 +58,11 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
         if !counts {
             continue;
         }
-        let whole = g.region_of[i] != 0 || matches!(node.op, Op::Loop(_) | Op::Load);
+        let whole = g.region_of[i] != 0
+            || matches!(
+                node.op,
+                Op::Loop(_) | Op::Load | Op::Store | Op::NewArray(_) | Op::ScatterAdd
+            );
         for a in &node.args {
             if a.index() < n && active[a.index()] {
                 uses[a.index()] += if whole { 2 } else { 1 };
