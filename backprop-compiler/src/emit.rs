@@ -1,6 +1,7 @@
 //! Emission: the graph's nodes needed for the value and the gradient become
-//! straight-line Rust, one `let` per operation in arena order (so every
-//! shared subexpression is computed once), with the user's names kept.
+//! Rust, one `let` per operation in arena order (so every shared
+//! subexpression is computed once), each loop region a `for` (or `loop`)
+//! around its body's statements, with the user's names kept.
 
 use std::collections::{HashMap, HashSet};
 

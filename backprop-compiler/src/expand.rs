@@ -200,7 +200,8 @@ fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn:
     Ok(generate(func, &c))
 }
 
-/// Emits `NAME_grad` and `NAME_vjp`.
+/// Emits `NAME_grad`, `NAME_grad_acc`, `NAME_grad_acc_with` and `NAME_vjp`
+/// (and with `explain`, `NAME_explain` and `NAME_trace`).
 pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
     let sig = &c.sig;
     let g = &c.lowered.graph;

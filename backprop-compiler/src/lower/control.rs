@@ -1,4 +1,6 @@
-//! Control flow: run-time `if` as `select`, and `for` loops (unrolled).
+//! Control flow: run-time `if` as `select` (what can panic in a branch runs
+//! under its condition), `continue`/`break` as branches, and `for` loops:
+//! unrolled here, or handed to `rolled` to stay loops.
 
 use syn::Expr;
 

@@ -1,6 +1,7 @@
 //! Lowering: the body of the user's function, as `syn` syntax, becomes
-//! nodes of the [`Graph`]. Loops with compile-time bounds are unrolled,
-//! run-time `if`s become `select` nodes, `let`/assignment are tracked in an
+//! nodes of the [`Graph`]. Short loops with compile-time bounds are
+//! unrolled and the others stay loops (regions, see `rolled`), run-time
+//! `if`s become `select` nodes, `let`/assignment are tracked in an
 //! environment (so shadowing and reassignment are plain SSA), and every
 //! unsupported construct is reported at its span with a way to rewrite it.
 
@@ -24,7 +25,8 @@ pub enum Value {
     /// A compile-time integer (literal, loop variable, `.len()`), exact:
     /// casts apply Rust's conversions to it (`300 as u8` is 44).
     Int(i128),
-    /// A run-time integer parameter (an `IntParam` node holding it as float).
+    /// An integer known at run time only (an integer parameter, a loop
+    /// variable, `w.len()`): an integer node.
     RtInt(Id),
     /// An array of values.
     Array(Vec<Value>),

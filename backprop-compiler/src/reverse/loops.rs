@@ -13,11 +13,13 @@
 //!
 //! Its body backpropagates through `l`'s body, reading forward values
 //! through [`Reverser::fwd`]: values the forward sweep overwrote (the
-//! carried values at the start of the iteration) and values that are
-//! expensive to recompute (calls of transcendental functions, results of
-//! inner loops) are restored from a tape the forward loop pushed them on,
-//! at the end of its iteration; everything else (arithmetic, array reads,
-//! index arithmetic) is recomputed. One last-in-first-out tape serves all
+//! carried values at the start of the iteration, reads of memory written
+//! later) and values that are expensive to recompute (calls of
+//! transcendental functions, results of inner loops) are restored from a
+//! tape the forward loop pushed them on, at the end of its iteration;
+//! everything else (arithmetic, reads of memory not written later, index
+//! arithmetic) is recomputed. A loop that may stop early (a `while`, a
+//! `break`) is reversed over the number of iterations it ran. One last-in-first-out tape serves all
 //! loops: an iteration pushes after its inner loops have pushed, and its
 //! reverse pops before its inner loops' reverses pop.
 
