@@ -226,6 +226,48 @@ fn mnist_mlp(c: &mut Criterion) {
     g.finish();
 }
 
+/// The 64-64-10 and 128-64-10 MLPs: forward, generated accumulating
+/// gradient, hand-written accumulating gradient.
+fn mlp_sizes(c: &mut Criterion) {
+    macro_rules! group {
+        ($m:ident, $name:literal) => {{
+            use backprop_bench::mlp_sizes::$m::*;
+            let (w, x) = sample();
+            let mut g = c.benchmark_group($name);
+            g.bench_function("1_forward", |b| {
+                b.iter(|| loss(black_box(&w.0), black_box(&w.1), black_box(&x), 3))
+            });
+            let mut acc = zero_grad();
+            let mut work = backprop::prelude::Workspace::new();
+            g.bench_function("4_backprop_acc_with", |b| {
+                b.iter(|| {
+                    let v = loss_grad_acc_with(
+                        black_box(&w.0),
+                        black_box(&w.1),
+                        black_box(&x),
+                        3,
+                        &mut acc,
+                        &mut work,
+                    );
+                    black_box(&acc);
+                    v
+                })
+            });
+            let mut acc = zero_grad();
+            g.bench_function("5_hand_acc", |b| {
+                b.iter(|| {
+                    let v = hand_acc(black_box(&w.0), black_box(&w.1), black_box(&x), 3, &mut acc);
+                    black_box(&acc);
+                    v
+                })
+            });
+            g.finish();
+        }};
+    }
+    group!(mlp_64_64_10, "mlp_64_64_10");
+    group!(mlp_128_64_10, "mlp_128_64_10");
+}
+
 fn logistic(c: &mut Criterion) {
     use logistic::*;
     let mut g = c.benchmark_group("logistic_8");
@@ -259,6 +301,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = seed001, seed003, rosenbrock, mlp, mnist_mlp, logistic
+    targets = seed001, seed003, rosenbrock, mlp, mnist_mlp, mlp_sizes, logistic
 }
 criterion_main!(benches);

@@ -22,6 +22,7 @@
 #[allow(clippy::neg_multiply)]
 pub mod logistic;
 pub mod mlp;
+pub mod mlp_sizes;
 pub mod mnist_mlp;
 pub mod rosenbrock;
 pub mod seed001;
