@@ -136,6 +136,7 @@ pub fn straight_line(
         tape: None,
         buffers: &memory.buffers,
         trips: HashMap::new(),
+        early: HashSet::new(),
     };
     let uses_tape = g
         .loops
@@ -200,6 +201,9 @@ struct Emitter<'a> {
     buffers: &'a HashMap<Id, TokenStream>,
     /// The iteration counter of each counted loop emitted.
     trips: HashMap<u32, Ident>,
+    /// Nodes emitted ahead of their place (a fused reverse loop's initial
+    /// values), and reverse loops emitted inside their forward loop.
+    early: HashSet<usize>,
 }
 
 impl Emitter<'_> {
@@ -228,7 +232,9 @@ impl Emitter<'_> {
     fn region(&mut self, r: u32, stmts: &mut Vec<Stmt>) {
         let nodes = self.region_nodes[r as usize].clone();
         for i in nodes {
-            self.node(i, stmts);
+            if !self.early.contains(&i) {
+                self.node(i, stmts);
+            }
         }
     }
 
@@ -240,6 +246,8 @@ impl Emitter<'_> {
         match node.op {
             // Emitted with their loop.
             Op::LoopVar(_) | Op::Carried { .. } | Op::Restore { .. } => return,
+            // Emitted inside the loop it reverses.
+            Op::Loop(_) if self.early.contains(&i) => return,
             Op::Loop(l) => return self.emit_loop(l, id, stmts),
             Op::LoopTrips => {
                 let Op::Loop(l) = g.get(node.args[0]).op else {
@@ -565,6 +573,13 @@ impl Emitter<'_> {
                 }));
             }
         }
+        // A reverse loop that needs nothing computed after this loop runs
+        // inside it, iteration by iteration (one pass, no tape).
+        let fused = self.fusable_reverse(l, id);
+        let mut fused_updates = Vec::new();
+        if let Some((_, rnode)) = fused {
+            fused_updates = self.fused_prologue(rnode, stmts);
+        }
         let mut updated = Vec::new();
         for (k, &c) in info.carried.iter().enumerate() {
             if !self.live[c.index()] {
@@ -587,9 +602,14 @@ impl Emitter<'_> {
             self.emitted_name[c.index()] = Some(name.to_string());
             self.expr[c.index()] = Some(quote!(#name));
         }
-        let var = if self.live[info.var.index()] {
+        let rev_var_live = fused.is_some_and(|(r, _)| self.live[g.loops[r as usize].var.index()]);
+        let var = if self.live[info.var.index()] || rev_var_live {
             let name = local(&self.names.fresh(info.var_name.as_deref().unwrap_or("i")));
             self.expr[info.var.index()] = Some(quote!(#name));
+            if let Some((r, _)) = fused {
+                // The reverse's iteration is this one.
+                self.expr[g.loops[r as usize].var.index()] = Some(quote!(#name));
+            }
             quote!(#name)
         } else {
             quote!(_)
@@ -630,6 +650,21 @@ impl Emitter<'_> {
                 self.region(info.body, &mut body);
             }
             None => self.region(info.body, &mut body),
+        }
+        if let Some((r, _)) = fused {
+            let rinfo = &g.loops[r as usize];
+            self.region(rinfo.body, &mut body);
+            if !fused_updates.is_empty() {
+                let targets: Vec<TokenStream> = fused_updates
+                    .iter()
+                    .map(|&k| self.arg(rinfo.carried[k]))
+                    .collect();
+                let values: Vec<TokenStream> = fused_updates
+                    .iter()
+                    .map(|&k| self.arg(rinfo.yields[k]))
+                    .collect();
+                body.push(Stmt::Raw(quote!((#(#targets,)*) = (#(#values,)*);)));
+            }
         }
         // Pushes, for the loop that reverses this one.
         if let Some(rev) = g.loops.iter().find(|r| r.reverses == Some(l)) {
@@ -752,6 +787,142 @@ impl Emitter<'_> {
             }
         };
         Some(trips.times(per_iteration))
+    }
+}
+
+impl Emitter<'_> {
+    /// The reverse of forward loop `l` (node `id`), if it can run inside
+    /// `l`, in the same iteration: `(its loop, its node)`. It can when it
+    /// needs nothing the program computes after `l` (its initial adjoints
+    /// are constants, its buffers fresh), carries no adjoint that changes
+    /// from one iteration to the next (only sums: `s += w[i] * x[i]`), and
+    /// restores nothing; `l` writes no memory and holds no loop. The sums
+    /// are then added in the forward order (equal up to rounding).
+    fn fusable_reverse(&self, l: u32, id: Id) -> Option<(u32, Id)> {
+        let g = self.g;
+        let info = &g.loops[l as usize];
+        if g.region_of[id.index()] != 0
+            || info.counted()
+            || info.guard.is_some()
+            || info.reverses.is_some()
+            || info.kinds.iter().any(|k| *k != Kind::Float)
+        {
+            return None;
+        }
+        let r = g.loops.iter().position(|r| r.reverses == Some(l))? as u32;
+        let rinfo = &g.loops[r as usize];
+        let rnode = rinfo.node?;
+        if !self.live[rnode.index()]
+            || rinfo.guard.is_some()
+            || rinfo.restores.iter().any(|x| self.live[x.index()])
+        {
+            return None;
+        }
+        let writes_or_loops = |region: u32| {
+            self.region_nodes[region as usize].iter().any(|&n| {
+                matches!(
+                    g.get(Id(n as u32)).op,
+                    Op::Store | Op::NewArray(_) | Op::Loop(_)
+                )
+            })
+        };
+        if writes_or_loops(info.body) || writes_or_loops(rinfo.body) {
+            return None;
+        }
+        // Known before `l`: computed earlier, or a value written inline.
+        let before = |x: Id| {
+            x.index() < id.index()
+                || matches!(
+                    g.get(x).op,
+                    Op::Const(_) | Op::IntConst(_) | Op::RtInt(_) | Op::BoolConst(_)
+                )
+        };
+        let rargs = &g.get(rnode).args;
+        for (k, &c) in rinfo.carried.iter().enumerate() {
+            if !self.live[c.index()] {
+                continue;
+            }
+            let init = rargs[2 + k];
+            let fresh_buffer = matches!(g.get(init).op, Op::Zeros(_) | Op::ZerosLike(_));
+            if !(before(init) || fresh_buffer) {
+                return None;
+            }
+            // An adjoint carried from iteration to iteration must not change.
+            let is_adjoint_of_carried = k < info.kinds.len();
+            if rinfo.kinds[k] == Kind::Float && is_adjoint_of_carried && rinfo.yields[k] != c {
+                return None;
+            }
+        }
+        for &n in &self.region_nodes[rinfo.body as usize] {
+            let node = g.get(Id(n as u32));
+            let outside = node
+                .args
+                .iter()
+                .chain(g.guards.get(&Id(n as u32)))
+                .filter(|a| !g.encloses(rinfo.body, g.region_of[a.index()]));
+            for &a in outside {
+                let carried_or_var = rinfo.carried.contains(&a) || a == rinfo.var;
+                if !carried_or_var && !before(a) {
+                    return None;
+                }
+            }
+        }
+        Some((r, rnode))
+    }
+
+    /// Before a forward loop that runs its reverse `rnode` inside it: the
+    /// reverse's fresh buffers, its constant adjoints and its sums
+    /// (`let mut carry = 0.0;`). Returns the carried values the fused body
+    /// updates (the sums).
+    fn fused_prologue(&mut self, rnode: Id, stmts: &mut Vec<Stmt>) -> Vec<usize> {
+        let g = self.g;
+        let Op::Loop(r) = g.get(rnode).op else {
+            unreachable!("a loop node")
+        };
+        let rinfo = &g.loops[r as usize];
+        let rargs = g.get(rnode).args.clone();
+        self.early.insert(rnode.index());
+        // Constants of the reverse built after the loop: written before it.
+        for n in self.region_nodes[rinfo.body as usize].clone() {
+            let id = Id(n as u32);
+            let outside: Vec<Id> = g
+                .get(id)
+                .args
+                .iter()
+                .chain(g.guards.get(&id))
+                .copied()
+                .filter(|a| g.region_of[a.index()] == 0)
+                .collect();
+            for a in outside {
+                if self.expr[a.index()].is_none() {
+                    self.node(a.index(), stmts);
+                    self.early.insert(a.index());
+                }
+            }
+        }
+        let mut updated = Vec::new();
+        for (k, &c) in rinfo.carried.iter().enumerate() {
+            if !self.live[c.index()] {
+                continue;
+            }
+            let init = rargs[2 + k];
+            if self.expr[init.index()].is_none() {
+                self.node(init.index(), stmts);
+                self.early.insert(init.index());
+            }
+            let init_expr = self.arg(init);
+            if rinfo.kinds[k] == Kind::Buffer || rinfo.yields[k] == c {
+                self.expr[c.index()] = Some(init_expr);
+                continue;
+            }
+            let base = rinfo.names[k].clone().unwrap_or_else(|| "carry".to_owned());
+            let name = local(&self.names.fresh(&base));
+            stmts.push(Stmt::Raw(quote!(let mut #name = #init_expr;)));
+            self.emitted_name[c.index()] = Some(name.to_string());
+            self.expr[c.index()] = Some(quote!(#name));
+            updated.push(k);
+        }
+        updated
     }
 }
 

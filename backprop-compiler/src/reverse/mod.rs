@@ -94,7 +94,12 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
         }
         if let Op::Loop(l) = g.get(id).op {
             let outs = g.loops[l as usize].outs.clone();
-            let out_adj: Vec<Option<Id>> = outs.iter().map(|o| adjoint[o.index()]).collect();
+            // A final value built after the output (the loop's other
+            // carried values) does not reach it: no adjoint.
+            let out_adj: Vec<Option<Id>> = outs
+                .iter()
+                .map(|o| adjoint.get(o.index()).copied().flatten())
+                .collect();
             for (target, value) in rev.reverse_loop(g, l, out_adj) {
                 direct[target.index()].push(value);
             }
