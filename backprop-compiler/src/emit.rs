@@ -136,6 +136,8 @@ pub fn straight_line(
         tape: None,
         buffers: &memory.buffers,
         trips: HashMap::new(),
+        ranges: HashMap::new(),
+        guarded_calls: HashSet::new(),
         early: HashSet::new(),
     };
     let uses_tape = g
@@ -201,6 +203,10 @@ struct Emitter<'a> {
     buffers: &'a HashMap<Id, TokenStream>,
     /// The iteration counter of each counted loop emitted.
     trips: HashMap<u32, Ident>,
+    /// The range of each counted range loop emitted, as a variable.
+    ranges: HashMap<u32, Ident>,
+    /// The calls made only under a condition (their result an `Option`).
+    guarded_calls: HashSet<usize>,
     /// Nodes emitted ahead of their place (a fused reverse loop's initial
     /// values), and reverse loops emitted inside their forward loop.
     early: HashSet<usize>,
@@ -448,23 +454,14 @@ impl Emitter<'_> {
                 let (buf, idx) = (&a[0], &a[1..]);
                 quote!(#buf #([#idx])*)
             }
-            Op::RangeNth {
-                reversed,
-                inclusive,
-            } => {
-                let (lo, hi, k) = (&a[0], &a[1], &a[2]);
-                let range = if inclusive {
-                    quote!((#lo..=#hi))
-                } else {
-                    quote!((#lo..#hi))
-                };
-                let range = if reversed {
-                    quote!(#range.rev())
-                } else {
-                    range
-                };
+            Op::RangeNth(l) => {
+                let (range, k) = (&self.ranges[&l], &a[0]);
                 // `k` is below the number of iterations the loop ran.
-                quote!(#range.nth(#k).unwrap())
+                if g.loops[l as usize].reversed {
+                    quote!(#range.clone().rev().nth(#k).unwrap())
+                } else {
+                    quote!(#range.clone().nth(#k).unwrap())
+                }
             }
             Op::Call(k) => {
                 let info = &g.calls[k as usize];
@@ -485,10 +482,28 @@ impl Emitter<'_> {
                     .fresh(g.names[i].as_deref().unwrap_or(&info.callee));
                 let value = local(&base);
                 let grad = local(&self.names.fresh(&format!("{base}_grad")));
-                stmts.push(Stmt::Let(
-                    vec![value.clone(), grad.clone()],
-                    quote!(#path(#(#args),*)),
-                ));
+                match g.guards.get(&id) {
+                    // Called only when its branch is taken (the callee may
+                    // panic or not return where the original never calls
+                    // it); otherwise its value and gradient are never used.
+                    Some(&c) => {
+                        let c = self.arg(c);
+                        let zero = zero_expr(elem);
+                        stmts.push(Stmt::Let(
+                            vec![grad.clone()],
+                            quote!(if #c { ::core::option::Option::Some(#path(#(#args),*)) } else { ::core::option::Option::None }),
+                        ));
+                        stmts.push(Stmt::Let(
+                            vec![value.clone()],
+                            quote!(match &#grad { ::core::option::Option::Some(r) => r.0, ::core::option::Option::None => #zero }),
+                        ));
+                        self.guarded_calls.insert(i);
+                    }
+                    None => stmts.push(Stmt::Let(
+                        vec![value.clone(), grad.clone()],
+                        quote!(#path(#(#args),*)),
+                    )),
+                }
                 self.call_grads[i] = Some(grad);
                 self.emitted_name[i] = Some(value.to_string());
                 self.expr[i] = Some(quote!(#value));
@@ -509,7 +524,17 @@ impl Emitter<'_> {
                 let grad = self.call_grads[node.args[0].index()].clone();
                 let arg = syn::Index::from(arg);
                 let idx = unflatten(k, &info.args[arg.index as usize].0);
-                self.expr[i] = Some(quote!(#grad.#arg #(#idx)*));
+                if self.guarded_calls.contains(&node.args[0].index()) {
+                    let zero = zero_expr(elem);
+                    let name = local(&self.names.fresh("v"));
+                    stmts.push(Stmt::Let(
+                        vec![name.clone()],
+                        quote!(match &#grad { ::core::option::Option::Some(r) => (r.1).#arg #(#idx)*, ::core::option::Option::None => #zero }),
+                    ));
+                    self.expr[i] = Some(quote!(#name));
+                } else {
+                    self.expr[i] = Some(quote!(#grad.#arg #(#idx)*));
+                }
                 return;
             }
             _ => unreachable!("inline ops handled above"),
@@ -698,6 +723,16 @@ impl Emitter<'_> {
             quote!(#lo..=#hi)
         } else {
             quote!(#lo..#hi)
+        };
+        // A counted loop's reverse finds its variable in the same range
+        // value (so of the type the forward loop's use gave it).
+        let range = if info.counted() && !info.is_while {
+            let name = local(&self.names.fresh("range"));
+            stmts.push(Stmt::Raw(quote!(let #name = #range;)));
+            self.ranges.insert(l, name.clone());
+            quote!(#name.clone())
+        } else {
+            range
         };
         let range = if info.reversed {
             quote!((#range).rev())

@@ -133,15 +133,11 @@ pub enum Op {
     Loop(u32),
     /// Carried value `k` after the loop (the one argument is the loop).
     LoopOut(u32),
-    /// Element `k` of the range `lo..hi` (`lo..=hi` if inclusive, taken
-    /// from the end if reversed): a counted loop's variable in its reverse,
-    /// `(lo..hi).nth(k)`; the arguments are `lo`, `hi` and `k`.
-    RangeNth {
-        /// Counted from the end.
-        reversed: bool,
-        /// `lo..=hi`.
-        inclusive: bool,
-    },
+    /// Element `k` (the one argument) of counted loop `l`'s range: its
+    /// variable in its reverse, `range.clone().nth(k)` (`.rev()` first for
+    /// a reversed loop), on the very range value the forward loop ran
+    /// over, so of the same integer type.
+    RangeNth(u32),
     /// The number of iterations a counted loop ran (the one argument is
     /// the loop; see [`crate::graph::LoopInfo::counted`]).
     LoopTrips,
@@ -234,13 +230,13 @@ impl Op {
             Op::Fun(f) => PRIMITIVES[f as usize].arity(),
             Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) => 1,
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
-            Op::Select | Op::RangeNth { .. } => 3,
+            Op::Select => 3,
             Op::IntConst(_)
             | Op::LoopVar(_)
             | Op::ArrayParam(_)
             | Op::Carried { .. }
             | Op::Restore { .. } => 0,
-            Op::IntToFloat | Op::ToInt(_) | Op::LoopOut(_) | Op::LoopTrips => 1,
+            Op::IntToFloat | Op::ToInt(_) | Op::LoopOut(_) | Op::LoopTrips | Op::RangeNth(_) => 1,
             Op::Zeros(_) | Op::ZerosLike(_) => 0,
             Op::IntAdd | Op::IntSub | Op::IntMul | Op::IntDiv | Op::IntRem | Op::IntCmp(_) => 2,
             Op::Call(_) | Op::Load | Op::ScatterAdd | Op::Store | Op::NewArray(_) | Op::Loop(_) => {
@@ -260,6 +256,7 @@ impl Op {
                 self,
                 Op::Load
                     | Op::ScatterAdd
+                    | Op::Call(_)
                     | Op::IntAdd
                     | Op::IntSub
                     | Op::IntMul

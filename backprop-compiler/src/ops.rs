@@ -527,20 +527,26 @@ pub static PRIMITIVES: &[Primitive] = &[
     ),
     // `x.clamp(lo, hi)` panics when lo > hi or a bound is NaN: never folded
     // then, so the generated code panics exactly where the original does.
-    prim!(
-        "clamp",
-        Method,
-        |v| (v[1] <= v[2]).then(|| v[0].clamp(v[1], v[2])),
-        [
-            "(select (< a b) 0 (select (> a c) 0 1))",
-            "(select (< a b) 1 0)",
-            "(select (< a b) 0 (select (> a c) 1 0))"
-        ],
-        CorrectlyRounded,
-        "",
-        Opaque,
-        [0.7, -1.0, 1.0]
-    ),
+    Primitive {
+        // It can panic: it stays where it was written (never hoisted out of
+        // a loop that may run zero times) and runs only on the branch of a
+        // run-time `if` it is in.
+        may_panic: true,
+        ..prim!(
+            "clamp",
+            Method,
+            |v| (v[1] <= v[2]).then(|| v[0].clamp(v[1], v[2])),
+            [
+                "(select (< a b) 0 (select (> a c) 0 1))",
+                "(select (< a b) 1 0)",
+                "(select (< a b) 0 (select (> a c) 1 0))"
+            ],
+            CorrectlyRounded,
+            "",
+            Opaque,
+            [0.7, -1.0, 1.0]
+        )
+    },
     // ----------------------------------- backprop's own functions (backprop_functions)
     prim!(
         "sigmoid",

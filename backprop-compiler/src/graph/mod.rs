@@ -339,7 +339,7 @@ impl Graph {
             | Op::IntRem
             | Op::ToInt(_)
             | Op::LoopTrips
-            | Op::RangeNth { .. } => Kind::Int,
+            | Op::RangeNth(_) => Kind::Int,
             op if op.is_bool() => Kind::Bool,
             Op::ArrayParam(_)
             | Op::Zeros(_)

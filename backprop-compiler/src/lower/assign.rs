@@ -157,11 +157,19 @@ impl Lowerer<'_> {
         }
         // Another name for the same array would see the write (arrays are
         // copied on assignment in Rust, but here both names share memory).
+        // Every binding but the one written counts, a shadowed one of the
+        // same name included (`let mut h = h;` in an inner block).
+        let target = self
+            .scopes
+            .iter()
+            .rposition(|s| s.contains_key(name))
+            .expect("looked up above");
         let aliases = self
             .scopes
             .iter()
-            .flat_map(|s| s.iter())
-            .filter(|(n, b)| n.as_str() != name && matches!(&b.value, Value::Buffer { buf: other, index, .. } if *other == buf && index.is_empty()))
+            .enumerate()
+            .flat_map(|(level, s)| s.iter().map(move |(n, b)| (level, n, b)))
+            .filter(|(level, n, b)| !(*level == target && n.as_str() == name) && matches!(&b.value, Value::Buffer { buf: other, index, .. } if *other == buf && index.is_empty()))
             .count();
         if aliases > 0 || matches!(self.g.get(buf).op, Op::ArrayParam(_)) {
             self.error_at(lhs, format!("`{name}` is a copy of another array here; writing it at run-time indices is not supported yet: build it with its own `let mut {name} = [0.0; N];` and a loop"));

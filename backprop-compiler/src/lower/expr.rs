@@ -211,7 +211,21 @@ impl Lowerer<'_> {
                             return Value::Bool(l);
                         }
                     }
-                    match self.expr(&b.right) {
+                    // The right side runs only when the left one does not
+                    // decide (`i < n && x[i] > 0.0` reads `x[i]` only if `i < n`).
+                    let outer = self.g.guard;
+                    let decides_not = if is_and {
+                        l
+                    } else {
+                        self.g.node(Op::Not, vec![l])
+                    };
+                    self.g.guard = Some(match outer {
+                        Some(o) => self.g.node(Op::And, vec![o, decides_not]),
+                        None => decides_not,
+                    });
+                    let right = self.expr(&b.right);
+                    self.g.guard = outer;
+                    match right {
                         Value::Bool(r) => Value::Bool(
                             self.g
                                 .node(if is_and { Op::And } else { Op::Or }, vec![l, r]),

@@ -296,26 +296,26 @@ impl<'a> Reverser<'a> {
                     var
                 } else {
                     // The iteration number's element of the forward range.
-                    let node = info.node.expect("a finished loop");
-                    let (reversed, inclusive) = (info.reversed, info.inclusive);
-                    let bounds = g.get(node).args[..2].to_vec();
-                    let (lo, hi) = (self.fwd(g, bounds[0]), self.fwd(g, bounds[1]));
                     let saved = g.current;
                     g.current = g.loops[self.ctxs[c].rev as usize].body;
-                    let v = g.node(
-                        Op::RangeNth {
-                            reversed,
-                            inclusive,
-                        },
-                        vec![lo, hi, var],
-                    );
+                    let v = g.node(Op::RangeNth(l), vec![var]);
                     g.current = saved;
                     v
                 }
             }
             Op::Carried { .. } | Op::LoopOut(_) => self.restore(g, c, id),
             Op::Fun(f) if PRIMITIVES[f as usize].is_expensive() => self.restore(g, c, id),
-            Op::Load if self.overwritten.contains(&node.args[0]) => self.restore(g, c, id),
+            // A read of memory written later, or of memory this iteration
+            // wrote (its value is not what the buffer holds at the end).
+            Op::Load
+                if self.overwritten.contains(&node.args[0])
+                    || g.encloses(
+                        g.loops[self.ctxs[c].l as usize].body,
+                        g.region_of[node.args[0].index()],
+                    ) =>
+            {
+                self.restore(g, c, id)
+            }
             op => {
                 let args: Vec<Id> = node.args.iter().map(|&a| self.fwd(g, a)).collect();
                 let guard = g.guards.get(&id).copied().map(|c| self.fwd(g, c));

@@ -67,3 +67,20 @@ fn slices_used_as_whole_values_get_one_clear_error_each() {
     let e = errors("explain", "fn f(w: &[f64]) -> f64 { w[0] }");
     assert!(e[0].contains("`explain` writes every element out"), "{e:?}");
 }
+
+#[test]
+fn writing_a_shadowing_copy_of_an_array_in_memory_is_refused() {
+    // Both names would share one memory: refused, never a silent write
+    // into the outer array.
+    let e = errors(
+        "",
+        "fn f(w: f64, k: usize, j: usize) -> f64 {
+            let mut h = [w, 0.0];
+            h[k] = 1.0;
+            let t = { let mut h = h; h[j] = 7.0; h[0] };
+            h[0] + t
+        }",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("is a copy of another array"), "{e:?}");
+}

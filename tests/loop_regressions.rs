@@ -1,0 +1,195 @@
+//! Regression tests, through the real macro, for bugs a review of rolled
+//! loops, `while`/`break`, guards and slices found (each once a wrong
+//! gradient, a panic the original does not have, generated code that did
+//! not compile, or a panic of the macro).
+
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use backprop::prelude::*;
+use common::check;
+
+/// The macro panicked: the loss is a loop's carried value built before
+/// another carried value (the counter `t`).
+#[derive_grad]
+fn power_by_counting(w: f64, n: f64) -> f64 {
+    let mut t = 0.0;
+    let mut s = w;
+    while t < n {
+        s *= w;
+        t += 1.0;
+    }
+    s
+}
+
+#[test]
+fn the_loss_may_be_any_carried_value_of_a_loop() {
+    check(
+        "power_by_counting",
+        |w| power_by_counting(w, 3.0),
+        |w| power_by_counting_grad(w, 3.0),
+        1.3,
+    );
+    let (v, g) = power_by_counting_grad(2.0, 3.0);
+    assert_eq!((v, g), (16.0, 32.0));
+}
+
+#[derive_grad]
+fn doubling(x: f64) -> f64 {
+    let mut y = x;
+    while y < 10.0 {
+        y *= 2.0;
+    }
+    y
+}
+
+/// A call in a branch not taken ran anyway (here it would never return).
+#[derive_grad]
+fn calls_in_a_branch(x: f64) -> f64 {
+    let mut r = x;
+    if x > 0.0 {
+        r = doubling(x) * x;
+    }
+    r
+}
+
+#[test]
+fn a_call_runs_only_when_its_branch_is_taken() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tx.send((calls_in_a_branch_grad(-1.0), calls_in_a_branch_grad(3.0)))
+            .unwrap()
+    });
+    let ((v1, g1), (v2, g2)) = rx
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("calls_in_a_branch_grad returns");
+    assert_eq!((v1, g1), (calls_in_a_branch(-1.0), 1.0));
+    // doubling(3) = 3·4 = 12 (two doublings); r = 12·x = 4x² near 3: 8x = 24.
+    assert_eq!((v2, g2), (calls_in_a_branch(3.0), 24.0));
+}
+
+/// `&&` and `||` evaluated their right side when the left one decided.
+#[derive_grad(wrt(w))]
+fn short_circuits(x: &[f64], i: usize, k: usize, w: f64) -> f64 {
+    let mut s = w;
+    if i < x.len() && x[i] > 0.0 {
+        s *= x[i];
+    }
+    if k == 0 || 7 % k == 1 {
+        s += w * w;
+    }
+    s
+}
+
+#[test]
+fn the_right_side_of_and_or_runs_only_when_needed() {
+    for (i, k) in [(5, 0), (0, 3), (0, 2)] {
+        let x = [2.0];
+        check(
+            "short_circuits",
+            |w| short_circuits(&x, i, k, w),
+            |w| short_circuits_grad(&x, i, k, w),
+            0.7,
+        );
+    }
+}
+
+/// `clamp` panics when its bounds cross: it ran on a branch not taken, and
+/// was hoisted out of a loop that runs zero times.
+#[derive_grad(wrt(w))]
+fn clamped(x: &[f64], w: f64, lo: f64, hi: f64) -> f64 {
+    let mut y = w;
+    if lo <= hi {
+        y = w.clamp(lo, hi) * 2.0;
+    }
+    for i in 0..x.len() {
+        y += x[i] * w.clamp(lo, hi);
+    }
+    y
+}
+
+#[test]
+fn clamp_runs_only_where_the_original_runs_it() {
+    let (v, g) = clamped_grad(&[], 0.5, 2.0, 1.0);
+    assert_eq!((v, g), (clamped(&[], 0.5, 2.0, 1.0), 1.0));
+    check(
+        "clamped",
+        |w| clamped(&[1.0, 2.0], w, 0.0, 1.0),
+        |w| clamped_grad(&[1.0, 2.0], w, 0.0, 1.0),
+        0.4,
+    );
+}
+
+/// A loop that can break over a literal range: the reverse found the loop
+/// variable as `i32` while the forward loop's was `u64`.
+#[derive_grad]
+fn break_at(w: f64, m: u64) -> f64 {
+    let mut s = 0.0;
+    for i in 0..100000 {
+        s += w * ((i * i) as f64);
+        if i == m {
+            break;
+        }
+    }
+    s
+}
+
+#[test]
+fn the_reverse_of_a_loop_that_breaks_uses_the_forward_loop_s_integer_type() {
+    let (v, g) = break_at_grad(1.5, 50000);
+    assert_eq!(v, break_at(1.5, 50000));
+    let expected: f64 = (0..=50000u64).map(|i| (i * i) as f64).sum();
+    assert!(
+        (g - expected).abs() <= 1e-12 * expected,
+        "{g} vs {expected}"
+    );
+}
+
+/// A shadowing copy (`let mut h = h;`) wrote into the original array.
+#[derive_grad]
+fn shadowed_copy(w: f64, k: usize) -> f64 {
+    let mut h = [w, 0.0];
+    h[k] = 1.0;
+    let t = {
+        let h2 = h;
+        h2[0] * 2.0
+    };
+    h[0] + t
+}
+
+#[test]
+fn a_copy_of_an_array_in_memory_is_read_not_written() {
+    check(
+        "shadowed_copy",
+        |w| shadowed_copy(w, 1),
+        |w| shadowed_copy_grad(w, 1),
+        3.0,
+    );
+}
+
+/// An array written and read back in the same iteration: the generated code
+/// did not compile (the buffer was put on the float tape).
+#[derive_grad]
+fn write_then_read(x: &[f64; 8], n: usize) -> f64 {
+    let mut h = [0.0; 8];
+    let mut s = 0.0;
+    for i in 0..n {
+        h[i] = x[i] + s;
+        s += h[i] * h[i];
+    }
+    s
+}
+
+#[test]
+fn memory_written_and_read_in_one_iteration() {
+    let x: [f64; 8] = std::array::from_fn(|i| (i as f64 * 0.3).sin());
+    for n in [0, 3, 8] {
+        check(
+            "write_then_read",
+            |x| write_then_read(&x, n),
+            |x| write_then_read_grad(&x, n),
+            x,
+        );
+    }
+}
