@@ -24,6 +24,10 @@ pub fn derive_grad(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// The stack the macro starts on.
 pub const ENTRY_STACK: usize = 256 * 1024 * 1024;
 
+/// The most operations (graph nodes before differentiation) that
+/// `#[derive_grad(explain)]` explains.
+pub const MAX_EXPLAIN_NODES: usize = 10_000;
+
 /// Stack left below which a recursive stage moves to a new stack segment.
 pub const RED_ZONE: usize = 256 * 1024;
 /// Size of each new stack segment.
@@ -87,6 +91,18 @@ pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<sy
     };
     if !errors.is_empty() {
         return Err(errors);
+    }
+    // An explanation lists every operation with its derivation: past this
+    // size it is unreadable, and its symbolic forms cost memory per node
+    // (75 KB each at 50,000 operations).
+    if args.explain && lowered.graph.len() > MAX_EXPLAIN_NODES {
+        return Err(vec![syn::Error::new(
+            func.sig.ident.span(),
+            format!(
+                "`explain` writes out every operation and its derivation, and this function has {} (more than {MAX_EXPLAIN_NODES}): remove `explain`, or explain a smaller version (fewer loop iterations, smaller arrays)",
+                lowered.graph.len()
+            ),
+        )]);
     }
     let is_float: Vec<bool> = sig.params.iter().map(ParamInfo::is_float).collect();
     let adj = reverse::sweep(&mut lowered.graph, lowered.output, &|p| {

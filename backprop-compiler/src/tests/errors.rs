@@ -84,3 +84,22 @@ fn writing_a_shadowing_copy_of_an_array_in_memory_is_refused() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].contains("is a copy of another array"), "{e:?}");
 }
+
+#[test]
+fn explain_refuses_functions_too_large_to_read() {
+    let e = errors(
+        "explain",
+        "fn f(x: f64) -> f64 { let mut s = x; for i in 0..30000 { s = s * 0.5 + x * (i as f64); } s }",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("`explain` writes out every operation"),
+        "{e:?}"
+    );
+    // Without `explain` the loop stays a loop.
+    let e = errors(
+        "",
+        "fn f(x: f64) -> f64 { let mut s = x; for i in 0..30000 { s = s * 0.5 + x * (i as f64); } s }",
+    );
+    assert!(e.is_empty(), "{e:?}");
+}
