@@ -282,12 +282,16 @@ impl Emitter<'_> {
                     let n = Literal::usize_unsuffixed(*n);
                     quote!([#inner; #n])
                 });
-                let slice = &self.params[p as usize].name;
+                let param = &self.params[p as usize];
+                let slice = &param.name;
                 let name = self.name_for(i, "d");
                 let ident = local(&name);
-                stmts.push(Stmt::Raw(
-                    quote!(let mut #ident = ::std::vec![#fill; #slice.len()];),
-                ));
+                stmts.push(Stmt::Raw(match &param.kind {
+                    crate::signature::ParamKind::Slice {
+                        array_len: Some(n), ..
+                    } => quote!(let mut #ident = [#fill; #n];),
+                    _ => quote!(let mut #ident = ::std::vec![#fill; #slice.len()];),
+                }));
                 self.expr[i] = Some(quote!(#ident));
                 return;
             }
@@ -1140,7 +1144,11 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
         // any other must be as long as the slice.
         let mut checks = Vec::new();
         for (k, (p, _)) in out.grads.iter().enumerate() {
-            let crate::signature::ParamKind::Slice { inner } = &p.kind else {
+            let crate::signature::ParamKind::Slice {
+                inner,
+                array_len: None,
+            } = &p.kind
+            else {
                 continue;
             };
             let place = acc.place(k);

@@ -435,9 +435,19 @@ fn grad_type(p: &ParamInfo, elem: &TokenStream) -> TokenStream {
         })
     };
     match &p.kind {
-        ParamKind::Slice { inner } => {
+        ParamKind::Slice {
+            inner,
+            array_len: None,
+        } => {
             let item = nest(inner);
             quote!(::std::vec::Vec<#item>)
+        }
+        ParamKind::Slice {
+            inner,
+            array_len: Some(n),
+        } => {
+            let item = nest(inner);
+            quote!([#item; #n])
         }
         ParamKind::Float { shape } => nest(shape),
         _ => quote!(()),

@@ -25,11 +25,15 @@ pub enum ParamKind {
         shape: Vec<usize>,
     },
     /// Floats in a slice or `Vec` whose length is known at run time:
-    /// `&[f64]`, `&[[f64; 4]]`, `Vec<f64>`, `&Vec<f64>`. Read at indices;
-    /// the gradient is a `Vec` of the elements.
+    /// `&[f64]`, `&[[f64; 4]]`, `Vec<f64>`, `&Vec<f64>`, or in an array
+    /// whose length is a constant the macro cannot see (`[f64; N]` with
+    /// `const N: usize` a generic parameter or an item). Read at indices;
+    /// the gradient is a `Vec` of the elements, or an array of that length.
     Slice {
         /// The shape of one element (empty for a float).
         inner: Vec<usize>,
+        /// For an array, its length as written (`N`).
+        array_len: Option<syn::Expr>,
     },
     /// A run-time integer (`usize`, `i32`, …): usable in comparisons and
     /// `as` casts, never differentiated.
@@ -83,6 +87,9 @@ pub struct SigInfo {
     /// Whether an explanation is wanted (it reads unrolled loops, so every
     /// loop is unrolled).
     pub unroll_all: bool,
+    /// The names of the `const N: usize` generic parameters: integers known
+    /// at run time (to the macro).
+    pub const_generics: Vec<String>,
 }
 
 const SUPPORTED_TYPES: &str = "supported parameter types are the float type (`f64`, `f32` or a generic `F: Float`), fixed-size arrays of it (`[f64; 9]`, `[[f64; 3]; 4]`), slices and `Vec`s of those (`&[f64]`, `&[[f64; 4]]`, `Vec<f64>`, `&Vec<f64>`), shared references (`&[f64; 9]`), and non-differentiated `bool` or integer values";
@@ -117,14 +124,15 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
             _ => None,
         })
         .collect();
-    for p in &sig.generics.params {
-        if let GenericParam::Const(c) = p {
-            errors.push(syn::Error::new_spanned(
-                c,
-                "#[derive_grad] needs every array length at compile time to unroll the derivative: const generic parameters are not supported; write the length as a literal (`[f64; 3]`)",
-            ));
-        }
-    }
+    let const_generics: Vec<String> = sig
+        .generics
+        .params
+        .iter()
+        .filter_map(|p| match p {
+            GenericParam::Const(c) => Some(c.ident.to_string()),
+            _ => None,
+        })
+        .collect();
 
     let elem = match &sig.output {
         ReturnType::Default => {
@@ -233,6 +241,7 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
         params,
         wrt,
         unroll_all: args.explain,
+        const_generics,
     })
 }
 
@@ -301,6 +310,19 @@ fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bool)> {
         }
         Type::Paren(p) => param_kind(&p.elem, elem),
         Type::Group(g) => param_kind(&g.elem, elem),
+        Type::Array(arr) if array_len(&arr.len).is_none() && is_const_path(&arr.len) => {
+            // `[f64; N]`: a length the macro cannot read, known to rustc.
+            let ParamKind::Slice { inner, .. } = slice_kind(&arr.elem, elem, ty)? else {
+                unreachable!("slice_kind gives a slice")
+            };
+            Ok((
+                ParamKind::Slice {
+                    inner,
+                    array_len: Some(arr.len.clone()),
+                },
+                false,
+            ))
+        }
         _ => {
             if let Some(shape) = float_shape(ty, elem)? {
                 let count = shape.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
@@ -387,7 +409,10 @@ fn slice_kind(item: &Type, elem: &ElemTy, whole: &Type) -> syn::Result<ParamKind
                     "each element of this slice is too large an array: split the parameter",
                 ));
             }
-            Ok(ParamKind::Slice { inner })
+            Ok(ParamKind::Slice {
+                inner,
+                array_len: None,
+            })
         }
         None => Err(syn::Error::new_spanned(
             whole,
@@ -415,6 +440,20 @@ fn float_shape(ty: &Type, elem: &ElemTy) -> syn::Result<Option<Vec<usize>>> {
         Type::Group(g) => float_shape(&g.elem, elem),
         _ if is_elem(ty, elem) => Ok(Some(Vec::new())),
         _ => Ok(None),
+    }
+}
+
+/// Whether an array length is a named constant (`N`, `consts::N`).
+fn is_const_path(e: &syn::Expr) -> bool {
+    match e {
+        syn::Expr::Path(p) => p.qself.is_none(),
+        syn::Expr::Group(g) => is_const_path(&g.expr),
+        syn::Expr::Paren(p) => is_const_path(&p.expr),
+        syn::Expr::Block(b) => {
+            b.block.stmts.len() == 1
+                && matches!(&b.block.stmts[0], syn::Stmt::Expr(e, None) if is_const_path(e))
+        }
+        _ => false,
     }
 }
 

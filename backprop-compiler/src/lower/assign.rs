@@ -39,7 +39,7 @@ impl Lowerer<'_> {
         let mut idx = Vec::new();
         let mut run_time = false;
         for e in &indices {
-            match self.expr(e) {
+            match self.int_expr(e) {
                 Value::Int(i) => idx.push(Value::Int(i)),
                 v @ Value::RtInt(_) => {
                     run_time = true;
@@ -220,7 +220,7 @@ impl Lowerer<'_> {
                 if self.lookup(&name).is_some() {
                     let mut idx = Vec::new();
                     for e in &chain {
-                        match self.expr(e) {
+                        match self.int_expr(e) {
                             v @ (Value::Int(_) | Value::RtInt(_)) => idx.push((v, *e)),
                             Value::Poison => return Value::Poison,
                             _ => return self.runtime_index_error(e),
@@ -256,7 +256,7 @@ impl Lowerer<'_> {
             }
         }
         let base = self.expr(&i.expr);
-        let idx = self.expr(&i.index);
+        let idx = self.int_expr(&i.index);
         match (base, idx) {
             (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
             (base, k @ (Value::Int(_) | Value::RtInt(_))) => self.index_value(base, k, &i.index, i),

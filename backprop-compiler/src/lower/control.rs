@@ -235,8 +235,8 @@ impl Lowerer<'_> {
             return self.error_at(f, "labelled loops are not supported");
         }
         if let Some(range) = rolled::range_parts(&f.expr) {
-            let lo = self.expr(range.lo);
-            let hi = self.expr(range.hi);
+            let lo = self.int_expr(range.lo);
+            let hi = self.int_expr(range.hi);
             match (&lo, &hi) {
                 (Value::Poison, _) | (_, Value::Poison) => return Value::Poison,
                 (Value::Int(a), Value::Int(b)) => {

@@ -139,6 +139,11 @@ impl Lowerer<'_> {
                     };
                 }
             }
+            if let Some(id) = p.path.get_ident() {
+                if self.sig.const_generics.iter().any(|n| id == n) {
+                    return Value::RtInt(self.rt_int(p.to_token_stream()));
+                }
+            }
             if let Some(v) = known_constant(&p.path) {
                 return Value::Float(self.g.konst(v));
             }
@@ -149,6 +154,21 @@ impl Lowerer<'_> {
         // Anything else (a `const` item, `f64::EPSILON`, …) is a value from
         // outside: used as is, never differentiated.
         Value::Float(self.extern_value(p.to_token_stream()))
+    }
+
+    /// `e` where an integer is expected (a loop bound, an index): a value
+    /// from outside (`N` of `const N: usize`) is then a run-time integer.
+    pub(super) fn int_expr(&mut self, e: &Expr) -> Value {
+        match self.expr(e) {
+            Value::Float(id) => match self.g.get(id).op {
+                Op::Extern(k) => {
+                    let tokens = self.g.externs[k as usize].clone();
+                    Value::RtInt(self.rt_int(tokens))
+                }
+                _ => Value::Float(id),
+            },
+            v => v,
+        }
     }
 
     pub(super) fn extern_value(&mut self, tokens: TokenStream) -> Id {

@@ -114,7 +114,7 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
             }
             ParamKind::Int => Value::RtInt(lw.rt_int(info.name.to_token_stream())),
             ParamKind::Bool => Value::Bool(lw.g.node(Op::BoolParam(p as u32), vec![])),
-            ParamKind::Slice { inner } => {
+            ParamKind::Slice { inner, .. } => {
                 lw.g.slice_params.insert(p as u32, inner.clone());
                 Value::Slice {
                     buf: lw.g.node(Op::ArrayParam(p as u32), vec![]),
