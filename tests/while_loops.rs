@@ -209,3 +209,46 @@ fn continue_on_a_compile_time_condition() {
     let w = [1.0, 2.0, 3.0, 4.0];
     assert_eq!(skip_second_grad(w), (skip_second(w), [2.0, 4.0, 0.0, 8.0]));
 }
+
+/// An integer counter carried by a `while` loop, used as an index.
+#[derive_grad]
+fn count_up(w: &[f64], n: usize) -> f64 {
+    let mut i = 0;
+    let mut s = 0.0;
+    while i < n {
+        s = (s + w[i]).sin();
+        i += 2;
+    }
+    s
+}
+
+/// Integers carried by a `for` loop: a second index and a running count.
+#[derive_grad]
+fn strided(w: &[f64; 9], n: usize) -> f64 {
+    let mut j = 1;
+    let mut count = 0;
+    let mut s = 0.0;
+    for i in 0..n {
+        s += w[i] * w[j];
+        j = (j * 4 + 1) % 9;
+        count += i;
+    }
+    s * (count as f64)
+}
+
+#[test]
+fn integers_changed_by_a_loop_are_recorded_for_the_reverse() {
+    let w: [f64; 9] = std::array::from_fn(|i| (i as f64 * 0.7).sin() + 0.2);
+    for n in [0, 1, 5, 9] {
+        check(
+            "count_up",
+            |w: [f64; 9]| count_up(&w, n),
+            |w| {
+                let (v, g) = count_up_grad(&w, n);
+                (v, <[f64; 9]>::try_from(g).unwrap())
+            },
+            w,
+        );
+        check("strided", |w| strided(&w, n), |w| strided_grad(&w, n), w);
+    }
+}

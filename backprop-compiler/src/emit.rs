@@ -138,12 +138,26 @@ pub fn straight_line(
         trips: HashMap::new(),
         ranges: HashMap::new(),
         guarded_calls: HashSet::new(),
+        int_tapes: HashMap::new(),
         early: HashSet::new(),
     };
-    let uses_tape = g
-        .loops
-        .iter()
-        .any(|info| info.restores.iter().any(|r| live[r.index()]));
+    // Floats share one tape; each integer a loop records has its own
+    // (typed by what is pushed on it).
+    let mut int_tapes = HashMap::new();
+    for info in &g.loops {
+        for (k, r) in info.restores.iter().enumerate() {
+            if live[r.index()] && info.restore_kinds[k] == Kind::Int {
+                let name = local(&e.names.fresh("int_tape"));
+                int_tapes.insert(*r, name);
+            }
+        }
+    }
+    let uses_tape = g.loops.iter().any(|info| {
+        info.restores
+            .iter()
+            .zip(&info.restore_kinds)
+            .any(|(r, k)| live[r.index()] && *k != Kind::Int)
+    });
     let mut stmts = Vec::new();
     if uses_tape {
         let tape = local(&e.names.fresh("tape"));
@@ -161,6 +175,10 @@ pub fn straight_line(
         }));
         e.tape = Some(tape);
     }
+    for name in int_tapes.values() {
+        stmts.push(Stmt::Raw(quote!(let mut #name = ::std::vec::Vec::new();)));
+    }
+    e.int_tapes = int_tapes;
     e.region(0, &mut stmts);
 
     // A `let` cannot bind a name that an outside `const`, `static` or unit
@@ -207,6 +225,8 @@ struct Emitter<'a> {
     ranges: HashMap<u32, Ident>,
     /// The calls made only under a condition (their result an `Option`).
     guarded_calls: HashSet<usize>,
+    /// The tape of each integer a reverse loop restores (by its restore).
+    int_tapes: HashMap<Id, Ident>,
     /// Nodes emitted ahead of their place (a fused reverse loop's initial
     /// values), and reverse loops emitted inside their forward loop.
     early: HashSet<usize>,
@@ -655,7 +675,12 @@ impl Emitter<'_> {
         for &r in info.restores.iter().rev() {
             if self.live[r.index()] {
                 let name = local(&self.names.fresh("restored"));
-                body.push(Stmt::Raw(quote!(let #name = #tape.pop().unwrap();)));
+                let from = self
+                    .int_tapes
+                    .get(&r)
+                    .cloned()
+                    .map_or(quote!(#tape), |t| quote!(#t));
+                body.push(Stmt::Raw(quote!(let #name = #from.pop().unwrap();)));
                 self.expr[r.index()] = Some(quote!(#name));
             }
         }
@@ -698,9 +723,15 @@ impl Emitter<'_> {
         // Pushes, for the loop that reverses this one.
         if let Some(rev) = g.loops.iter().find(|r| r.reverses == Some(l)) {
             for (k, &v) in info.tape.iter().enumerate() {
-                if self.live[rev.restores[k].index()] {
+                let r = rev.restores[k];
+                if self.live[r.index()] {
                     let v = self.arg(v);
-                    body.push(Stmt::Raw(quote!(#tape.push(#v);)));
+                    let to = self
+                        .int_tapes
+                        .get(&r)
+                        .cloned()
+                        .map_or(quote!(#tape), |t| quote!(#t));
+                    body.push(Stmt::Raw(quote!(#to.push(#v);)));
                 }
             }
         }
@@ -798,7 +829,11 @@ impl Emitter<'_> {
             .iter()
             .find(|r| r.reverses == Some(l))
             .map_or(0, |rev| {
-                rev.restores.iter().filter(|r| self.live[r.index()]).count()
+                rev.restores
+                    .iter()
+                    .zip(&rev.restore_kinds)
+                    .filter(|(r, k)| self.live[r.index()] && **k != Kind::Int)
+                    .count()
             });
         let mut per_iteration = Count::Known(direct);
         for &n in &self.region_nodes[info.body as usize] {

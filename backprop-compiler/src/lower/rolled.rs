@@ -248,8 +248,19 @@ impl Lowerer<'_> {
                     kinds.push(Kind::Buffer);
                     shapes.push(shape);
                 }
-                Some(Value::Int(_) | Value::RtInt(_) | Value::Bool(_)) => {
-                    self.error_at(at, format!("this loop changes `{name}`, an integer or bool declared before it: a loop that stays a loop may change floats and arrays of floats declared before it, not integers or bools; count with `for i in 0..n`, or use a float"));
+                // An integer the loop changes (a counter of a `while`):
+                // its value at the start of each iteration is recorded for
+                // the reverse.
+                Some(v @ (Value::Int(_) | Value::RtInt(_))) => {
+                    let Some(id) = self.int_node(&v) else {
+                        return Err(NotRolled);
+                    };
+                    carried.push((name, id));
+                    kinds.push(Kind::Int);
+                    shapes.push(Vec::new());
+                }
+                Some(Value::Bool(_)) => {
+                    self.error_at(at, format!("this loop changes `{name}`, a bool declared before it: a loop that stays a loop may change floats, integers and arrays of floats declared before it, not bools; use an integer or a float flag"));
                     return Err(NotRolled);
                 }
                 Some(_) => return Err(NotRolled),
@@ -281,6 +292,7 @@ impl Lowerer<'_> {
                     index: Vec::new(),
                     shape: shapes[k].clone(),
                 },
+                Kind::Int => Value::RtInt(c),
                 _ => Value::Float(c),
             };
         }
@@ -336,6 +348,11 @@ impl Lowerer<'_> {
             let v = self.lookup(name).map(|b| b.value.clone());
             match (kinds[k], v) {
                 (Kind::Float, Some(Value::Float(id))) => yields.push(id),
+                (Kind::Int, Some(v @ (Value::Int(_) | Value::RtInt(_)))) => match self.int_node(&v)
+                {
+                    Some(id) => yields.push(id),
+                    None => return Err(NotRolled),
+                },
                 (Kind::Buffer, Some(v @ (Value::Array(_) | Value::Buffer { .. }))) => {
                     match self.in_memory(&v) {
                         Some(Value::Buffer { buf, shape, .. }) if shape == shapes[k] => {
@@ -356,6 +373,7 @@ impl Lowerer<'_> {
                     index: Vec::new(),
                     shape: shapes[k].clone(),
                 },
+                Kind::Int => Value::RtInt(out),
                 _ => Value::Float(out),
             };
         }
