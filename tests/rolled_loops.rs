@@ -510,3 +510,36 @@ fn values_stored_at_the_top_level_pass_their_gradient_back() {
         );
     }
 }
+
+#[derive_grad]
+fn cell(h: f64, x: f64, w: [f64; 2]) -> f64 {
+    (w[0] * h + w[1] * x).tanh()
+}
+
+/// A call to another `#[derive_grad]` function in a loop that stays a loop:
+/// the forward loop calls the function, the reverse calls its companion
+/// for the gradient.
+#[derive_grad(wrt(w))]
+fn rnn_of_cells(w: [f64; 2], x: &[f64], threshold: f64) -> f64 {
+    let mut h = 0.1;
+    for t in 0..x.len() {
+        h = cell(h, x[t], w);
+        if h > threshold {
+            h = cell(h, -x[t], w) * 0.5;
+        }
+    }
+    h * h
+}
+
+#[test]
+fn calls_inside_loops_that_stay_loops() {
+    let x: Vec<f64> = (0..30).map(|t| (t as f64 * 0.7).sin()).collect();
+    for threshold in [0.3, 2.0] {
+        check(
+            "rnn_of_cells",
+            |w| rnn_of_cells(w, &x, threshold),
+            |w| rnn_of_cells_grad(w, &x, threshold),
+            [0.8, 1.1],
+        );
+    }
+}

@@ -139,6 +139,10 @@ pub fn straight_line(
         ranges: HashMap::new(),
         guarded_calls: HashSet::new(),
         int_tapes: HashMap::new(),
+        calls_with_grad: (0..g.len())
+            .filter(|&i| live[i] && matches!(g.get(Id(i as u32)).op, Op::Proj(_)))
+            .map(|i| g.get(Id(i as u32)).args[0].index())
+            .collect(),
         early: HashSet::new(),
     };
     // Floats share one tape; each integer a loop records has its own
@@ -227,6 +231,9 @@ struct Emitter<'a> {
     guarded_calls: HashSet<usize>,
     /// The tape of each integer a reverse loop restores (by its restore).
     int_tapes: HashMap<Id, Ident>,
+    /// The calls whose gradient is read (the others call the function
+    /// itself, not its companion).
+    calls_with_grad: HashSet<usize>,
     /// Nodes emitted ahead of their place (a fused reverse loop's initial
     /// values), and reverse loops emitted inside their forward loop.
     early: HashSet<usize>,
@@ -505,6 +512,26 @@ impl Emitter<'_> {
                     .names
                     .fresh(g.names[i].as_deref().unwrap_or(&info.callee));
                 let value = local(&base);
+                if !self.calls_with_grad.contains(&i) {
+                    // Only its value is needed (a forward loop whose reverse
+                    // calls it again): the function itself.
+                    let plain = &info.value_path;
+                    let call = quote!(#plain(#(#args),*));
+                    stmts.push(Stmt::Let(
+                        vec![value.clone()],
+                        match g.guards.get(&id) {
+                            Some(&c) => {
+                                let c = self.arg(c);
+                                let zero = zero_expr(elem);
+                                quote!(if #c { #call } else { #zero })
+                            }
+                            None => call,
+                        },
+                    ));
+                    self.emitted_name[i] = Some(value.to_string());
+                    self.expr[i] = Some(quote!(#value));
+                    return;
+                }
                 let grad = local(&self.names.fresh(&format!("{base}_grad")));
                 match g.guards.get(&id) {
                     // Called only when its branch is taken (the callee may

@@ -34,6 +34,8 @@ pub struct Node {
 pub struct CallInfo {
     /// The path of the companion function (`foo_vjp`, `m::foo_vjp::<F>`).
     pub vjp_path: TokenStream,
+    /// The path of the function itself, as written (`foo`, `m::foo::<F>`).
+    pub value_path: TokenStream,
     /// The called function's own name (`foo`), for naming its results.
     pub callee: String,
     /// Shape (array dimensions, empty for a scalar) and `&`-ness of each argument.

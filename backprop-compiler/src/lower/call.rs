@@ -202,9 +202,6 @@ impl Lowerer<'_> {
                 };
             }
         }
-        if self.rolled_depth > 0 {
-            return self.error_at(c, "calls to other #[derive_grad] functions inside a loop that stays a loop (run-time bounds, or more than 16 iterations) are not supported yet: call it outside the loop, or loop over at most 16 iterations");
-        }
         self.derive_grad_call(fp, &args)
     }
 
@@ -261,6 +258,7 @@ impl Lowerer<'_> {
             }
             layout.push((shape, by_ref));
         }
+        let value_path = fp.path.to_token_stream();
         let mut path = fp.path.clone();
         let last = path.segments.last_mut().unwrap();
         let callee = last.ident.to_string().trim_start_matches("r#").to_owned();
@@ -277,6 +275,7 @@ impl Lowerer<'_> {
             None => {
                 self.g.calls.push(CallInfo {
                     vjp_path,
+                    value_path,
                     callee,
                     args: layout,
                 });
