@@ -374,3 +374,23 @@ fn sigmoid_net_2_2_2_prints_the_seed_derivation() {
     assert!(((p1 - sigmoid_net_2_2_2::Y[0]) * a1 - r.grad_w[4]).abs() < 1e-15);
     assert!(r.svg.starts_with("<svg") && r.svg.contains("p1") && r.svg.contains("w[4]"));
 }
+
+#[path = "../examples/mnist_size_mlp.rs"]
+mod mnist_size_mlp;
+
+#[test]
+fn an_mnist_size_mlp_trains() {
+    // On a thread with room for the 814 KB weights, gradient and Adam state.
+    let r = std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(|| mnist_size_mlp::run(300, 3))
+        .unwrap()
+        .join()
+        .unwrap();
+    let l = &r.epoch_losses;
+    assert_eq!(l.len(), 3);
+    assert!(l[2] < 0.5 * l[0], "the loss falls: {l:?}");
+    let (before, after) = r.accuracy;
+    assert!(before < 0.3, "untrained: {before}");
+    assert!(after > 0.9, "trained: {after}\n{}", r.text);
+}
