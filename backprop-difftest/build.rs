@@ -443,9 +443,41 @@ impl Gen<'_> {
                     }
                     self.scope.arrays.push((h, len));
                 }
+                9 if loop_depth == 0 && self.rolled == 0 => self.while_loop(out, indent),
                 _ => {}
             }
         }
+    }
+
+    /// A `while` loop with an integer counter (carried, as is a float it
+    /// updates), running a literal or run-time number of times.
+    fn while_loop(&mut self, out: &mut String, indent: usize) {
+        let pad = "    ".repeat(indent);
+        let (w, k) = (self.fresh("w"), self.fresh("k"));
+        let init = self.expr(2);
+        let bound = if self.case.ints && self.rng.chance(0.5) {
+            "(n as usize % 6)".to_string()
+        } else {
+            format!("{}", self.rng.below(5))
+        };
+        let ty = self.mode.ty();
+        writeln!(out, "{pad}let mut {w}: {ty} = {init};").unwrap();
+        writeln!(out, "{pad}let mut {k}: usize = 0;").unwrap();
+        writeln!(out, "{pad}while {k} < {bound} {{").unwrap();
+        let saved = self.scope.clone();
+        self.scope.floats.push((w.clone(), false));
+        self.rolled += 1;
+        let count = 1 + self.rng.below(2);
+        self.statements(count, 1, out, indent + 1);
+        let e = self.expr(2);
+        writeln!(out, "{pad}    {w} = {w} * {} + {e};", self.mode.lit(0.5)).unwrap();
+        writeln!(out, "{pad}    {k} += 1;").unwrap();
+        self.rolled -= 1;
+        let fresh = self.scope.fresh;
+        self.scope = saved;
+        self.scope.fresh = fresh;
+        writeln!(out, "{pad}}}").unwrap();
+        self.scope.floats.push((w, true));
     }
 
     fn for_loop(&mut self, loop_depth: usize, out: &mut String, indent: usize) {
@@ -479,7 +511,18 @@ impl Gen<'_> {
             _ => (format!("0..{n}"), n),
         };
         let over_range = !(self.case.x_len.is_some() && self.rng.chance(0.2));
-        let rolled = rolled && over_range;
+        // A `continue` or `break` first in the body of an outermost loop (a
+        // loop that can break stays a loop).
+        // (`step_by` loops are always written out: no `break` there.)
+        let jump = (over_range && self.rolled == 0 && loop_depth == 0 && self.rng.chance(0.3))
+            .then(|| {
+                if self.rng.chance(0.5) && !range.contains("step_by") {
+                    "break"
+                } else {
+                    "continue"
+                }
+            });
+        let rolled = (rolled || jump == Some("break")) && over_range;
         // Iterating over `x`'s elements instead of a range (arrays only).
         let over_x = !over_range;
         let saved = self.scope.clone();
@@ -491,6 +534,12 @@ impl Gen<'_> {
         } else {
             writeln!(out, "{pad}for {i} in {range} {{").unwrap();
             self.scope.loop_vars.push((i, bound));
+        }
+        if let Some(jump) = jump {
+            let (a, b) = (self.expr(1), self.expr(1));
+            writeln!(out, "{pad}    if {a} > {b} {{").unwrap();
+            writeln!(out, "{pad}        {jump};").unwrap();
+            writeln!(out, "{pad}    }}").unwrap();
         }
         // The loop carries a value: an outer variable it updates from what
         // the body computes (its own previous value included).
