@@ -458,7 +458,8 @@ impl Gen<'_> {
         let bound = if self.case.ints && self.rng.chance(0.5) {
             "(n as usize % 6)".to_string()
         } else {
-            format!("{}", self.rng.below(5))
+            // (never `< 0`: a comparison rustc calls useless)
+            format!("{}", 1 + self.rng.below(4))
         };
         let ty = self.mode.ty();
         writeln!(out, "{pad}let mut {w}: {ty} = {init};").unwrap();
