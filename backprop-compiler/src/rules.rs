@@ -91,6 +91,14 @@ pub const RULES: &[(&str, &str, &str, Exactness)] = &[
     ("zero-div", "(/ 0 ?a)", "0", GradientOnly),
     ("sub-self", "(- ?a ?a)", "0", GradientOnly),
     ("add-self", "(+ ?a ?a)", "(* 2 ?a)", Exact),
+    // A term met twice in a sum (the two factors of `x·x` each pass back
+    // `x̄·x`): counted once, doubled.
+    (
+        "add-twice",
+        "(+ ?a (+ ?b ?a))",
+        "(+ (* 2 ?a) ?b)",
+        GradientOnly,
+    ),
     // signs
     ("neg-neg", "(neg (neg ?a))", "?a", Exact),
     ("neg-sub", "(neg (- ?a ?b))", "(- ?b ?a)", GradientOnly), // sign of zero
