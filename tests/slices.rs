@@ -213,3 +213,49 @@ fn optimizers_step_a_vec_of_parameters() {
         assert!((got - want).abs() < 1e-6, "{w:?}");
     }
 }
+
+/// A hidden layer of run-time size in a `vec![0.0; hidden]`.
+#[derive_grad(wrt(w1, w2))]
+fn vec_mlp(w1: &[f64], w2: &[f64], x: &[f64], hidden: usize) -> f64 {
+    let n = x.len();
+    let mut h = vec![0.0; hidden];
+    for j in 0..hidden {
+        let mut s = 0.0;
+        for i in 0..n {
+            s += w1[j * n + i] * x[i];
+        }
+        h[j] = s.tanh();
+    }
+    // Written again at the top level, and read back through `h.len()`.
+    h[hidden - 1] *= h[0];
+    let mut out = 0.0;
+    for j in 0..h.len() {
+        out += w2[j] * h[j];
+    }
+    out * out
+}
+
+#[test]
+fn a_local_vec_of_run_time_length() {
+    let x = [0.3, -0.7, 1.1, 0.5];
+    let w1: [f64; 20] = std::array::from_fn(|k| ((k * 7) % 11) as f64 * 0.1 - 0.5);
+    let w2 = [0.4, -0.3, 0.9, 0.1, -0.6];
+    check(
+        "vec_mlp (w1)",
+        |w1: [f64; 20]| vec_mlp(&w1, &w2, &x, 5),
+        |w1| {
+            let (v, (g1, _)) = vec_mlp_grad(&w1, &w2, &x, 5);
+            (v, <[f64; 20]>::try_from(g1).unwrap())
+        },
+        w1,
+    );
+    check(
+        "vec_mlp (w2)",
+        |w2: [f64; 5]| vec_mlp(&w1, &w2, &x, 5),
+        |w2| {
+            let (v, (_, g2)) = vec_mlp_grad(&w1, &w2, &x, 5);
+            (v, <[f64; 5]>::try_from(g2).unwrap())
+        },
+        w2,
+    );
+}

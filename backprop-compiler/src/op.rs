@@ -119,6 +119,10 @@ pub enum Op {
     Zeros(u32),
     /// A buffer of zeros as long as slice parameter `p` (its gradient).
     ZerosLike(u32),
+    /// A local `vec![c; n]`: the arguments are `c` and `n`.
+    NewVec,
+    /// A buffer of `n` zeros (the one argument): a `vec!`'s adjoint.
+    ZerosLen,
     /// A local array made a buffer (to be written at run-time indices):
     /// shape `Graph::shapes``[k]`, the arguments its elements, row-major.
     NewArray(u32),
@@ -239,6 +243,8 @@ impl Op {
             Op::IntToFloat | Op::ToInt(_) | Op::LoopOut(_) | Op::LoopTrips | Op::RangeNth(_) => 1,
             Op::Zeros(_) | Op::ZerosLike(_) => 0,
             Op::IntAdd | Op::IntSub | Op::IntMul | Op::IntDiv | Op::IntRem | Op::IntCmp(_) => 2,
+            Op::NewVec => 2,
+            Op::ZerosLen => 1,
             Op::Call(_) | Op::Load | Op::ScatterAdd | Op::Store | Op::NewArray(_) | Op::Loop(_) => {
                 return None
             }
@@ -269,7 +275,10 @@ impl Op {
     /// Whether the node is a new array in memory: never shared by two
     /// builders that look alike (each is its own memory).
     pub fn allocates(self) -> bool {
-        matches!(self, Op::Zeros(_) | Op::ZerosLike(_) | Op::NewArray(_))
+        matches!(
+            self,
+            Op::Zeros(_) | Op::ZerosLike(_) | Op::NewArray(_) | Op::NewVec | Op::ZerosLen
+        )
     }
 
     /// Whether the node is a boolean (no derivative flows through it).
@@ -298,6 +307,8 @@ impl Op {
                 Op::Load
                     | Op::Zeros(_)
                     | Op::ZerosLike(_)
+                    | Op::NewVec
+                    | Op::ZerosLen
                     | Op::NewArray(_)
                     | Op::Store
                     | Op::ScatterAdd

@@ -309,6 +309,21 @@ impl Emitter<'_> {
                 self.expr[i] = Some(self.buffers[&id].clone());
                 return;
             }
+            Op::NewVec | Op::ZerosLen => {
+                // `vec![c; n]`; an adjoint `vec![0.0; n]`.
+                let (fill, len) = if node.op == Op::NewVec {
+                    (self.arg(node.args[0]), self.arg(node.args[1]))
+                } else {
+                    (self.zero(stmts), self.arg(node.args[0]))
+                };
+                let name = self.name_for(i, "d");
+                let ident = local(&name);
+                stmts.push(Stmt::Raw(
+                    quote!(let mut #ident = ::std::vec![#fill; #len];),
+                ));
+                self.expr[i] = Some(quote!(#ident));
+                return;
+            }
             Op::ZerosLike(p) => {
                 // `vec![[0.0; 4]; w.len()]`: as long as the slice.
                 let fill = self.zero(stmts);

@@ -52,11 +52,13 @@ impl Lowerer<'_> {
                 }
             }
         }
-        if matches!(
-            self.lookup(&name).map(|b| &b.value),
-            Some(Value::Slice { .. })
-        ) {
-            self.error_at(lhs, format!("`{name}` is a slice parameter (or another name for one), which the function only reads: write into a local array instead (`let mut h = [0.0; N];`)"));
+        if let Some(Value::Slice { buf, len, inner }) = self.lookup(&name).map(|b| b.value.clone())
+        {
+            if matches!(self.g.get(self.g.storage(buf)).op, Op::ArrayParam(_)) {
+                self.error_at(lhs, format!("`{name}` is a slice parameter (or another name for one), which the function only reads: write into a local array instead (`let mut h = [0.0; N];` or `vec![0.0; n]`)"));
+                return;
+            }
+            self.store_vec(lhs, &name, buf, len, inner, &idx, value);
             return;
         }
         let is_buffer = matches!(
@@ -198,6 +200,74 @@ impl Lowerer<'_> {
             buf: stored,
             index: Vec::new(),
             shape,
+        };
+    }
+
+    /// `h[i] = v` into a local `vec![c; n]`.
+    #[allow(clippy::too_many_arguments)]
+    fn store_vec(
+        &mut self,
+        lhs: &Expr,
+        name: &str,
+        buf: Id,
+        len: Id,
+        inner: Vec<usize>,
+        idx: &[Value],
+        value: Value,
+    ) {
+        let Value::Float(v) = value else {
+            if value != Value::Poison {
+                self.error_at(lhs, "only floats can be stored in the elements of a `vec!`");
+            }
+            return;
+        };
+        if self.runtime_if_depth > 0 {
+            self.error_at(lhs, "an element of a `vec!` cannot be assigned inside an `if` with a run-time condition: compute the value with an `if` expression and assign it after (`h[j] = if c { a } else { b };`)");
+            return;
+        }
+        if idx.len() != 1 + inner.len() {
+            self.error_at(
+                lhs,
+                "index every dimension of the element assigned (`h[i] = …`)",
+            );
+            return;
+        }
+        let target = self
+            .scopes
+            .iter()
+            .rposition(|s| s.contains_key(name))
+            .expect("looked up above");
+        let aliases = self
+            .scopes
+            .iter()
+            .enumerate()
+            .flat_map(|(level, s)| s.iter().map(move |(n, b)| (level, n, b)))
+            .filter(|(level, n, b)| {
+                !(*level == target && n.as_str() == name)
+                    && matches!(&b.value, Value::Slice { buf: other, .. } if *other == buf)
+            })
+            .count();
+        if aliases > 0 {
+            self.error_at(lhs, format!("`{name}` is another name for a `vec!` here; writing it is not supported: give each vector its own `vec![0.0; n]`"));
+            return;
+        }
+        let mut args = vec![buf];
+        for i in idx {
+            match self.int_node(i) {
+                Some(n) => args.push(n),
+                None => {
+                    self.error_at(lhs, "this index does not fit in 64 bits");
+                    return;
+                }
+            }
+        }
+        args.push(v);
+        self.name_storage(buf, name);
+        let stored = self.g.node(Op::Store, args);
+        self.lookup_mut(name).expect("looked up above").value = Value::Slice {
+            buf: stored,
+            len,
+            inner,
         };
     }
 

@@ -35,9 +35,8 @@ impl Lowerer<'_> {
                 return Value::Int(shape[0] as i128)
             }
             v @ Value::Buffer { .. } => self.materialize(v),
-            Value::Slice { param, .. } if name == "len" && args.is_empty() => {
-                let slice = &self.sig.params[param as usize].name;
-                return Value::RtInt(self.rt_int(quote::quote!(#slice.len())));
+            Value::Slice { len, .. } if name == "len" && args.is_empty() => {
+                return Value::RtInt(len);
             }
             Value::Slice { .. } => return self.error_at(method, SLICE_USE),
             v => v,

@@ -78,6 +78,7 @@ impl Lowerer<'_> {
                 c,
                 "closures are not supported in a #[derive_grad] function: write the computation inline, or as a separate #[derive_grad] function and call it",
             ),
+            Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(&m.mac),
             Expr::Macro(m) => self.macro_error(&m.mac),
             Expr::Match(m) => self.error_at(&m.match_token, "`match` is not supported: use `if`/`else` with comparisons"),
             Expr::Tuple(t) if t.elems.is_empty() => Value::Unit,
@@ -154,6 +155,55 @@ impl Lowerer<'_> {
         // Anything else (a `const` item, `f64::EPSILON`, …) is a value from
         // outside: used as is, never differentiated.
         Value::Float(self.extern_value(p.to_token_stream()))
+    }
+
+    /// `vec![c; n]`: a local array of run-time length `n`, every element
+    /// the constant `c`, written and read at indices.
+    fn vec_macro(&mut self, mac: &syn::Macro) -> Value {
+        struct Repeat {
+            fill: Expr,
+            len: Expr,
+        }
+        impl syn::parse::Parse for Repeat {
+            fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
+                let fill = input.parse()?;
+                input.parse::<syn::Token![;]>()?;
+                let len = input.parse()?;
+                Ok(Repeat { fill, len })
+            }
+        }
+        let Ok(Repeat { fill, len }) = mac.parse_body::<Repeat>() else {
+            return self.error_at(mac, "`vec!` is supported as `vec![c; n]`: `n` floats, all the constant `c` (then written at indices: `h[i] = …`)");
+        };
+        let fill_value = self.expr(&fill);
+        let len_value = self.int_expr(&len);
+        let (Value::Float(f), Some(n)) = (fill_value.clone(), self.int_node(&len_value)) else {
+            if fill_value == Value::Poison || len_value == Value::Poison {
+                return Value::Poison;
+            }
+            return self.error_at(mac, "`vec![c; n]` needs a float `c` and an integer `n`");
+        };
+        if !self.is_constant(f) {
+            return self.error_at(&fill, "the elements of `vec![c; n]` start as a constant `c` (not a value computed from the parameters): write `vec![0.0; n]`, then the elements");
+        }
+        let buf = self.g.node(Op::NewVec, vec![f, n]);
+        Value::Slice {
+            buf,
+            len: n,
+            inner: Vec::new(),
+        }
+    }
+
+    /// Whether a float node depends on nothing that varies (literals and
+    /// outside constants only).
+    fn is_constant(&self, id: Id) -> bool {
+        let node = self.g.get(id);
+        match node.op {
+            Op::Const(_) | Op::Extern(_) => true,
+            Op::Param { .. } | Op::ArrayParam(_) | Op::Load => false,
+            _ if node.args.is_empty() => false,
+            _ => node.args.iter().all(|&a| self.is_constant(a)),
+        }
     }
 
     /// `e` where an integer is expected (a loop bound, an index): a value

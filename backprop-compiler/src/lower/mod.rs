@@ -41,13 +41,14 @@ pub enum Value {
         /// The dimensions left.
         shape: Vec<usize>,
     },
-    /// A slice or `Vec` parameter as a whole: its length is known at run
-    /// time only, so it is read at indices ([`Op::Load`]).
+    /// A slice or `Vec` parameter, or a local `vec![0.0; n]`, as a whole:
+    /// its length is known at run time only, so it is read (and a local one
+    /// written) at indices ([`Op::Load`], [`Op::Store`]).
     Slice {
-        /// Its [`Op::ArrayParam`] node.
+        /// Its buffer node ([`Op::ArrayParam`], [`Op::NewVec`], …).
         buf: Id,
-        /// The parameter.
-        param: u32,
+        /// Its length (an integer node).
+        len: Id,
         /// The shape of one element (empty for a float).
         inner: Vec<usize>,
     },
@@ -116,9 +117,10 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
             ParamKind::Bool => Value::Bool(lw.g.node(Op::BoolParam(p as u32), vec![])),
             ParamKind::Slice { inner, .. } => {
                 lw.g.slice_params.insert(p as u32, inner.clone());
+                let name = &info.name;
                 Value::Slice {
                     buf: lw.g.node(Op::ArrayParam(p as u32), vec![]),
-                    param: p as u32,
+                    len: lw.rt_int(quote::quote!(#name.len())),
                     inner: inner.clone(),
                 }
             }

@@ -230,7 +230,10 @@ impl Lowerer<'_> {
         let mut carried: Vec<(String, Id)> = Vec::new();
         let mut kinds = Vec::new();
         let mut shapes = Vec::new();
+        // For a carried `vec!`, its length.
+        let mut vec_lens: Vec<Option<Id>> = Vec::new();
         for name in assigned_names(body) {
+            let before = carried.len();
             match self.lookup(&name).map(|b| b.value.clone()) {
                 Some(Value::Float(id)) => {
                     carried.push((name, id));
@@ -238,6 +241,15 @@ impl Lowerer<'_> {
                     shapes.push(Vec::new());
                 }
                 None => {}
+                // A `vec!` the loop writes: carried like an array.
+                Some(Value::Slice { buf, len, .. }) => {
+                    self.name_storage(buf, &name);
+                    carried.push((name, buf));
+                    kinds.push(Kind::Buffer);
+                    shapes.push(Vec::new());
+                    vec_lens.push(Some(len));
+                    continue;
+                }
                 // An array the loop writes lives in memory.
                 Some(v @ (Value::Array(_) | Value::Buffer { .. })) => {
                     let Some(Value::Buffer { buf, shape, .. }) = self.in_memory(&v) else {
@@ -265,6 +277,9 @@ impl Lowerer<'_> {
                 }
                 Some(_) => return Err(NotRolled),
             }
+            if carried.len() > before {
+                vec_lens.push(None);
+            }
         }
         let (reversed, inclusive) = match header {
             Header::Range {
@@ -287,6 +302,11 @@ impl Lowerer<'_> {
         }
         for (k, ((name, _), &c)) in carried.iter().zip(&at_start).enumerate() {
             self.lookup_mut(name).expect("looked up above").value = match kinds[k] {
+                Kind::Buffer if vec_lens[k].is_some() => Value::Slice {
+                    buf: c,
+                    len: vec_lens[k].expect("a vec"),
+                    inner: Vec::new(),
+                },
                 Kind::Buffer => Value::Buffer {
                     buf: c,
                     index: Vec::new(),
@@ -347,6 +367,9 @@ impl Lowerer<'_> {
         for (k, (name, _)) in carried.iter().enumerate() {
             let v = self.lookup(name).map(|b| b.value.clone());
             match (kinds[k], v) {
+                (Kind::Buffer, Some(Value::Slice { buf, .. })) if vec_lens[k].is_some() => {
+                    yields.push(buf)
+                }
                 (Kind::Float, Some(Value::Float(id))) => yields.push(id),
                 (Kind::Int, Some(v @ (Value::Int(_) | Value::RtInt(_)))) => match self.int_node(&v)
                 {
@@ -368,6 +391,11 @@ impl Lowerer<'_> {
         let (_, outs) = self.g.finish_loop(l, lo, hi, inits, yields);
         for (k, ((name, _), out)) in carried.iter().zip(outs).enumerate() {
             self.lookup_mut(name).expect("looked up above").value = match kinds[k] {
+                Kind::Buffer if vec_lens[k].is_some() => Value::Slice {
+                    buf: out,
+                    len: vec_lens[k].expect("a vec"),
+                    inner: Vec::new(),
+                },
                 Kind::Buffer => Value::Buffer {
                     buf: out,
                     index: Vec::new(),

@@ -169,6 +169,19 @@ impl<'a> Reverser<'a> {
             .find(|c| g.loops[c.l as usize].body == region)
             .map_or(0, |c| g.loops[c.rev as usize].body);
         let shape = match g.get(root).op {
+            Op::NewVec => {
+                let len = g.get(root).args[1];
+                let len = self.fwd(g, len);
+                let saved = g.current;
+                g.current = target;
+                let z = g.node(Op::ZerosLen, vec![len]);
+                g.current = saved;
+                if let Some(name) = &g.names[root.index()] {
+                    g.names[z.index()] = Some(format!("d_{name}"));
+                }
+                self.bufs.insert(root, z);
+                return z;
+            }
             Op::ArrayParam(p) if g.slice_params.contains_key(&p) => {
                 let saved = g.current;
                 g.current = target;

@@ -103,3 +103,21 @@ fn explain_refuses_functions_too_large_to_read() {
     );
     assert!(e.is_empty(), "{e:?}");
 }
+
+#[test]
+fn vec_needs_a_constant_fill_and_its_own_name() {
+    let e = errors(
+        "",
+        "fn f(w: f64, n: usize) -> f64 { let h = vec![w; n]; h[0] }",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("start as a constant"), "{e:?}");
+    let e = errors(
+        "",
+        "fn f(w: f64, n: usize) -> f64 { let mut h = vec![0.0; n]; let mut g = h; g[0] = w; h[0] }",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("another name for a `vec!`"), "{e:?}");
+    let e = errors("", "fn f(w: f64) -> f64 { let h = vec![1.0, 2.0]; w }");
+    assert!(e[0].contains("`vec![c; n]`"), "{e:?}");
+}
