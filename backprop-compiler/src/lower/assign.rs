@@ -159,20 +159,9 @@ impl Lowerer<'_> {
         }
         // Another name for the same array would see the write (arrays are
         // copied on assignment in Rust, but here both names share memory).
-        // Every binding but the one written counts, a shadowed one of the
-        // same name included (`let mut h = h;` in an inner block).
-        let target = self
-            .scopes
-            .iter()
-            .rposition(|s| s.contains_key(name))
-            .expect("looked up above");
-        let aliases = self
-            .scopes
-            .iter()
-            .enumerate()
-            .flat_map(|(level, s)| s.iter().map(move |(n, b)| (level, n, b)))
-            .filter(|(level, n, b)| !(*level == target && n.as_str() == name) && matches!(&b.value, Value::Buffer { buf: other, index, .. } if *other == buf && index.is_empty()))
-            .count();
+        let aliases = self.other_names(name, |v| {
+            matches!(v, Value::Buffer { buf: other, index, .. } if *other == buf && index.is_empty())
+        });
         if aliases > 0 || matches!(self.g.get(buf).op, Op::ArrayParam(_)) {
             self.error_at(lhs, format!("`{name}` is a copy of another array here; writing it at run-time indices is not supported yet: build it with its own `let mut {name} = [0.0; N];` and a loop"));
             return;
@@ -232,21 +221,10 @@ impl Lowerer<'_> {
             );
             return;
         }
-        let target = self
-            .scopes
-            .iter()
-            .rposition(|s| s.contains_key(name))
-            .expect("looked up above");
-        let aliases = self
-            .scopes
-            .iter()
-            .enumerate()
-            .flat_map(|(level, s)| s.iter().map(move |(n, b)| (level, n, b)))
-            .filter(|(level, n, b)| {
-                !(*level == target && n.as_str() == name)
-                    && matches!(&b.value, Value::Slice { buf: other, .. } if *other == buf)
-            })
-            .count();
+        let aliases = self.other_names(
+            name,
+            |v| matches!(v, Value::Slice { buf: other, .. } if *other == buf),
+        );
         if aliases > 0 {
             self.error_at(lhs, format!("`{name}` is another name for a `vec!` here; writing it is not supported: give each vector its own `vec![0.0; n]`"));
             return;
@@ -269,6 +247,23 @@ impl Lowerer<'_> {
             len,
             inner,
         };
+    }
+
+    /// How many bindings other than `name`'s innermost one hold a value
+    /// `same` accepts (another name for the same memory). A shadowed binding
+    /// of the same name counts (`let mut h = h;` in an inner block).
+    fn other_names(&self, name: &str, same: impl Fn(&Value) -> bool) -> usize {
+        let target = self
+            .scopes
+            .iter()
+            .rposition(|s| s.contains_key(name))
+            .expect("looked up above");
+        self.scopes
+            .iter()
+            .enumerate()
+            .flat_map(|(level, s)| s.iter().map(move |(n, b)| (level, n, b)))
+            .filter(|(level, n, b)| !(*level == target && n.as_str() == name) && same(&b.value))
+            .count()
     }
 
     // ------------------------------------------------------------- indexing
