@@ -1,0 +1,109 @@
+//! `ode`: cmpad's `an_ode`, y₀′ = x₀ and yᵢ′ = xᵢ yᵢ₋₁ from y(0) = 0, solved
+//! on [0, 2] by `s` steps of classical Runge–Kutta (as upstream's
+//! `ode.hpp`). `primal` returns y(2); `gradient` is the gradient of its
+//! last element with respect to x.
+
+use crate::timing::{measure, Runs};
+use crate::{parse, unknown_function, Evaluated};
+use backprop::core::Workspace;
+use backprop::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The last element of the Runge–Kutta solution, the function the eval
+/// differentiates.
+///
+/// Written as one pass over the elements per step: stage j of element i
+/// needs only stage j − 1 of element i − 1 (`kⱼ[i] = xᵢ (yᵢ₋₁ + c hkⱼ₋₁[i−1])`),
+/// so the previous element's stages ride along as scalars instead of
+/// living in four arrays k1…k4. The arithmetic is upstream `ode.hpp`'s,
+/// operation for operation (tests compare it bit for bit with a
+/// transcription of `ode.hpp`). The four-array form is what a user would
+/// write first, but backprop emits code rustc rejects for it
+/// (LIMITATIONS.md, "Local arrays taped whole").
+#[derive_grad]
+pub fn ode_last(x: &[f64], s: usize) -> f64 {
+    let h = 2.0 / s as f64;
+    let mut y = vec![0.0; x.len()];
+    for _ in 0..s {
+        // Element 0: every stage is x₀.
+        let y0 = y[0];
+        y[0] = y0 + h * (x[0] + 2.0 * x[0] + 2.0 * x[0] + x[0]) / 6.0;
+        let mut y_prev = y0;
+        let mut k1_prev = x[0];
+        let mut k2_prev = x[0];
+        let mut k3_prev = x[0];
+        for i in 1..x.len() {
+            let k1 = x[i] * y_prev;
+            let k2 = x[i] * (y_prev + h * k1_prev / 2.0);
+            let k3 = x[i] * (y_prev + h * k2_prev / 2.0);
+            let k4 = x[i] * (y_prev + h * k3_prev);
+            y_prev = y[i];
+            y[i] += h * (k1 + 2.0 * k2 + 2.0 * k3 + k4) / 6.0;
+            k1_prev = k1;
+            k2_prev = k2;
+            k3_prev = k3;
+        }
+    }
+    y[x.len() - 1]
+}
+
+/// The primal: the whole solution y(2), statement for statement the
+/// computation of [`ode_last`] (which can only return one element).
+pub fn solve(x: &[f64], s: usize) -> Vec<f64> {
+    let h = 2.0 / s as f64;
+    let mut y = vec![0.0; x.len()];
+    for _ in 0..s {
+        let y0 = y[0];
+        y[0] = y0 + h * (x[0] + 2.0 * x[0] + 2.0 * x[0] + x[0]) / 6.0;
+        let mut y_prev = y0;
+        let mut k1_prev = x[0];
+        let mut k2_prev = x[0];
+        let mut k3_prev = x[0];
+        for i in 1..x.len() {
+            let k1 = x[i] * y_prev;
+            let k2 = x[i] * (y_prev + h * k1_prev / 2.0);
+            let k3 = x[i] * (y_prev + h * k2_prev / 2.0);
+            let k4 = x[i] * (y_prev + h * k3_prev);
+            y_prev = y[i];
+            y[i] += h * (k1 + 2.0 * k2 + 2.0 * k3 + k4) / 6.0;
+            k1_prev = k1;
+            k2_prev = k2;
+            k3_prev = k3;
+        }
+    }
+    y
+}
+
+/// The eval's `ODEInput` (without the `Runs` fields).
+#[derive(Deserialize)]
+struct Input {
+    x: Vec<f64>,
+    s: usize,
+}
+
+/// Answers `primal` and `gradient`.
+pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
+    let Input { x, s } = parse(input)?;
+    if x.is_empty() {
+        return Err("ode needs at least one x".into());
+    }
+    let runs = Runs::of(input);
+    let (output, timings) = match function {
+        "primal" => {
+            let (y, t) = measure(runs, || solve(&x, s));
+            (json!(y), t)
+        }
+        "gradient" => {
+            let mut grad = vec![0.0; x.len()];
+            let mut work = Workspace::new();
+            let (_, t) = measure(runs, || {
+                grad.fill(0.0);
+                ode_last_grad_acc_with(&x, s, &mut grad, &mut work)
+            });
+            (json!(grad), t)
+        }
+        _ => return Err(unknown_function("ode", function)),
+    };
+    Ok(Evaluated { output, timings })
+}

@@ -1,0 +1,10 @@
+//! Why an eval is not answered: the reasons `define` sends back with
+//! `success: false`. Each points to a reproduction in `LIMITATIONS.md`.
+
+/// The reason backprop does not run the module `name`.
+pub fn reason(name: &str) -> String {
+    let why = match name {
+        _ => "no such GradBench eval is known to backprop",
+    };
+    format!("backprop does not support {name:?}: {why}")
+}
