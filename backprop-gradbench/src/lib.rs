@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod gmm;
 pub mod hello;
 pub mod llsq;
 pub mod lse;
@@ -51,6 +52,7 @@ pub fn module(name: &str) -> Result<EvalFn, String> {
         "llsq" => Ok(llsq::evaluate),
         "lse" => Ok(lse::evaluate),
         "ode" => Ok(ode::evaluate),
+        "gmm" => Ok(gmm::evaluate),
         other => Err(unsupported::reason(other)),
     }
 }

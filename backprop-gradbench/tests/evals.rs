@@ -166,3 +166,106 @@ fn ode_matches_the_four_array_runge_kutta_of_upstream() {
         assert_eq!(backprop_gradbench::ode::ode_last(&x, s), y[n - 1]);
     }
 }
+
+/// A small mixture in the eval's input shape (`l` has d(d−1)/2 entries per
+/// component, column by column).
+fn gmm_input(d: usize, k: usize, n: usize) -> Value {
+    let lsz = d * (d - 1) / 2;
+    let rows = |count: usize, width: usize, phase: f64, amp: f64| -> Vec<Vec<f64>> {
+        (0..count)
+            .map(|r| {
+                wavy(width, phase + r as f64)
+                    .iter()
+                    .map(|v| amp * v)
+                    .collect()
+            })
+            .collect()
+    };
+    json!({
+        "d": d, "k": k, "n": n, "m": 2, "gamma": 1.3,
+        "alpha": wavy(k, 0.2),
+        "mu": rows(k, d, 0.4, 1.0),
+        "q": rows(k, d, 1.1, 0.3),
+        "l": rows(k, lsz, 2.3, 0.5),
+        "x": rows(n, d, 3.7, 1.5),
+        "min_runs": 1, "min_seconds": 0.0,
+    })
+}
+
+#[test]
+fn gmm_gradient() {
+    for (d, k, n) in [(1, 1, 1), (2, 3, 4), (3, 2, 5)] {
+        let input = gmm_input(d, k, n);
+        let out = run("gmm", "jacobian", &input);
+        let keys = ["alpha", "mu", "q", "l"];
+        let grad: Vec<f64> = keys.iter().flat_map(|key| leaves(&out[*key])).collect();
+        let objective = |i: &Value| run("gmm", "objective", i).as_f64().unwrap();
+        check(&input, &keys, &grad, objective, 1e-6);
+    }
+}
+
+/// The objective against the README's definition taken literally:
+/// log(Πᵢ Σₖ φₖ N(xᵢ; μₖ, Σₖ) · Πₖ Wishart(Σₖ⁻¹)) with Σₖ⁻¹ = QₖᵀQₖ,
+/// computed here with explicit matrices (the eval's `--validate-naive`).
+#[test]
+fn gmm_objective_matches_the_definition() {
+    let (d, k, n) = (2, 3, 4);
+    let input = gmm_input(d, k, n);
+    let got = run("gmm", "objective", &input).as_f64().unwrap();
+    let num = |v: &Value| v.as_f64().unwrap();
+    let (m, gamma) = (2.0, 1.3);
+    let alpha: Vec<f64> = leaves(&input["alpha"]);
+    let total: f64 = alpha.iter().map(|a| a.exp()).sum();
+    let pi = std::f64::consts::PI;
+    // Qₖ and the precision Qₖᵀ Qₖ.
+    let prec: Vec<[[f64; 2]; 2]> = (0..k)
+        .map(|c| {
+            let q = [num(&input["q"][c][0]).exp(), num(&input["q"][c][1]).exp()];
+            let l = num(&input["l"][c][0]);
+            let qm = [[q[0], 0.0], [l, q[1]]];
+            let mut p = [[0.0; 2]; 2];
+            for a in 0..2 {
+                for b in 0..2 {
+                    p[a][b] = (0..2).map(|r| qm[r][a] * qm[r][b]).sum();
+                }
+            }
+            p
+        })
+        .collect();
+    let det = |p: &[[f64; 2]; 2]| p[0][0] * p[1][1] - p[0][1] * p[1][0];
+    let mut log_lik = 0.0;
+    for i in 0..n {
+        let xi = [num(&input["x"][i][0]), num(&input["x"][i][1])];
+        let mut sum = 0.0;
+        for c in 0..k {
+            let e = [
+                xi[0] - num(&input["mu"][c][0]),
+                xi[1] - num(&input["mu"][c][1]),
+            ];
+            let p = &prec[c];
+            let quad: f64 = (0..2)
+                .map(|a| (0..2).map(|b| e[a] * p[a][b] * e[b]).sum::<f64>())
+                .sum();
+            let pdf = (-0.5 * quad).exp() / ((2.0 * pi).powi(2) / det(p)).sqrt();
+            sum += alpha[c].exp() / total * pdf;
+        }
+        log_lik += sum.ln();
+    }
+    // Wishart with V = I/γ², n = D + m + 1, p = D = 2: Γ₂(a) = √π Γ(a) Γ(a − ½).
+    let dof = d as f64 + m + 1.0;
+    let gamma2 = pi.sqrt()
+        * backprop_gradbench::gmm::ln_gamma(dof / 2.0).exp()
+        * backprop_gradbench::gmm::ln_gamma(dof / 2.0 - 0.5).exp();
+    let mut log_prior = 0.0;
+    for p in &prec {
+        let trace = gamma * gamma * (p[0][0] + p[1][1]);
+        let pdf = det(p).powf((dof - 3.0) / 2.0) * (-trace / 2.0).exp()
+            / (2f64.powf(dof) * (1.0 / gamma.powi(4)).powf(dof / 2.0) * gamma2);
+        log_prior += pdf.ln();
+    }
+    let expected = log_lik + log_prior;
+    assert!(
+        (got - expected).abs() <= 1e-10 * expected.abs(),
+        "{got} vs {expected}"
+    );
+}
