@@ -19,8 +19,10 @@
 
 pub mod gmm;
 pub mod hello;
+pub mod kmeans;
 pub mod llsq;
 pub mod lse;
+pub mod lstm;
 pub mod ode;
 pub mod protocol;
 pub mod timing;
@@ -53,6 +55,8 @@ pub fn module(name: &str) -> Result<EvalFn, String> {
         "lse" => Ok(lse::evaluate),
         "ode" => Ok(ode::evaluate),
         "gmm" => Ok(gmm::evaluate),
+        "kmeans" => Ok(kmeans::evaluate),
+        "lstm" => Ok(lstm::evaluate),
         other => Err(unsupported::reason(other)),
     }
 }

@@ -269,3 +269,97 @@ fn gmm_objective_matches_the_definition() {
         "{got} vs {expected}"
     );
 }
+
+#[test]
+fn kmeans_cost_gradient() {
+    use backprop_gradbench::kmeans::{kmeans_cost, kmeans_cost_grad};
+    let (n, k, d) = (30, 4, 3);
+    let points = wavy(n * d, 0.3);
+    let centroids: Vec<f64> = wavy(k * d, 2.0).iter().map(|v| 0.7 * v).collect();
+    let (value, grad) = kmeans_cost_grad(&centroids, &points, n, k, d);
+    assert_eq!(value, kmeans_cost(&centroids, &points, n, k, d));
+    let input = json!({ "c": centroids });
+    let cost = |i: &Value| kmeans_cost(&leaves(&i["c"]), &points, n, k, d);
+    check(&input, &["c"], &grad, cost, 1e-6);
+    // Through the tool: `cost` is served, `dir` refused with the reason.
+    let rows = |v: &[f64]| v.chunks(d).map(<[f64]>::to_vec).collect::<Vec<_>>();
+    let tool_input = json!({"points": rows(&points), "centroids": rows(&centroids)});
+    assert_eq!(run("kmeans", "cost", &tool_input).as_f64().unwrap(), value);
+    let refusal = module("kmeans").unwrap()("dir", &tool_input).unwrap_err();
+    assert!(refusal.contains("Hessian"), "{refusal}");
+}
+
+#[test]
+fn lstm_gradient() {
+    let rows = |count: usize, width: usize, phase: f64| -> Vec<Vec<f64>> {
+        (0..count)
+            .map(|r| wavy(width, phase + 1.7 * r as f64))
+            .collect()
+    };
+    for (l, c, b) in [(1, 2, 1), (2, 4, 3)] {
+        // Characters as bits, like the eval's one-hot-ish sequence.
+        let sequence: Vec<Vec<f64>> = (0..c)
+            .map(|t| (0..b).map(|i| ((t * 5 + i * 3) % 2) as f64).collect())
+            .collect();
+        let input = json!({
+            "main_params": rows(2 * l, 4 * b, 0.1),
+            "extra_params": rows(3, b, 0.9),
+            "state": rows(2 * l, b, 2.2),
+            "sequence": sequence,
+        });
+        let grad = leaves(&run("lstm", "jacobian", &input));
+        let objective = |i: &Value| run("lstm", "objective", i).as_f64().unwrap();
+        check(
+            &input,
+            &["main_params", "extra_params"],
+            &grad,
+            objective,
+            1e-6,
+        );
+    }
+}
+
+/// The one-pass objective against a transcription of upstream `lstm.hpp`
+/// (a layer at a time, predictions in an array, log-softmax in a second
+/// pass): equal up to rounding.
+#[test]
+fn lstm_matches_upstream_layer_by_layer() {
+    let (l, c, b) = (3, 6, 4);
+    let main: Vec<f64> = wavy(8 * b * l, 0.4);
+    let extra: Vec<f64> = wavy(3 * b, 1.3);
+    let state: Vec<f64> = wavy(2 * b * l, 2.9);
+    let seq: Vec<f64> = (0..c * b)
+        .map(|k| ((k * 7) % 3 == 0) as u8 as f64)
+        .collect();
+    let sig = |x: f64| 1.0 / (1.0 + (-x).exp());
+    let mut st = state.clone();
+    let mut total = 0.0;
+    for t in 0..c - 1 {
+        let mut out: Vec<f64> = (0..b).map(|i| seq[t * b + i] * extra[i]).collect();
+        for layer in 0..l {
+            let (p, h) = (&main[8 * b * layer..], 2 * b * layer);
+            for i in 0..b {
+                let forget = sig(out[i] * p[i] + p[4 * b + i]);
+                let ingate = sig(st[h + i] * p[b + i] + p[5 * b + i]);
+                let outgate = sig(out[i] * p[2 * b + i] + p[6 * b + i]);
+                let change = (st[h + i] * p[3 * b + i] + p[7 * b + i]).tanh();
+                st[h + b + i] = st[h + b + i] * forget + ingate * change;
+                st[h + i] = outgate * st[h + b + i].tanh();
+            }
+            out = st[h..h + b].to_vec();
+        }
+        let ypred: Vec<f64> = (0..b)
+            .map(|i| out[i] * extra[b + i] + extra[2 * b + i])
+            .collect();
+        let lse = (ypred.iter().map(|y| y.exp()).sum::<f64>() + 2.0).ln();
+        for i in 0..b {
+            total += seq[(t + 1) * b + i] * (ypred[i] - lse);
+        }
+    }
+    let expected = -total / ((c - 1) * b) as f64;
+    let got = backprop_gradbench::lstm::lstm_objective(&main, &extra, &state, &seq, l, c, b);
+    assert!(
+        (got - expected).abs() <= 1e-14 * expected.abs(),
+        "{got} vs {expected}"
+    );
+}
