@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+pub mod ba;
 pub mod gmm;
 pub mod hello;
 pub mod kmeans;
@@ -57,6 +58,7 @@ pub fn module(name: &str) -> Result<EvalFn, String> {
         "gmm" => Ok(gmm::evaluate),
         "kmeans" => Ok(kmeans::evaluate),
         "lstm" => Ok(lstm::evaluate),
+        "ba" => Ok(ba::evaluate),
         other => Err(unsupported::reason(other)),
     }
 }

@@ -363,3 +363,75 @@ fn lstm_matches_upstream_layer_by_layer() {
         "{got} vs {expected}"
     );
 }
+
+/// A camera with rotation `rot`, and a point in front of it.
+fn ba_input(rot: [f64; 3]) -> Value {
+    json!({
+        "n": 2, "m": 3, "p": 4,
+        "cam": [rot[0], rot[1], rot[2], 0.1, -0.2, -3.0, 1.2, 0.05, -0.03, 0.01, -0.002],
+        "x": [0.3, -0.4, 1.1],
+        "w": 0.8,
+        "feat": [0.2, -0.1],
+    })
+}
+
+#[test]
+fn ba_jacobian_rows_against_finite_differences() {
+    use backprop_gradbench::ba::{reproj_error, reproj_error_grad, w_error, w_error_grad};
+    // Rotated, and the zero-rotation branch (whose first-order expansion
+    // the finite differences across both branches agree with).
+    for rot in [[0.3, -0.2, 0.5], [0.0, 0.0, 0.0]] {
+        let input = ba_input(rot);
+        let cam: Vec<f64> = leaves(&input["cam"]);
+        let x: Vec<f64> = leaves(&input["x"]);
+        let (w, feat) = (0.8, [0.2, -0.1]);
+        for row in 0..2 {
+            let (v, (gc, gx, gw)) = reproj_error_grad(
+                cam.clone().try_into().unwrap(),
+                x.clone().try_into().unwrap(),
+                w,
+                feat,
+                row,
+            );
+            let at = json!({"cam": cam, "x": x, "w": [w]});
+            let f = |i: &Value| {
+                let c: Vec<f64> = leaves(&i["cam"]);
+                let p: Vec<f64> = leaves(&i["x"]);
+                reproj_error(
+                    c.try_into().unwrap(),
+                    p.try_into().unwrap(),
+                    leaves(&i["w"])[0],
+                    feat,
+                    row,
+                )
+            };
+            assert_eq!(v, f(&at));
+            let grad: Vec<f64> = gc.iter().chain(&gx).copied().chain([gw]).collect();
+            check(&at, &["cam", "x", "w"], &grad, f, 1e-6);
+
+            // The tool's sparse Jacobian starts with these two rows.
+            let out = run("ba", "jacobian", &input);
+            let vals = leaves(&out["vals"]);
+            assert_eq!(&vals[15 * row..15 * row + 15], &grad[..]);
+        }
+        let (_, gw) = w_error_grad(0.8);
+        let fd = (w_error(0.8 + 1e-6) - w_error(0.8 - 1e-6)) / 2e-6;
+        assert!((gw - fd).abs() < 1e-8);
+        // Layout: row offsets 0, 15, 30, …; camera 0's columns, then point
+        // 0's (after 11·n camera columns), then weight 0's (after 3·m).
+        let out = run("ba", "jacobian", &input);
+        let rows = leaves(&out["rows"]);
+        assert_eq!(rows[..3], [0.0, 15.0, 30.0]);
+        // 2p reprojection rows of 15 and p weight rows of 1.
+        assert_eq!(*rows.last().unwrap(), (2 * 4 * 15 + 4) as f64);
+        let cols = leaves(&out["cols"]);
+        let expected: Vec<f64> = (0..11)
+            .chain(22..25)
+            .chain([31])
+            .map(|c| c as f64)
+            .collect();
+        assert_eq!(cols[..15], expected[..]);
+        assert_eq!(*cols.last().unwrap(), (22 + 9 + 3) as f64);
+        assert_eq!(*leaves(&out["vals"]).last().unwrap(), gw);
+    }
+}
