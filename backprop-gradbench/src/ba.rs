@@ -183,8 +183,8 @@ pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
                             reproj_error(pb.cams[c], pb.points[pt], pb.w[i], pb.feats[i], row);
                     }
                 }
-                for i in 0..p {
-                    w_err[i] = w_error(pb.w[i]);
+                for (e, &w) in w_err.iter_mut().zip(&pb.w) {
+                    *e = w_error(w);
                 }
             });
             let out = json!({

@@ -156,3 +156,15 @@ fn malformed_input_is_an_unsuccessful_evaluate_not_a_crash() {
     let expected = 2.0 + (1.0 + (-1.0f64).exp()).ln();
     assert!((v - expected).abs() < 1e-15);
 }
+
+#[test]
+fn det_and_ht_are_refused_with_their_reasons() {
+    for (module, word) in [("det", "recursive"), ("ht", "integer table")] {
+        let lines = vec![format!(
+            r#"{{"id": 7, "kind": "define", "module": "{module}"}}"#
+        )];
+        let r = converse(&lines);
+        assert_eq!(r[0]["success"], json!(false));
+        assert!(r[0]["error"].as_str().unwrap().contains(word), "{}", r[0]);
+    }
+}
