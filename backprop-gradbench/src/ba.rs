@@ -25,6 +25,7 @@ pub const NCAM: usize = 11;
 /// Reprojection error `row` (0: x, 1: y) of point `x` seen by camera `cam`
 /// at feature `feat`, weighted by `w` (ADBench `computeReprojError`).
 #[derive_grad(wrt(cam, x, w))]
+#[inline(always)]
 pub fn reproj_error(cam: [f64; 11], x: [f64; 3], w: f64, feat: [f64; 2], row: usize) -> f64 {
     // The point relative to the camera centre.
     let p0 = x[0] - cam[3];
