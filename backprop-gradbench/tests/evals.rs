@@ -121,8 +121,9 @@ fn ode_gradient_of_the_last_element() {
     }
 }
 
-/// ode's one-pass form must compute what upstream's `ode.hpp` computes
-/// with its four stage arrays, bit for bit (transcribed here).
+/// ode's one-pass form (the differentiated `ode_last`, and `solve`) must
+/// compute what upstream's `ode.hpp` computes with its four stage arrays,
+/// bit for bit (transcribed here).
 #[test]
 fn ode_matches_the_four_array_runge_kutta_of_upstream() {
     let x: Vec<f64> = wavy(12, 0.1).iter().map(|v| 1.0 + v).collect();
