@@ -44,6 +44,7 @@ pub fn explain_source(source: &str, function: &str) -> Result<Explanation, Strin
                 .map(sym::Sym::unicode)
                 .unwrap_or_default(),
             inputs: n.inputs.clone(),
+            elements: n.elements.clone(),
         })
         .collect();
     let steps = data

@@ -94,13 +94,19 @@ pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<sy
     }
     // An explanation lists every operation with its derivation: past this
     // size it is unreadable, and its symbolic forms cost memory per node
-    // (75 KB each at 50,000 operations).
-    if args.explain && lowered.graph.len() > MAX_EXPLAIN_NODES {
+    // (75 KB each at 50,000 operations). Loops that stay loops count once.
+    let operations = || {
+        crate::emit::live_nodes(&lowered.graph, &[lowered.output])
+            .iter()
+            .filter(|&&l| l)
+            .count()
+    };
+    if args.explain && operations() > MAX_EXPLAIN_NODES {
         return Err(vec![syn::Error::new(
             func.sig.ident.span(),
             format!(
                 "`explain` writes out every operation and its derivation, and this function has {} (more than {MAX_EXPLAIN_NODES}): remove `explain`, or explain a smaller version (fewer loop iterations, smaller arrays)",
-                lowered.graph.len()
+                operations()
             ),
         )]);
     }
@@ -180,16 +186,21 @@ pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<sy
             }
         }
     }
-    let explain = args.explain.then(|| {
-        let name = func.sig.ident.to_string();
-        explain::explain(
-            &mut lowered.graph,
-            &sig,
-            lowered.output,
-            &adj.adjoint,
-            &name,
-        )
-    });
+    let explain = match args.explain {
+        false => None,
+        true => {
+            let name = func.sig.ident.to_string();
+            let data = explain::explain(
+                &mut lowered.graph,
+                &sig,
+                lowered.output,
+                &adj.adjoint,
+                &name,
+            )
+            .map_err(|message| vec![syn::Error::new(func.sig.ident.span(), message)])?;
+            Some(data)
+        }
+    };
     Ok(Compiled {
         sig,
         lowered,
@@ -332,23 +343,29 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         let explain_fn = explain::explain_fn(data, vis, name);
         let explain_name = format_ident!("{}_explain", name);
         let trace_name = format_ident!("{}_trace", name);
+        // A family of values (`w1[j][i]`, code whose loops stay loops) is not
+        // one number: the trace shows `…` for it.
+        let single: Vec<bool> = data.nodes.iter().map(|n| n.elements.is_empty()).collect();
         let ids: Vec<Id> = data.nodes.iter().map(|n| n.id).collect();
         let adjoints: Vec<Id> = data
             .nodes
             .iter()
             .map(|n| if n.id == c.lowered.output { None } else { c.adjoint.get(n.id.index()).copied().flatten() }.unwrap_or(n.id))
             .collect();
-        let mut roots = ids.clone();
-        roots.extend(adjoints.iter().copied());
+        let mut roots: Vec<Id> = ids.iter().zip(&single).filter(|p| *p.1).map(|p| *p.0).collect();
+        roots.extend(adjoints.iter().zip(&single).filter(|p| *p.1).map(|p| *p.0));
         let (stmts, expr) = emit::straight_line(&src, &roots, c.lowered.output, &emit::Memory::default());
         let to_f64 = |id: &Id| {
             let e = expr[id.index()].clone().expect("emitted");
             quote!(::backprop::__private::to_f64(#e))
         };
-        let values = ids.iter().map(to_f64);
+        let nan = quote!(f64::NAN);
+        let values = ids.iter().zip(&single).map(|(id, &one)| if one { to_f64(id) } else { nan.clone() });
         // Where nothing flows back the adjoint is 0; the output's is 1.
         let grads = data.nodes.iter().zip(&adjoints).map(|(n, a)| {
-            if n.id == c.lowered.output {
+            if !n.elements.is_empty() {
+                nan.clone()
+            } else if n.id == c.lowered.output {
                 quote!(1.0)
             } else if *a == n.id {
                 quote!(0.0)

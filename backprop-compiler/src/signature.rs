@@ -84,9 +84,6 @@ pub struct SigInfo {
     pub params: Vec<ParamInfo>,
     /// Indices of the differentiated parameters, in `wrt` order.
     pub wrt: Vec<usize>,
-    /// Whether an explanation is wanted (it reads unrolled loops, so every
-    /// loop is unrolled).
-    pub unroll_all: bool,
     /// The names of the `const N: usize` generic parameters: integers known
     /// at run time (to the macro).
     pub const_generics: Vec<String>,
@@ -223,16 +220,6 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
             }
         }
     }
-    if args.explain {
-        for p in &params {
-            if matches!(p.kind, ParamKind::Slice { .. }) {
-                errors.push(syn::Error::new_spanned(
-                    &p.ty,
-                    "`explain` writes every element out, so it needs sizes known at compile time: use a fixed-size array (`&[f64; 4]`) here, or remove `explain`",
-                ));
-            }
-        }
-    }
     if errors.len() > start {
         return None;
     }
@@ -240,7 +227,6 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
         elem: elem?,
         params,
         wrt,
-        unroll_all: args.explain,
         const_generics,
     })
 }

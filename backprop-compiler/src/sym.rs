@@ -27,6 +27,10 @@ pub enum Sym {
     Infix(&'static str, &'static str, Box<Sym>, Box<Sym>),
     /// `!a`.
     Not(Box<Sym>),
+    /// `Σ_i Σ_j body`: a sum over the named indices (Unicode, LaTeX).
+    Sum(Vec<(String, String)>, Box<Sym>),
+    /// An Iverson bracket `[cond]`: 1 where the condition holds, else 0.
+    Bracket(Box<Sym>),
 }
 
 /// Binding strength, loosest first.
@@ -43,6 +47,7 @@ enum Prec {
 fn prec(s: &Sym) -> Prec {
     match s {
         Sym::Select(..) | Sym::Infix(..) => Prec::Cond,
+        Sym::Sum(..) => Prec::Sum,
         Sym::Add(terms) if terms.len() > 1 || terms.first().is_some_and(|t| t.0) => Prec::Sum,
         Sym::Add(terms) => terms.first().map(|t| prec(&t.1)).unwrap_or(Prec::Atom),
         Sym::Mul(_) | Sym::Div(..) => Prec::Product,
@@ -81,6 +86,7 @@ impl Sym {
             Sym::Div(a, b) | Sym::Infix(_, _, a, b) => a.size() + b.size(),
             Sym::Neg(a) | Sym::Not(a) | Sym::Pow(a, _) => a.size(),
             Sym::Select(c, a, b) => c.size() + a.size() + b.size(),
+            Sym::Sum(_, a) | Sym::Bracket(a) => a.size(),
         }
     }
 
@@ -175,6 +181,11 @@ impl Sym {
                 wrap(b, Prec::Sum, true, Sym::unicode)
             ),
             Sym::Not(a) => format!("¬{}", wrap(a, Prec::Unary, true, Sym::unicode)),
+            Sym::Sum(over, body) => {
+                let sums: String = over.iter().map(|(u, _)| format!("Σ_{u} ")).collect();
+                format!("{sums}{}", wrap(body, Prec::Product, true, Sym::unicode))
+            }
+            Sym::Bracket(c) => format!("[{}]", c.unicode()),
         }
     }
 
@@ -221,6 +232,11 @@ impl Sym {
             ),
             Sym::Infix(_, l, a, b) => format!("{} {l} {}", wrap_latex(a, Prec::Sum, true), wrap_latex(b, Prec::Sum, true)),
             Sym::Not(a) => format!("\\lnot {}", wrap_latex(a, Prec::Unary, true)),
+            Sym::Sum(over, body) => {
+                let sums: String = over.iter().map(|(_, l)| format!("\\sum_{{{l}}} ")).collect();
+                format!("{sums}{}", wrap_latex(body, Prec::Product, true))
+            }
+            Sym::Bracket(c) => format!("\\left[{}\\right]", c.latex()),
         }
     }
 }

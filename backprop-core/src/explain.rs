@@ -28,6 +28,7 @@
 //!     kind,
 //!     definition: String::new(),
 //!     inputs: vec![],
+//!     elements: String::new(),
 //! };
 //! let graph = Graph {
 //!     function: "f".into(),
@@ -39,6 +40,7 @@
 //!             kind: NodeKind::Output,
 //!             definition: "w·x".into(),
 //!             inputs: vec![0, 1],
+//!             elements: String::new(),
 //!         },
 //!     ],
 //! };
@@ -102,8 +104,21 @@ pub struct Node {
     /// (`a1·w[4] + a2·w[5] + b[2]`); empty for parameters and inputs.
     pub definition: String,
     /// The nodes its definition reads (indices into [`Graph::nodes`], all
-    /// smaller than this node's own index).
+    /// smaller than this node's own index; a recurrence such as
+    /// `h[t] = tanh(w·h[t−1] + …)` does not list itself).
     pub inputs: Vec<usize>,
+    /// Empty for one value. For a family of values written with loop
+    /// indices (`w1[j][i]`, `h[j]`: code whose loops stay loops), the
+    /// ranges of those indices, `j ∈ 0..128, i ∈ 0..784`; a [`Trace`] then
+    /// shows `…` for its value and gradient, which are not one number.
+    pub elements: String,
+}
+
+impl Node {
+    /// Whether the node stands for a family of values (see [`Node::elements`]).
+    pub fn is_family(&self) -> bool {
+        !self.elements.is_empty()
+    }
 }
 
 /// The computation as the user wrote it: anonymous subexpressions are
@@ -237,14 +252,27 @@ pub struct Trace {
 }
 
 impl Trace {
-    /// The value of the node called `name`.
+    /// The value of the node called `name` (`None` for a family of values,
+    /// see [`Node::elements`]).
     pub fn value(&self, name: &str) -> Option<f64> {
-        self.graph.index_of(name).map(|i| self.values[i])
+        let i = self.graph.index_of(name)?;
+        (!self.graph.nodes[i].is_family()).then(|| self.values[i])
     }
 
-    /// The adjoint ∂output/∂`name`.
+    /// The adjoint ∂output/∂`name` (`None` for a family of values).
     pub fn grad(&self, name: &str) -> Option<f64> {
-        self.graph.index_of(name).map(|i| self.grads[i])
+        let i = self.graph.index_of(name)?;
+        (!self.graph.nodes[i].is_family()).then(|| self.grads[i])
+    }
+
+    /// Node `i`'s entry of `xs` (its values or grads) as the renderings
+    /// print it: the number, `…` for a family of values, `?` if missing.
+    fn cell(&self, xs: &[f64], i: usize) -> String {
+        if self.graph.nodes.get(i).is_some_and(Node::is_family) {
+            return "…".to_owned();
+        }
+        xs.get(i)
+            .map_or_else(|| "?".to_owned(), |&x| format_number(x))
     }
 }
 

@@ -44,6 +44,7 @@ impl Builder {
             kind,
             definition: def.to_owned(),
             inputs: inputs.to_vec(),
+            elements: String::new(),
         });
         self.values.push(value);
         self.nodes.len() - 1
@@ -596,12 +597,14 @@ fn dot_escapes_labels_and_graph_names() {
                 kind: NodeKind::Parameter,
                 definition: String::new(),
                 inputs: vec![],
+                elements: String::new(),
             },
             Node {
                 name: "out".into(),
                 kind: NodeKind::Output,
                 definition: format!("{nasty} + {{x|y}}"),
                 inputs: vec![0],
+                elements: String::new(),
             },
         ],
     };
@@ -885,6 +888,7 @@ fn svg_of_degenerate_graphs() {
                 kind: NodeKind::Output,
                 definition: "2".into(),
                 inputs: vec![5], // out of range: ignored by the renderers
+                elements: String::new(),
             }],
         },
         values: vec![2.0],

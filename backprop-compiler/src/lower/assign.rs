@@ -370,6 +370,15 @@ impl Lowerer<'_> {
                 // A local array read at a run-time index is put in memory.
                 None => match self.in_memory(&base) {
                     Some(Value::Buffer { buf, index, shape }) => {
+                        // Named for explanations (`o[label]`).
+                        if let (syn::Expr::Path(p), None) =
+                            (&*whole.expr, &self.g.names[buf.index()])
+                        {
+                            if let Some(name) = p.path.get_ident() {
+                                self.g.names[buf.index()] =
+                                    Some(name.to_string().trim_start_matches("r#").to_owned());
+                            }
+                        }
                         self.index_view(buf, index, shape, i)
                     }
                     _ => self.runtime_index_error(e),

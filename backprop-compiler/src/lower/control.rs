@@ -243,12 +243,12 @@ impl Lowerer<'_> {
                     let trips = b.saturating_sub(*a).saturating_add(range.inclusive as i128);
                     // A loop that can `break` stays a loop: where it stops
                     // is known only at run time.
-                    if has_break(&f.body) && !self.sig.unroll_all {
+                    if has_break(&f.body) {
                         return self
                             .rolled_for(f, (lo, hi), &range, false)
                             .unwrap_or(Value::Poison);
                     }
-                    if trips > UNROLL_MAX_TRIPS && !self.sig.unroll_all {
+                    if trips > UNROLL_MAX_TRIPS {
                         // A loop too long to unroll keeps the reasons it
                         // could not stay a loop.
                         let fallback = trips <= MAX_NODES as i128;
@@ -258,9 +258,6 @@ impl Lowerer<'_> {
                     }
                 }
                 (Value::Int(_) | Value::RtInt(_), Value::Int(_) | Value::RtInt(_)) => {
-                    if self.sig.unroll_all {
-                        return self.error_at(&f.expr, "`explain` writes every iteration out, so it needs loop bounds known at compile time: use literal bounds, or remove `explain`");
-                    }
                     return self
                         .rolled_for(f, (lo, hi), &range, false)
                         .unwrap_or(Value::Poison);

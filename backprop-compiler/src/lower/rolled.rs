@@ -196,9 +196,6 @@ impl Lowerer<'_> {
         if w.label.is_some() {
             return self.error_at(w, "labelled loops are not supported");
         }
-        if self.sig.unroll_all {
-            return self.error_at(&w.while_token, "`explain` writes every iteration out, so it needs loops with bounds known at compile time: write `for i in 0..N`, or remove `explain`");
-        }
         if self.rolled_depth > 0 {
             return self.error_at(&w.while_token, "a `while` loop inside a loop that stays a loop is not supported yet: its trip count would have to be recorded per outer iteration; move it out of the loop, or write it as a `for` loop over a range");
         }

@@ -68,6 +68,8 @@ fn check_closed_forms(attr: &str, src: &str, point: &dyn Fn(u32, u32) -> f64) ->
             .unwrap_or(0.0);
         let closed = step
             .closed_rat
+            .as_ref()
+            .expect("an element-wise explanation")
             .eval(&|a| values[data.atom_values[a as usize].index()]);
         let tol = 1e-9 * adjoint.abs().max(1.0);
         assert!(

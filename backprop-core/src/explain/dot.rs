@@ -4,7 +4,7 @@ use std::fmt::Write;
 use std::io;
 use std::path::Path;
 
-use super::{format_number, Graph, NodeKind, Trace};
+use super::{Graph, NodeKind, Trace};
 
 impl Graph {
     /// The computation in Graphviz DOT, structure only: one record node per
@@ -24,8 +24,8 @@ impl Graph {
     /// let graph = Graph {
     ///     function: "square".into(),
     ///     nodes: vec![
-    ///         Node { name: "x".into(), kind: NodeKind::Parameter, definition: "".into(), inputs: vec![] },
-    ///         Node { name: "y".into(), kind: NodeKind::Output, definition: "x·x".into(), inputs: vec![0, 0] },
+    ///         Node { name: "x".into(), kind: NodeKind::Parameter, definition: "".into(), inputs: vec![], elements: String::new() },
+    ///         Node { name: "y".into(), kind: NodeKind::Output, definition: "x·x".into(), inputs: vec![0, 0], elements: String::new() },
     ///     ],
     /// };
     /// let dot = graph.to_dot();
@@ -56,8 +56,8 @@ impl Trace {
     /// let graph = Graph {
     ///     function: "square".into(),
     ///     nodes: vec![
-    ///         Node { name: "x".into(), kind: NodeKind::Parameter, definition: "".into(), inputs: vec![] },
-    ///         Node { name: "y".into(), kind: NodeKind::Output, definition: "x·x".into(), inputs: vec![0, 0] },
+    ///         Node { name: "x".into(), kind: NodeKind::Parameter, definition: "".into(), inputs: vec![], elements: String::new() },
+    ///         Node { name: "y".into(), kind: NodeKind::Output, definition: "x·x".into(), inputs: vec![0, 0], elements: String::new() },
     ///     ],
     /// };
     /// let trace = Trace { graph, values: vec![3.0, 9.0], grads: vec![6.0, 1.0] };
@@ -121,11 +121,11 @@ fn dot(graph: &Graph, trace: Option<&Trace>) -> String {
         if !node.definition.is_empty() {
             fields.push(record_field(&node.definition));
         }
+        if node.is_family() {
+            fields.push(record_field(&node.elements));
+        }
         if let Some(t) = trace {
-            let num = |xs: &[f64]| {
-                xs.get(i)
-                    .map_or_else(|| "?".to_owned(), |&x| format_number(x))
-            };
+            let num = |xs: &[f64]| t.cell(xs, i);
             fields.push(record_field(&format!("value {}", num(&t.values))));
             fields.push(record_field(&format!(
                 "∂{out}/∂{} {}",

@@ -67,13 +67,13 @@ impl Graph {
     /// ```
     /// use backprop_core::explain::{Graph, Node, NodeKind};
     ///
-    /// let leaf = |name: &str| Node { name: name.into(), kind: NodeKind::Input, definition: "".into(), inputs: vec![] };
+    /// let leaf = |name: &str| Node { name: name.into(), kind: NodeKind::Input, definition: "".into(), inputs: vec![], elements: String::new() };
     /// let graph = Graph {
     ///     function: "f".into(),
     ///     nodes: vec![
     ///         leaf("a"),
     ///         leaf("b"),
-    ///         Node { name: "f".into(), kind: NodeKind::Output, definition: "a < b".into(), inputs: vec![0, 1] },
+    ///         Node { name: "f".into(), kind: NodeKind::Output, definition: "a < b".into(), inputs: vec![0, 1], elements: String::new() },
     ///     ],
     /// };
     /// let svg = graph.to_svg();
@@ -104,8 +104,8 @@ impl Trace {
     /// let graph = Graph {
     ///     function: "square".into(),
     ///     nodes: vec![
-    ///         Node { name: "x".into(), kind: NodeKind::Parameter, definition: "".into(), inputs: vec![] },
-    ///         Node { name: "y".into(), kind: NodeKind::Output, definition: "x·x".into(), inputs: vec![0, 0] },
+    ///         Node { name: "x".into(), kind: NodeKind::Parameter, definition: "".into(), inputs: vec![], elements: String::new() },
+    ///         Node { name: "y".into(), kind: NodeKind::Output, definition: "x·x".into(), inputs: vec![0, 0], elements: String::new() },
     ///     ],
     /// };
     /// let trace = Trace { graph, values: vec![3.0, 9.0], grads: vec![6.0, 1.0] };
@@ -219,11 +219,17 @@ fn box_lines(graph: &Graph, trace: Option<&Trace>, i: usize) -> Vec<Line> {
             });
         }
     }
+    // A family of values is one box, with the ranges of its indices.
+    if node.is_family() {
+        lines.push(Line {
+            bold: String::new(),
+            text: node.elements.clone(),
+            indent: false,
+            fill: "#4b5563",
+        });
+    }
     if let Some(t) = trace {
-        let num = |xs: &[f64]| {
-            xs.get(i)
-                .map_or_else(|| "?".to_owned(), |&x| format_number(x))
-        };
+        let num = |xs: &[f64]| t.cell(xs, i);
         lines.push(Line {
             bold: String::new(),
             text: format!("value = {}", num(&t.values)),

@@ -13,14 +13,11 @@ struct NumberColumn {
 }
 
 impl NumberColumn {
-    fn new(numbers: impl Iterator<Item = Option<f64>>) -> Self {
+    fn new(numbers: impl Iterator<Item = String>) -> Self {
         let cells: Vec<(String, String)> = numbers
-            .map(|x| {
-                let s = x.map_or_else(|| "?".to_owned(), format_number);
-                match s.find(['.', 'e']) {
-                    Some(i) => (s[..i].to_owned(), s[i..].to_owned()),
-                    None => (s, String::new()),
-                }
+            .map(|s| match s.find(['.', 'e']) {
+                Some(i) => (s[..i].to_owned(), s[i..].to_owned()),
+                None => (s, String::new()),
             })
             .collect();
         let int_width = cells
@@ -97,8 +94,8 @@ impl fmt::Display for Trace {
         )?;
         writeln!(f)?;
 
-        let values = NumberColumn::new((0..nodes.len()).map(|i| self.values.get(i).copied()));
-        let grads = NumberColumn::new((0..nodes.len()).map(|i| self.grads.get(i).copied()));
+        let values = NumberColumn::new((0..nodes.len()).map(|i| self.cell(&self.values, i)));
+        let grads = NumberColumn::new((0..nodes.len()).map(|i| self.cell(&self.grads, i)));
         let header = [
             "node".to_owned(),
             "kind".to_owned(),
