@@ -24,6 +24,7 @@
 pub mod ba;
 pub mod gmm;
 pub mod hello;
+pub mod ht;
 pub mod kmeans;
 pub mod llsq;
 pub mod lse;
@@ -63,6 +64,7 @@ pub fn module(name: &str) -> Result<EvalFn, String> {
         "kmeans" => Ok(kmeans::evaluate),
         "lstm" => Ok(lstm::evaluate),
         "ba" => Ok(ba::evaluate),
+        "ht" => Ok(ht::evaluate),
         other => Err(unsupported::reason(other)),
     }
 }

@@ -9,11 +9,6 @@ pub fn reason(name: &str) -> String {
              floats and float arrays to another (not the matrix slice, nor the integers \
              saying which minor); see backprop-gradbench/LIMITATIONS.md, limit 2"
         }
-        "ht" => {
-            "the hand model's bone hierarchy is an integer table, which a #[derive_grad] \
-             function cannot take, and its Jacobian would need one reverse sweep of the \
-             whole skeleton per error row; see backprop-gradbench/LIMITATIONS.md, limit 4"
-        }
         _ => "no such GradBench eval is known to backprop",
     };
     format!("backprop does not support {name:?}: {why}")

@@ -436,3 +436,94 @@ fn ba_jacobian_rows_against_finite_differences() {
         assert_eq!(*leaves(&out["vals"]).last().unwrap(), gw);
     }
 }
+
+/// A small hand: 6 bones (the first finger's three, θ of 10) in a chain with a branch, 6 vertices, and the
+/// eval's JSON shape (matrices as rows; `us` empty in the simple variant).
+fn ht_input(complicated: bool) -> Value {
+    let bones = 6;
+    let mat = |b: usize, phase: f64| -> Vec<Vec<f64>> {
+        let w = wavy(12, phase + b as f64);
+        let mut m: Vec<Vec<f64>> = (0..3)
+            .map(|r| {
+                (0..4)
+                    .map(|c| if r == c { 1.0 } else { 0.0 } + 0.3 * w[r * 4 + c])
+                    .collect()
+            })
+            .collect();
+        m.push(vec![0.0, 0.0, 0.0, 1.0]);
+        m
+    };
+    let verts = 6;
+    let positions: Vec<Vec<f64>> = (0..verts)
+        .map(|v| wavy(3, 0.5 * v as f64).into_iter().chain([1.0]).collect())
+        .collect();
+    let weights: Vec<Vec<f64>> = (0..verts)
+        .map(|v| {
+            wavy(bones, 2.0 + v as f64)
+                .iter()
+                .map(|w| 0.5 + 0.4 * w)
+                .collect()
+        })
+        .collect();
+    let triangles = vec![[0, 1, 2], [2, 3, 4], [1, 4, 5]];
+    let correspondences: Vec<usize> = if complicated {
+        vec![0, 2, 1, 1]
+    } else {
+        vec![5, 0, 3, 2]
+    };
+    let points: Vec<Vec<f64>> = (0..4).map(|k| wavy(3, 7.0 + k as f64)).collect();
+    let us: Vec<Vec<f64>> = if complicated {
+        (0..4)
+            .map(|k| vec![0.2 + 0.1 * k as f64, 0.5 - 0.05 * k as f64])
+            .collect()
+    } else {
+        vec![]
+    };
+    json!({
+        "theta": wavy(10, 0.3).iter().map(|t| 0.7 * t).collect::<Vec<f64>>(),
+        "us": us,
+        "data": {
+            "model": {
+                "bone_count": bones,
+                "bone_names": (0..bones).map(|b| format!("b{b}")).collect::<Vec<_>>(),
+                "parents": [-1, 0, 1, 2, 1, 4],
+                "base_relatives": (0..bones).map(|b| mat(b, 0.1)).collect::<Vec<_>>(),
+                "inverse_base_absolutes": (0..bones).map(|b| mat(b, 4.2)).collect::<Vec<_>>(),
+                "base_positions": positions,
+                "weights": weights,
+                "triangles": triangles,
+                "is_mirrored": complicated,
+            },
+            "correspondences": correspondences,
+            "points": points,
+        },
+    })
+}
+
+#[test]
+fn ht_jacobian_against_finite_differences() {
+    for complicated in [false, true] {
+        let input = ht_input(complicated);
+        let jac: Vec<Vec<f64>> = serde_json::from_value(run("ht", "jacobian", &input)).unwrap();
+        let objective = |i: &Value| leaves(&run("ht", "objective", i));
+        assert_eq!(jac.len(), objective(&input).len());
+        let skip = if complicated { 2 } else { 0 };
+        for (r, row) in jac.iter().enumerate() {
+            assert_eq!(row.len(), skip + 10);
+            // Row r against differences of error r with respect to θ …
+            let error = |i: &Value| objective(i)[r];
+            check(&input, &["theta"], &row[skip..], error, 1e-6);
+            // … and to its own point's us (the only us it depends on).
+            if complicated {
+                let k = r / 3;
+                let at = json!({"u": input["us"][k]});
+                let moved = |i: &Value| {
+                    let mut j = input.clone();
+                    j["us"][k] = i["u"].clone();
+                    error(&j)
+                };
+                check(&at, &["u"], &row[..2], moved, 1e-6);
+            }
+        }
+    }
+}

@@ -158,13 +158,13 @@ fn malformed_input_is_an_unsuccessful_evaluate_not_a_crash() {
 }
 
 #[test]
-fn det_and_ht_are_refused_with_their_reasons() {
-    for (module, word) in [("det", "recursive"), ("ht", "integer table")] {
-        let lines = vec![format!(
-            r#"{{"id": 7, "kind": "define", "module": "{module}"}}"#
-        )];
-        let r = converse(&lines);
-        assert_eq!(r[0]["success"], json!(false));
-        assert!(r[0]["error"].as_str().unwrap().contains(word), "{}", r[0]);
-    }
+fn det_is_refused_with_its_reason() {
+    let lines = vec![r#"{"id": 7, "kind": "define", "module": "det"}"#.to_string()];
+    let r = converse(&lines);
+    assert_eq!(r[0]["success"], json!(false));
+    assert!(
+        r[0]["error"].as_str().unwrap().contains("recursive"),
+        "{}",
+        r[0]
+    );
 }
