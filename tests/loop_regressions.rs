@@ -193,3 +193,45 @@ fn memory_written_and_read_in_one_iteration() {
         );
     }
 }
+
+/// A sum whose new value is read again in the same iteration (`w5` reads
+/// the new `w1`): its adjoint does not pass through the loop unchanged.
+/// Found by the differential test (case_183) when sums started passing
+/// their adjoint through.
+#[derive_grad]
+fn sum_read_again(x: [f64; 2], n: usize) -> f64 {
+    let mut w1 = x[0];
+    let mut w5 = x[1];
+    let mut k = 0;
+    while k < n {
+        w1 += w5;
+        w5 = w5 * 0.5 + w1 * x[1];
+        k += 1;
+    }
+    let mut s = 0.0;
+    let mut t = 0.0;
+    for i in 0..40 {
+        s += x[i % 2] * 0.1;
+        t = t * 0.5 + s;
+    }
+    w1 + w5 + t
+}
+
+#[test]
+fn a_sum_read_again_in_its_iteration_gets_its_whole_adjoint() {
+    let x = [0.3, -0.7];
+    let (value, grad) = sum_read_again_grad(x, 5);
+    assert_eq!(value, sum_read_again(x, 5));
+    for i in 0..2 {
+        let h = 1e-6;
+        let (mut up, mut down) = (x, x);
+        up[i] += h;
+        down[i] -= h;
+        let fd = (sum_read_again(up, 5) - sum_read_again(down, 5)) / (2.0 * h);
+        assert!(
+            (grad[i] - fd).abs() < 1e-6 * fd.abs().max(1.0),
+            "x[{i}]: {} vs {fd}",
+            grad[i]
+        );
+    }
+}

@@ -99,6 +99,14 @@ pub const RULES: &[(&str, &str, &str, Exactness)] = &[
         "(+ (* 2 ?a) ?b)",
         GradientOnly,
     ),
+    // A constant factor shared by two terms is applied once:
+    // 2·b + 2·(x·d) = 2·(b + x·d).
+    (
+        "factor-const",
+        "(+ (* #a ?b) (* #a ?c))",
+        "(* #a (+ ?b ?c))",
+        GradientOnly,
+    ),
     // signs
     ("neg-neg", "(neg (neg ?a))", "?a", Exact),
     ("neg-sub", "(neg (- ?a ?b))", "(- ?b ?a)", GradientOnly), // sign of zero

@@ -25,6 +25,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
+use crate::graph::region::LoopInfo;
 use crate::graph::{Graph, Id, Kind, Mode, Op};
 use crate::ops::PRIMITIVES;
 
@@ -413,6 +414,44 @@ impl<'a> Reverser<'a> {
         (free.into_iter().collect(), storages.into_iter().collect())
     }
 
+    /// Whether loop `info`'s carried float `k` is a sum: its only use is
+    /// `c + term` (or `c − term`), which is what the loop yields for it and
+    /// which nothing else in the body reads (`w1 += w5; w5 = … w1 …` is not
+    /// a sum: the new `w1` sends adjoint into `w5` as well).
+    fn is_sum(&self, g: &Graph, info: &LoopInfo, k: usize) -> bool {
+        let (c, y) = (info.carried[k], info.yields[k]);
+        let node = g.get(y);
+        let shape = match node.op {
+            Op::Add => (node.args[0] == c) != (node.args[1] == c),
+            Op::Sub => node.args[0] == c && node.args[1] != c,
+            _ => false,
+        };
+        if !shape || info.cond == Some(c) || info.exit == Some(c) {
+            return false;
+        }
+        let inside = (0..self.region_nodes.len() as u32).filter(|&r| g.encloses(info.body, r));
+        let (mut uses_c, mut uses_y) = (0, 0);
+        for r in inside {
+            for &id in &self.region_nodes[r as usize] {
+                if self.live[id.index()] {
+                    let args = &g.get(id).args;
+                    uses_c += args.iter().filter(|&&a| a == c).count();
+                    uses_y += args.iter().filter(|&&a| a == y).count();
+                }
+            }
+        }
+        let in_conditions = [info.cond, info.exit, info.guard]
+            .iter()
+            .flatten()
+            .any(|&x| x == y || g.get(x).args.contains(&c) || g.get(x).args.contains(&y));
+        let other_yield = info
+            .yields
+            .iter()
+            .enumerate()
+            .any(|(j, &v)| j != k && v == y);
+        uses_c == 1 && uses_y == 0 && !in_conditions && !other_yield
+    }
+
     /// Builds the reverse of loop `l`, given the adjoints of its final
     /// carried values; returns the adjoint contributions to the loop's
     /// initial values and to the outside values its body reads.
@@ -517,7 +556,16 @@ impl<'a> Reverser<'a> {
         for (j, &k) in floats.iter().enumerate() {
             let y = info.yields[k];
             if self.active[y.index()] {
-                contribute(g, &mut adj, y, carried[j]);
+                // A sum (`s += term`) passes its adjoint through unchanged:
+                // every iteration reads the incoming one, a constant or a
+                // value outside the loop, which then simplifies with the
+                // body (`1·x` folds, `100·a + a·100` is one node doubled).
+                let through = if self.is_sum(g, &info, k) {
+                    inits[j]
+                } else {
+                    carried[j]
+                };
+                contribute(g, &mut adj, y, through);
             }
         }
         let nodes = self.region_nodes[body as usize].clone();
