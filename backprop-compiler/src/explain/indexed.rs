@@ -272,29 +272,8 @@ impl<'a> Builder<'a> {
         let Some(canon) = self.canonical.get(&p).cloned() else {
             return self.leaf(id, base, idx, kind);
         };
-        let key = format!("param{p}");
-        let node = match self.by_key.get(&key) {
-            Some(&n) => n,
-            None => {
-                let n = self.add_node(id, base, canon, kind, Vec::new());
-                self.by_key.insert(key, n);
-                n
-            }
-        };
-        let links = vec![Link {
-            node,
-            idx: idx.clone(),
-            first: None,
-            at: None,
-        }];
-        self.occ.insert(
-            id,
-            Occ {
-                base: base.to_owned(),
-                idx,
-                links,
-            },
-        );
+        let node = self.keyed_node(format!("param{p}"), id, base, canon, kind);
+        self.single_read(id, base.to_owned(), idx, node);
     }
 
     fn var(&self, l: u32) -> &str {
@@ -362,7 +341,6 @@ impl<'a> Builder<'a> {
         let info = &self.g.loops[l as usize];
         if info.reversed {
             self.ix_affine(Ix::Last(l), &HashMap::new())
-                .add_scaled(&Affine::constant(0), 1)
         } else {
             let node = self.g.get(info.node.expect("finished loop"));
             self.int_affine(node.args[0], &HashMap::new())
@@ -457,47 +435,39 @@ impl<'a> Builder<'a> {
         out.join(", ")
     }
 
+    /// `id` reads element `idx` of `node`, written `base[idx]`.
+    fn single_read(&mut self, id: Id, base: String, idx: Vec<Ix>, node: usize) {
+        let links = vec![Link {
+            node,
+            idx: idx.clone(),
+            first: None,
+            at: None,
+        }];
+        self.occ.insert(id, Occ { base, idx, links });
+    }
+
+    /// `id` is the value node `node` defines, where it is read again.
     fn identity_occ(&mut self, id: Id, node: usize) {
         let d = &self.defs[node];
-        self.occ.insert(
-            id,
-            Occ {
-                base: d.base.clone(),
-                idx: d.idx.clone(),
-                links: vec![Link {
-                    node,
-                    idx: d.idx.clone(),
-                    first: None,
-                    at: None,
-                }],
-            },
-        );
+        self.single_read(id, d.base.clone(), d.idx.clone(), node);
     }
 
     /// The node of a parameter or input element, by its written form.
     fn leaf(&mut self, id: Id, base: &str, idx: Vec<Ix>, kind: Kind) {
         let key = self.display(base, &idx, &HashMap::new()).unicode();
-        let node = match self.by_key.get(&key) {
-            Some(&n) => n,
-            None => {
-                let n = self.add_node(id, base, idx.clone(), kind, Vec::new());
-                self.by_key.insert(key, n);
-                n
-            }
-        };
-        self.occ.insert(
-            id,
-            Occ {
-                base: base.to_owned(),
-                idx: idx.clone(),
-                links: vec![Link {
-                    node,
-                    idx,
-                    first: None,
-                    at: None,
-                }],
-            },
-        );
+        let node = self.keyed_node(key, id, base, idx.clone(), kind);
+        self.single_read(id, base.to_owned(), idx, node);
+    }
+
+    /// The leaf node known by `key`, created (as `base[idx]`, first read at
+    /// `id`) on first use.
+    fn keyed_node(&mut self, key: String, id: Id, base: &str, idx: Vec<Ix>, kind: Kind) -> usize {
+        if let Some(&n) = self.by_key.get(&key) {
+            return n;
+        }
+        let n = self.add_node(id, base, idx, kind, Vec::new());
+        self.by_key.insert(key, n);
+        n
     }
 
     /// What a load through buffer value `b` can read.
@@ -782,11 +752,8 @@ impl<'a> Builder<'a> {
                         let mut inner = outer.clone();
                         inner.push(l);
                         let top = if neg {
-                            let saved_region = self.g.current;
-                            self.g.current = self.g.region_of[term.index()];
-                            let t = self.g.neg(term);
-                            self.g.current = saved_region;
-                            t
+                            let region = self.g.region_of[term.index()];
+                            self.g.node_in(region, Op::Neg, vec![term])
                         } else {
                             term
                         };
@@ -815,20 +782,7 @@ impl<'a> Builder<'a> {
                         // The value it leaves: its last element.
                         let mut idx = self.scope_idx(region);
                         idx.push(Ix::Last(l));
-                        let links = vec![Link {
-                            node: n,
-                            idx: idx.clone(),
-                            first: None,
-                            at: None,
-                        }];
-                        self.occ.insert(
-                            id,
-                            Occ {
-                                base: self.defs[n].base.clone(),
-                                idx,
-                                links,
-                            },
-                        );
+                        self.single_read(id, self.defs[n].base.clone(), idx, n);
                     }
                 }
                 _ if recurrence.contains_key(&id) => {
@@ -1034,6 +988,11 @@ impl<'a> Builder<'a> {
         self.g.mode = Mode::Gradient;
         let one = self.g.konst(1.0);
         let mut users: Vec<Vec<Edge>> = (0..count).map(|_| Vec::new()).collect();
+        // The sweeps add nodes to the graph; what they stop at is fixed.
+        let int_nodes: HashSet<Id> = (0..self.g.len())
+            .filter(|&i| self.g.kinds[i] == GKind::Int)
+            .map(|i| Id(i as u32))
+            .collect();
         for u in 0..count {
             if !active[u] {
                 continue;
@@ -1043,8 +1002,7 @@ impl<'a> Builder<'a> {
                     vec![(part.top, one)]
                 } else {
                     let occ = &self.occ;
-                    let kinds = self.g.kinds.clone();
-                    let named = |id: Id| occ.contains_key(&id) || kinds[id.index()] == GKind::Int;
+                    let named = |id: Id| occ.contains_key(&id) || int_nodes.contains(&id);
                     let saved_region = self.g.current;
                     self.g.current = self.g.region_of[part.top.index()];
                     let ds = local_sweep(self.g, part.top, &named);

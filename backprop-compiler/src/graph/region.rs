@@ -123,6 +123,16 @@ impl Graph {
         self.current
     }
 
+    /// Builds a node as [`Graph::node`] would in region `region` (an
+    /// anchored op lands there), leaving the current region as it was.
+    pub fn node_in(&mut self, region: u32, op: Op, args: Vec<Id>) -> Id {
+        let saved = self.current;
+        self.current = region;
+        let id = self.node(op, args);
+        self.current = saved;
+        id
+    }
+
     /// Makes the current region's parent current again.
     pub fn pop_region(&mut self) {
         self.current = self.regions[self.current as usize].parent;

@@ -173,10 +173,7 @@ impl<'a> Reverser<'a> {
             Op::NewVec => {
                 let len = g.get(root).args[1];
                 let len = self.fwd(g, len);
-                let saved = g.current;
-                g.current = target;
-                let z = g.node(Op::ZerosLen, vec![len]);
-                g.current = saved;
+                let z = g.node_in(target, Op::ZerosLen, vec![len]);
                 if let Some(name) = &g.names[root.index()] {
                     g.names[z.index()] = Some(format!("d_{name}"));
                 }
@@ -184,10 +181,7 @@ impl<'a> Reverser<'a> {
                 return z;
             }
             Op::ArrayParam(p) if g.slice_params.contains_key(&p) => {
-                let saved = g.current;
-                g.current = target;
-                let z = g.node(Op::ZerosLike(p), vec![]);
-                g.current = saved;
+                let z = g.node_in(target, Op::ZerosLike(p), vec![]);
                 self.bufs.insert(root, z);
                 return z;
             }
@@ -196,10 +190,7 @@ impl<'a> Reverser<'a> {
             _ => unreachable!("a storage is an array parameter or a local array"),
         };
         let k = g.shape_index(&shape);
-        let saved = g.current;
-        g.current = target;
-        let z = g.node(Op::Zeros(k), vec![]);
-        g.current = saved;
+        let z = g.node_in(target, Op::Zeros(k), vec![]);
         if let Some(name) = &g.names[root.index()] {
             g.names[z.index()] = Some(format!("d_{name}"));
         }
@@ -310,11 +301,8 @@ impl<'a> Reverser<'a> {
                     var
                 } else {
                     // The iteration number's element of the forward range.
-                    let saved = g.current;
-                    g.current = g.loops[self.ctxs[c].rev as usize].body;
-                    let v = g.node(Op::RangeNth(l), vec![var]);
-                    g.current = saved;
-                    v
+                    let body = g.loops[self.ctxs[c].rev as usize].body;
+                    g.node_in(body, Op::RangeNth(l), vec![var])
                 }
             }
             Op::Carried { .. } | Op::LoopOut(_) => self.restore(g, c, id),
@@ -357,10 +345,8 @@ impl<'a> Reverser<'a> {
         g.loops[rev as usize]
             .restore_kinds
             .push(g.kinds[id.index()]);
-        let saved = g.current;
-        g.current = g.loops[rev as usize].body;
-        let r = g.node(Op::Restore { l: rev, k }, vec![]);
-        g.current = saved;
+        let body = g.loops[rev as usize].body;
+        let r = g.node_in(body, Op::Restore { l: rev, k }, vec![]);
         g.loops[rev as usize].restores.push(r);
         g.loops[l as usize].tape.push(id);
         r
@@ -426,7 +412,7 @@ impl<'a> Reverser<'a> {
             Op::Sub => node.args[0] == c && node.args[1] != c,
             _ => false,
         };
-        if !shape || info.cond == Some(c) || info.exit == Some(c) {
+        if !shape {
             return false;
         }
         let inside = (0..self.region_nodes.len() as u32).filter(|&r| g.encloses(info.body, r));
@@ -443,7 +429,7 @@ impl<'a> Reverser<'a> {
         let in_conditions = [info.cond, info.exit, info.guard]
             .iter()
             .flatten()
-            .any(|&x| x == y || g.get(x).args.contains(&c) || g.get(x).args.contains(&y));
+            .any(|&x| x == c || x == y || g.get(x).args.contains(&c) || g.get(x).args.contains(&y));
         let other_yield = info
             .yields
             .iter()
