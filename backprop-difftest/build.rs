@@ -171,6 +171,10 @@ struct Scope {
     arrays: Vec<(String, usize)>,
     /// Loop variables (name, exclusive upper bound of their values).
     loop_vars: Vec<(String, usize)>,
+    /// Whether an enclosing loop's body may `continue` or `break` before
+    /// this point: what follows is then in a run-time `if`, where writes
+    /// to arrays in memory are refused.
+    after_jump: bool,
     fresh: usize,
 }
 
@@ -241,6 +245,17 @@ impl Gen<'_> {
                 7 if !self.scope.arrays.is_empty() => {
                     let k = self.rng.below(self.scope.arrays.len());
                     let (h, len) = self.scope.arrays[k].clone();
+                    // At a loop variable that stays in bounds, or a literal.
+                    let vars: Vec<String> = self
+                        .scope
+                        .loop_vars
+                        .iter()
+                        .filter(|(_, bound)| *bound <= len)
+                        .map(|(v, _)| v.clone())
+                        .collect();
+                    if !vars.is_empty() && self.rng.chance(0.5) {
+                        return format!("{h}[{}]", vars[self.rng.below(vars.len())]);
+                    }
                     return format!("{h}[{}]", self.rng.below(len));
                 }
                 8 => {
@@ -422,10 +437,19 @@ impl Gen<'_> {
                     writeln!(out, "{pad}}}").unwrap();
                 }
                 6..=7 if loop_depth < 2 => self.for_loop(loop_depth, out, indent),
-                8 if loop_depth == 0 => {
+                // Inside a loop too: an array each iteration fills
+                // afresh, read by the loops after it (an MLP layer inside
+                // a loop over samples).
+                8 if loop_depth <= 1 => {
                     // A local array filled by a loop and read afterwards.
                     let h = self.fresh("h");
-                    let len = 2 + self.rng.below(3);
+                    // Long enough, in a rolled loop, for the filling loop
+                    // to stay a loop too (the array is then in memory).
+                    let len = if self.rolled > 0 && !self.scope.after_jump && self.rng.chance(0.5) {
+                        17 + self.rng.below(24)
+                    } else {
+                        2 + self.rng.below(3)
+                    };
                     let i = self.fresh("i");
                     let zero = self.mode.zero();
                     writeln!(out, "{pad}let mut {h} = [{zero}; {len}];").unwrap();
@@ -437,13 +461,55 @@ impl Gen<'_> {
                     writeln!(out, "{pad}}}").unwrap();
                     // Written again at a run-time index, outside any loop:
                     // the array is then in memory.
-                    if self.case.ints && self.rng.chance(0.5) {
+                    // (Not in a loop: after a `continue` it would be in a
+                    // run-time `if`, which such writes are refused in.)
+                    if self.case.ints && loop_depth == 0 && self.rng.chance(0.5) {
                         let e = self.expr(2);
                         writeln!(out, "{pad}{h}[n as usize % {len}] = {e};").unwrap();
+                    }
+                    if loop_depth == 1 && self.rng.chance(0.7) {
+                        // Read by a later loop of the same iteration: a
+                        // sum over the array's elements (the next layer).
+                        // Into a float from before the loop if there is
+                        // one (so that it reaches the result).
+                        let j = self.fresh("j");
+                        let acc = if mutables.is_empty() {
+                            let acc = self.fresh("a");
+                            let ty = self.mode.ty();
+                            writeln!(out, "{pad}let mut {acc}: {ty} = {zero};").unwrap();
+                            self.scope.floats.push((acc.clone(), true));
+                            acc
+                        } else {
+                            mutables[self.rng.below(mutables.len())].clone()
+                        };
+                        writeln!(out, "{pad}for {j} in 0..{len} {{").unwrap();
+                        self.scope.loop_vars.push((j.clone(), len));
+                        let e = self.expr(1);
+                        self.scope.loop_vars.pop();
+                        writeln!(out, "{pad}    {acc} = {acc} + {h}[{j}] * {e};").unwrap();
+                        writeln!(out, "{pad}}}").unwrap();
                     }
                     self.scope.arrays.push((h, len));
                 }
                 9 if loop_depth == 0 && self.rolled == 0 => self.while_loop(out, indent),
+                9 if loop_depth == 1 && !self.scope.after_jump && !self.scope.arrays.is_empty() => {
+                    // An array from before the loop, rewritten by an inner
+                    // loop in every iteration of this one.
+                    let k = self.rng.below(self.scope.arrays.len());
+                    let (h, len) = self.scope.arrays[k].clone();
+                    let i = self.fresh("i");
+                    writeln!(out, "{pad}for {i} in 0..{len} {{").unwrap();
+                    self.scope.loop_vars.push((i.clone(), len));
+                    let e = self.expr(2);
+                    self.scope.loop_vars.pop();
+                    writeln!(
+                        out,
+                        "{pad}    {h}[{i}] = {h}[{i}] * {} + {e};",
+                        self.mode.lit(0.5)
+                    )
+                    .unwrap();
+                    writeln!(out, "{pad}}}").unwrap();
+                }
                 _ => {}
             }
         }
@@ -537,6 +603,7 @@ impl Gen<'_> {
             self.scope.loop_vars.push((i, bound));
         }
         if let Some(jump) = jump {
+            self.scope.after_jump = true;
             let (a, b) = (self.expr(1), self.expr(1));
             writeln!(out, "{pad}    if {a} > {b} {{").unwrap();
             writeln!(out, "{pad}        {jump};").unwrap();

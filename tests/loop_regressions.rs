@@ -235,3 +235,139 @@ fn a_sum_read_again_in_its_iteration_gets_its_whole_adjoint() {
         );
     }
 }
+
+/// A local array written by one inner loop and read by a later one, both
+/// inside a rolled outer loop (an MLP layer inside a loop over samples or
+/// time steps): the generated code pushed the whole array onto the `f64`
+/// tape and did not compile. Found by the GradBench tool (ode, gmm, lstm).
+#[derive_grad]
+fn layer_in_outer_loop(x: &[f64; 20], s: usize) -> f64 {
+    let mut k = [0.0; 20];
+    let mut y = 1.0;
+    for _ in 0..s {
+        for i in 0..20 {
+            k[i] = x[i] * y;
+        }
+        for i in 0..20 {
+            y += k[i] * x[i];
+        }
+    }
+    y
+}
+
+/// The same with the array declared in the outer loop's body, a second
+/// layer that reads the first one many times, and a read in the outer
+/// body itself after the inner loops.
+#[derive_grad]
+fn two_layers_per_sample(w: &[[f64; 6]; 4], samples: usize) -> f64 {
+    let mut loss = 0.0;
+    for n in 0..samples {
+        let mut h = [0.0; 4];
+        for j in 0..4 {
+            let mut z = 0.0;
+            for i in 0..6 {
+                z += w[j][i] * ((n + i) as f64 * 0.1).sin();
+            }
+            h[j] = z.tanh();
+        }
+        let mut o = [0.0; 3];
+        for c in 0..3 {
+            for j in 0..4 {
+                o[c] += h[j] * w[j][c + 1];
+            }
+        }
+        let target = n % 3;
+        loss += (o[target] - 1.0) * (o[target] - 1.0) + h[0] * o[2];
+    }
+    loss
+}
+
+/// Run-time sizes: a `Vec` the outer loop rewrites, each element written
+/// once per iteration at a computed index, and read by the next loop.
+#[derive_grad]
+fn vec_rewritten_per_step(x: &[f64], steps: usize) -> f64 {
+    let n = x.len();
+    let mut k = vec![0.0; 2 * n];
+    let mut y = 0.5;
+    for t in 0..steps {
+        for i in 0..n {
+            k[2 * i] = x[i] * y;
+            k[2 * i + 1] = (x[i] + t as f64).sin();
+        }
+        let mut s = 0.0;
+        for i in 0..n {
+            s += k[2 * i] * k[2 * i + 1];
+        }
+        y = y * 0.5 + s;
+    }
+    y
+}
+
+#[test]
+fn an_array_rewritten_by_an_outer_loop_is_read_back_per_iteration() {
+    let x: [f64; 20] = std::array::from_fn(|i| 0.05 * (i as f64 * 0.7).cos());
+    for s in [0, 1, 4] {
+        check(
+            "layer_in_outer_loop",
+            |x| layer_in_outer_loop(&x, s),
+            |x| layer_in_outer_loop_grad(&x, s),
+            x,
+        );
+    }
+    let w: [[f64; 6]; 4] =
+        std::array::from_fn(|j| std::array::from_fn(|i| 0.3 * ((j * 6 + i) as f64).sin()));
+    for samples in [0, 1, 5] {
+        check(
+            "two_layers_per_sample",
+            |w| two_layers_per_sample(&w, samples),
+            |w| two_layers_per_sample_grad(&w, samples),
+            w,
+        );
+    }
+    let x: [f64; 5] = [0.3, -0.2, 0.5, 0.1, -0.4];
+    for steps in [0, 1, 3] {
+        check(
+            "vec_rewritten_per_step",
+            |x: [f64; 5]| vec_rewritten_per_step(&x, steps),
+            |x: [f64; 5]| {
+                let (v, g) = vec_rewritten_per_step_grad(&x, steps);
+                (v, <[f64; 5]>::try_from(g.as_slice()).unwrap())
+            },
+            x,
+        );
+    }
+}
+
+/// A loop-invariant value computed before the loop (here an `if`
+/// expression, not a named `let`) that the loop assigns to a carried
+/// variable: its only other use made it part of that use's expression
+/// tree, and the adjoint the reverse loop sent it was dropped (∂/∂x[0]
+/// came out 0). Found by the differential test (seed 2, case_042).
+#[derive_grad]
+fn invariant_assigned_in_loop(x: [f64; 2], c: f64) -> f64 {
+    let mut w2: f64 = x[1];
+    let mut w6: f64 = x[1];
+    let mut k: usize = 0;
+    while k < 3 {
+        if x[1] > 2.0 {
+            w2 = c;
+        } else {
+            w2 = x[0].atan();
+        }
+        w6 = w6 * 0.5 + (x[0] - w2).powi(0);
+        k += 1;
+    }
+    w2 + w6
+}
+
+#[test]
+fn a_value_a_loop_assigns_gets_the_adjoint_of_every_iteration() {
+    for x in [[0.09, 1.45], [-0.53, 2.5]] {
+        check(
+            "invariant_assigned_in_loop",
+            |x| invariant_assigned_in_loop(x, 0.5),
+            |x| invariant_assigned_in_loop_grad(x, 0.5),
+            x,
+        );
+    }
+}

@@ -307,14 +307,21 @@ impl<'a> Reverser<'a> {
             }
             Op::Carried { .. } | Op::LoopOut(_) => self.restore(g, c, id),
             Op::Fun(f) if PRIMITIVES[f as usize].is_expensive() => self.restore(g, c, id),
-            // A read of memory written later, or of memory this iteration
-            // wrote (its value is not what the buffer holds at the end).
+            // A read of memory written later, or of memory some iteration
+            // being reversed wrote: its value is not what the buffer holds
+            // when the reverse sweep runs, and the array itself is not on
+            // the tape (only floats and integers are), so the value read is.
+            // An inner loop's read of an array its enclosing loop rewrites
+            // every iteration (an MLP layer inside a loop over samples)
+            // is one of these.
             Op::Load
                 if self.overwritten.contains(&node.args[0])
-                    || g.encloses(
-                        g.loops[self.ctxs[c].l as usize].body,
-                        g.region_of[node.args[0].index()],
-                    ) =>
+                    || self.ctxs[..=c].iter().any(|ctx| {
+                        g.encloses(
+                            g.loops[ctx.l as usize].body,
+                            g.region_of[node.args[0].index()],
+                        )
+                    }) =>
             {
                 self.restore(g, c, id)
             }
@@ -340,6 +347,11 @@ impl<'a> Reverser<'a> {
     /// Puts forward value `id` of context `c`'s loop on the tape, and
     /// returns its restored value in the reverse body.
     fn restore(&mut self, g: &mut Graph, c: usize, id: Id) -> Id {
+        debug_assert_ne!(
+            g.kinds[id.index()],
+            Kind::Buffer,
+            "an array is never put on the scalar tape"
+        );
         let (l, rev) = (self.ctxs[c].l, self.ctxs[c].rev);
         let k = g.loops[rev as usize].restores.len() as u32;
         g.loops[rev as usize]

@@ -68,6 +68,16 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
                 uses[a.index()] += if whole { 2 } else { 1 };
             }
         }
+        // A loop also reads the values its body yields without being an
+        // argument of any node there (`w = v` with `v` computed before the
+        // loop): the reverse loop sends them whole adjoints.
+        if let Op::Loop(l) = node.op {
+            for y in &g.loops[l as usize].yields {
+                if y.index() < n && active[y.index()] {
+                    uses[y.index()] += 2;
+                }
+            }
+        }
     }
     let in_tree = |g: &Graph, i: usize| {
         uses[i] == 1
@@ -115,6 +125,10 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
             continue;
         }
         let (root, factor) = if in_tree(g, i) {
+            debug_assert!(
+                direct[i].is_empty(),
+                "a node in a tree has no whole adjoint contributions"
+            );
             match in_root[i] {
                 Some(rf) => rf,
                 None => continue,
