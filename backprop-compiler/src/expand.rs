@@ -453,17 +453,15 @@ fn grad_type(p: &ParamInfo, elem: &TokenStream) -> TokenStream {
     };
     match &p.kind {
         ParamKind::Slice {
-            inner,
-            array_len: None,
+            array_len: None, ..
         } => {
-            let item = nest(inner);
+            let item = p.slice_element(elem.clone());
             quote!(::std::vec::Vec<#item>)
         }
         ParamKind::Slice {
-            inner,
-            array_len: Some(n),
+            array_len: Some(n), ..
         } => {
-            let item = nest(inner);
+            let item = p.slice_element(elem.clone());
             quote!([#item; #n])
         }
         ParamKind::Float { shape } => nest(shape),

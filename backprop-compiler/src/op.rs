@@ -119,10 +119,19 @@ pub enum Op {
     Zeros(u32),
     /// A buffer of zeros as long as slice parameter `p` (its gradient).
     ZerosLike(u32),
-    /// A local `vec![c; n]`: the arguments are `c` and `n`.
-    NewVec,
-    /// A buffer of `n` zeros (the one argument): a `vec!`'s adjoint.
-    ZerosLen,
+    /// A local `vec![c; n]`: the arguments are `c` and `n`. With
+    /// `array`, a local `[c; N]` whose length `N` is a named constant the
+    /// macro cannot read (an array on the stack, as the user wrote it).
+    NewVec {
+        /// Written `[c; N]`, not `vec![c; n]`.
+        array: bool,
+    },
+    /// A buffer of `n` zeros (the one argument): the adjoint of a
+    /// [`Op::NewVec`] with the same `array`.
+    ZerosLen {
+        /// An array `[0.0; N]`, not a `Vec`.
+        array: bool,
+    },
     /// A local array made a buffer (to be written at run-time indices):
     /// shape `Graph::shapes``[k]`, the arguments its elements, row-major.
     NewArray(u32),
@@ -243,8 +252,8 @@ impl Op {
             Op::IntToFloat | Op::ToInt(_) | Op::LoopOut(_) | Op::LoopTrips | Op::RangeNth(_) => 1,
             Op::Zeros(_) | Op::ZerosLike(_) => 0,
             Op::IntAdd | Op::IntSub | Op::IntMul | Op::IntDiv | Op::IntRem | Op::IntCmp(_) => 2,
-            Op::NewVec => 2,
-            Op::ZerosLen => 1,
+            Op::NewVec { .. } => 2,
+            Op::ZerosLen { .. } => 1,
             Op::Call(_) | Op::Load | Op::ScatterAdd | Op::Store | Op::NewArray(_) | Op::Loop(_) => {
                 return None
             }
@@ -277,7 +286,11 @@ impl Op {
     pub fn allocates(self) -> bool {
         matches!(
             self,
-            Op::Zeros(_) | Op::ZerosLike(_) | Op::NewArray(_) | Op::NewVec | Op::ZerosLen
+            Op::Zeros(_)
+                | Op::ZerosLike(_)
+                | Op::NewArray(_)
+                | Op::NewVec { .. }
+                | Op::ZerosLen { .. }
         )
     }
 
@@ -307,8 +320,8 @@ impl Op {
                 Op::Load
                     | Op::Zeros(_)
                     | Op::ZerosLike(_)
-                    | Op::NewVec
-                    | Op::ZerosLen
+                    | Op::NewVec { .. }
+                    | Op::ZerosLen { .. }
                     | Op::NewArray(_)
                     | Op::Store
                     | Op::ScatterAdd

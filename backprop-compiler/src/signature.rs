@@ -30,8 +30,12 @@ pub enum ParamKind {
     /// `const N: usize` a generic parameter or an item). Read at indices;
     /// the gradient is a `Vec` of the elements, or an array of that length.
     Slice {
-        /// The shape of one element (empty for a float).
+        /// The shape of one element (empty for a float); a dimension whose
+        /// length is a named constant is [`NAMED_LEN`].
         inner: Vec<usize>,
+        /// The same dimensions as written (`4`, `INPUTS`), for the
+        /// gradient's type.
+        inner_written: Vec<syn::Expr>,
         /// For an array, its length as written (`N`).
         array_len: Option<syn::Expr>,
     },
@@ -69,6 +73,19 @@ impl ParamInfo {
         self.len() == 0
     }
 
+    /// For a slice (or an array with named lengths), the type of one
+    /// element with `leaf` for the floats: `[[leaf; 4]; INPUTS]` (a fill
+    /// value when `leaf` is a value). `leaf` itself for anything else.
+    pub fn slice_element(&self, leaf: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+        let ParamKind::Slice { inner_written, .. } = &self.kind else {
+            return leaf;
+        };
+        inner_written
+            .iter()
+            .rev()
+            .fold(leaf, |inner, n| quote::quote!([#inner; #n]))
+    }
+
     /// Whether it holds floats (and so can be differentiated).
     pub fn is_float(&self) -> bool {
         matches!(self.kind, ParamKind::Float { .. } | ParamKind::Slice { .. })
@@ -88,6 +105,12 @@ pub struct SigInfo {
     /// at run time (to the macro).
     pub const_generics: Vec<String>,
 }
+
+/// The length of an element dimension that is a constant the macro cannot
+/// read (`INPUTS` of `&[[f64; INPUTS]; HIDDEN]`, a `const` item or generic
+/// parameter): rustc knows it and checks indices into it at run time, so
+/// rows of such a parameter are only ever indexed.
+pub const NAMED_LEN: usize = usize::MAX;
 
 const SUPPORTED_TYPES: &str = "supported parameter types are the float type (`f64`, `f32` or a generic `F: Float`), fixed-size arrays of it (`[f64; 9]`, `[[f64; 3]; 4]`), slices and `Vec`s of those (`&[f64]`, `&[[f64; 4]]`, `Vec<f64>`, `&Vec<f64>`), shared references (`&[f64; 9]`), and non-differentiated `bool` or integer values";
 
@@ -296,14 +319,21 @@ fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bool)> {
         }
         Type::Paren(p) => param_kind(&p.elem, elem),
         Type::Group(g) => param_kind(&g.elem, elem),
-        Type::Array(arr) if array_len(&arr.len).is_none() && is_const_path(&arr.len) => {
-            // `[f64; N]`: a length the macro cannot read, known to rustc.
-            let ParamKind::Slice { inner, .. } = slice_kind(&arr.elem, elem, ty)? else {
+        Type::Array(arr) if has_named_len(ty) => {
+            // `[f64; N]`, `[[f64; INPUTS]; HIDDEN]`: lengths the macro
+            // cannot read, known to rustc. Read at indices, as a slice.
+            let ParamKind::Slice {
+                inner,
+                inner_written,
+                ..
+            } = slice_kind(&arr.elem, elem, ty)?
+            else {
                 unreachable!("slice_kind gives a slice")
             };
             Ok((
                 ParamKind::Slice {
                     inner,
+                    inner_written,
                     array_len: Some(arr.len.clone()),
                 },
                 false,
@@ -386,9 +416,16 @@ fn vec_item(ty: &Type) -> Option<&Type> {
 /// The kind of a slice or `Vec` of `item` (a float or a fixed-size array of
 /// floats), `whole` being the parameter's type.
 fn slice_kind(item: &Type, elem: &ElemTy, whole: &Type) -> syn::Result<ParamKind> {
-    match float_shape(item, elem)? {
-        Some(inner) => {
-            let count = inner.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
+    match written_dims(item, elem)? {
+        Some(inner_written) => {
+            let inner: Vec<usize> = inner_written
+                .iter()
+                .map(|e| array_len(e).unwrap_or(NAMED_LEN))
+                .collect();
+            let count = inner
+                .iter()
+                .filter(|&&n| n != NAMED_LEN)
+                .try_fold(1usize, |a, &n| a.checked_mul(n));
             if !matches!(count, Some(n) if n <= crate::lower::MAX_NODES) {
                 return Err(syn::Error::new_spanned(
                     item,
@@ -397,6 +434,7 @@ fn slice_kind(item: &Type, elem: &ElemTy, whole: &Type) -> syn::Result<ParamKind
             }
             Ok(ParamKind::Slice {
                 inner,
+                inner_written,
                 array_len: None,
             })
         }
@@ -404,6 +442,37 @@ fn slice_kind(item: &Type, elem: &ElemTy, whole: &Type) -> syn::Result<ParamKind
             whole,
             format!("a slice or `Vec` parameter holds the function's float type or fixed-size arrays of it (`&[{0}]`, `&[[{0}; 4]]`, `Vec<{0}>`)", elem_name(elem)),
         )),
+    }
+}
+
+/// The dimensions of a (nested) float array type as written, outermost
+/// first (`Some(vec![])` for the scalar): integer literals or named
+/// constants.
+fn written_dims(ty: &Type, elem: &ElemTy) -> syn::Result<Option<Vec<syn::Expr>>> {
+    match ty {
+        Type::Array(arr) => {
+            // A length that is not a literal (`N`, `2 * N`) is a constant
+            // rustc evaluates: the generated types repeat it as written.
+            Ok(written_dims(&arr.elem, elem)?.map(|mut inner| {
+                inner.insert(0, arr.len.clone());
+                inner
+            }))
+        }
+        Type::Paren(p) => written_dims(&p.elem, elem),
+        Type::Group(g) => written_dims(&g.elem, elem),
+        _ if is_elem(ty, elem) => Ok(Some(Vec::new())),
+        _ => Ok(None),
+    }
+}
+
+/// Whether some dimension of a (nested) array type is a constant the
+/// macro cannot read (`N`, `2 * N`).
+fn has_named_len(ty: &Type) -> bool {
+    match ty {
+        Type::Array(arr) => array_len(&arr.len).is_none() || has_named_len(&arr.elem),
+        Type::Paren(p) => has_named_len(&p.elem),
+        Type::Group(g) => has_named_len(&g.elem),
+        _ => false,
     }
 }
 
@@ -430,7 +499,7 @@ fn float_shape(ty: &Type, elem: &ElemTy) -> syn::Result<Option<Vec<usize>>> {
 }
 
 /// Whether an array length is a named constant (`N`, `consts::N`).
-fn is_const_path(e: &syn::Expr) -> bool {
+pub(crate) fn is_const_path(e: &syn::Expr) -> bool {
     match e {
         syn::Expr::Path(p) => p.qself.is_none(),
         syn::Expr::Group(g) => is_const_path(&g.expr),

@@ -307,7 +307,7 @@ impl Emitter<'_> {
             self.region_nodes[region as usize].iter().any(|&n| {
                 matches!(
                     g.get(Id(n as u32)).op,
-                    Op::Store | Op::NewArray(_) | Op::NewVec | Op::Loop(_)
+                    Op::Store | Op::NewArray(_) | Op::NewVec { .. } | Op::Loop(_)
                 )
             })
         };

@@ -309,29 +309,28 @@ impl Emitter<'_> {
                 self.expr[i] = Some(self.buffers[&id].clone());
                 return;
             }
-            Op::NewVec | Op::ZerosLen => {
-                // `vec![c; n]`; an adjoint `vec![0.0; n]`.
-                let (fill, len) = if node.op == Op::NewVec {
+            Op::NewVec { array } | Op::ZerosLen { array } => {
+                // `vec![c; n]` or `[c; N]`; an adjoint `vec![0.0; n]` or
+                // `[0.0; N]`.
+                let (fill, len) = if matches!(node.op, Op::NewVec { .. }) {
                     (self.arg(node.args[0]), self.arg(node.args[1]))
                 } else {
                     (self.zero(stmts), self.arg(node.args[0]))
                 };
                 let name = self.name_for(i, "d");
                 let ident = local(&name);
-                stmts.push(Stmt::Raw(
-                    quote!(let mut #ident = ::std::vec![#fill; #len];),
-                ));
+                stmts.push(Stmt::Raw(if array {
+                    quote!(let mut #ident = [#fill; #len];)
+                } else {
+                    quote!(let mut #ident = ::std::vec![#fill; #len];)
+                }));
                 self.expr[i] = Some(quote!(#ident));
                 return;
             }
             Op::ZerosLike(p) => {
                 // `vec![[0.0; 4]; w.len()]`: as long as the slice.
-                let fill = self.zero(stmts);
-                let fill = g.slice_params[&p].iter().rev().fold(fill, |inner, n| {
-                    let n = Literal::usize_unsuffixed(*n);
-                    quote!([#inner; #n])
-                });
                 let param = &self.params[p as usize];
+                let fill = param.slice_element(self.zero(stmts));
                 let slice = &param.name;
                 let name = self.name_for(i, "d");
                 let ident = local(&name);
@@ -729,19 +728,14 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
         let mut checks = Vec::new();
         for (k, (p, _)) in out.grads.iter().enumerate() {
             let crate::signature::ParamKind::Slice {
-                inner,
-                array_len: None,
+                array_len: None, ..
             } = &p.kind
             else {
                 continue;
             };
             let place = acc.place(k);
             let slice = &p.name;
-            let fill = zero_expr(elem);
-            let fill = inner.iter().rev().fold(fill, |inner, n| {
-                let n = Literal::usize_unsuffixed(*n);
-                quote!([#inner; #n])
-            });
+            let fill = p.slice_element(zero_expr(elem));
             let message = format!(
                 "the gradient buffer of `{slice}` has length {{}} but `{slice}` has length {{}}: pass an empty `Vec` (it is sized on first use) or one as long as `{slice}`"
             );

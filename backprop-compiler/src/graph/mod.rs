@@ -346,8 +346,8 @@ impl Graph {
             Op::ArrayParam(_)
             | Op::Zeros(_)
             | Op::ZerosLike(_)
-            | Op::NewVec
-            | Op::ZerosLen
+            | Op::NewVec { .. }
+            | Op::ZerosLen { .. }
             | Op::NewArray(_)
             | Op::Store
             | Op::ScatterAdd => Kind::Buffer,

@@ -6,7 +6,7 @@ use syn::Expr;
 
 use crate::graph::{CallInfo, Id, Op};
 use crate::ops::{self, PRIMITIVES};
-use crate::signature::ElemTy;
+use crate::signature::{ElemTy, NAMED_LEN};
 
 use super::*;
 
@@ -31,10 +31,13 @@ impl Lowerer<'_> {
     ) -> Value {
         let name = method.to_string();
         let recv = match recv {
-            Value::Buffer { shape, .. } if name == "len" && args.is_empty() => {
-                return Value::Int(shape[0] as i128)
+            Value::Buffer { buf, index, shape } if name == "len" && args.is_empty() => {
+                return match shape[0] {
+                    NAMED_LEN => Value::RtInt(self.named_len(buf, index.len())),
+                    n => Value::Int(n as i128),
+                };
             }
-            v @ Value::Buffer { .. } => self.materialize(v),
+            v @ Value::Buffer { .. } => self.materialize(v, at),
             Value::Slice { len, .. } if name == "len" && args.is_empty() => {
                 return Value::RtInt(len);
             }

@@ -386,7 +386,7 @@ impl Lowerer<'_> {
             }
             other => match self.expr(other) {
                 Value::Array(items) => Some(items),
-                v @ Value::Buffer { .. } => match self.materialize(v) {
+                v @ Value::Buffer { .. } => match self.materialize(v, other) {
                     Value::Array(items) => Some(items),
                     _ => None,
                 },

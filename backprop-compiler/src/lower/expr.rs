@@ -52,15 +52,20 @@ impl Lowerer<'_> {
             Expr::Cast(c) => self.cast(c),
             Expr::Array(a) => Value::Array(a.elems.iter().map(|e| self.expr(e)).collect()),
             Expr::Repeat(r) => {
+                let len = self.int_expr(&r.len);
+                if matches!(len, Value::RtInt(_)) && crate::signature::is_const_path(&r.len) {
+                    // `[0.0; HIDDEN]`: a length rustc knows, the macro not.
+                    return self.local_buffer(&r.expr, len, true, r);
+                }
                 let v = self.expr(&r.expr);
-                match self.expr(&r.len) {
+                match len {
                     Value::Int(n) if n >= 0 && n as u64 <= MAX_NODES as u64 => Value::Array(vec![v; n as usize]),
                     Value::Int(n) if n >= 0 => self.error_at(
                         &r.len,
                         format!("an array of {n} elements is too large for #[derive_grad] to write out (at most {MAX_NODES})"),
                     ),
                     Value::Poison => Value::Poison,
-                    _ => self.error_at(&r.len, "the length of `[value; N]` must be an integer literal"),
+                    _ => self.error_at(&r.len, "the length of `[value; N]` must be an integer literal or a named constant (`[0.0; N]`): give the length a name (`const TWICE: usize = 2 * N;`)"),
                 }
             }
             Expr::While(w) => self.while_loop(w),
@@ -175,18 +180,30 @@ impl Lowerer<'_> {
         let Ok(Repeat { fill, len }) = mac.parse_body::<Repeat>() else {
             return self.error_at(mac, "`vec!` is supported as `vec![c; n]`: `n` floats, all the constant `c` (then written at indices: `h[i] = …`)");
         };
-        let fill_value = self.expr(&fill);
         let len_value = self.int_expr(&len);
-        let (Value::Float(f), Some(n)) = (fill_value.clone(), self.int_node(&len_value)) else {
-            if fill_value == Value::Poison || len_value == Value::Poison {
+        self.local_buffer(&fill, len_value, false, mac)
+    }
+
+    /// A local `vec![c; n]` (or, with `array`, `[c; N]` with `N` a named
+    /// constant) of length `len`: a buffer written and read at indices.
+    fn local_buffer(&mut self, fill: &Expr, len: Value, array: bool, at: &dyn ToTokens) -> Value {
+        let written = if array { "[c; N]" } else { "vec![c; n]" };
+        let fill_value = self.expr(fill);
+        let (Value::Float(f), Some(n)) = (fill_value.clone(), self.int_node(&len)) else {
+            if fill_value == Value::Poison || len == Value::Poison {
                 return Value::Poison;
             }
-            return self.error_at(mac, "`vec![c; n]` needs a float `c` and an integer `n`");
+            let what = if array {
+                "a local array whose length is a named constant is supported with one dimension (`[0.0; N]`); for a table, use a flat `vec![0.0; ROWS * COLS]` and index it `h[r * COLS + c]`"
+            } else {
+                "`vec![c; n]` needs a float `c` and an integer `n`"
+            };
+            return self.error_at(at, what);
         };
         if !self.is_constant(f) {
-            return self.error_at(&fill, "the elements of `vec![c; n]` start as a constant `c` (not a value computed from the parameters): write `vec![0.0; n]`, then the elements");
+            return self.error_at(fill, format!("the elements of `{written}` start as a constant `c` (not a value computed from the parameters): write it with `0.0`, then write the elements"));
         }
-        let buf = self.g.node(Op::NewVec, vec![f, n]);
+        let buf = self.g.node(Op::NewVec { array }, vec![f, n]);
         Value::Slice {
             buf,
             len: n,
@@ -210,15 +227,26 @@ impl Lowerer<'_> {
     /// from outside (`N` of `const N: usize`) is then a run-time integer.
     pub(super) fn int_expr(&mut self, e: &Expr) -> Value {
         match self.expr(e) {
-            Value::Float(id) => match self.g.get(id).op {
-                Op::Extern(k) => {
-                    let tokens = self.g.externs[k as usize].clone();
-                    Value::RtInt(self.rt_int(tokens))
-                }
-                _ => Value::Float(id),
-            },
+            Value::Float(id) => self.int_expr_of(id),
             v => v,
         }
+    }
+
+    /// A name from outside the function read as an integer (it was taken
+    /// for a float); any other float as it is.
+    fn int_expr_of(&mut self, id: Id) -> Value {
+        match self.g.get(id).op {
+            Op::Extern(k) => {
+                let tokens = self.g.externs[k as usize].clone();
+                Value::RtInt(self.rt_int(tokens))
+            }
+            _ => Value::Float(id),
+        }
+    }
+
+    /// Whether a float is a name from outside the function.
+    fn is_extern(&self, id: Id) -> bool {
+        matches!(self.g.get(id).op, Op::Extern(_))
     }
 
     pub(super) fn extern_value(&mut self, tokens: TokenStream) -> Id {
@@ -358,6 +386,17 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn arith(&mut self, op: Op, l: Value, r: Value, at: &dyn ToTokens) -> Value {
+        // A name from outside the function (`INPUTS`) is taken for a float
+        // until it meets an integer: then it is one (`2 * INPUTS`).
+        let (l, r) = match (l, r) {
+            (Value::Float(a), b @ (Value::Int(_) | Value::RtInt(_))) if self.is_extern(a) => {
+                (self.int_expr_of(a), b)
+            }
+            (a @ (Value::Int(_) | Value::RtInt(_)), Value::Float(b)) if self.is_extern(b) => {
+                (a, self.int_expr_of(b))
+            }
+            lr => lr,
+        };
         match (l, r) {
             (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
             (Value::Float(a), Value::Float(b)) => Value::Float(self.g.node(op, vec![a, b])),

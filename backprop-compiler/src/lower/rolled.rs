@@ -8,7 +8,7 @@ use syn::visit::Visit;
 use syn::Expr;
 
 use crate::graph::{Id, Kind, Op};
-use crate::signature::ParamKind;
+use crate::signature::{ParamKind, NAMED_LEN};
 
 use super::*;
 
@@ -478,22 +478,41 @@ impl Lowerer<'_> {
         Value::Float(self.g.node(Op::Load, args))
     }
 
-    /// The elements of a buffer's part, as an array of reads.
-    pub(super) fn materialize(&mut self, v: Value) -> Value {
+    /// The elements of a buffer's part, as an array of reads (`at` is
+    /// the expression using it whole).
+    pub(super) fn materialize(&mut self, v: Value, at: &dyn ToTokens) -> Value {
         match v {
+            Value::Buffer { shape, .. } if shape.contains(&NAMED_LEN) => self.error_at(
+                at,
+                "a row of an array whose length is a named constant is only read element by element: index it (`for i in 0..INPUTS { … w[j][i] … }`)",
+            ),
             Value::Buffer { buf, index, shape } => {
                 let n = shape[0];
                 let items = (0..n)
                     .map(|k| {
                         let i = self.g.node(Op::IntConst(k as i64), vec![]);
                         let part = self.index_view(buf, index.clone(), shape.clone(), i);
-                        self.materialize(part)
+                        self.materialize(part, at)
                     })
                     .collect();
                 Value::Array(items)
             }
             v => v,
         }
+    }
+
+    /// The length of dimension `depth` (0: the outermost) of a slice
+    /// parameter's element when it is a named constant: that name, read at
+    /// run time.
+    pub(super) fn named_len(&mut self, buf: Id, depth: usize) -> Id {
+        let Op::ArrayParam(p) = self.g.get(buf).op else {
+            unreachable!("only a parameter's type names lengths")
+        };
+        let ParamKind::Slice { inner_written, .. } = &self.sig.params[p as usize].kind else {
+            unreachable!("a parameter with a named length is read as a slice")
+        };
+        let len = inner_written[depth - 1].clone();
+        self.rt_int(quote::quote!(#len))
     }
 
     /// Gives the memory of a local array the user's name (for `let mut h`

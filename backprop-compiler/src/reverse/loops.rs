@@ -170,10 +170,10 @@ impl<'a> Reverser<'a> {
             .find(|c| g.loops[c.l as usize].body == region)
             .map_or(0, |c| g.loops[c.rev as usize].body);
         let shape = match g.get(root).op {
-            Op::NewVec => {
+            Op::NewVec { array } => {
                 let len = g.get(root).args[1];
                 let len = self.fwd(g, len);
-                let z = g.node_in(target, Op::ZerosLen, vec![len]);
+                let z = g.node_in(target, Op::ZerosLen { array }, vec![len]);
                 if let Some(name) = &g.names[root.index()] {
                     g.names[z.index()] = Some(format!("d_{name}"));
                 }
