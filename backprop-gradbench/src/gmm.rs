@@ -20,9 +20,13 @@ use serde_json::{json, Value};
 ///
 /// Each βᵢ row's log-sum-exp is accumulated in one pass, rescaling the sum
 /// when a larger β appears, instead of storing the row and taking its
-/// maximum first: a row stored in a local array inside the loop over
-/// points makes backprop emit code rustc rejects (LIMITATIONS.md, "Local
-/// arrays taped whole").
+/// maximum first, and x − μ is recomputed where it is read instead of
+/// being stored in a local array. This was written when backprop could
+/// not differentiate local arrays written and read by loops inside the
+/// loop over points (LIMITATIONS.md, "Bug 1", fixed in commit a1ec357).
+/// Upstream's form is now [`gmm_objective_rows`], but its gradient takes
+/// about 1.2× as long as this one's at d ≥ 10, so the tool's `jacobian`
+/// is this function's.
 #[allow(clippy::too_many_arguments)]
 #[derive_grad(wrt(alpha, mu, q, l))]
 pub fn gmm_objective(
@@ -86,6 +90,108 @@ pub fn gmm_objective(
     }
     let lse_alpha = ase.ln() + amx;
     // The Wishart prior, n = D + m + 1.
+    let dof = (d + m + 1) as f64;
+    let cst = dof * d as f64 * (gamma.ln() - 0.5 * 2.0f64.ln()) - log_gamma_d;
+    let mut prior = 0.0;
+    for c in 0..k {
+        let mut frob = 0.0;
+        for j in 0..d {
+            frob += qdiag[c * d + j] * qdiag[c * d + j];
+        }
+        for t in 0..lsz {
+            frob += l[c * lsz + t] * l[c * lsz + t];
+        }
+        prior += 0.5 * gamma * gamma * frob - m as f64 * sum_qs[c];
+    }
+    let constant = -(n as f64) * d as f64 * 0.5 * (2.0 * std::f64::consts::PI).ln();
+    constant + slse - n as f64 * lse_alpha - prior + k as f64 * cst
+}
+
+/// The same log posterior as [`gmm_objective`], written as upstream
+/// `gmm.hpp` computes it: per point and component, the centred point
+/// `xc = xᵢ − μₖ` and `qx = Qₖ·xc` in local arrays (`Qtimesx`: the diagonal,
+/// then `l` a column at a time), βᵢₖ into the row `main_term`; then the
+/// row's maximum and Σₖ exp(βᵢₖ − max) (`logsumexp`). Equal to
+/// [`gmm_objective`] up to rounding (that one rescales a running sum
+/// instead of taking the maximum first), and so are the gradients
+/// (tested).
+///
+/// The tool's `objective` (faster than [`gmm_objective`] at d ≥ 10: x − μ
+/// is computed d times per point and component instead of d²/2). Not
+/// its `jacobian`, which is about 1.2× slower at d ≥ 10 than
+/// [`gmm_objective`]'s: the reverse sweep needs each `xc[r]` that the
+/// triangular loop reads, and the generated code tapes it once per read,
+/// d(d−1)/2 values per point and component (plus d for `xc`, d for `qx`),
+/// where [`gmm_objective`] tapes d.
+#[allow(clippy::too_many_arguments)]
+#[derive_grad(wrt(alpha, mu, q, l))]
+pub fn gmm_objective_rows(
+    alpha: &[f64],
+    mu: &[f64],
+    q: &[f64],
+    l: &[f64],
+    x: &[f64],
+    d: usize,
+    k: usize,
+    n: usize,
+    m: usize,
+    gamma: f64,
+    log_gamma_d: f64,
+) -> f64 {
+    let lsz = d * (d - 1) / 2;
+    let mut qdiag = vec![0.0; d * k];
+    for t in 0..d * k {
+        qdiag[t] = q[t].exp();
+    }
+    let mut sum_qs = vec![0.0; k];
+    for c in 0..k {
+        for j in 0..d {
+            sum_qs[c] += q[c * d + j];
+        }
+    }
+    let mut xc = vec![0.0; d];
+    let mut qx = vec![0.0; d];
+    let mut main_term = vec![0.0; k];
+    let mut slse = 0.0;
+    for i in 0..n {
+        for c in 0..k {
+            for j in 0..d {
+                xc[j] = x[i * d + j] - mu[c * d + j];
+            }
+            for j in 0..d {
+                qx[j] = qdiag[c * d + j] * xc[j];
+            }
+            // Column r of the strictly lower triangle, stored column by column.
+            for r in 0..d {
+                for j in r + 1..d {
+                    qx[j] += l[c * lsz + r * (2 * d - r - 1) / 2 + j - r - 1] * xc[r];
+                }
+            }
+            let mut sq = 0.0;
+            for j in 0..d {
+                sq += qx[j] * qx[j];
+            }
+            main_term[c] = alpha[c] + sum_qs[c] - 0.5 * sq;
+        }
+        let mut mx = main_term[0];
+        for c in 1..k {
+            mx = mx.max(main_term[c]);
+        }
+        let mut se = 0.0;
+        for c in 0..k {
+            se += (main_term[c] - mx).exp();
+        }
+        slse += se.ln() + mx;
+    }
+    let mut amx = alpha[0];
+    for c in 1..k {
+        amx = amx.max(alpha[c]);
+    }
+    let mut ase = 0.0;
+    for c in 0..k {
+        ase += (alpha[c] - amx).exp();
+    }
+    let lse_alpha = ase.ln() + amx;
     let dof = (d + m + 1) as f64;
     let cst = dof * d as f64 * (gamma.ln() - 0.5 * 2.0f64.ln()) - log_gamma_d;
     let mut prior = 0.0;
@@ -188,10 +294,13 @@ pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
     let (m, gamma) = (i.m, i.gamma);
     let runs = Runs::of(input);
     let (output, timings) = match function {
+        // Upstream's form for the objective, the one-pass form for the
+        // Jacobian: each the faster of the two at the harness's sizes
+        // (BENCHMARKS.md, GradBench). Both are validated against `manual`.
         "objective" => {
             let (v, t) = measure(runs, || {
                 let lg = log_multigamma(0.5 * (d + m + 1) as f64, d);
-                gmm_objective(&alpha, &mu, &q, &l, &x, d, k, n, m, gamma, lg)
+                gmm_objective_rows(&alpha, &mu, &q, &l, &x, d, k, n, m, gamma, lg)
             });
             (json!(v), t)
         }

@@ -320,9 +320,10 @@ fn lstm_gradient() {
     }
 }
 
-/// The one-pass objective against a transcription of upstream `lstm.hpp`
-/// (a layer at a time, predictions in an array, log-softmax in a second
-/// pass): equal up to rounding.
+/// The tool's objective (`lstm_objective_layers`, upstream's form) against
+/// a transcription of upstream `lstm.hpp` (a layer at a time, predictions
+/// in an array, log-softmax in a second pass): bit for bit; the one-pass
+/// `lstm_objective` equal up to rounding.
 #[test]
 fn lstm_matches_upstream_layer_by_layer() {
     let (l, c, b) = (3, 6, 4);
@@ -358,6 +359,9 @@ fn lstm_matches_upstream_layer_by_layer() {
         }
     }
     let expected = -total / ((c - 1) * b) as f64;
+    let layers =
+        backprop_gradbench::lstm::lstm_objective_layers(&main, &extra, &state, &seq, l, c, b);
+    assert_eq!(layers, expected);
     let got = backprop_gradbench::lstm::lstm_objective(&main, &extra, &state, &seq, l, c, b);
     assert!(
         (got - expected).abs() <= 1e-14 * expected.abs(),
