@@ -491,7 +491,11 @@ impl Gen<'_> {
                     }
                     self.scope.arrays.push((h, len));
                 }
-                9 if loop_depth == 0 && self.rolled == 0 => self.while_loop(out, indent),
+                // Also inside a loop that stays a loop (its trip count is
+                // recorded per outer iteration).
+                9 if loop_depth == 0 || (loop_depth == 1 && self.rng.chance(0.3)) => {
+                    self.while_loop(loop_depth, out, indent)
+                }
                 9 if loop_depth == 1 && !self.scope.after_jump && !self.scope.arrays.is_empty() => {
                     // An array from before the loop, rewritten by an inner
                     // loop in every iteration of this one.
@@ -517,7 +521,7 @@ impl Gen<'_> {
 
     /// A `while` loop with an integer counter (carried, as is a float it
     /// updates), running a literal or run-time number of times.
-    fn while_loop(&mut self, out: &mut String, indent: usize) {
+    fn while_loop(&mut self, loop_depth: usize, out: &mut String, indent: usize) {
         let pad = "    ".repeat(indent);
         let (w, k) = (self.fresh("w"), self.fresh("k"));
         let init = self.expr(2);
@@ -535,7 +539,7 @@ impl Gen<'_> {
         self.scope.floats.push((w.clone(), false));
         self.rolled += 1;
         let count = 1 + self.rng.below(2);
-        self.statements(count, 1, out, indent + 1);
+        self.statements(count, loop_depth + 1, out, indent + 1);
         let e = self.expr(2);
         writeln!(out, "{pad}    {w} = {w} * {} + {e};", self.mode.lit(0.5)).unwrap();
         writeln!(out, "{pad}    {k} += 1;").unwrap();
@@ -578,17 +582,16 @@ impl Gen<'_> {
             _ => (format!("0..{n}"), n),
         };
         let over_range = !(self.case.x_len.is_some() && self.rng.chance(0.2));
-        // A `continue` or `break` first in the body of an outermost loop (a
-        // loop that can break stays a loop).
+        // A `continue` or `break` first in the body of a loop at most one
+        // deep (a loop that can break stays a loop).
         // (`step_by` loops are always written out: no `break` there.)
-        let jump = (over_range && self.rolled == 0 && loop_depth == 0 && self.rng.chance(0.3))
-            .then(|| {
-                if self.rng.chance(0.5) && !range.contains("step_by") {
-                    "break"
-                } else {
-                    "continue"
-                }
-            });
+        let jump = (over_range && loop_depth <= 1 && self.rng.chance(0.3)).then(|| {
+            if self.rng.chance(0.5) && !range.contains("step_by") {
+                "break"
+            } else {
+                "continue"
+            }
+        });
         let rolled = (rolled || jump == Some("break")) && over_range;
         // Iterating over `x`'s elements instead of a range (arrays only).
         let over_x = !over_range;

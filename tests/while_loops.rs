@@ -252,3 +252,104 @@ fn integers_changed_by_a_loop_are_recorded_for_the_reverse() {
         check("strided", |w| strided(&w, n), |w| strided_grad(&w, n), w);
     }
 }
+
+/// A `while` inside a loop that stays a loop: each outer iteration runs it
+/// its own number of times (0 for some), recorded for the reverse.
+#[derive_grad]
+fn halve_each(w: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..w.len() {
+        let mut x = w[i];
+        while x > 1.0 {
+            x = (x * 0.5).sin() + x * 0.3;
+        }
+        s += x * x * w[i];
+    }
+    s
+}
+
+/// A `while` with a `break`, inside a `while`, reading the outer loop's
+/// carried value and writing one of its own.
+#[derive_grad]
+fn nested_whiles(x: f64, n: usize) -> f64 {
+    let mut y = x;
+    let mut k = 0;
+    while k < n {
+        let mut z = y;
+        let mut m = 0;
+        while m < k + 2 {
+            z = z * 0.9 + (y * z).sin();
+            if z > 3.0 {
+                break;
+            }
+            m += 1;
+        }
+        y = y * 0.5 + z.tanh();
+        k += 1;
+    }
+    y
+}
+
+#[test]
+fn while_loops_inside_loops_that_stay_loops() {
+    let w = [0.5, 3.0, 1.5, 9.0, -2.0, 1.01];
+    check(
+        "halve_each",
+        |w: [f64; 6]| halve_each(&w),
+        |w: [f64; 6]| {
+            let (v, g) = halve_each_grad(&w);
+            (v, <[f64; 6]>::try_from(g.as_slice()).unwrap())
+        },
+        w,
+    );
+    for n in [0, 1, 4] {
+        for x in [0.3, 2.5, -1.2] {
+            check(
+                "nested_whiles",
+                |x| nested_whiles(x, n),
+                |x| nested_whiles_grad(x, n),
+                x,
+            );
+        }
+    }
+}
+
+/// A `for` loop that can `break`, inside a loop that stays a loop, using its
+/// variable (a reversed inclusive range not starting at 0): the variable is
+/// recorded per iteration, the trip count per outer iteration.
+#[derive_grad]
+fn nested_breaks(w: &[f64; 8], n: usize) -> f64 {
+    let mut s = 0.0;
+    for r in 0..n {
+        let mut x = w[r % 8];
+        for k in (2..=7).rev() {
+            if x > 4.0 {
+                break;
+            }
+            x = x * 1.3 + w[k] * (k as f64);
+        }
+        s += x.sin();
+    }
+    s
+}
+
+#[test]
+fn a_loop_that_breaks_inside_a_loop_that_stays_a_loop() {
+    let w = [0.5, -0.3, 0.2, 0.8, -0.1, 0.4, 0.05, 0.3];
+    for n in [0, 1, 9] {
+        check(
+            "nested_breaks",
+            |w| nested_breaks(&w, n),
+            |w| nested_breaks_grad(&w, n),
+            w,
+        );
+    }
+    // Some outer iterations break early, some run the whole range.
+    let w = [3.9, 0.1, 0.0, 0.01, 0.02, 0.0, 0.0, 0.0];
+    check(
+        "nested_breaks",
+        |w| nested_breaks(&w, 3),
+        |w| nested_breaks_grad(&w, 3),
+        w,
+    );
+}

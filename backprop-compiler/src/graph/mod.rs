@@ -352,6 +352,8 @@ impl Graph {
             | Op::Store
             | Op::ScatterAdd => Kind::Buffer,
             Op::Loop(_) => Kind::Loop,
+            // `if c { m + 1 } else { m }` picks integers too.
+            Op::Select => self.kinds[args[1].index()],
             Op::Carried { l, k } => self.loops[l as usize].kinds[k as usize],
             Op::Restore { l, k } => self.loops[l as usize].restore_kinds[k as usize],
             Op::LoopOut(k) => match self.get(args[0]).op {

@@ -251,9 +251,15 @@ impl Lowerer<'_> {
             let mut shape = Vec::new();
             if !flatten(&v, &mut flat, &mut shape, 0) {
                 if v != Value::Poison {
+                    let instead = match v {
+                        Value::Slice { .. } => "write the callee's loop in this function, or pass a fixed-size array (`&[f64; 4]`)",
+                        Value::Int(_) | Value::RtInt(_) => "pass it as a float (`n as f64`) and convert it back in the callee, or write the callee's code in this function",
+                        Value::Bool(_) => "pass a float (`if flag { 1.0 } else { 0.0 }`), or call one of two functions",
+                        _ => "pass the floats it is made of",
+                    };
                     self.error_at(
                         a,
-                        format!("arguments of a call to another #[derive_grad] function must be floats or arrays of floats, not {}", describe(&v)),
+                        format!("arguments of a call to another #[derive_grad] function must be floats or arrays of floats, not {}: {instead}", describe(&v)),
                     );
                 }
                 return Value::Poison;

@@ -222,6 +222,16 @@ impl Lowerer<'_> {
                 Value::Array(a.into_iter().zip(b).map(|(x, y)| self.merge(c, x, y, at, what)).collect())
             }
             (Value::Uninit, _) | (_, Value::Uninit) => Value::Uninit,
+            // Integers of a loop that stays a loop (a counter a `break`
+            // skips): picked at run time.
+            (a @ (Value::Int(_) | Value::RtInt(_)), b @ (Value::Int(_) | Value::RtInt(_)))
+                if matches!(a, Value::RtInt(_)) || matches!(b, Value::RtInt(_)) =>
+            {
+                match (self.int_node(&a), self.int_node(&b)) {
+                    (Some(a), Some(b)) => Value::RtInt(self.g.select(c, a, b)),
+                    _ => self.error_at(&at.if_token, "this index does not fit in 64 bits"),
+                }
+            }
             (Value::Int(_), Value::Int(_)) => self.error_at(
                 &at.if_token,
                 format!("`{what}` is an integer that this run-time `if` sets differently in its branches; integers must be known at compile time (they index arrays); use a float instead"),

@@ -196,9 +196,6 @@ impl Lowerer<'_> {
         if w.label.is_some() {
             return self.error_at(w, "labelled loops are not supported");
         }
-        if self.rolled_depth > 0 {
-            return self.error_at(&w.while_token, "a `while` loop inside a loop that stays a loop is not supported yet: its trip count would have to be recorded per outer iteration; move it out of the loop, or write it as a `for` loop over a range");
-        }
         let scopes = self.scopes.clone();
         let errors = self.errors.len();
         let region = self.g.current;
@@ -351,10 +348,6 @@ impl Lowerer<'_> {
         self.rolled_depth -= 1;
         self.scopes.pop();
         self.g.guard = outer_guard;
-        if exit.is_some() && self.rolled_depth > 0 {
-            self.error_at(at, "a loop that can `break` inside a loop that stays a loop is not supported yet: its trip count would have to be recorded per outer iteration; compute a flag and wrap the rest of the body in `if` instead");
-            return Err(NotRolled);
-        }
         {
             let info = &mut self.g.loops[l as usize];
             info.exit = exit;

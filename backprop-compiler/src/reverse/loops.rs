@@ -297,15 +297,21 @@ impl<'a> Reverser<'a> {
             Op::LoopVar(l) => {
                 let var = g.loops[self.ctxs[c].rev as usize].var;
                 let info = &g.loops[l as usize];
+                let nested = info.node.is_some_and(|n| g.region_of[n.index()] != 0);
                 if !info.counted() || info.is_while {
                     var
+                } else if nested {
+                    // A `for` that may break, inside another loop: its
+                    // range is gone by the reverse, so its variable is
+                    // recorded per iteration.
+                    self.restore(g, c, id)
                 } else {
                     // The iteration number's element of the forward range.
                     let body = g.loops[self.ctxs[c].rev as usize].body;
                     g.node_in(body, Op::RangeNth(l), vec![var])
                 }
             }
-            Op::Carried { .. } | Op::LoopOut(_) => self.restore(g, c, id),
+            Op::Carried { .. } | Op::LoopOut(_) | Op::LoopTrips => self.restore(g, c, id),
             Op::Fun(f) if PRIMITIVES[f as usize].is_expensive() => self.restore(g, c, id),
             // A read of memory written later, or of memory some iteration
             // being reversed wrote: its value is not what the buffer holds
@@ -473,10 +479,12 @@ impl<'a> Reverser<'a> {
         // over its iteration numbers, `(0..trips).rev()`; the forward loop
         // variable is then the range's element of that number.
         let (lo, hi) = if info.counted() {
-            (
-                g.node(Op::IntConst(0), vec![]),
-                g.node(Op::LoopTrips, vec![node]),
-            )
+            // The count is read where the forward loop ended; inside a loop
+            // being reversed, it is restored from the tape (each outer
+            // iteration ran the loop its own number of times).
+            let region = g.region_of[node.index()];
+            let trips = g.node_in(region, Op::LoopTrips, vec![node]);
+            (g.node(Op::IntConst(0), vec![]), self.fwd(g, trips))
         } else {
             (self.fwd(g, args[0]), self.fwd(g, args[1]))
         };
