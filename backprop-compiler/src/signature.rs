@@ -340,7 +340,8 @@ fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bool)> {
             ))
         }
         _ => {
-            if let Some(shape) = float_shape(ty, elem)? {
+            // (Every length is a literal here: `has_named_len` is false.)
+            if let Some(shape) = written_dims(ty, elem).map(|dims| shape_of(&dims)) {
                 let count = shape.iter().try_fold(1usize, |a, &n| a.checked_mul(n));
                 if !matches!(count, Some(n) if n <= crate::lower::MAX_NODES) {
                     return Err(syn::Error::new_spanned(
@@ -416,12 +417,9 @@ fn vec_item(ty: &Type) -> Option<&Type> {
 /// The kind of a slice or `Vec` of `item` (a float or a fixed-size array of
 /// floats), `whole` being the parameter's type.
 fn slice_kind(item: &Type, elem: &ElemTy, whole: &Type) -> syn::Result<ParamKind> {
-    match written_dims(item, elem)? {
+    match written_dims(item, elem) {
         Some(inner_written) => {
-            let inner: Vec<usize> = inner_written
-                .iter()
-                .map(|e| array_len(e).unwrap_or(NAMED_LEN))
-                .collect();
+            let inner = shape_of(&inner_written);
             let count = inner
                 .iter()
                 .filter(|&&n| n != NAMED_LEN)
@@ -448,20 +446,18 @@ fn slice_kind(item: &Type, elem: &ElemTy, whole: &Type) -> syn::Result<ParamKind
 /// The dimensions of a (nested) float array type as written, outermost
 /// first (`Some(vec![])` for the scalar): integer literals or named
 /// constants.
-fn written_dims(ty: &Type, elem: &ElemTy) -> syn::Result<Option<Vec<syn::Expr>>> {
+fn written_dims(ty: &Type, elem: &ElemTy) -> Option<Vec<syn::Expr>> {
     match ty {
-        Type::Array(arr) => {
-            // A length that is not a literal (`N`, `2 * N`) is a constant
-            // rustc evaluates: the generated types repeat it as written.
-            Ok(written_dims(&arr.elem, elem)?.map(|mut inner| {
-                inner.insert(0, arr.len.clone());
-                inner
-            }))
-        }
+        // A length that is not a literal (`N`, `2 * N`) is a constant
+        // rustc evaluates: the generated types repeat it as written.
+        Type::Array(arr) => written_dims(&arr.elem, elem).map(|mut inner| {
+            inner.insert(0, arr.len.clone());
+            inner
+        }),
         Type::Paren(p) => written_dims(&p.elem, elem),
         Type::Group(g) => written_dims(&g.elem, elem),
-        _ if is_elem(ty, elem) => Ok(Some(Vec::new())),
-        _ => Ok(None),
+        _ if is_elem(ty, elem) => Some(Vec::new()),
+        _ => None,
     }
 }
 
@@ -476,26 +472,11 @@ fn has_named_len(ty: &Type) -> bool {
     }
 }
 
-/// The shape of a (nested) float array type, `Some(vec![])` for the scalar.
-fn float_shape(ty: &Type, elem: &ElemTy) -> syn::Result<Option<Vec<usize>>> {
-    match ty {
-        Type::Array(arr) => {
-            let len = array_len(&arr.len).ok_or_else(|| {
-                syn::Error::new_spanned(
-                    &arr.len,
-                    "#[derive_grad] needs array lengths as integer literals (`[f64; 9]`) to write the derivative out at compile time",
-                )
-            })?;
-            Ok(float_shape(&arr.elem, elem)?.map(|mut inner| {
-                inner.insert(0, len);
-                inner
-            }))
-        }
-        Type::Paren(p) => float_shape(&p.elem, elem),
-        Type::Group(g) => float_shape(&g.elem, elem),
-        _ if is_elem(ty, elem) => Ok(Some(Vec::new())),
-        _ => Ok(None),
-    }
+/// The lengths of written dimensions, a named one as [`NAMED_LEN`].
+fn shape_of(dims: &[syn::Expr]) -> Vec<usize> {
+    dims.iter()
+        .map(|e| array_len(e).unwrap_or(NAMED_LEN))
+        .collect()
 }
 
 /// Whether an array length is a named constant (`N`, `consts::N`).

@@ -166,7 +166,6 @@ impl Lowerer<'_> {
             self.error_at(lhs, format!("`{name}` is a copy of another array here; writing it at run-time indices is not supported yet: build it with its own `let mut {name} = [0.0; N];` and a loop"));
             return;
         }
-        let mut args = vec![buf];
         for (k, i) in idx.iter().enumerate() {
             if let Value::Int(c) = i {
                 if usize::try_from(*c).map_or(true, |c| c >= shape[k]) {
@@ -174,17 +173,10 @@ impl Lowerer<'_> {
                     return;
                 }
             }
-            match self.int_node(i) {
-                Some(n) => args.push(n),
-                None => {
-                    self.error_at(lhs, "this index does not fit in 64 bits");
-                    return;
-                }
-            }
         }
-        args.push(v);
-        self.name_storage(buf, name);
-        let stored = self.g.node(Op::Store, args);
+        let Some(stored) = self.store_node(lhs, name, buf, idx, v) else {
+            return;
+        };
         self.lookup_mut(name).expect("looked up above").value = Value::Buffer {
             buf: stored,
             index: Vec::new(),
@@ -192,7 +184,25 @@ impl Lowerer<'_> {
         };
     }
 
-    /// `h[i] = v` into a local `vec![c; n]`.
+    /// The store of `v` at `idx` into `buf`, the memory of local `name`
+    /// (`None` after reporting an index too large for 64 bits).
+    fn store_node(&mut self, lhs: &Expr, name: &str, buf: Id, idx: &[Value], v: Id) -> Option<Id> {
+        let mut args = vec![buf];
+        for i in idx {
+            match self.int_node(i) {
+                Some(n) => args.push(n),
+                None => {
+                    self.error_at(lhs, "this index does not fit in 64 bits");
+                    return None;
+                }
+            }
+        }
+        args.push(v);
+        self.name_storage(buf, name);
+        Some(self.g.node(Op::Store, args))
+    }
+
+    /// `h[i] = v` into a local `vec![c; n]` or `[c; N]` (`N` named).
     #[allow(clippy::too_many_arguments)]
     fn store_vec(
         &mut self,
@@ -206,12 +216,15 @@ impl Lowerer<'_> {
     ) {
         let Value::Float(v) = value else {
             if value != Value::Poison {
-                self.error_at(lhs, "only floats can be stored in the elements of a `vec!`");
+                self.error_at(
+                    lhs,
+                    "only floats can be stored in the elements of a `vec!` or `[0.0; N]`",
+                );
             }
             return;
         };
         if self.runtime_if_depth > 0 {
-            self.error_at(lhs, "an element of a `vec!` cannot be assigned inside an `if` with a run-time condition: compute the value with an `if` expression and assign it after (`h[j] = if c { a } else { b };`)");
+            self.error_at(lhs, "an element of a `vec!` or `[0.0; N]` cannot be assigned inside an `if` with a run-time condition: compute the value with an `if` expression and assign it after (`h[j] = if c { a } else { b };`)");
             return;
         }
         if idx.len() != 1 + inner.len() {
@@ -226,22 +239,12 @@ impl Lowerer<'_> {
             |v| matches!(v, Value::Slice { buf: other, .. } if *other == buf),
         );
         if aliases > 0 {
-            self.error_at(lhs, format!("`{name}` is another name for a `vec!` here; writing it is not supported: give each vector its own `vec![0.0; n]`"));
+            self.error_at(lhs, format!("`{name}` is another name for a `vec!` or `[0.0; N]` here; writing it is not supported: give each its own `vec![0.0; n]` or `[0.0; N]`"));
             return;
         }
-        let mut args = vec![buf];
-        for i in idx {
-            match self.int_node(i) {
-                Some(n) => args.push(n),
-                None => {
-                    self.error_at(lhs, "this index does not fit in 64 bits");
-                    return;
-                }
-            }
-        }
-        args.push(v);
-        self.name_storage(buf, name);
-        let stored = self.g.node(Op::Store, args);
+        let Some(stored) = self.store_node(lhs, name, buf, idx, v) else {
+            return;
+        };
         self.lookup_mut(name).expect("looked up above").value = Value::Slice {
             buf: stored,
             len,
