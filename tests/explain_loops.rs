@@ -249,3 +249,112 @@ fn every_read_of_a_parameter_adds_to_one_gradient() {
         );
     }
 }
+
+/// An output layer written as the tutorials write it: each element starts
+/// from its bias and the innermost loop adds (here subtracts) to it.
+#[derive_grad(explain, wrt(w, b))]
+fn residual_layer(w: &[[f64; 300]], b: &[f64], x: &[f64; 300]) -> f64 {
+    let mut o = vec![0.0; b.len()];
+    for c in 0..b.len() {
+        o[c] = b[c];
+        for j in 0..300 {
+            o[c] -= w[c][j] * x[j];
+        }
+    }
+    let mut s = 0.0;
+    for c in 0..b.len() {
+        s += o[c] * o[c];
+    }
+    s
+}
+
+#[test]
+fn an_element_a_loop_adds_to_is_a_sum() {
+    let e = residual_layer_explain();
+    let o = e.graph.index_of("o[c]").expect("o is one node");
+    assert_eq!(e.graph.nodes[o].definition, "b[c] + Σ_j −w[c][j]·x[j]");
+    // By hand: s = Σ_c o[c]², o[c] = b[c] − Σ_j w[c][j]·x[j], so
+    // ∂s/∂w[c][j] = −2·o[c]·x[j] and ∂s/∂b[c] = 2·o[c].
+    assert_eq!(e.step("w[c][j]").unwrap().closed, "−2·o[c]·x[j]");
+    assert_eq!(e.step("b[c]").unwrap().closed, "2·o[c]");
+    let w: Vec<[f64; 300]> = (0..3)
+        .map(|c| std::array::from_fn(|j| ((c * 7 + j * 3) % 13) as f64 / 130.0))
+        .collect();
+    let b = [0.5, -0.25, 1.0];
+    let x: [f64; 300] = std::array::from_fn(|j| (j % 5) as f64 / 50.0 - 0.04);
+    let (value, (gw, gb)) = residual_layer_grad(&w, &b, &x);
+    assert_eq!(value, residual_layer(&w, &b, &x));
+    for c in 0..3 {
+        let o = b[c] - (0..300).map(|j| w[c][j] * x[j]).sum::<f64>();
+        assert!((gb[c] - 2.0 * o).abs() < 1e-12, "b[{c}]");
+        for j in [0, 17, 299] {
+            let formula = -2.0 * o * x[j];
+            assert!((gw[c][j] - formula).abs() < 1e-12, "w[{c}][{j}]");
+        }
+    }
+}
+
+/// A product of matrices accumulated element by element, and a sum over
+/// two loops: the outer loop's sum is a recurrence through its partial sums.
+#[derive_grad(explain)]
+fn matmul_norm(a: &[[f64; 40]; 40], b: &[[f64; 40]; 40]) -> f64 {
+    let mut p = [[0.0; 40]; 40];
+    for i in 0..40 {
+        for k in 0..40 {
+            for j in 0..40 {
+                p[i][k] += a[i][j] * b[j][k];
+            }
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..40 {
+        for k in 0..40 {
+            s += p[i][k] * p[i][k];
+        }
+    }
+    s
+}
+
+#[test]
+fn a_matrix_product_and_a_double_sum_explain_in_index_notation() {
+    let e = matmul_norm_explain();
+    let p = e.graph.index_of("p[i][k]").unwrap();
+    assert_eq!(e.graph.nodes[p].definition, "Σ_j a[i][j]·b[j][k]");
+    let s = e.graph.index_of("s[i]").unwrap();
+    assert_eq!(e.graph.nodes[s].definition, "s[i−1] + Σ_k p[i][k]²");
+    // By hand: s[i] feeds s[i + 1] with derivative 1, the last one is the
+    // output, so every ∂/∂s[i] is 1; ∂s/∂p[i][k] = 2·p[i][k], and
+    // ∂/∂a[i][j] = Σ_k ∂/∂p[i][k]·b[j][k].
+    assert_eq!(
+        e.step("s[i]").unwrap().closed,
+        "∂matmul_norm/∂s[i+1] + [i = 39]"
+    );
+    assert_eq!(
+        e.step("p[i][k]").unwrap().closed,
+        "2·∂matmul_norm/∂s[i]·p[i][k]"
+    );
+    assert_eq!(
+        e.step("a[i][j]").unwrap().closed,
+        "Σ_k ∂matmul_norm/∂p[i][k]·b[j][k]"
+    );
+    let mut a = Box::new([[0.0; 40]; 40]);
+    let mut b = Box::new([[0.0; 40]; 40]);
+    for i in 0..40 {
+        for j in 0..40 {
+            a[i][j] = ((i * 3 + j * 5) % 7) as f64 / 7.0 - 0.4;
+            b[i][j] = ((i * 11 + j) % 5) as f64 / 5.0 - 0.3;
+        }
+    }
+    let (value, g) = matmul_norm_grad(&a, &b);
+    assert_eq!(value, matmul_norm(&a, &b));
+    // The formula, evaluated: ∂/∂a[i][j] = Σ_k 2·p[i][k]·b[j][k].
+    for (i, j) in [(0, 0), (7, 31), (39, 39)] {
+        let p = |k: usize| (0..40).map(|m| a[i][m] * b[m][k]).sum::<f64>();
+        let formula: f64 = (0..40).map(|k| 2.0 * p(k) * b[j][k]).sum();
+        assert!(
+            (g[i][j] - formula).abs() < 1e-12 * formula.abs().max(1.0),
+            "a[{i}][{j}]: {} vs {formula}",
+            g[i][j]
+        );
+    }
+}

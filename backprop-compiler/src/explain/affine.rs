@@ -32,18 +32,31 @@ impl Affine {
         Affine { c: 0, terms }
     }
 
-    /// `self + k·other`.
+    /// `self + k·other`. Where a coefficient would overflow `i64` (a loop
+    /// from `i64::MIN`), the result is one opaque atom written out, which
+    /// the derivation treats as any other unknown integer.
     pub fn add_scaled(&self, other: &Affine, k: i64) -> Affine {
+        self.checked_add_scaled(other, k).unwrap_or_else(|| {
+            let text = match k {
+                1 => format!("({self}+{other})"),
+                -1 => format!("({self}−({other}))"),
+                _ => format!("({self}+{k}·({other}))"),
+            };
+            Affine::atom(&text)
+        })
+    }
+
+    fn checked_add_scaled(&self, other: &Affine, k: i64) -> Option<Affine> {
         let mut out = self.clone();
-        out.c += k * other.c;
+        out.c = out.c.checked_add(k.checked_mul(other.c)?)?;
         for (name, coef) in &other.terms {
             let e = out.terms.entry(name.clone()).or_insert(0);
-            *e += k * coef;
+            *e = e.checked_add(k.checked_mul(*coef)?)?;
             if *e == 0 {
                 out.terms.remove(name);
             }
         }
-        out
+        Some(out)
     }
 
     /// `self · k` for a constant `k`.
@@ -127,5 +140,9 @@ mod tests {
                 .latex(),
             "n-1"
         );
+        // A loop from i64::MIN: its last index minus one does not fit.
+        let low = Affine::constant(i64::MIN).add_scaled(&Affine::constant(1), -1);
+        assert_eq!(low.as_const(), None);
+        assert!(low.to_string().contains("9223372036854775808"), "{low}");
     }
 }

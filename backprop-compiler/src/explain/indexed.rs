@@ -70,6 +70,21 @@ enum Source {
     Element(Id, Vec<i64>),
 }
 
+/// An array element that a loop accumulates (`for j … { o[c] += term }`):
+/// written `o[c] = Σ_j term`.
+#[derive(Clone, Debug)]
+struct ArraySum {
+    /// The loop doing the sum.
+    l: u32,
+    term: Id,
+    subtracted: bool,
+    /// The read of the element being added to.
+    load: Id,
+    /// The value the sum starts from (`None`: zero), or why it cannot be
+    /// written.
+    init: Result<Option<Id>, String>,
+}
+
 /// A graph node that stands for a named value where it is read.
 #[derive(Clone, Debug)]
 struct Occ {
@@ -129,6 +144,14 @@ struct Builder<'a> {
     var_names: HashMap<u32, String>,
     /// Accumulated sums: (loop, carried) → (term, subtracted).
     sums: HashMap<(u32, u32), (Id, bool)>,
+    /// Array elements accumulated by the innermost loop adding to them
+    /// (`for j … { o[c] += term }`): the store → (loop, term, subtracted,
+    /// the load of the element being added to).
+    array_sums: HashMap<Id, ArraySum>,
+    /// Stores whose value a sum of an array element starts from (`o[c] =
+    /// b[c]` before `for j … { o[c] += … }`): that sum's definition reads
+    /// the value itself.
+    absorbed: HashSet<Id>,
     nodes: Vec<NamedNode>,
     defs: Vec<Def>,
     occ: HashMap<Id, Occ>,
@@ -162,6 +185,8 @@ impl<'a> Builder<'a> {
             loop_of_region,
             var_names: HashMap::new(),
             sums: HashMap::new(),
+            array_sums: HashMap::new(),
+            absorbed: HashSet::new(),
             nodes: Vec::new(),
             defs: Vec::new(),
             occ: HashMap::new(),
@@ -188,6 +213,7 @@ impl<'a> Builder<'a> {
             b.var_names.insert(l, name);
         }
         b.find_sums();
+        b.find_array_sums();
         b.find_canonical();
         Ok(b)
     }
@@ -238,6 +264,133 @@ impl<'a> Builder<'a> {
                     self.sums.insert((l, k as u32), t);
                 }
             }
+        }
+    }
+
+    /// A carried array whose only uses in the loop body are one read and
+    /// one write of the same element, the write being `read + term` (or
+    /// `read − term`) at an index that does not depend on the loop's
+    /// variable, is a sum per element: `o[c] = init + Σ_j term`.
+    fn find_array_sums(&mut self) {
+        let mut users: HashMap<Id, Vec<Id>> = HashMap::new();
+        for (i, &is_live) in self.live.iter().enumerate() {
+            if is_live {
+                for &a in &self.g.get(Id(i as u32)).args {
+                    users.entry(a).or_default().push(Id(i as u32));
+                }
+            }
+        }
+        let only_user = |id: Id| match users.get(&id).map(Vec::as_slice) {
+            Some(&[u]) => Some(u),
+            _ => None,
+        };
+        for &l in self.loop_of_region.values() {
+            let info = &self.g.loops[l as usize];
+            for (k, (&c, &y)) in info.carried.iter().zip(&info.yields).enumerate() {
+                if info.kinds[k] != GKind::Buffer {
+                    continue;
+                }
+                let Some(readers) = users.get(&c) else {
+                    continue;
+                };
+                let (load, store) = match *readers.as_slice() {
+                    [a, b] if self.g.get(a).op == Op::Load => (a, b),
+                    [a, b] if self.g.get(b).op == Op::Load => (b, a),
+                    _ => continue,
+                };
+                let st = self.g.get(store);
+                let ld = self.g.get(load);
+                if store != y
+                    || st.op != Op::Store
+                    || st.args[1..st.args.len() - 1] != ld.args[1..]
+                    || only_user(load).is_none()
+                {
+                    continue;
+                }
+                let value = *st.args.last().expect("store has a value");
+                if only_user(load) != Some(value) {
+                    continue;
+                }
+                let node = self.g.get(value);
+                let term = match node.op {
+                    Op::Add if node.args[0] == load && node.args[1] != load => {
+                        (node.args[1], false)
+                    }
+                    Op::Add if node.args[1] == load && node.args[0] != load => {
+                        (node.args[0], false)
+                    }
+                    Op::Sub if node.args[0] == load && node.args[1] != load => (node.args[1], true),
+                    _ => continue,
+                };
+                let var = self.var(l).to_owned();
+                let fixed = ld.args[1..]
+                    .iter()
+                    .all(|&a| !self.int_affine(a, &HashMap::new()).mentions(&var));
+                if fixed {
+                    let idx = ld.args[1..].to_vec();
+                    let loop_node = info.node.expect("finished loop");
+                    let init_buf = self.g.get(loop_node).args[2 + k];
+                    let mut through = Vec::new();
+                    let init = self.sum_init(init_buf, &idx, loop_node, &users, &mut through);
+                    if init.is_ok() {
+                        self.absorbed.extend(through);
+                    }
+                    self.array_sums.insert(
+                        store,
+                        ArraySum {
+                            l,
+                            term: term.0,
+                            subtracted: term.1,
+                            load,
+                            init,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// The value element `idx` of buffer `buf` holds when a sum starts
+    /// adding to it: `Ok(None)` for a constant zero (a fresh `[0.0; N]`),
+    /// `Ok(Some(v))` for a value stored at the same element just before (`o[c]
+    /// = b[c]; for j … { o[c] += … }`), with the stores it passes through.
+    /// `reader` is the loop that starts from `buf`; a value read elsewhere
+    /// too is not only the sum's start.
+    fn sum_init(
+        &self,
+        buf: Id,
+        idx: &[Id],
+        reader: Id,
+        users: &HashMap<Id, Vec<Id>>,
+        absorbed: &mut Vec<Id>,
+    ) -> Result<Option<Id>, String> {
+        let node = self.g.get(buf);
+        let zero = |a: &Id| self.g.as_const(*a) == Some(0.0);
+        let only_reader = users.get(&buf).is_some_and(|u| u.as_slice() == [reader]);
+        match node.op {
+            Op::NewArray(_) if node.args.iter().all(zero) => Ok(None),
+            Op::NewVec { .. } if zero(&node.args[0]) => Ok(None),
+            Op::Store if node.args[1..node.args.len() - 1] == *idx && only_reader => {
+                absorbed.push(buf);
+                Ok(Some(*node.args.last().expect("store has a value")))
+            }
+            // The array an enclosing loop carries, each iteration adding
+            // to its own element: the element's value before that loop.
+            Op::Carried { l, k } if self.loop_of_region.contains_key(&self.g.loops[l as usize].body) => {
+                let var = self.var(l).to_owned();
+                let own = idx
+                    .iter()
+                    .any(|&a| self.int_affine(a, &HashMap::new()).mentions(&var));
+                let info = &self.g.loops[l as usize];
+                match info.node {
+                    Some(loop_node) if own && only_reader => {
+                        let init = self.g.get(loop_node).args[2 + k as usize];
+                        self.sum_init(init, idx, loop_node, users, absorbed)
+                    }
+                    _ => Err(format!("`explain` does not yet write in index notation an array element that every iteration of the loop over `{var}` adds to again: remove `explain`, or index the array by that loop's variable")),
+                }
+            }
+            _ => Err("`explain` writes an element accumulated with `+=` in index notation when it starts from zero (`[0.0; N]`) or from a value stored just before the loop (`o[c] = b[c]; for j … { o[c] += … }`): remove `explain`, or start the array from zeros and add the initial value in the loop".into()),
         }
     }
 
@@ -475,7 +628,9 @@ impl<'a> Builder<'a> {
         let node = self.g.get(b);
         match node.op {
             Op::Store => {
-                out.push(Source::Store(b));
+                if !self.absorbed.contains(&b) {
+                    out.push(Source::Store(b));
+                }
                 self.sources(node.args[0], false, out)
             }
             Op::LoopOut(k) => {
@@ -487,7 +642,7 @@ impl<'a> Builder<'a> {
                 self.sources(info.yields[k as usize], false, out)?;
                 self.sources(init, false, out)
             }
-            Op::Carried { .. } if top => Err("`explain` does not yet write an array that a loop reads and writes from one iteration to the next (`h[i + 1] = … h[i] …`) in index notation: remove `explain`, or explain a version that writes each layer into its own array".into()),
+            Op::Carried { .. } if top => Err("`explain` does not yet write in index notation an array that a loop reads and writes from one iteration to the next (`h[i + 1] = … h[i] …`, or `o[c] += …` in a loop over `c` inside the loop doing the sum): remove `explain`, write each layer into its own array, or make the loop that sums the innermost (`for c … { for j … { o[c] += … } }`)".into()),
             Op::Carried { .. } => Ok(()),
             Op::NewArray(s) => {
                 let shape = self.g.shapes[s as usize].clone();
@@ -545,6 +700,7 @@ impl<'a> Builder<'a> {
                 }
             }
         }
+        let sum_loads: HashSet<Id> = self.array_sums.values().map(|a| a.load).collect();
         let mut family: HashMap<(u32, u32), usize> = HashMap::new();
         let mut carried_occ: HashMap<(u32, u32), Id> = HashMap::new();
         for i in 0..=output.index() {
@@ -586,6 +742,52 @@ impl<'a> Builder<'a> {
                     let name = self.g.externs[k as usize].to_string().replace(' ', "");
                     self.leaf(id, &name, Vec::new(), Kind::Input);
                 }
+                Op::Load if sum_loads.contains(&id) => {}
+                Op::Store if self.absorbed.contains(&id) => {}
+                Op::Store if self.array_sums.contains_key(&id) => {
+                    let sum = self.array_sums[&id].clone();
+                    let storage = self.g.storage(node.args[0]);
+                    let base = self.g.names[storage.index()]
+                        .clone()
+                        .unwrap_or_else(|| "array".into());
+                    let idx_ids = node.args[1..node.args.len() - 1].to_vec();
+                    let loop_node = self.g.loops[sum.l as usize].node.expect("finished loop");
+                    let init = sum.init?;
+                    let inner = self.enclosing(region);
+                    let outer = self.enclosing(self.g.region_of[loop_node.index()]);
+                    let ix: Vec<Affine> = idx_ids
+                        .iter()
+                        .map(|&x| self.int_affine(x, &HashMap::new()))
+                        .collect();
+                    for &l in &outer {
+                        if !ix.iter().any(|a| a.mentions(self.var(l))) {
+                            return Err(format!("`explain` does not yet write in index notation an array element that every iteration of the loop over `{}` writes again: remove `explain`, or index the array by that loop's variable", self.var(l)));
+                        }
+                    }
+                    let top = if sum.subtracted {
+                        let r = self.g.region_of[sum.term.index()];
+                        self.g.node_in(r, Op::Neg, vec![sum.term])
+                    } else {
+                        sum.term
+                    };
+                    let mut parts = Vec::new();
+                    if let Some(v) = init {
+                        let scope = self.enclosing(self.g.region_of[v.index()]);
+                        parts.push(Part {
+                            top: v,
+                            scope,
+                            summed: None,
+                        });
+                    }
+                    parts.push(Part {
+                        top,
+                        scope: inner,
+                        summed: Some(sum.l),
+                    });
+                    let idx = idx_ids.iter().map(|&a| Ix::Node(a)).collect();
+                    let n = self.add_node(id, &base, idx, Kind::Intermediate, parts);
+                    self.store_node.insert(id, n);
+                }
                 Op::Load => {
                     let storage = self.g.storage(node.args[0]);
                     let idx: Vec<Ix> = node.args[1..].iter().map(|&a| Ix::Node(a)).collect();
@@ -598,50 +800,50 @@ impl<'a> Builder<'a> {
                         };
                         let name = info.name.to_string();
                         self.param_read(id, p, name.trim_start_matches("r#"), idx, kind);
-                        continue;
-                    }
-                    let mut sources = Vec::new();
-                    self.sources(node.args[0], true, &mut sources)?;
-                    if sources.len() > 1 {
-                        let keys: Option<Vec<Vec<i64>>> =
-                            sources.iter().map(|s| self.source_element(s)).collect();
-                        let distinct = keys.is_some_and(|k| {
-                            let set: HashSet<&Vec<i64>> = k.iter().collect();
-                            set.len() == k.len()
-                        });
-                        if !distinct {
-                            return Err("`explain` does not yet write in index notation an array element that may have been written in several places before it is read: remove `explain`, or write each value into its own array".into());
-                        }
-                    }
-                    let base = self.g.names[storage.index()]
-                        .clone()
-                        .unwrap_or_else(|| "array".into());
-                    let mut links = Vec::new();
-                    for s in &sources {
-                        match s {
-                            Source::Store(st) => {
-                                if let Some(&n) = self.store_node.get(st) {
-                                    links.push(Link {
-                                        node: n,
-                                        idx: idx.clone(),
-                                        first: None,
-                                        at: None,
-                                    });
-                                }
-                            }
-                            Source::Element(value, at) => {
-                                for l in &self.occ[value].links {
-                                    links.push(Link {
-                                        node: l.node,
-                                        idx: idx.clone(),
-                                        first: None,
-                                        at: Some(at.clone()),
-                                    });
-                                }
+                    } else {
+                        let mut sources = Vec::new();
+                        self.sources(node.args[0], true, &mut sources)?;
+                        if sources.len() > 1 {
+                            let keys: Option<Vec<Vec<i64>>> =
+                                sources.iter().map(|s| self.source_element(s)).collect();
+                            let distinct = keys.is_some_and(|k| {
+                                let set: HashSet<&Vec<i64>> = k.iter().collect();
+                                set.len() == k.len()
+                            });
+                            if !distinct {
+                                return Err("`explain` does not yet write in index notation an array element that may have been written in several places before it is read: remove `explain`, or write each value into its own array".into());
                             }
                         }
+                        let base = self.g.names[storage.index()]
+                            .clone()
+                            .unwrap_or_else(|| "array".into());
+                        let mut links = Vec::new();
+                        for s in &sources {
+                            match s {
+                                Source::Store(st) => {
+                                    if let Some(&n) = self.store_node.get(st) {
+                                        links.push(Link {
+                                            node: n,
+                                            idx: idx.clone(),
+                                            first: None,
+                                            at: None,
+                                        });
+                                    }
+                                }
+                                Source::Element(value, at) => {
+                                    for l in &self.occ[value].links {
+                                        links.push(Link {
+                                            node: l.node,
+                                            idx: idx.clone(),
+                                            first: None,
+                                            at: Some(at.clone()),
+                                        });
+                                    }
+                                }
+                            }
+                        }
+                        self.occ.insert(id, Occ { base, idx, links });
                     }
-                    self.occ.insert(id, Occ { base, idx, links });
                 }
                 Op::Store => {
                     let value = *node.args.last().expect("store has a value");
@@ -787,29 +989,8 @@ impl<'a> Builder<'a> {
                 }
                 _ if recurrence.contains_key(&id) => {
                     let (l, k) = recurrence[&id];
-                    let info = &self.g.loops[l as usize];
-                    let base = info.names[k as usize]
-                        .clone()
-                        .unwrap_or_else(|| format!("c{k}"));
-                    let body = info.body;
-                    let scope = self.enclosing(body);
-                    let idx = self.scope_idx(body);
-                    let n = self.add_node(
-                        id,
-                        &base,
-                        idx.clone(),
-                        Kind::Intermediate,
-                        vec![Part {
-                            top: id,
-                            scope,
-                            summed: None,
-                        }],
-                    );
+                    let n = self.recurrence_node(id, l, k);
                     family.insert((l, k), n);
-                    // A new value that is itself a read (`h = x[t]`) stays that read.
-                    if !self.occ.contains_key(&id) {
-                        self.identity_occ(id, n);
-                    }
                     if let Some(&c) = carried_occ.get(&(l, k)) {
                         let cidx = self.occ[&c].idx.clone();
                         self.occ.get_mut(&c).expect("carried").links.push(Link {
@@ -844,6 +1025,35 @@ impl<'a> Builder<'a> {
                 }
                 _ => {}
             }
+            // A recurrence whose new value an arm above has made a node of
+            // its own (a sum: `s[i] = s[i−1] + Σ_k …`) or a read (`h =
+            // x[t]`): its family is that node, or a node defined as the read.
+            if let Some(&(l, k)) = recurrence.get(&id) {
+                if let std::collections::hash_map::Entry::Vacant(slot) = family.entry((l, k)) {
+                    let own = self.occ.get(&id).and_then(|o| match o.links.as_slice() {
+                        [lk] if self.nodes[lk.node].id == id
+                            && self.nodes[lk.node].kind == Kind::Intermediate =>
+                        {
+                            Some(lk.node)
+                        }
+                        _ => None,
+                    });
+                    let n = match own {
+                        Some(n) => n,
+                        None => self.recurrence_node(id, l, k),
+                    };
+                    slot.insert(n);
+                    if let Some(&c) = carried_occ.get(&(l, k)) {
+                        let cidx = self.occ[&c].idx.clone();
+                        self.occ.get_mut(&c).expect("carried").links.push(Link {
+                            node: n,
+                            idx: cidx,
+                            first: None,
+                            at: None,
+                        });
+                    }
+                }
+            }
         }
         // The output is always a node of its own kind.
         let own = self.occ.get(&output).and_then(|o| {
@@ -872,6 +1082,34 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
+    /// The node of a value loop `l` carries and replaces, its `k`th, whose
+    /// new value is `id` (`h[t] = tanh(w·h[t−1] + u·x[t])`).
+    fn recurrence_node(&mut self, id: Id, l: u32, k: u32) -> usize {
+        let info = &self.g.loops[l as usize];
+        let base = info.names[k as usize]
+            .clone()
+            .unwrap_or_else(|| format!("c{k}"));
+        let body = info.body;
+        let scope = self.enclosing(body);
+        let idx = self.scope_idx(body);
+        let n = self.add_node(
+            id,
+            &base,
+            idx,
+            Kind::Intermediate,
+            vec![Part {
+                top: id,
+                scope,
+                summed: None,
+            }],
+        );
+        // A new value that is itself a read (`h = x[t]`) stays that read.
+        if !self.occ.contains_key(&id) {
+            self.identity_occ(id, n);
+        }
+        n
+    }
+
     /// How a node is written in a step whose user's loop variables are
     /// replaced by `subst`: occurrences by their names, integers as index
     /// expressions.
@@ -893,11 +1131,15 @@ impl<'a> Builder<'a> {
     }
 
     /// Whether a part of node `n` is just a read of another node (`let a =
-    /// x[i]`, `h[j] = a`), rather than the expression that defines `n`.
+    /// x[i]`, `h[j] = a`) or of another element of `n` (a sum starting
+    /// from the previous iteration's: `s[i] = s[i−1] + Σ_k …`), rather than
+    /// the expression that defines `n`.
     fn reads_other(&self, n: usize, top: Id) -> bool {
-        self.occ
-            .get(&top)
-            .is_some_and(|o| o.links.iter().all(|l| l.node != n))
+        self.occ.get(&top).is_some_and(|o| {
+            o.links
+                .iter()
+                .all(|l| l.node != n || l.idx.iter().any(|x| matches!(x, Ix::Shift(..))))
+        })
     }
 
     /// The nodes a part reads.

@@ -129,11 +129,29 @@ fn explain_says_what_index_notation_cannot_write_yet() {
         e[0].contains("reads and writes from one iteration to the next"),
         "{e:?}"
     );
+    // An element the innermost loop adds to is a sum (`h[0] = Σ_i w[i]`)…
     let e = errors(
         "explain",
         "fn f(w: &[f64; 40]) -> f64 { let mut h = [0.0; 2]; for i in 0..40 { h[0] = h[0] + w[i]; } h[0] }",
     );
+    assert!(e.is_empty(), "{e:?}");
+    // …but not when the loop over the element's index is inside the sum.
+    let e = errors(
+        "explain",
+        "fn f(w: &[[f64; 300]; 10], h: &[f64; 300]) -> f64 { let mut o = [0.0; 10]; for j in 0..300 { for c in 0..10 { o[c] += w[c][j] * h[j]; } } o[3] * o[4] }",
+    );
     assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("make the loop that sums the innermost"),
+        "{e:?}"
+    );
+    // Nor when the element is read between its start and the sum.
+    let e = errors(
+        "explain",
+        "fn f(w: &[[f64; 300]; 10], b: &[f64; 10], h: &[f64; 300]) -> f64 { let mut o = [0.0; 10]; let mut q = 0.0; for c in 0..10 { o[c] = b[c]; q += o[c] * o[c]; for j in 0..300 { o[c] += w[c][j] * h[j]; } } o[3] * q }",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("starts from zero"), "{e:?}");
 }
 
 #[test]
