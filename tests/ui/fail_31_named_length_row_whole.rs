@@ -1,21 +1,10 @@
 use backprop::prelude::*;
 
-// Rows of a parameter whose lengths are named constants are read element by
-// element; a row used whole (here iterated) gets an error that says to
-// index it. A local array's length computed from a constant, and a nested
-// local array with a named length, are refused with what to write instead.
+// A local array's length computed from a constant, and a nested local
+// array with a named length, are refused with what to write instead.
 
 const INPUTS: usize = 3;
 const HIDDEN: usize = 2;
-
-#[derive_grad]
-fn row_sum(w: &[[f64; INPUTS]; HIDDEN]) -> f64 {
-    let mut s = 0.0;
-    for &v in w[0].iter() {
-        s += v;
-    }
-    s
-}
 
 #[derive_grad]
 fn computed_local_length(w: &[f64; INPUTS]) -> f64 {

@@ -368,6 +368,18 @@ impl Graph {
     /// no pattern: every one leaves values unchanged.
     fn fold(&mut self, op: Op, args: &[Id]) -> Option<Id> {
         match op {
+            // i + 0 and i − 0 (an offset of zero in an iterator chain's
+            // rewriting: the first element of a window).
+            Op::IntAdd | Op::IntSub if matches!(self.get(args[1]).op, Op::IntConst(0)) => {
+                Some(args[0])
+            }
+            Op::IntAdd if matches!(self.get(args[0]).op, Op::IntConst(0)) => Some(args[1]),
+            // −0 + x is x for every x, −0, +0, ∞ and NaN included (+0 + x
+            // is not: +0 + −0 = +0). Rust's float `Sum` starts from −0.
+            Op::Add if args.iter().any(|&a| self.is_negative_zero(a)) => {
+                let k = usize::from(self.is_negative_zero(args[0]));
+                Some(args[k])
+            }
             Op::Select => {
                 if let Some(c) = self.as_bool(args[0]) {
                     return Some(if c { args[1] } else { args[2] });
@@ -417,6 +429,11 @@ impl Graph {
     /// is exact too (53 ≥ 2·24 + 2 bits); transcendental functions depend on
     /// the math library, and for a generic `F` the precision is unknown, so
     /// those stay as run-time operations in the forward pass.
+    fn is_negative_zero(&self, id: Id) -> bool {
+        self.as_const(id)
+            .is_some_and(|c| c.to_bits() == (-0.0f64).to_bits())
+    }
+
     fn folds_exactly(&self, op: Op) -> bool {
         let fold = match op {
             Op::Neg => Fold::Always,

@@ -5,18 +5,22 @@ use quote::{format_ident, quote, ToTokens};
 use syn::Expr;
 
 use crate::graph::{CallInfo, Id, Op};
+use crate::op::CmpOp;
 use crate::ops::{self, PRIMITIVES};
 use crate::signature::{ElemTy, NAMED_LEN};
 
 use super::*;
 
 /// What can be done with a slice parameter.
-pub(super) const SLICE_USE: &str = "a slice or `Vec` parameter is read at indices, in loops over its length: `for i in 0..w.len() { … w[i] … }`; its iterator methods and using it as a whole value are not supported yet";
+pub(super) const SLICE_USE: &str = "a slice or `Vec` parameter is read at indices, in loops over its length (`for i in 0..w.len() { … w[i] … }`) or through an iterator chain (`w.iter().map(|x| …).sum()`); using it as a whole value is not supported yet";
 
 impl Lowerer<'_> {
     // ----------------------------------------------------- methods and calls
 
     pub(super) fn method_call(&mut self, m: &syn::ExprMethodCall) -> Value {
+        if let Some(v) = self.chain_consumer(m) {
+            return v;
+        }
         let recv = self.expr(&m.receiver);
         let args: Vec<&Expr> = m.args.iter().collect();
         self.apply_method(recv, &m.method, &args, m)
@@ -41,7 +45,15 @@ impl Lowerer<'_> {
             Value::Slice { len, .. } if name == "len" && args.is_empty() => {
                 return Value::RtInt(len);
             }
-            Value::Slice { .. } => return self.error_at(method, SLICE_USE),
+            Value::Slice { .. } => {
+                return self.error_at(
+                    method,
+                    format!(
+                        "unsupported method `.{name}()` here: {}",
+                        iter::chain_help()
+                    ),
+                );
+            }
             v => v,
         };
         match recv {
@@ -107,9 +119,24 @@ impl Lowerer<'_> {
                 }
                 _ => self.error_at(
                     method,
-                    format!("unsupported method `.{name}()` on an array: supported are `.len()`, `.iter().sum()`, `.iter().product()`, and iteration in `for` loops"),
+                    format!("unsupported method `.{name}()` on an array: supported are `.len()` and iterator chains; {}", iter::chain_help()),
                 ),
             },
+            a @ (Value::Int(_) | Value::RtInt(_)) if matches!(name.as_str(), "min" | "max") && args.len() == 1 => {
+                let b = self.int_expr(args[0]);
+                let op = if name == "min" { CmpOp::Lt } else { CmpOp::Gt };
+                match (&a, &b) {
+                    (Value::Int(x), Value::Int(y)) => Value::Int(if name == "min" { *x.min(y) } else { *x.max(y) }),
+                    (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
+                    _ => match (self.int_node(&a), self.int_node(&b)) {
+                        (Some(x), Some(y)) => {
+                            let c = self.g.node(Op::IntCmp(op), vec![x, y]);
+                            Value::RtInt(self.g.select(c, x, y))
+                        }
+                        _ => self.error_at(at, "this integer does not fit in 64 bits"),
+                    },
+                }
+            }
             other => self.error_at(method, format!("unsupported method `.{name}()` on {}", describe(&other))),
         }
     }

@@ -244,6 +244,9 @@ impl Lowerer<'_> {
         if f.label.is_some() {
             return self.error_at(f, "labelled loops are not supported");
         }
+        if let Some(v) = self.chain_for(f) {
+            return v;
+        }
         if let Some(range) = rolled::range_parts(&f.expr) {
             let lo = self.int_expr(range.lo);
             let hi = self.int_expr(range.hi);

@@ -87,8 +87,15 @@ impl Lowerer<'_> {
             Expr::Macro(m) => self.macro_error(&m.mac),
             Expr::Match(m) => self.error_at(&m.match_token, "`match` is not supported: use `if`/`else` with comparisons"),
             Expr::Tuple(t) if t.elems.is_empty() => Value::Unit,
-            Expr::Tuple(t) => self.error_at(t, "tuples are not supported: the loss is one float; use separate variables or arrays"),
-            Expr::Field(f) => self.error_at(f, "field access is not supported: pass the fields' values as parameters (floats or arrays)"),
+            Expr::Tuple(t) => Value::Tuple(t.elems.iter().map(|e| self.expr(e)).collect()),
+            Expr::Field(f) => match (self.expr(&f.base), &f.member) {
+                (Value::Tuple(items), syn::Member::Unnamed(k)) if (k.index as usize) < items.len() => {
+                    items[k.index as usize].clone()
+                }
+                (Value::Poison, _) => Value::Poison,
+                (Value::Tuple(_), _) => self.error_at(&f.member, "no such element of this tuple"),
+                _ => self.error_at(f, "field access is not supported: pass the fields' values as parameters (floats or arrays)"),
+            },
             Expr::Struct(s) => self.error_at(s, "struct values are not supported: use floats and arrays"),
             Expr::Range(r) => self.error_at(r, "a range is only supported as the bound of a `for` loop"),
             Expr::Let(l) => self.error_at(l, "`if let` is not supported: use a comparison"),

@@ -106,6 +106,7 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
         rolled_depth: 0,
         runtime_if_depth: 0,
         loops: Vec::new(),
+        desugared: HashMap::new(),
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
@@ -202,6 +203,10 @@ struct Lowerer<'a> {
     runtime_if_depth: u32,
     /// The loops whose bodies are being lowered, innermost last.
     loops: Vec<LoopCtx>,
+    /// Iterator chains already rewritten as loops, by the address of their
+    /// syntax: an unrolled loop lowers its body once per iteration, and the
+    /// rewritten syntax must be the same each time (one error per cause).
+    desugared: HashMap<usize, iter::Desugared>,
 }
 
 /// A loop whose body is being lowered.
@@ -453,6 +458,7 @@ mod call;
 mod consts;
 mod control;
 mod expr;
+mod iter;
 mod rolled;
 
 pub use rolled::UNROLL_MAX_TRIPS;
