@@ -241,3 +241,39 @@ fn rows_with_named_lengths_and_tuples() {
     let w = [[0.3, -0.2, 0.9], [1.1, 0.4, -0.6]];
     check("named_rows", |w| named_rows(&w), |w| named_rows_grad(&w), w);
 }
+
+/// Closures bound with `let`: called directly, passed to `map`, capturing
+/// a value that is shadowed afterwards (the closure keeps the one it saw).
+#[derive_grad]
+fn with_closures(w: &[f64], x: [f64; 2]) -> f64 {
+    let scale = 0.5;
+    let act = |z: f64| (scale * z).tanh();
+    let scale = 100.0;
+    let softplus = |z: f64| -> f64 { (1.0 + z.exp()).ln() };
+    let hidden: f64 = w.iter().map(|&v| act(v * x[0])).sum();
+    let out: f64 = w.iter().copied().map(softplus).sum();
+    act(hidden) + out * x[1] + scale * 1e-3
+}
+
+#[test]
+fn closures_bound_with_let() {
+    let x = [0.7, -1.3];
+    for n in [0usize, 2, 25] {
+        let w = data(n, 0.9);
+        let (v, g) = with_closures_grad(&w, x);
+        assert_eq!(v.to_bits(), with_closures(&w, x).to_bits(), "n = {n}");
+        let h = 1e-6;
+        for i in 0..n {
+            let mut up = w.clone();
+            let mut down = w.clone();
+            up[i] += h;
+            down[i] -= h;
+            let fd = (with_closures(&up, x) - with_closures(&down, x)) / (2.0 * h);
+            assert!(
+                (g[i] - fd).abs() < 1e-7,
+                "n = {n}, w[{i}]: {} vs {fd}",
+                g[i]
+            );
+        }
+    }
+}

@@ -1,9 +1,11 @@
 use backprop::prelude::*;
 
+// `match` arms match integer or bool literals, ranges, constants, `|` of
+// those, a name or `_`; other patterns are refused.
 #[derive_grad]
-fn loss(x: f64, kind: u8) -> f64 {
-    match kind {
-        0 => x * x,
+fn loss(x: f64, kind: u8, flag: bool) -> f64 {
+    match (kind, flag) {
+        (0, true) => x * x,
         _ => x.abs(),
     }
 }

@@ -2,17 +2,14 @@ use backprop::prelude::*;
 
 // Unsupported constructs in one function: all are reported in one build.
 #[derive_grad]
-fn loss(w: [f64; 3], n: usize) -> f64 {
+fn loss(w: [f64; 3], n: usize, p: i32) -> f64 {
     let mut s = 0.0;
     for i in 0..n {
-        s += w[i];
+        s += w[i].powi(p);
     }
-    while s > 1.0 {
-        s = s * 0.5;
-    }
-    let f = |v: f64| v * v;
-    println!("{s}");
-    s.rem_euclid(2.0) + w[n] + f(s)
+    let kept: f64 = w.iter().filter(|v| **v > 0.0).sum();
+    let f = |v: f64| v.rem_euclid(2.0);
+    s + kept + f(s) + w[n]
 }
 
 fn main() {}

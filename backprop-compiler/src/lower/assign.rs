@@ -5,6 +5,9 @@ use syn::{Expr, UnOp};
 
 use super::*;
 
+/// Why an array is not written after `if c { return a; }`.
+const EARLY_RETURN_WRITE: &str = "an array element cannot be assigned after an early `return` whose condition is known only at run time (`if c { return a; }`: both paths are computed and one is picked): compute the early value at the end instead (`if c { a } else { … }` as the last expression), after the writes";
+
 impl Lowerer<'_> {
     // ----------------------------------------------------------- assignment
 
@@ -131,6 +134,10 @@ impl Lowerer<'_> {
             }
             return;
         };
+        if self.early_return_depth > 0 {
+            self.error_at(lhs, EARLY_RETURN_WRITE);
+            return;
+        }
         if self.runtime_if_depth > 0 {
             self.error_at(lhs, "an array element with a run-time index cannot be assigned inside an `if` with a run-time condition: compute the value with an `if` expression and assign it after (`h[j] = if c { a } else { b };`)");
             return;
@@ -223,6 +230,10 @@ impl Lowerer<'_> {
             }
             return;
         };
+        if self.early_return_depth > 0 {
+            self.error_at(lhs, EARLY_RETURN_WRITE);
+            return;
+        }
         if self.runtime_if_depth > 0 {
             self.error_at(lhs, "an element of a `vec!` or `[0.0; N]` cannot be assigned inside an `if` with a run-time condition: compute the value with an `if` expression and assign it after (`h[j] = if c { a } else { b };`)");
             return;

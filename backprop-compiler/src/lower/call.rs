@@ -154,6 +154,13 @@ impl Lowerer<'_> {
         let last = segs.last().cloned().unwrap_or_default();
         let prefix = &segs[..segs.len() - 1];
         let args: Vec<&Expr> = c.args.iter().collect();
+        if let Some(ident) = fp.path.get_ident() {
+            if let Some(Value::Closure(k)) =
+                self.lookup(&ident.to_string()).map(|b| b.value.clone())
+            {
+                return self.call_closure(k, &args, c);
+            }
+        }
 
         // `F::one()`, `F::from(0.5)`, `f64::max(a, b)`, `Float::exp(x)`:
         // associated functions of the float type or its traits.

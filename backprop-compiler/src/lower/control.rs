@@ -34,6 +34,12 @@ fn has_break(body: &syn::Block) -> bool {
 
 /// `Some` if `branch` is `if c { …; continue; }` or `if c { …; break; }`
 /// (no `else`, no label, no value): the form a loop body may jump in.
+/// Whether `if c { …; return v; }` (no `else`) ends the function early.
+pub(super) fn returns_early(branch: &syn::ExprIf) -> bool {
+    branch.else_branch.is_none()
+        && matches!(branch.then_branch.stmts.last(), Some(syn::Stmt::Expr(Expr::Return(r), _)) if r.expr.is_some())
+}
+
 pub(super) fn loop_jump(branch: &syn::ExprIf) -> Option<Jump> {
     if branch.else_branch.is_some() {
         return None;
@@ -84,6 +90,45 @@ impl Lowerer<'_> {
                 None => Value::Unit,
             },
         )
+    }
+
+    /// `if c { A; return a; } rest` at the end of the function is
+    /// `if c { A; a } else { rest }`: both paths end the function.
+    pub(super) fn early_return(&mut self, i: &syn::ExprIf, rest: &[syn::Stmt]) -> Value {
+        let cond = match self.expr(&i.cond) {
+            Value::Bool(c) => c,
+            Value::Poison => return Value::Poison,
+            other => {
+                return self.error_at(
+                    &i.cond,
+                    format!(
+                        "the condition must be a comparison or a bool, not {}",
+                        describe(&other)
+                    ),
+                );
+            }
+        };
+        let then = |lw: &mut Self| {
+            lw.scopes.push(Scope::new());
+            let v = lw.block_stmts(&i.then_branch.stmts, Position::FunctionTail);
+            lw.scopes.pop();
+            v
+        };
+        // Each path gets a scope of its own: what one binds, the other
+        // never sees (both end the function).
+        let otherwise = |lw: &mut Self| {
+            lw.scopes.push(Scope::new());
+            lw.early_return_depth += 1;
+            let v = lw.block_stmts(rest, Position::FunctionTail);
+            lw.early_return_depth -= 1;
+            lw.scopes.pop();
+            v
+        };
+        match self.g.as_bool(cond) {
+            Some(true) => then(self),
+            Some(false) => otherwise(self),
+            None => self.runtime_branches(cond, i, then, otherwise),
+        }
     }
 
     /// Lowers both branches of a run-time `if` on `cond` (each under its

@@ -79,13 +79,10 @@ impl Lowerer<'_> {
                 r,
                 "early `return` is not supported in a #[derive_grad] function: the derivative follows one path to the end; assign the result to a variable and return it as the last expression",
             ),
-            Expr::Closure(c) => self.error_at(
-                c,
-                "closures are not supported in a #[derive_grad] function: write the computation inline, or as a separate #[derive_grad] function and call it",
-            ),
+            Expr::Closure(c) => self.closure_value(c),
             Expr::Macro(m) if m.mac.path.is_ident("vec") => self.vec_macro(&m.mac),
             Expr::Macro(m) => self.macro_error(&m.mac),
-            Expr::Match(m) => self.error_at(&m.match_token, "`match` is not supported: use `if`/`else` with comparisons"),
+            Expr::Match(m) => self.match_expr(m),
             Expr::Tuple(t) if t.elems.is_empty() => Value::Unit,
             Expr::Tuple(t) => Value::Tuple(t.elems.iter().map(|e| self.expr(e)).collect()),
             Expr::Field(f) => match (self.expr(&f.base), &f.member) {

@@ -88,7 +88,7 @@ fn parse_expr(tokens: TokenStream) -> Expr {
 
 /// Every identifier in `tokens`, to name the loop variables with names the
 /// user's code does not mention.
-fn idents_of(tokens: TokenStream, out: &mut HashSet<String>) {
+pub(super) fn idents_of(tokens: TokenStream, out: &mut HashSet<String>) {
     for t in tokens {
         match t {
             proc_macro2::TokenTree::Ident(i) => {

@@ -56,6 +56,9 @@ pub enum Value {
     Tuple(Vec<Value>),
     /// `()`.
     Unit,
+    /// A closure bound with `let` (an index into the lowerer's closures),
+    /// expanded where it is called.
+    Closure(u32),
     /// A `let x;` not yet assigned.
     Uninit,
     /// The result of an expression that already reported an error.
@@ -105,8 +108,10 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
         iterations: 0,
         rolled_depth: 0,
         runtime_if_depth: 0,
+        early_return_depth: 0,
         loops: Vec::new(),
         desugared: HashMap::new(),
+        closures: Vec::new(),
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
@@ -180,6 +185,7 @@ fn describe(v: &Value) -> &'static str {
         Value::Slice { .. } => "a slice",
         Value::Tuple(_) => "a tuple",
         Value::Unit => "`()`",
+        Value::Closure(_) => "a closure",
         Value::Uninit => "an unassigned variable",
         Value::Poison => "an error",
     }
@@ -201,12 +207,17 @@ struct Lowerer<'a> {
     /// How many `if`s with run-time conditions enclose it (both branches
     /// are lowered, so neither may write an array in place).
     runtime_if_depth: u32,
+    /// How many of those `if`s are early `return`s (`if c { return a; }`),
+    /// whose run-time `else` is the rest of the function.
+    early_return_depth: u32,
     /// The loops whose bodies are being lowered, innermost last.
     loops: Vec<LoopCtx>,
     /// Iterator chains already rewritten as loops, by the address of their
     /// syntax: an unrolled loop lowers its body once per iteration, and the
     /// rewritten syntax must be the same each time (one error per cause).
     desugared: HashMap<usize, iter::Desugared>,
+    /// The closures bound with `let`, with the values they captured.
+    closures: Vec<closure::ClosureDef>,
 }
 
 /// A loop whose body is being lowered.
@@ -338,14 +349,28 @@ impl Lowerer<'_> {
             value = Value::Unit;
             match stmt {
                 Stmt::Local(local) => self.local(local),
+                Stmt::Item(syn::Item::Const(c)) => self.local_const(&c.ident, &c.ty, &c.expr),
+                Stmt::Item(syn::Item::Static(s))
+                    if matches!(s.mutability, syn::StaticMutability::None) =>
+                {
+                    self.local_const(&s.ident, &s.ty, &s.expr)
+                }
                 Stmt::Item(item) => {
                     self.error_at(
                         item,
-                        "items (nested `fn`, `const`, `use`, …) inside a #[derive_grad] body are not supported: move them outside the function",
+                        "items other than `const` and `static` (nested `fn`, `use`, `struct`, …) inside a #[derive_grad] body are not supported: move them outside the function",
                     );
                 }
+                // Checks and printing while debugging: the original function
+                // keeps them as written; they compute nothing to differentiate.
+                Stmt::Macro(m) if is_diagnostic(&m.mac) => {}
                 Stmt::Macro(m) => {
                     self.macro_error(&m.mac);
+                }
+                Stmt::Expr(Expr::If(branch), _)
+                    if pos == Position::FunctionTail && control::returns_early(branch) =>
+                {
+                    return self.early_return(branch, &stmts[i + 1..]);
                 }
                 Stmt::Expr(Expr::Return(ret), _) => {
                     if last && pos == Position::FunctionTail {
@@ -358,7 +383,7 @@ impl Lowerer<'_> {
                     } else {
                         self.error_at(
                             ret,
-                            "early `return` is not supported in a #[derive_grad] function: the derivative follows one path to the end; assign the result to a variable and return it as the last expression (an `if`/`else` can choose the value)",
+                            "this `return` is not supported in a #[derive_grad] function: an early return stands in an `if` at the function's level (`if c { …; return a; }`), not inside a loop or a nested block; assign the result to a variable and return it as the last expression",
                         );
                         value = Value::Poison;
                     }
@@ -397,6 +422,32 @@ impl Lowerer<'_> {
             None => Value::Uninit,
         };
         self.bind_pattern(&local.pat, value);
+    }
+
+    /// `const N: usize = 3;` or `const C: f64 = 0.5;` inside the body: a
+    /// name for a value known at compile time.
+    pub(super) fn local_const(&mut self, name: &syn::Ident, ty: &syn::Type, value: &syn::Expr) {
+        let v = match ty {
+            syn::Type::Path(p)
+                if p.path
+                    .get_ident()
+                    .is_some_and(|i| int_type(&i.to_string()).is_some()) =>
+            {
+                self.int_expr(value)
+            }
+            _ => self.expr(value),
+        };
+        let known = match &v {
+            Value::Int(_) | Value::Poison => true,
+            Value::Float(id) => self.g.as_const(*id).is_some(),
+            Value::Bool(b) => self.g.as_bool(*b).is_some(),
+            _ => false,
+        };
+        if !known {
+            self.error_at(value, "a `const` or `static` inside a #[derive_grad] body must be an integer, float or bool known at compile time");
+            return;
+        }
+        self.bind(name.to_string(), v);
     }
 
     fn bind_pattern(&mut self, pat: &syn::Pat, value: Value) {
@@ -439,10 +490,29 @@ impl Lowerer<'_> {
         self.error_at(
             mac,
             format!(
-                "macro calls (`{name}!`) are not supported in a #[derive_grad] body: a macro's expansion cannot be seen or differentiated; print or assert outside the loss function, or call a #[derive_grad] helper function"
+                "macro calls (`{name}!`) are not supported in a #[derive_grad] body: a macro's expansion cannot be seen or differentiated; compute the value in the function or in a #[derive_grad] helper (`assert!`, `debug_assert!`, `println!` and `eprintln!` are fine as statements)"
             ),
         )
     }
+}
+
+/// `assert!`, `debug_assert!`, `println!` and the like, as statements.
+fn is_diagnostic(mac: &syn::Macro) -> bool {
+    const NAMES: &[&str] = &[
+        "assert",
+        "assert_eq",
+        "assert_ne",
+        "debug_assert",
+        "debug_assert_eq",
+        "debug_assert_ne",
+        "println",
+        "eprintln",
+        "print",
+        "eprint",
+    ];
+    mac.path
+        .get_ident()
+        .is_some_and(|i| NAMES.contains(&i.to_string().as_str()))
 }
 
 fn strip_parens(e: &Expr) -> &Expr {
@@ -455,10 +525,12 @@ fn strip_parens(e: &Expr) -> &Expr {
 
 mod assign;
 mod call;
+mod closure;
 mod consts;
 mod control;
 mod expr;
 mod iter;
+mod matching;
 mod rolled;
 
 pub use rolled::UNROLL_MAX_TRIPS;

@@ -38,14 +38,14 @@ fn every_error_in_a_function_is_reported_at_once() {
         "fn f(x: f64, n: usize) -> f64 {
             let mut s = x.frobnicate();
             loop { s = s * 2.0; }
-            let c = |y: f64| y * 2.0;
-            println!(\"{}\", s);
+            let c = |y: f64| s += y;
+            let v = format!(\"{}\", s);
             s
         }",
     );
     let joined = errs.join("\n");
     assert_eq!(errs.len(), 4, "{joined}");
-    for needle in ["frobnicate", "`loop`", "closures", "println!"] {
+    for needle in ["frobnicate", "`loop`", "assigns to `s`", "format!"] {
         assert!(joined.contains(needle), "missing {needle}: {joined}");
     }
 }

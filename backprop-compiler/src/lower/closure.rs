@@ -1,0 +1,149 @@
+//! Closures bound with `let` and called in the body (`let act = |z: f64|
+//! z.tanh(); act(a) + act(b)`): each call is the closure's body, lowered
+//! with its parameters bound to the arguments and its free variables to the
+//! values they had where the closure was written (what Rust captures).
+
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use syn::visit::Visit;
+use syn::Expr;
+
+use super::*;
+
+/// A closure and what it captured.
+pub(super) struct ClosureDef {
+    closure: Rc<syn::ExprClosure>,
+    /// The values of the variables its body reads, when it was created.
+    captured: Vec<(String, Binding)>,
+}
+
+/// The variables an expression reads (single-segment paths) and the names
+/// it assigns to (`x = …`, `x += …`, `x[i] = …`).
+#[derive(Default)]
+struct Uses {
+    reads: HashSet<String>,
+    assigns: Vec<(String, proc_macro2::Span)>,
+}
+
+impl<'ast> Visit<'ast> for Uses {
+    fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
+        if let Some(i) = p.path.get_ident() {
+            self.reads.insert(i.to_string());
+        }
+    }
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        self.target(&a.left);
+        syn::visit::visit_expr_assign(self, a);
+    }
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        use syn::BinOp::*;
+        if matches!(
+            b.op,
+            AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
+        ) {
+            self.target(&b.left);
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
+}
+
+impl Uses {
+    fn target(&mut self, mut e: &Expr) {
+        loop {
+            match e {
+                Expr::Index(i) => e = &i.expr,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Unary(u) => e = &u.expr,
+                Expr::Path(p) => {
+                    if let Some(i) = p.path.get_ident() {
+                        self.assigns.push((i.to_string(), i.span()));
+                    }
+                    return;
+                }
+                _ => return,
+            }
+        }
+    }
+}
+
+impl Lowerer<'_> {
+    /// A closure as a value: its syntax and the values it captures.
+    pub(super) fn closure_value(&mut self, c: &syn::ExprClosure) -> Value {
+        if c.asyncness.is_some() {
+            return self.error_at(
+                c,
+                "async closures are not supported in a #[derive_grad] function",
+            );
+        }
+        let mut uses = Uses::default();
+        uses.visit_expr(&c.body);
+        let params: HashSet<String> = c.inputs.iter().flat_map(pattern_names).collect();
+        // A closure that assigns to a variable outside it (`|v| total += v`)
+        // would change that variable wherever it is called, out of sight of
+        // the loops around the call.
+        if let Some((name, span)) = uses
+            .assigns
+            .iter()
+            .find(|(n, _)| !params.contains(n) && self.lookup(n).is_some())
+        {
+            self.error(
+                *span,
+                format!("this closure assigns to `{name}`, a variable outside it: in a #[derive_grad] function a closure bound with `let` computes a value; return the value and assign it where the closure is called (`{name} += f(v)`), or use `.for_each(|v| …)` or a `for` loop"),
+            );
+            return Value::Poison;
+        }
+        let mut captured = Vec::new();
+        let mut reads: Vec<&String> = uses.reads.iter().filter(|n| !params.contains(*n)).collect();
+        reads.sort();
+        for name in reads {
+            if let Some(b) = self.lookup(name) {
+                captured.push((name.clone(), b.clone()));
+            }
+        }
+        self.closures.push(ClosureDef {
+            closure: Rc::new(c.clone()),
+            captured,
+        });
+        Value::Closure(self.closures.len() as u32 - 1)
+    }
+
+    /// A call of closure `k`: its body with the parameters bound.
+    pub(super) fn call_closure(&mut self, k: u32, args: &[&Expr], call: &syn::ExprCall) -> Value {
+        let def = &self.closures[k as usize];
+        let closure = def.closure.clone();
+        let captured = def.captured.clone();
+        if closure.inputs.len() != args.len() {
+            return self.error_at(
+                call,
+                format!("this closure takes {} argument(s)", closure.inputs.len()),
+            );
+        }
+        let values: Vec<Value> = args.iter().map(|a| self.expr(a)).collect();
+        if values.contains(&Value::Poison) {
+            return Value::Poison;
+        }
+        self.scopes.push(captured.into_iter().collect());
+        self.scopes.push(Scope::new());
+        for (pat, v) in closure.inputs.iter().zip(values) {
+            self.bind_pattern(pat, v);
+        }
+        let result = self.expr(&closure.body);
+        self.scopes.pop();
+        self.scopes.pop();
+        result
+    }
+}
+
+/// The names a pattern binds.
+fn pattern_names(p: &syn::Pat) -> Vec<String> {
+    struct Names(Vec<String>);
+    impl<'ast> Visit<'ast> for Names {
+        fn visit_pat_ident(&mut self, i: &'ast syn::PatIdent) {
+            self.0.push(i.ident.to_string());
+        }
+    }
+    let mut n = Names(Vec::new());
+    n.visit_pat(p);
+    n.0
+}

@@ -1,0 +1,109 @@
+//! Everyday Rust in a loss, through the real macro (issue 12): `match` on
+//! integers and bools, an early `return` inside `if`, `const` and `static`
+//! items in the body, `assert!`/`debug_assert!`/`println!` statements, and
+//! tuple destructuring. Values must equal the original's bit for bit and
+//! gradients match finite differences of the original (tests/common).
+
+// Loops and checks as users write them.
+#![allow(clippy::needless_range_loop, clippy::assertions_on_constants)]
+
+mod common;
+
+use backprop::prelude::*;
+use common::check;
+
+/// A loss picked by a run-time integer, with every kind of arm.
+#[derive_grad]
+fn by_kind(w: [f64; 2], kind: usize) -> f64 {
+    let base = match kind {
+        0 => w[0] * w[0],
+        1 | 2 => w[0] * w[1],
+        3..=5 => (w[0] - w[1]).abs(),
+        k if k % 2 == 0 => w[1].exp() * k as f64,
+        _ => w[0].sin(),
+    };
+    base + w[1]
+}
+
+/// `match` on a bool and on a loop variable known at compile time.
+#[derive_grad]
+fn by_flag(w: [f64; 3], squared: bool) -> f64 {
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += match i {
+            0 => w[i],
+            _ => 2.0 * w[i],
+        };
+    }
+    match squared {
+        true => s * s,
+        false => s,
+    }
+}
+
+/// Early returns at run time, and one decided at compile time.
+#[derive_grad]
+fn clipped(w: [f64; 2], limit: f64) -> f64 {
+    const SCALE: f64 = 0.5;
+    static OFFSET: f64 = 0.25;
+    const TERMS: usize = 2;
+    let r = w[0] * w[1];
+    if r > limit {
+        return limit * SCALE;
+    }
+    if TERMS == 3 {
+        return 0.0;
+    }
+    debug_assert!(r <= limit, "checked above");
+    assert!(TERMS > 0);
+    if r < -limit {
+        println!("clipped below: {r}");
+        return -limit + w[0] * OFFSET;
+    }
+    let (a, b) = (r * SCALE, w[1] * OFFSET);
+    a + b * TERMS as f64
+}
+
+#[test]
+fn match_on_integers_and_bools() {
+    let w = [0.7, -0.4];
+    for kind in [0, 1, 2, 3, 5, 6, 8, 7, 9] {
+        check(
+            "by_kind",
+            |w| by_kind(w, kind),
+            |w| by_kind_grad(w, kind),
+            w,
+        );
+    }
+    for squared in [true, false] {
+        check(
+            "by_flag",
+            |w| by_flag(w, squared),
+            |w| by_flag_grad(w, squared),
+            [0.3, -1.1, 0.8],
+        );
+    }
+}
+
+#[test]
+fn early_returns_consts_and_debugging_statements() {
+    for (w, limit) in [
+        ([0.5, 0.5], 1.0),
+        ([2.0, 3.0], 1.0),
+        ([-2.0, 3.0], 1.0),
+        ([0.1, -0.2], 0.05),
+    ] {
+        check(
+            "clipped",
+            |w| clipped(w, limit),
+            |w| clipped_grad(w, limit),
+            w,
+        );
+    }
+    // The branches by hand: above the limit the loss is constant in w.
+    let (_, g) = clipped_grad([2.0, 3.0], 1.0);
+    assert_eq!(g, [0.0, 0.0]);
+    // Below −limit: −limit + 0.25·w[0].
+    let (_, g) = clipped_grad([-2.0, 3.0], 1.0);
+    assert_eq!(g, [0.25, 0.0]);
+}
