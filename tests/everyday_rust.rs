@@ -107,3 +107,50 @@ fn early_returns_consts_and_debugging_statements() {
     let (_, g) = clipped_grad([-2.0, 3.0], 1.0);
     assert_eq!(g, [0.25, 0.0]);
 }
+
+/// A helper taking an integer and a bool, called with literals and with
+/// values known only at run time, in a loop that stays a loop.
+#[derive_grad]
+fn act(z: f64, kind: u8, leaky: bool) -> f64 {
+    match kind {
+        0 => z.tanh(),
+        _ => {
+            if leaky {
+                z.max(0.01 * z)
+            } else {
+                z.max(0.0)
+            }
+        }
+    }
+}
+
+#[derive_grad]
+fn net(w: &[f64], kind: u8) -> f64 {
+    let mut s = act(w[0], 0, false);
+    for i in 0..w.len() {
+        s += act(w[i] * (i as f64 + 1.0), kind, i % 2 == 0);
+    }
+    s
+}
+
+#[test]
+fn calls_with_integer_and_bool_arguments() {
+    let w: Vec<f64> = (0..24).map(|i| ((i as f64) * 0.9 + 0.3).sin()).collect();
+    for kind in [0u8, 1] {
+        let (v, g) = net_grad(&w, kind);
+        assert_eq!(v.to_bits(), net(&w, kind).to_bits());
+        let h = 1e-6;
+        for i in 0..w.len() {
+            let mut up = w.clone();
+            let mut down = w.clone();
+            up[i] += h;
+            down[i] -= h;
+            let fd = (net(&up, kind) - net(&down, kind)) / (2.0 * h);
+            assert!(
+                (g[i] - fd).abs() < 1e-6,
+                "kind {kind}, w[{i}]: {} vs {fd}",
+                g[i]
+            );
+        }
+    }
+}

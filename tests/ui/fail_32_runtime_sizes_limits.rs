@@ -2,8 +2,8 @@ use backprop::prelude::*;
 
 // What run-time sizes do not support yet, each refused at its span with what
 // to write instead: an element written at a run-time index inside a run-time
-// `if`, a slice passed to another #[derive_grad] function, an integer passed
-// to one, and a `vec!` whose fill is computed from the parameters.
+// `if`, a slice passed to another #[derive_grad] function, and a `vec!`
+// whose fill is computed from the parameters.
 
 #[derive_grad]
 fn write_in_if(x: &[f64], k: usize) -> f64 {
@@ -26,16 +26,6 @@ fn total(x: &[f64]) -> f64 {
 #[derive_grad]
 fn passes_a_slice(x: &[f64]) -> f64 {
     2.0 * total(x)
-}
-
-#[derive_grad]
-fn scaled(x: f64, k: usize) -> f64 {
-    x * k as f64
-}
-
-#[derive_grad]
-fn passes_an_integer(x: f64, n: usize) -> f64 {
-    scaled(x, n)
 }
 
 #[derive_grad]

@@ -282,18 +282,33 @@ impl Lowerer<'_> {
         for &a in args {
             let by_ref = matches!(strip_parens(a), Expr::Reference(_));
             let v = self.expr(a);
+            // An integer or a bool is passed as it is (its gradient is `()`).
+            match v {
+                Value::Int(_) | Value::RtInt(_) => {
+                    let Some(id) = self.int_node(&v) else {
+                        return self.error_at(a, "this integer does not fit in 64 bits");
+                    };
+                    flat.push(id);
+                    layout.push((Vec::new(), by_ref));
+                    continue;
+                }
+                Value::Bool(b) => {
+                    flat.push(b);
+                    layout.push((Vec::new(), by_ref));
+                    continue;
+                }
+                _ => {}
+            }
             let mut shape = Vec::new();
             if !flatten(&v, &mut flat, &mut shape, 0) {
                 if v != Value::Poison {
                     let instead = match v {
                         Value::Slice { .. } => "write the callee's loop in this function, or pass a fixed-size array (`&[f64; 4]`)",
-                        Value::Int(_) | Value::RtInt(_) => "pass it as a float (`n as f64`) and convert it back in the callee, or write the callee's code in this function",
-                        Value::Bool(_) => "pass a float (`if flag { 1.0 } else { 0.0 }`), or call one of two functions",
                         _ => "pass the floats it is made of",
                     };
                     self.error_at(
                         a,
-                        format!("arguments of a call to another #[derive_grad] function must be floats or arrays of floats, not {}: {instead}", describe(&v)),
+                        format!("arguments of a call to another #[derive_grad] function must be floats, arrays of floats, integers or bools, not {}: {instead}", describe(&v)),
                     );
                 }
                 return Value::Poison;

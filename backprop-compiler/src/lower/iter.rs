@@ -381,7 +381,7 @@ impl Desugarer {
                 for (pat, arg) in c.inputs.iter().zip(args) {
                     bind(pat, arg, &mut stmts, &mut body)?;
                 }
-                Ok(parse_expr(quote!({ #(#stmts)* #body })))
+                Ok(parse_expr(quote!({ #(#stmts)* (#body) })))
             }
             Callee::Path(p) => {
                 let args = args
@@ -495,7 +495,7 @@ impl VisitMut for WindowReads {
                 match (k, max_len) {
                     (Some(k), Some(max)) if k < max => {
                         let index = &ix.index;
-                        *e = parse_expr(quote_spanned!(ix.span()=> (#base)[(#start) + #index]));
+                        *e = parse_expr(quote_spanned!(ix.span()=> (#base)[(#start) + (#index)]));
                     }
                     (Some(_), Some(max)) => {
                         self.error.get_or_insert(refuse(
@@ -734,7 +734,7 @@ fn consume(
             };
             parse_expr(quote_spanned!(span=> {
                 let mut #acc = #init;
-                for #var in 0..(#len) { #acc #op #item; }
+                for #var in 0..(#len) { #acc #op (#item); }
                 #acc
             }))
         }
@@ -744,14 +744,14 @@ fn consume(
             let step = d.apply(&f, vec![Item::Expr(parse_expr(quote!(#acc))), item])?;
             parse_expr(quote_spanned!(span=> {
                 let mut #acc = #init;
-                for #var in 0..(#len) { #acc = #step; }
+                for #var in 0..(#len) { #acc = (#step); }
                 #acc
             }))
         }
         _ => {
             let f = d.closure(&m.args[0], 1, "for_each")?;
             let step = d.apply(&f, vec![item])?;
-            parse_expr(quote_spanned!(span=> for #var in 0..(#len) { #step; }))
+            parse_expr(quote_spanned!(span=> for #var in 0..(#len) { (#step); }))
         }
     })
 }

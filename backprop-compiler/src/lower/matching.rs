@@ -22,7 +22,7 @@ fn condition(
     binds: &mut Vec<syn::Ident>,
 ) -> Result<TokenStream, (Span, String)> {
     Ok(match pat {
-        syn::Pat::Lit(l) => quote!((#v == #l)),
+        syn::Pat::Lit(l) => quote!((#v == (#l))),
         syn::Pat::Path(p) => quote!((#v == #p)),
         syn::Pat::Paren(p) => condition(&p.pat, v, binds)?,
         syn::Pat::Wild(_) => quote!(true),
@@ -83,7 +83,7 @@ fn as_if_chain(m: &syn::ExprMatch) -> Result<Expr, (Span, String)> {
     let v = quote::format_ident!("{}", name, span = m.expr.span());
     let body = |arm: &syn::Arm, binds: &[syn::Ident]| {
         let b = &arm.body;
-        quote!({ #(let #binds = #v;)* #b })
+        quote!({ #(let #binds = #v;)* (#b) })
     };
     let mut binds = Vec::new();
     // The last arm's pattern is checked only for what it binds.
@@ -93,7 +93,7 @@ fn as_if_chain(m: &syn::ExprMatch) -> Result<Expr, (Span, String)> {
         let mut binds = Vec::new();
         let mut cond = condition(&arm.pat, &v, &mut binds)?;
         if let Some((_, guard)) = &arm.guard {
-            cond = quote!((#cond && { #(let #binds = #v;)* #guard }));
+            cond = quote!((#cond && { #(let #binds = #v;)* (#guard) }));
         }
         let then = body(arm, &binds);
         chain = quote_spanned!(arm.pat.span()=> if #cond #then else { #chain });
