@@ -54,9 +54,38 @@ pub use backprop_core::functions::*;
 pub use backprop_macros::derive_grad;
 pub use num_traits::Float;
 
+/// States the gradient of a function `#[derive_grad]` cannot see into, so
+/// that losses can call it:
+///
+/// ```
+/// use backprop::prelude::*;
+///
+/// /// Softplus through a library call the macro cannot read.
+/// #[custom_grad(softplus_grad)]
+/// fn my_softplus(x: f64) -> f64 {
+///     x.exp().ln_1p()
+/// }
+///
+/// /// d/dx ln(1 + eˣ) = 1 / (1 + e⁻ˣ).
+/// fn softplus_grad(x: f64) -> f64 {
+///     1.0 / (1.0 + (-x).exp())
+/// }
+///
+/// #[derive_grad]
+/// fn loss(w: [f64; 2]) -> f64 {
+///     my_softplus(w[0] * w[1]) + w[1]
+/// }
+///
+/// let (value, grad) = loss_grad([0.5, 2.0]);
+/// assert_eq!(value, loss([0.5, 2.0]));
+/// let s = 1.0 / (1.0 + (-1.0f64).exp());
+/// assert!((grad[0] - 2.0 * s).abs() < 1e-15 && (grad[1] - (0.5 * s + 1.0)).abs() < 1e-15);
+/// ```
+pub use backprop_macros::custom_grad;
+
 /// Everything a loss function and its training loop need.
 pub mod prelude {
-    pub use crate::derive_grad;
+    pub use crate::{custom_grad, derive_grad};
     pub use backprop_core::prelude::*;
     pub use num_traits::Float;
 }

@@ -436,7 +436,7 @@ fn wrt_names_list(sig: &SigInfo) -> String {
     names.join(", ")
 }
 
-fn elem_tokens(e: &ElemTy) -> TokenStream {
+pub(crate) fn elem_tokens(e: &ElemTy) -> TokenStream {
     match e {
         ElemTy::F64 => quote!(f64),
         ElemTy::F32 => quote!(f32),
@@ -444,7 +444,7 @@ fn elem_tokens(e: &ElemTy) -> TokenStream {
     }
 }
 
-fn grad_type(p: &ParamInfo, elem: &TokenStream) -> TokenStream {
+pub(crate) fn grad_type(p: &ParamInfo, elem: &TokenStream) -> TokenStream {
     let nest = |shape: &[usize]| {
         shape.iter().rev().fold(elem.clone(), |inner, n| {
             let n = proc_macro2::Literal::usize_unsuffixed(*n);

@@ -14,6 +14,7 @@
 
 pub mod algebra;
 pub mod args;
+pub mod custom;
 pub mod emit;
 pub mod expand;
 pub mod explain;
@@ -30,4 +31,5 @@ pub mod sym;
 #[cfg(test)]
 mod tests;
 
+pub use custom::custom_grad;
 pub use expand::{compile, derive_grad, generate, Compiled};

@@ -20,3 +20,17 @@ use proc_macro::TokenStream;
 pub fn derive_grad(attr: TokenStream, item: TokenStream) -> TokenStream {
     backprop_compiler::derive_grad(attr.into(), item.into()).into()
 }
+
+/// States the gradient of a function the macro cannot differentiate (a
+/// library call such as `libm::erf`, a closed form), so that
+/// `#[derive_grad]` functions can call it.
+///
+/// `#[custom_grad(gelu_grad)] fn gelu(x: f64) -> f64 { … }` keeps `gelu` as
+/// written; `gelu_grad` takes the same arguments and returns the gradient
+/// with respect to the float parameters: one value of the parameter's type,
+/// or a tuple in parameter order when there are several (integer and bool
+/// parameters get no entry).
+#[proc_macro_attribute]
+pub fn custom_grad(attr: TokenStream, item: TokenStream) -> TokenStream {
+    backprop_compiler::custom_grad(attr.into(), item.into()).into()
+}
