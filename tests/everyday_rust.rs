@@ -154,3 +154,43 @@ fn calls_with_integer_and_bool_arguments() {
         }
     }
 }
+
+/// `powi` with an exponent known only at run time.
+#[derive_grad]
+fn power_sum(x: &[f64], n: i32) -> f64 {
+    x.iter().map(|v| v.powi(n)).sum::<f64>() + x[0].powi(n - 1)
+}
+
+#[test]
+fn powi_with_a_run_time_exponent() {
+    let x = [0.7, -1.3, 2.1];
+    for n in [0, 1, 2, 3, -1, -2, 5] {
+        check(
+            "power_sum",
+            |x: [f64; 3]| power_sum(&x, n),
+            |x| {
+                let (v, g) = power_sum_grad(&x, n);
+                (v, <[f64; 3]>::try_from(g).unwrap())
+            },
+            x,
+        );
+    }
+    // At 0 by hand: d/dx xⁿ = n·xⁿ⁻¹ is 0 for n = 0 (x⁰ = 1 everywhere), 1
+    // for n = 1, 0 for n ≥ 2, and −∞ for n = −1 (the derivative itself).
+    for (n, d) in [
+        (0, 0.0),
+        (1, 1.0),
+        (2, 0.0),
+        (3, 0.0),
+        (-1, f64::NEG_INFINITY),
+    ] {
+        let (v, g) = power_only_grad(&[0.0, 1.0], n);
+        assert_eq!(v.to_bits(), power_only(&[0.0, 1.0], n).to_bits());
+        assert_eq!(g[0], d, "n = {n}");
+    }
+}
+
+#[derive_grad]
+fn power_only(x: &[f64], n: i32) -> f64 {
+    x.iter().map(|v| v.powi(n)).sum::<f64>()
+}

@@ -154,3 +154,30 @@ pub fn erf<F: Float>(x: F) -> F {
         .and_then(|v| F::from(libm::erf(v)))
         .unwrap_or_else(F::nan)
 }
+
+/// What generated code calls; not part of the public API.
+#[doc(hidden)]
+pub mod internal {
+    use num_traits::Float;
+
+    /// `x.powi(n)` with an exponent known only at run time.
+    #[inline]
+    pub fn powi<F: Float>(x: F, n: i32) -> F {
+        x.powi(n)
+    }
+
+    /// `x.powi(n)` and its derivative n·xⁿ⁻¹ (0 for n = 0, also at x = 0;
+    /// n·xⁿ/x for n = i32::MIN, whose n − 1 does not exist), in the
+    /// calling convention of `#[derive_grad]` functions.
+    #[inline]
+    pub fn powi_vjp<F: Float>(x: F, n: i32) -> (F, (F, ())) {
+        let y = x.powi(n);
+        let nf = F::from(n).expect("an i32 converts to a float");
+        let d = match n {
+            0 => F::zero(),
+            i32::MIN => nf * y / x,
+            _ => nf * x.powi(n - 1),
+        };
+        (y, (d, ()))
+    }
+}

@@ -2,10 +2,11 @@ use backprop::prelude::*;
 
 // Unsupported constructs in one function: all are reported in one build.
 #[derive_grad]
-fn loss(w: [f64; 3], n: usize, p: i32) -> f64 {
+fn loss(w: [f64; 3], n: usize) -> f64 {
     let mut s = 0.0;
-    for i in 0..n {
-        s += w[i].powi(p);
+    loop {
+        s += w[0];
+        break;
     }
     let kept: f64 = w.iter().filter(|v| **v > 0.0).sum();
     let f = |v: f64| v.rem_euclid(2.0);

@@ -79,8 +79,23 @@ impl Lowerer<'_> {
                             Err(_) => self.error_at(args[0], "the exponent of `powi` is out of range"),
                         };
                     }
+                    // A run-time exponent: backprop's own `powi`, whose
+                    // companion returns n·xⁿ⁻¹.
+                    ("powi", [n @ Value::RtInt(_)]) => {
+                        let Some(n) = self.int_node(n) else {
+                            return Value::Poison;
+                        };
+                        let core = quote!(::backprop::core::functions::internal);
+                        return self.call_node(
+                            quote!(#core::powi_vjp),
+                            quote!(#core::powi),
+                            "powi".into(),
+                            vec![x, n],
+                            vec![(Vec::new(), false), (Vec::new(), false)],
+                        );
+                    }
                     ("powi", _) => {
-                        return self.error_at(at, "the exponent of `powi` must be an integer known at compile time; for a run-time exponent use `powf`");
+                        return self.error_at(at, "the exponent of `powi` must be an integer (`i32`)");
                     }
                     _ => {}
                 }
@@ -321,6 +336,20 @@ impl Lowerer<'_> {
         let callee = last.ident.to_string().trim_start_matches("r#").to_owned();
         last.ident = format_ident!("{}_vjp", last.ident, span = last.ident.span());
         let vjp_path: TokenStream = quote!(#path);
+        self.call_node(vjp_path, value_path, callee, flat, layout)
+    }
+
+    /// A call of `value_path` whose companion `vjp_path` returns the value
+    /// and a gradient slot per argument; `flat` holds the arguments' nodes
+    /// (arrays flattened), `layout` each argument's shape and `&`-ness.
+    fn call_node(
+        &mut self,
+        vjp_path: TokenStream,
+        value_path: TokenStream,
+        callee: String,
+        flat: Vec<Id>,
+        layout: Vec<(Vec<usize>, bool)>,
+    ) -> Value {
         let key = (vjp_path.to_string(), layout.clone());
         let idx = match self
             .g
