@@ -407,7 +407,7 @@ impl Gen<'_> {
                 .filter(|(_, m)| *m)
                 .map(|(n, _)| n.clone())
                 .collect();
-            match self.rng.below(10) {
+            match self.rng.below(11) {
                 0..=2 => {
                     let name = self.fresh("a");
                     let e = self.expr(3);
@@ -482,12 +482,22 @@ impl Gen<'_> {
                         } else {
                             mutables[self.rng.below(mutables.len())].clone()
                         };
-                        writeln!(out, "{pad}for {j} in 0..{len} {{").unwrap();
                         self.scope.loop_vars.push((j.clone(), len));
                         let e = self.expr(1);
                         self.scope.loop_vars.pop();
-                        writeln!(out, "{pad}    {acc} = {acc} + {h}[{j}] * {e};").unwrap();
-                        writeln!(out, "{pad}}}").unwrap();
+                        if self.rng.chance(0.5) {
+                            writeln!(out, "{pad}for {j} in 0..{len} {{").unwrap();
+                            writeln!(out, "{pad}    {acc} = {acc} + {h}[{j}] * {e};").unwrap();
+                            writeln!(out, "{pad}}}").unwrap();
+                        } else {
+                            // The same sum as an iterator chain.
+                            let (s, v) = (self.fresh("s"), self.fresh("v"));
+                            writeln!(
+                                out,
+                                "{pad}{acc} = {h}.iter().enumerate().fold({acc}, |{s}, ({j}, {v})| {s} + *{v} * {e});"
+                            )
+                            .unwrap();
+                        }
                     }
                     self.scope.arrays.push((h, len));
                 }
@@ -513,6 +523,19 @@ impl Gen<'_> {
                     )
                     .unwrap();
                     writeln!(out, "{pad}}}").unwrap();
+                }
+                // An iterator chain over an array: differences of
+                // neighbours by `windows(2)`, folded into a float.
+                10 if !self.scope.arrays.is_empty() && !mutables.is_empty() => {
+                    let (h, _) = self.scope.arrays[self.rng.below(self.scope.arrays.len())].clone();
+                    let target = mutables[self.rng.below(mutables.len())].clone();
+                    let (w, s, d) = (self.fresh("w"), self.fresh("s"), self.fresh("d"));
+                    let e = self.expr(1);
+                    writeln!(
+                        out,
+                        "{pad}{target} = {h}.windows(2).map(|{w}| {w}[1] - {w}[0] * {e}).fold({target}, |{s}, {d}| {s} + {d} * {d});"
+                    )
+                    .unwrap();
                 }
                 _ => {}
             }
