@@ -11,7 +11,9 @@
 //!   and NaN-safe errors ([`Error`]).
 //! - [`gradcheck()`]: central differences against a claimed gradient.
 //! - [`train()`]: mini-batch training over samples, parallel and
-//!   deterministic; [`datasets::iris`] to try it on.
+//!   deterministic, with gradient clipping, a per-epoch callback
+//!   ([`EpochReport`], [`Control`], [`EarlyStopping`]) and the loss history;
+//!   [`datasets::iris`] to try it on.
 //!
 //! ```
 //! use backprop_core::prelude::*;
@@ -62,7 +64,10 @@ pub use optim::{Adagrad, Adam, AdamW, Momentum, Nesterov, Optimizer, RmsProp, Sg
 pub use params::{Params, Scalar};
 pub use rng::SplitMix64;
 pub use schedule::LrSchedule;
-pub use train::{mean_value_and_grad, train, train_acc, Progress, TrainOptions, Trained};
+pub use train::{
+    mean_value_and_grad, train, train_acc, Control, EarlyStopping, EpochCallback, EpochReport,
+    NoCallback, OnEpoch, Progress, TrainOptions, Trained,
+};
 pub use workspace::Workspace;
 
 /// Everything a training program usually needs, for `use
@@ -76,8 +81,8 @@ pub mod prelude {
     pub use crate::functions::*;
     pub use crate::{
         gradcheck, gradcheck_value_grad, mean_value_and_grad, minimize, train, train_acc, Adagrad,
-        Adam, AdamW, GradCheck, LrSchedule, MinimizeOptions, Minimized, Momentum, Nesterov,
-        Optimizer, Progress, RmsProp, Sgd, SplitMix64, StopReason, TrainOptions, Trained,
-        Workspace,
+        Adam, AdamW, Control, EarlyStopping, EpochReport, GradCheck, LrSchedule, MinimizeOptions,
+        Minimized, Momentum, Nesterov, Optimizer, Progress, RmsProp, Sgd, SplitMix64, StopReason,
+        TrainOptions, Trained, Workspace,
     };
 }
