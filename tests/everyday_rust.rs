@@ -194,3 +194,45 @@ fn powi_with_a_run_time_exponent() {
 fn power_only(x: &[f64], n: i32) -> f64 {
     x.iter().map(|v| v.powi(n)).sum::<f64>()
 }
+
+/// `assert!`s hold in the generated functions as in the original: checked
+/// after the computation, and in a run-time branch only when it is taken.
+#[derive_grad]
+fn checked(w: [f64; 2]) -> f64 {
+    assert!(w[0] > -10.0, "w[0] is out of range");
+    let s = w[0] * w[1];
+    if s > 100.0 {
+        assert_eq!(w[1], 4.0);
+        return s;
+    }
+    assert_ne!(s, 7.0);
+    s.sin()
+}
+
+#[test]
+fn assertions_hold_in_the_generated_functions() {
+    check("checked", checked, checked_grad, [0.5, 2.0]);
+    // Branch taken and its assertion holding: 26 · 4 > 100, and by hand
+    // the gradient of w[0]·w[1] is (w[1], w[0]). (Not by finite
+    // differences: moving w[1] off 4 fails the assertion.)
+    assert_eq!(
+        checked_grad([26.0, 4.0]),
+        (checked([26.0, 4.0]), [4.0, 26.0])
+    );
+    for (w, panics) in [
+        ([-11.0, 1.0], true),  // the first assertion
+        ([30.0, 5.0], true),   // assert_eq! in the branch taken
+        ([3.5, 2.0], true),    // assert_ne!: s = 7
+        ([30.0, -5.0], false), // the branch's assertion is not reached
+    ] {
+        let original = std::panic::catch_unwind(|| checked(w)).is_err();
+        let generated = std::panic::catch_unwind(|| checked_grad(w)).is_err();
+        let companion = std::panic::catch_unwind(|| {
+            let mut g = [0.0; 2];
+            checked_grad_acc(w, &mut g)
+        })
+        .is_err();
+        assert_eq!(original, panics, "{w:?}");
+        assert_eq!((generated, companion), (panics, panics), "{w:?}");
+    }
+}

@@ -704,6 +704,7 @@ pub enum AdjointName {
 pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     let (g, elem) = (src.g, src.elem);
     let mut roots = vec![out.value];
+    roots.extend(g.checks.iter().map(|c| c.cond));
     let mut memory = Memory::default();
     for (k, (_, grad)) in out.grads.iter().enumerate() {
         match grad {
@@ -720,8 +721,19 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     if let Some(acc) = &out.accumulate {
         memory.workspace.clone_from(&acc.workspace);
     }
-    let (stmts, expr) = straight_line(src, &roots, out.value, &memory);
+    let (mut stmts, expr) = straight_line(src, &roots, out.value, &memory);
     let value = expr[out.value.index()].clone().unwrap();
+    // The user's `assert!`s, checked once everything is computed.
+    for check in &g.checks {
+        let c = expr[check.cond.index()].clone().unwrap();
+        let message = &check.message;
+        let mac = if check.debug {
+            quote!(::core::debug_assert!)
+        } else {
+            quote!(::core::assert!)
+        };
+        stmts.push(quote!(#mac(#c, "{}", #message);));
+    }
     if let Some(acc) = &out.accumulate {
         // A slice's gradient buffer: an empty `Vec` is sized on first use;
         // any other must be as long as the slice.

@@ -42,6 +42,18 @@ pub struct CallInfo {
     pub args: Vec<(Vec<usize>, bool)>,
 }
 
+/// An `assert!` (or `debug_assert!`) of the user's function.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// The condition that must hold (a bool node; under a run-time `if`,
+    /// "the branch is not taken, or the condition holds").
+    pub cond: Id,
+    /// `debug_assert!`: checked only in debug builds.
+    pub debug: bool,
+    /// The panic message: the condition as the user wrote it.
+    pub message: String,
+}
+
 /// Which part of the rule table may fire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -60,6 +72,9 @@ pub struct Graph {
     pub names: Vec<Option<String>>,
     /// Calls to other `#[derive_grad]` functions.
     pub calls: Vec<CallInfo>,
+    /// The user's `assert!`s outside loops that stay loops: checked by the
+    /// generated functions too, after their computation.
+    pub checks: Vec<Check>,
     /// Paths of outside values ([`Op::Extern`]), as written.
     pub externs: Vec<TokenStream>,
     /// Run-time integer expressions ([`Op::RtInt`]): a parameter's name,
@@ -130,6 +145,7 @@ impl Graph {
             nodes: Vec::new(),
             names: Vec::new(),
             calls: Vec::new(),
+            checks: Vec::new(),
             externs: Vec::new(),
             rt_ints: Vec::new(),
             core_uses: Vec::new(),

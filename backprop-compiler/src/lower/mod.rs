@@ -363,7 +363,7 @@ impl Lowerer<'_> {
                 }
                 // Checks and printing while debugging: the original function
                 // keeps them as written; they compute nothing to differentiate.
-                Stmt::Macro(m) if is_diagnostic(&m.mac) => {}
+                Stmt::Macro(m) if is_diagnostic(&m.mac) => self.check(&m.mac),
                 Stmt::Macro(m) => {
                     self.macro_error(&m.mac);
                 }
@@ -493,6 +493,76 @@ impl Lowerer<'_> {
                 "macro calls (`{name}!`) are not supported in a #[derive_grad] body: a macro's expansion cannot be seen or differentiated; compute the value in the function or in a #[derive_grad] helper (`assert!`, `debug_assert!`, `println!` and `eprintln!` are fine as statements)"
             ),
         )
+    }
+}
+
+impl Lowerer<'_> {
+    /// `assert!(c)`, `assert_eq!(a, b)`, … : the condition, when it is one
+    /// the lowering can compute, becomes a check of the generated functions
+    /// (not inside a loop that stays a loop, whose body runs many times from
+    /// one node). A condition it cannot compute (`x.is_finite()`) is left to
+    /// the original function, as are `println!` and friends.
+    fn check(&mut self, mac: &syn::Macro) {
+        let Some(name) = mac.path.get_ident().map(|i| i.to_string()) else {
+            return;
+        };
+        let debug = name.starts_with("debug_");
+        let (kind, rest) = match name.trim_start_matches("debug_") {
+            "assert" => (None, 1),
+            "assert_eq" => (Some(crate::op::CmpOp::Eq), 2),
+            "assert_ne" => (Some(crate::op::CmpOp::Ne), 2),
+            _ => return,
+        };
+        if self.rolled_depth > 0 {
+            return;
+        }
+        let Ok(args) = mac
+            .parse_body_with(syn::punctuated::Punctuated::<Expr, syn::Token![,]>::parse_terminated)
+        else {
+            return;
+        };
+        let args: Vec<&Expr> = args.iter().take(rest).collect();
+        if args.len() < rest {
+            return;
+        }
+        // Lowered tentatively: what the condition needs that the lowering
+        // does not support is no error of the loss.
+        let (errors, reported) = (self.errors.len(), self.reported.clone());
+        let cond = match kind {
+            None => self.expr(args[0]),
+            Some(op) => {
+                let (a, b) = (self.expr(args[0]), self.expr(args[1]));
+                self.compare(op, a, b, mac)
+            }
+        };
+        if self.errors.len() > errors {
+            self.errors.truncate(errors);
+            self.reported = reported;
+            return;
+        }
+        let Value::Bool(c) = cond else {
+            return;
+        };
+        // In a branch of a run-time `if`: only when the branch is taken.
+        let c = match self.g.guard {
+            Some(taken) => {
+                let not_taken = self.g.node(Op::Not, vec![taken]);
+                self.g.node(Op::Or, vec![not_taken, c])
+            }
+            None => c,
+        };
+        if self.g.as_bool(c) == Some(true) {
+            return;
+        }
+        let message = format!(
+            "the `{name}!` of the original function failed: {}",
+            mac.tokens
+        );
+        self.g.checks.push(crate::graph::Check {
+            cond: c,
+            debug,
+            message,
+        });
     }
 }
 
