@@ -426,6 +426,16 @@ impl Gen<'_> {
                         writeln!(out, "{pad}{target} {op} {e};").unwrap();
                     }
                 }
+                // The same choice as a `match` on an integer.
+                5 if !mutables.is_empty() && self.case.ints && self.rng.chance(0.3) => {
+                    let target = mutables[self.rng.below(mutables.len())].clone();
+                    let (t, e, f) = (self.expr(2), self.expr(2), self.expr(2));
+                    writeln!(out, "{pad}{target} = match n as usize % 4 {{").unwrap();
+                    writeln!(out, "{pad}    0 => {t},").unwrap();
+                    writeln!(out, "{pad}    1 | 2 => {e},").unwrap();
+                    writeln!(out, "{pad}    _ => {f},").unwrap();
+                    writeln!(out, "{pad}}};").unwrap();
+                }
                 5 if !mutables.is_empty() => {
                     let target = mutables[self.rng.below(mutables.len())].clone();
                     let (a, b) = (self.expr(2), self.expr(2));
