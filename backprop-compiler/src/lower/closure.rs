@@ -16,6 +16,10 @@ pub(super) struct ClosureDef {
     closure: Rc<syn::ExprClosure>,
     /// The values of the variables its body reads, when it was created.
     captured: Vec<(String, Binding)>,
+    /// The names its body reads that were not variables when it was
+    /// created (functions, constants): a variable bound later under one of
+    /// those names is not what the closure means.
+    unbound: Vec<String>,
 }
 
 /// The variables an expression reads (single-segment paths) and the names
@@ -94,16 +98,19 @@ impl Lowerer<'_> {
             return Value::Poison;
         }
         let mut captured = Vec::new();
+        let mut unbound = Vec::new();
         let mut reads: Vec<&String> = uses.reads.iter().filter(|n| !params.contains(*n)).collect();
         reads.sort();
         for name in reads {
-            if let Some(b) = self.lookup(name) {
-                captured.push((name.clone(), b.clone()));
+            match self.lookup(name) {
+                Some(b) => captured.push((name.clone(), b.clone())),
+                None => unbound.push(name.clone()),
             }
         }
         self.closures.push(ClosureDef {
             closure: Rc::new(c.clone()),
             captured,
+            unbound,
         });
         Value::Closure(self.closures.len() as u32 - 1)
     }
@@ -113,6 +120,20 @@ impl Lowerer<'_> {
         let def = &self.closures[k as usize];
         let closure = def.closure.clone();
         let captured = def.captured.clone();
+        // A name bound after the closure was written (the closure itself:
+        // `let f = |x| f(x)`, or a later variable shadowing a function the
+        // closure calls) would change what its body means.
+        if let Some(name) = def
+            .unbound
+            .iter()
+            .find(|n| self.lookup(n).is_some())
+            .cloned()
+        {
+            return self.error_at(
+                call,
+                format!("this closure reads `{name}`, which is bound only after the closure is written (a closure cannot call itself, and it sees the names of the place where it is written): rename the later `{name}`"),
+            );
+        }
         if closure.inputs.len() != args.len() {
             return self.error_at(
                 call,

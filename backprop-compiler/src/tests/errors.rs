@@ -176,3 +176,21 @@ fn vec_needs_a_constant_fill_and_its_own_name() {
     let e = errors("", "fn f(w: f64) -> f64 { let h = vec![1.0, 2.0]; w }");
     assert!(e[0].contains("`vec![c; n]`"), "{e:?}");
 }
+
+#[test]
+fn a_closure_sees_the_names_of_the_place_where_it_is_written() {
+    // Calling itself (found by the fuzz run: it recursed without end).
+    let e = errors(
+        "",
+        "fn f(w: [f64; 2]) -> f64 { let add = |v: f64| add(v * 2.0); add(w[0]) }",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("cannot call itself"), "{e:?}");
+    // A later variable named like a function the closure calls.
+    let e = errors(
+        "",
+        "fn f(w: [f64; 2]) -> f64 { let h = |v: f64| g(v); let g = |v: f64| v * 2.0; h(w[0]) + g(w[1]) }",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("reads `g`"), "{e:?}");
+}
