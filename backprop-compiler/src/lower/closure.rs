@@ -22,51 +22,14 @@ pub(super) struct ClosureDef {
     unbound: Vec<String>,
 }
 
-/// The variables an expression reads (single-segment paths) and the names
-/// it assigns to (`x = …`, `x += …`, `x[i] = …`).
+/// The variables an expression reads (single-segment paths).
 #[derive(Default)]
-struct Uses {
-    reads: HashSet<String>,
-    assigns: Vec<(String, proc_macro2::Span)>,
-}
+struct Reads(HashSet<String>);
 
-impl<'ast> Visit<'ast> for Uses {
+impl<'ast> Visit<'ast> for Reads {
     fn visit_expr_path(&mut self, p: &'ast syn::ExprPath) {
         if let Some(i) = p.path.get_ident() {
-            self.reads.insert(i.to_string());
-        }
-    }
-    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-        self.target(&a.left);
-        syn::visit::visit_expr_assign(self, a);
-    }
-    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
-        use syn::BinOp::*;
-        if matches!(
-            b.op,
-            AddAssign(_) | SubAssign(_) | MulAssign(_) | DivAssign(_) | RemAssign(_)
-        ) {
-            self.target(&b.left);
-        }
-        syn::visit::visit_expr_binary(self, b);
-    }
-}
-
-impl Uses {
-    fn target(&mut self, mut e: &Expr) {
-        loop {
-            match e {
-                Expr::Index(i) => e = &i.expr,
-                Expr::Paren(p) => e = &p.expr,
-                Expr::Unary(u) => e = &u.expr,
-                Expr::Path(p) => {
-                    if let Some(i) = p.path.get_ident() {
-                        self.assigns.push((i.to_string(), i.span()));
-                    }
-                    return;
-                }
-                _ => return,
-            }
+            self.0.insert(i.to_string());
         }
     }
 }
@@ -80,14 +43,16 @@ impl Lowerer<'_> {
                 "async closures are not supported in a #[derive_grad] function",
             );
         }
-        let mut uses = Uses::default();
-        uses.visit_expr(&c.body);
+        let mut reads = Reads::default();
+        reads.visit_expr(&c.body);
+        let mut assigns = super::rolled::Assignments::default();
+        assigns.visit_expr(&c.body);
         let params: HashSet<String> = c.inputs.iter().flat_map(pattern_names).collect();
         // A closure that assigns to a variable outside it (`|v| total += v`)
         // would change that variable wherever it is called, out of sight of
         // the loops around the call.
-        if let Some((name, span)) = uses
-            .assigns
+        if let Some((name, span)) = assigns
+            .0
             .iter()
             .find(|(n, _)| !params.contains(n) && self.lookup(n).is_some())
         {
@@ -99,7 +64,7 @@ impl Lowerer<'_> {
         }
         let mut captured = Vec::new();
         let mut unbound = Vec::new();
-        let mut reads: Vec<&String> = uses.reads.iter().filter(|n| !params.contains(*n)).collect();
+        let mut reads: Vec<&String> = reads.0.iter().filter(|n| !params.contains(*n)).collect();
         reads.sort();
         for name in reads {
             match self.lookup(name) {

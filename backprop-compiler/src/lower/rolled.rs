@@ -48,56 +48,65 @@ pub(super) fn range_parts(e: &Expr) -> Option<RangeParts<'_>> {
 /// The names a block assigns (`x = …`, `x += …`, `x[i] = …`), in order of
 /// first assignment.
 fn assigned_names(block: &syn::Block) -> Vec<String> {
-    struct Assigned(Vec<String>);
-    impl Assigned {
-        fn target(&mut self, mut e: &Expr) {
-            loop {
-                match e {
-                    Expr::Index(i) => e = &i.expr,
-                    Expr::Paren(p) => e = &p.expr,
-                    Expr::Unary(u) => e = &u.expr,
-                    Expr::Path(p) => {
-                        if let Some(id) = p.path.get_ident() {
-                            let name = id.to_string();
-                            if !self.0.contains(&name) {
-                                self.0.push(name);
-                            }
-                        }
-                        return;
-                    }
-                    _ => return,
-                }
-            }
-        }
-    }
-    impl<'ast> Visit<'ast> for Assigned {
-        fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
-            self.target(&a.left);
-            syn::visit::visit_expr_assign(self, a);
-        }
-        fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
-            use syn::BinOp::*;
-            if matches!(
-                b.op,
-                AddAssign(_)
-                    | SubAssign(_)
-                    | MulAssign(_)
-                    | DivAssign(_)
-                    | RemAssign(_)
-                    | BitXorAssign(_)
-                    | BitAndAssign(_)
-                    | BitOrAssign(_)
-                    | ShlAssign(_)
-                    | ShrAssign(_)
-            ) {
-                self.target(&b.left);
-            }
-            syn::visit::visit_expr_binary(self, b);
-        }
-    }
-    let mut a = Assigned(Vec::new());
+    let mut a = Assignments::default();
     a.visit_block(block);
-    a.0
+    let mut names: Vec<String> = Vec::new();
+    for (name, _) in a.0 {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Every assignment (`x = …`, `x += …`, `x[i] = …`) in what it visits, in
+/// order: the name assigned and where.
+#[derive(Default)]
+pub(super) struct Assignments(pub Vec<(String, proc_macro2::Span)>);
+
+impl Assignments {
+    fn target(&mut self, mut e: &Expr) {
+        loop {
+            match e {
+                Expr::Index(i) => e = &i.expr,
+                Expr::Paren(p) => e = &p.expr,
+                Expr::Unary(u) => e = &u.expr,
+                Expr::Path(p) => {
+                    if let Some(id) = p.path.get_ident() {
+                        self.0.push((id.to_string(), id.span()));
+                    }
+                    return;
+                }
+                _ => return,
+            }
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Assignments {
+    fn visit_expr_assign(&mut self, a: &'ast syn::ExprAssign) {
+        self.target(&a.left);
+        syn::visit::visit_expr_assign(self, a);
+    }
+    fn visit_expr_binary(&mut self, b: &'ast syn::ExprBinary) {
+        use syn::BinOp::*;
+        if matches!(
+            b.op,
+            AddAssign(_)
+                | SubAssign(_)
+                | MulAssign(_)
+                | DivAssign(_)
+                | RemAssign(_)
+                | BitXorAssign(_)
+                | BitAndAssign(_)
+                | BitOrAssign(_)
+                | ShlAssign(_)
+                | ShrAssign(_)
+        ) {
+            self.target(&b.left);
+        }
+        syn::visit::visit_expr_binary(self, b);
+    }
 }
 
 /// Why a loop could not be rolled.
