@@ -361,3 +361,30 @@ fn nested_chains_owned_vecs_generic_folds_and_breaks() {
     }
     assert_eq!(gb.len(), b.len());
 }
+
+/// `filter` before `map`, `sum`, `fold`, `count` and a `for` loop: only the
+/// kept items count, in order.
+#[derive_grad]
+fn positive_part(x: &[f64]) -> f64 {
+    let s: f64 = x.iter().filter(|v| **v > 0.0).map(|v| v * v).sum();
+    let n = x.iter().filter(|v| **v > 0.0).count() as f64;
+    let m = x
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 0)
+        .fold(0.0, |a, (_, v)| a + v.sin());
+    let mut t = 0.0;
+    for v in x.iter().filter(|v| **v < 0.0) {
+        t += v.exp();
+    }
+    s / (n + 1.0) + m + t
+}
+
+#[test]
+fn filters_keep_only_their_items() {
+    check_slice!("positive_part", 9, positive_part, positive_part_grad);
+    check_slice!("positive_part", 2, positive_part, positive_part_grad);
+    let (v, g) = positive_part_grad(&[]);
+    assert_eq!(v.to_bits(), positive_part(&[]).to_bits());
+    assert!(g.is_empty());
+}

@@ -2,13 +2,13 @@ use backprop::prelude::*;
 
 // Iterator chains are read as loops. What a loop cannot say as simply is
 // refused, each with what to write instead: adapters that drop items
-// (`filter`), chains that end in something other than a sum, product,
+// (`take_while`), chains that end in something other than a sum, product,
 // fold, count or for_each, a chain left unconsumed, and a window read at
 // a run-time index.
 
 #[derive_grad]
 fn filtered(w: &[f64]) -> f64 {
-    w.iter().filter(|v| **v > 0.0).sum::<f64>()
+    w.iter().take_while(|v| **v > 0.0).sum::<f64>()
 }
 
 #[derive_grad]

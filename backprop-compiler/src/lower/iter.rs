@@ -59,6 +59,22 @@ struct Chain {
     var: syn::Ident,
     len: Expr,
     item: Item,
+    /// Conditions under which the item at a position is kept (`filter`):
+    /// positions then no longer count the items, so nothing that depends
+    /// on positions may follow.
+    keep: Vec<Expr>,
+}
+
+/// Refuses an adapter that depends on positions after a `filter`.
+fn unfiltered(c: Chain, name: &str, span: Span) -> Parsed {
+    if c.keep.is_empty() {
+        Ok(c)
+    } else {
+        Err(refuse(
+            span,
+            format!("`.{name}(…)` after `.filter(…)` is not supported in a #[derive_grad] function (the positions no longer count the items): put `.{name}(…)` before the `filter`, or write a `for` loop"),
+        ))
+    }
 }
 
 /// Why a chain cannot be read as a loop.
@@ -72,7 +88,7 @@ type Parsed = Result<Chain, Refusal>;
 /// A chain rewritten as a loop, or why it could not be (span, message).
 pub(super) type Desugared = Rc<Result<Expr, (Span, String)>>;
 
-const ADAPTERS: &str = "`.iter()`, `.into_iter()`, `.copied()`, `.cloned()`, `.map(|x| …)`, `.zip(…)`, `.enumerate()`, `.rev()`, `.skip(n)`, `.take(n)`, `.step_by(n)`, `.windows(k)`, `.chunks(k)`, `.chunks_exact(k)` over arrays, slices, `Vec`s and ranges";
+const ADAPTERS: &str = "`.iter()`, `.into_iter()`, `.copied()`, `.cloned()`, `.map(|x| …)`, `.zip(…)`, `.enumerate()`, `.rev()`, `.filter(|x| …)`, `.skip(n)`, `.take(n)`, `.step_by(n)`, `.windows(k)`, `.chunks(k)`, `.chunks_exact(k)` over arrays, slices, `Vec`s and ranges";
 const CONSUMERS: &str = "`.sum()`, `.product()`, `.fold(init, |acc, x| …)`, `.count()`, `.for_each(|x| …)`, or a `for` loop";
 
 fn refuse(span: Span, message: impl Into<String>) -> Refusal {
@@ -173,13 +189,14 @@ impl Desugarer {
                 let item = Item::Expr(self.apply(&f, vec![c.item])?);
                 Ok(Chain { item, ..c })
             }),
-            ("enumerate", 0) => self.chain_or_source(&m.receiver).map(|c| {
+            ("enumerate", 0) => self.chain_or_source(&m.receiver).and_then(|c| unfiltered(c, &name, span)).map(|c| {
                 let var = &c.var;
                 let item = Item::Tuple(vec![Item::Expr(parse_expr(quote!(#var))), c.item]);
                 Chain { item, ..c }
             }),
             ("zip", 1) => self.chain_or_source(&m.receiver).and_then(|a| {
-                let b = self.chain_or_source(&m.args[0])?;
+                let a = unfiltered(a, &name, span)?;
+                let b = unfiltered(self.chain_or_source(&m.args[0])?, &name, span)?;
                 let var = self.position();
                 let (la, lb) = (&a.len, &b.len);
                 let len = parse_expr(quote!((#la).min(#lb)));
@@ -187,9 +204,14 @@ impl Desugarer {
                     rename(a.item, &a.var, &var),
                     rename(b.item, &b.var, &var),
                 ]);
-                Ok(Chain { var, len, item })
+                Ok(Chain {
+                    var,
+                    len,
+                    item,
+                    keep: Vec::new(),
+                })
             }),
-            ("rev", 0) => self.chain_or_source(&m.receiver).map(|c| {
+            ("rev", 0) => self.chain_or_source(&m.receiver).and_then(|c| unfiltered(c, &name, span)).map(|c| {
                 // Position p yields the item at len − 1 − p: the loop runs
                 // forwards and adds in the reversed chain's order.
                 let var = self.position();
@@ -200,9 +222,10 @@ impl Desugarer {
                     var,
                     len: c.len,
                     item,
+                    keep: Vec::new(),
                 }
             }),
-            ("skip", 1) => self.chain_or_source(&m.receiver).map(|c| {
+            ("skip", 1) => self.chain_or_source(&m.receiver).and_then(|c| unfiltered(c, &name, span)).map(|c| {
                 let n = &m.args[0];
                 let (len, var) = (&c.len, self.position());
                 let shifted = parse_expr(quote!(#var + (#n)));
@@ -210,25 +233,33 @@ impl Desugarer {
                     len: parse_expr(quote!((#len).max(#n) - (#n))),
                     item: substitute(c.item, &c.var, &shifted),
                     var,
+                    keep: Vec::new(),
                 }
             }),
-            ("step_by", 1) => self.chain_or_source(&m.receiver).map(|c| {
+            ("step_by", 1) => self.chain_or_source(&m.receiver).and_then(|c| unfiltered(c, &name, span)).map(|c| {
                 let (s, len, var) = (&m.args[0], &c.len, self.position());
                 let scaled = parse_expr(quote!(#var * (#s)));
                 Chain {
                     len: parse_expr(quote!(((#len) + (#s) - 1) / (#s))),
                     item: substitute(c.item, &c.var, &scaled),
                     var,
+                    keep: Vec::new(),
                 }
             }),
-            ("take", 1) => self.chain_or_source(&m.receiver).map(|c| {
+            ("take", 1) => self.chain_or_source(&m.receiver).and_then(|c| unfiltered(c, &name, span)).map(|c| {
                 let (n, len) = (&m.args[0], &c.len);
                 Chain {
                     len: parse_expr(quote!((#len).min(#n))),
                     ..c
                 }
             }),
-            ("filter" | "filter_map" | "flat_map" | "chain" | "peekable" | "scan"
+            ("filter", 1) => self.chain_or_source(&m.receiver).and_then(|mut c| {
+                let f = self.closure(&m.args[0], 1, "filter")?;
+                let cond = self.apply(&f, vec![c.item.clone()])?;
+                c.keep.push(cond);
+                Ok(c)
+            }),
+            ("filter_map" | "flat_map" | "chain" | "peekable" | "scan"
             | "take_while" | "skip_while", _) => Err(refuse(
                 span,
                 format!("`.{name}(…)` is not supported in an iterator chain of a #[derive_grad] function: supported are {ADAPTERS}; write a `for` loop with an `if` instead"),
@@ -267,12 +298,14 @@ impl Desugarer {
                         len: hi,
                         item: Item::Expr(parse_expr(quote!(#var))),
                         var,
+                        keep: Vec::new(),
                     };
                 };
                 Chain {
                     len: parse_expr(quote!((#hi).max(#lo) - (#lo))),
                     item: Item::Expr(parse_expr(quote!((#lo) + #var))),
                     var,
+                    keep: Vec::new(),
                 }
             }
             // A part of an array: `x[a..b].iter()`, and a window bound to a name.
@@ -297,12 +330,14 @@ impl Desugarer {
                     len: parse_expr(quote!((#hi) - (#lo))),
                     item: Item::Expr(parse_expr(quote!((#base)[(#lo) + #var]))),
                     var,
+                    keep: Vec::new(),
                 }
             }
             e => Chain {
                 len: parse_expr(quote!((#e).len())),
                 item: Item::Expr(parse_expr(quote!((#e)[#var]))),
                 var,
+                keep: Vec::new(),
             },
         }
     }
@@ -346,6 +381,7 @@ impl Desugarer {
                 end,
                 max_len,
             })),
+            keep: Vec::new(),
         }
     }
 
@@ -656,8 +692,17 @@ impl Lowerer<'_> {
                 None => return None,
             };
             let desugared = chain.and_then(|c| {
-                let Chain { var, len, item } = c;
+                let Chain {
+                    var,
+                    len,
+                    item,
+                    keep,
+                } = c;
                 let mut stmts = Vec::new();
+                // A filtered-out item: the iteration does nothing.
+                if !keep.is_empty() {
+                    stmts.push(quote!(if !(#((#keep))&&*) { continue; }));
+                }
                 let mut body = Expr::Block(syn::ExprBlock {
                     attrs: Vec::new(),
                     label: None,
@@ -708,8 +753,21 @@ fn consume(
     name: &str,
     c: Chain,
 ) -> Result<Expr, Refusal> {
-    let Chain { var, len, item } = c;
+    let Chain {
+        var,
+        len,
+        item,
+        keep,
+    } = c;
     let span = m.method.span();
+    // With `filter`: an update only where every condition holds.
+    let kept = |update: TokenStream, acc: &syn::Ident| -> TokenStream {
+        if keep.is_empty() {
+            quote!(#acc = #update;)
+        } else {
+            quote!(#acc = if #((#keep))&&* { #update } else { #acc };)
+        }
+    };
     // Named after what it holds: partial sums read `sum`, `sum_1`, … in
     // the generated code and in explanations.
     let acc = d.fresh(&[match name {
@@ -717,7 +775,15 @@ fn consume(
         _ => "acc",
     }]);
     Ok(match name {
-        "count" => parse_expr(quote!((#len))),
+        "count" if keep.is_empty() => parse_expr(quote!((#len))),
+        "count" => {
+            let update = kept(quote!(#acc + 1), &acc);
+            parse_expr(quote_spanned!(span=> {
+                let mut #acc: usize = 0;
+                for #var in 0..(#len) { #update }
+                #acc
+            }))
+        }
         "sum" | "product" => {
             let item = item_expr(item, span)?;
             let integer = m.turbofish.as_ref().is_some_and(|t| {
@@ -727,14 +793,15 @@ fn consume(
                 })
             });
             let (init, op) = match (name, integer) {
-                ("sum", false) => (quote!(-0.0), quote!(+=)),
-                ("sum", true) => (quote!(0), quote!(+=)),
-                (_, false) => (quote!(1.0), quote!(*=)),
-                (_, true) => (quote!(1), quote!(*=)),
+                ("sum", false) => (quote!(-0.0), quote!(+)),
+                ("sum", true) => (quote!(0), quote!(+)),
+                (_, false) => (quote!(1.0), quote!(*)),
+                (_, true) => (quote!(1), quote!(*)),
             };
+            let update = kept(quote!(#acc #op (#item)), &acc);
             parse_expr(quote_spanned!(span=> {
                 let mut #acc = #init;
-                for #var in 0..(#len) { #acc #op (#item); }
+                for #var in 0..(#len) { #update }
                 #acc
             }))
         }
@@ -742,16 +809,22 @@ fn consume(
             let init = &m.args[0];
             let f = d.closure(&m.args[1], 2, "fold")?;
             let step = d.apply(&f, vec![Item::Expr(parse_expr(quote!(#acc))), item])?;
+            let update = kept(quote!((#step)), &acc);
             parse_expr(quote_spanned!(span=> {
                 let mut #acc = #init;
-                for #var in 0..(#len) { #acc = (#step); }
+                for #var in 0..(#len) { #update }
                 #acc
             }))
         }
         _ => {
             let f = d.closure(&m.args[0], 1, "for_each")?;
             let step = d.apply(&f, vec![item])?;
-            parse_expr(quote_spanned!(span=> for #var in 0..(#len) { (#step); }))
+            let body = if keep.is_empty() {
+                quote!((#step);)
+            } else {
+                quote!(if #((#keep))&&* { (#step); })
+            };
+            parse_expr(quote_spanned!(span=> for #var in 0..(#len) { #body }))
         }
     })
 }
