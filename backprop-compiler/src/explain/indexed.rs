@@ -710,6 +710,8 @@ impl<'a> Builder<'a> {
             }
             let node = self.g.get(id).clone();
             let region = self.g.region_of[i];
+            // The node the recurrence arm makes of `id`, if it does.
+            let mut made = None;
             match node.op {
                 Op::Param { param, index } if self.g.kinds[i] == GKind::Float => {
                     let p = &self.sig.params[param as usize];
@@ -755,15 +757,7 @@ impl<'a> Builder<'a> {
                     let init = sum.init?;
                     let inner = self.enclosing(region);
                     let outer = self.enclosing(self.g.region_of[loop_node.index()]);
-                    let ix: Vec<Affine> = idx_ids
-                        .iter()
-                        .map(|&x| self.int_affine(x, &HashMap::new()))
-                        .collect();
-                    for &l in &outer {
-                        if !ix.iter().any(|a| a.mentions(self.var(l))) {
-                            return Err(format!("`explain` does not yet write in index notation an array element that every iteration of the loop over `{}` writes again: remove `explain`, or index the array by that loop's variable", self.var(l)));
-                        }
-                    }
+                    self.own_element_per_iteration(&idx_ids, &outer)?;
                     let top = if sum.subtracted {
                         let r = self.g.region_of[sum.term.index()];
                         self.g.node_in(r, Op::Neg, vec![sum.term])
@@ -855,16 +849,10 @@ impl<'a> Builder<'a> {
                         .iter()
                         .map(|&a| Ix::Node(a))
                         .collect();
-                    // Each iteration must write its own element.
-                    let ix: Vec<Affine> = idx
-                        .iter()
-                        .map(|&x| self.ix_affine(x, &HashMap::new()))
-                        .collect();
-                    for l in self.enclosing(region) {
-                        if !ix.iter().any(|a| a.mentions(self.var(l))) {
-                            return Err(format!("`explain` does not yet write in index notation an array element that every iteration of the loop over `{}` writes again: remove `explain`, or index the array by that loop's variable", self.var(l)));
-                        }
-                    }
+                    self.own_element_per_iteration(
+                        &node.args[1..node.args.len() - 1],
+                        &self.enclosing(region),
+                    )?;
                     let base = self.g.names[storage.index()]
                         .clone()
                         .unwrap_or_else(|| "array".into());
@@ -989,17 +977,7 @@ impl<'a> Builder<'a> {
                 }
                 _ if recurrence.contains_key(&id) => {
                     let (l, k) = recurrence[&id];
-                    let n = self.recurrence_node(id, l, k);
-                    family.insert((l, k), n);
-                    if let Some(&c) = carried_occ.get(&(l, k)) {
-                        let cidx = self.occ[&c].idx.clone();
-                        self.occ.get_mut(&c).expect("carried").links.push(Link {
-                            node: n,
-                            idx: cidx,
-                            first: None,
-                            at: None,
-                        });
-                    }
+                    made = Some(self.recurrence_node(id, l, k));
                 }
                 _ if sum_yield.contains(&id) => {}
                 _ if id != output
@@ -1025,18 +1003,20 @@ impl<'a> Builder<'a> {
                 }
                 _ => {}
             }
-            // A recurrence whose new value an arm above has made a node of
-            // its own (a sum: `s[i] = s[i−1] + Σ_k …`) or a read (`h =
-            // x[t]`): its family is that node, or a node defined as the read.
+            // A recurrence's family: the node made for its new value above,
+            // or one an other arm made of it (a sum: `s[i] = s[i−1] + Σ_k
+            // …`), or else a node defined as the read it is (`h = x[t]`).
             if let Some(&(l, k)) = recurrence.get(&id) {
                 if let std::collections::hash_map::Entry::Vacant(slot) = family.entry((l, k)) {
-                    let own = self.occ.get(&id).and_then(|o| match o.links.as_slice() {
-                        [lk] if self.nodes[lk.node].id == id
-                            && self.nodes[lk.node].kind == Kind::Intermediate =>
-                        {
-                            Some(lk.node)
-                        }
-                        _ => None,
+                    let own = made.or_else(|| {
+                        self.occ.get(&id).and_then(|o| match o.links.as_slice() {
+                            [lk] if self.nodes[lk.node].id == id
+                                && self.nodes[lk.node].kind == Kind::Intermediate =>
+                            {
+                                Some(lk.node)
+                            }
+                            _ => None,
+                        })
                     });
                     let n = match own {
                         Some(n) => n,
@@ -1080,6 +1060,19 @@ impl<'a> Builder<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Refuses a store at `idx` that some iteration of one of `loops`
+    /// writes again (its index does not mention that loop's variable).
+    fn own_element_per_iteration(&self, idx: &[Id], loops: &[u32]) -> Result<(), String> {
+        let ix: Vec<Affine> = idx
+            .iter()
+            .map(|&x| self.int_affine(x, &HashMap::new()))
+            .collect();
+        match loops.iter().find(|&&l| !ix.iter().any(|a| a.mentions(self.var(l)))) {
+            Some(&l) => Err(format!("`explain` does not yet write in index notation an array element that every iteration of the loop over `{}` writes again: remove `explain`, or index the array by that loop's variable", self.var(l))),
+            None => Ok(()),
+        }
     }
 
     /// The node of a value loop `l` carries and replaces, its `k`th, whose

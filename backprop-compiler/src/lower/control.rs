@@ -56,19 +56,28 @@ pub(super) fn loop_jump(branch: &syn::ExprIf) -> Option<Jump> {
 impl Lowerer<'_> {
     // ---------------------------------------------------------- control flow
 
-    pub(super) fn if_expr(&mut self, i: &syn::ExprIf) -> Value {
-        let cond = match self.expr(&i.cond) {
-            Value::Bool(c) => c,
-            Value::Poison => return Value::Poison,
+    /// The bool node of a condition (`if`, `while`), or `None` after
+    /// reporting why it is not one.
+    pub(super) fn condition(&mut self, cond: &Expr) -> Option<Id> {
+        match self.expr(cond) {
+            Value::Bool(c) => Some(c),
+            Value::Poison => None,
             other => {
-                return self.error_at(
-                    &i.cond,
+                self.error_at(
+                    cond,
                     format!(
                         "the condition must be a comparison or a bool, not {}",
                         describe(&other)
                     ),
                 );
+                None
             }
+        }
+    }
+
+    pub(super) fn if_expr(&mut self, i: &syn::ExprIf) -> Value {
+        let Some(cond) = self.condition(&i.cond) else {
+            return Value::Poison;
         };
         if let Some(c) = self.g.as_bool(cond) {
             // Known at compile time (e.g. `if i == 0` in an unrolled loop):
@@ -95,18 +104,8 @@ impl Lowerer<'_> {
     /// `if c { A; return a; } rest` at the end of the function is
     /// `if c { A; a } else { rest }`: both paths end the function.
     pub(super) fn early_return(&mut self, i: &syn::ExprIf, rest: &[syn::Stmt]) -> Value {
-        let cond = match self.expr(&i.cond) {
-            Value::Bool(c) => c,
-            Value::Poison => return Value::Poison,
-            other => {
-                return self.error_at(
-                    &i.cond,
-                    format!(
-                        "the condition must be a comparison or a bool, not {}",
-                        describe(&other)
-                    ),
-                );
-            }
+        let Some(cond) = self.condition(&i.cond) else {
+            return Value::Poison;
         };
         let then = |lw: &mut Self| {
             lw.scopes.push(Scope::new());
@@ -193,19 +192,8 @@ impl Lowerer<'_> {
                 lw.loops.last_mut().expect("in a loop").exit = Some(exit);
             }
         };
-        let cond = match self.expr(&branch.cond) {
-            Value::Bool(c) => c,
-            Value::Poison => return,
-            other => {
-                self.error_at(
-                    &branch.cond,
-                    format!(
-                        "the condition must be a comparison or a bool, not {}",
-                        describe(&other)
-                    ),
-                );
-                return;
-            }
+        let Some(cond) = self.condition(&branch.cond) else {
+            return;
         };
         if let Some(c) = self.g.as_bool(cond) {
             if c {

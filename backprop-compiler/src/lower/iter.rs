@@ -102,6 +102,42 @@ fn parse_expr(tokens: TokenStream) -> Expr {
     syn::parse2(tokens).expect("a generated expression parses")
 }
 
+/// Whether `e` is an iterator chain (what [`Desugarer::chain`] reads),
+/// told from its outermost method alone.
+fn is_chain(e: &Expr) -> bool {
+    match strip_parens(e) {
+        Expr::MethodCall(m) => is_chain_call(m),
+        Expr::Reference(r) => is_chain(&r.expr),
+        _ => false,
+    }
+}
+
+/// Whether `m` is a source or adapter of an iterator chain (or one refused
+/// with a message of its own).
+fn is_chain_call(m: &syn::ExprMethodCall) -> bool {
+    matches!(
+        (m.method.to_string().as_str(), m.args.len()),
+        (
+            "iter" | "into_iter" | "copied" | "cloned" | "by_ref" | "enumerate" | "rev",
+            0
+        ) | (
+            "windows"
+                | "chunks"
+                | "chunks_exact"
+                | "map"
+                | "zip"
+                | "skip"
+                | "step_by"
+                | "take"
+                | "filter",
+            1
+        ) | (
+            "filter_map" | "flat_map" | "chain" | "peekable" | "scan" | "take_while" | "skip_while",
+            _
+        )
+    )
+}
+
 /// Every identifier in `tokens`, to name the loop variables with names the
 /// user's code does not mention.
 pub(super) fn idents_of(tokens: TokenStream, out: &mut HashSet<String>) {
@@ -170,6 +206,9 @@ impl Desugarer {
 
     /// The chain `e` stands for, `None` if `e` is not an iterator chain.
     fn chain(&mut self, e: &Expr) -> Option<Parsed> {
+        if !is_chain(e) {
+            return None;
+        }
         let m = match strip_parens(e) {
             Expr::MethodCall(m) => m,
             Expr::Reference(r) => return self.chain(&r.expr),
@@ -627,11 +666,10 @@ impl Lowerer<'_> {
         );
         if !consumer {
             // A chain that ends in something else (`.collect()`, `.max_by(…)`)
-            // or is not consumed at all (`let it = w.iter().map(…);`).
-            let whole = Expr::MethodCall(m.clone());
-            let mut d = Desugarer::new(&whole);
-            let adapter = d.chain(&whole).is_some();
-            if !adapter && d.chain(&m.receiver).is_none() {
+            // or is not consumed at all (`let it = w.iter().map(…);`). Told
+            // from the syntax alone: this runs on every method call.
+            let adapter = is_chain_call(m);
+            if !adapter && !is_chain(&m.receiver) {
                 return None;
             }
             let message = if adapter {
@@ -642,34 +680,34 @@ impl Lowerer<'_> {
             return Some(self.error_at(&m.method, message));
         }
         let key = m as *const syn::ExprMethodCall as usize;
-        if let Some(cached) = self.desugared.get(&key).cloned() {
-            return Some(match &*cached {
-                Ok(e) => self.expr(e),
-                Err((span, msg)) => {
-                    self.error(*span, msg);
-                    Value::Poison
-                }
-            });
-        }
-        let mut d = Desugarer::new(&Expr::MethodCall(m.clone()));
-        let chain = match d.chain(&m.receiver) {
-            Some(c) => c,
-            None if matches!(strip_parens(&m.receiver), Expr::Range(_)) => {
-                Ok(d.source(&m.receiver))
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.desugared.entry(key) {
+            let is_range = matches!(strip_parens(&m.receiver), Expr::Range(_));
+            if !is_range && !is_chain(&m.receiver) {
+                // A method of that name on a value that is not a chain.
+                return None;
             }
-            // A method of that name on a value that is not a chain.
-            None => return None,
-        };
-        let desugared = chain.and_then(|c| consume(&mut d, m, &name, c));
-        let cached = Rc::new(desugared.map_err(|r| (r.span, r.message)));
-        self.desugared.insert(key, cached.clone());
-        Some(match &*cached {
+            let mut d = Desugarer::new(&Expr::MethodCall(m.clone()));
+            let chain = match d.chain(&m.receiver) {
+                Some(c) => c,
+                None => Ok(d.source(&m.receiver)),
+            };
+            let desugared = chain.and_then(|c| consume(&mut d, m, &name, c));
+            slot.insert(Rc::new(desugared.map_err(|r| (r.span, r.message))));
+        }
+        Some(self.lower_rewritten(key))
+    }
+
+    /// The rewriting cached under `key` (`desugared`), lowered; or its
+    /// refusal, reported.
+    pub(super) fn lower_rewritten(&mut self, key: usize) -> Value {
+        let cached = self.desugared[&key].clone();
+        match &*cached {
             Ok(e) => self.expr(e),
             Err((span, msg)) => {
                 self.error(*span, msg);
                 Value::Poison
             }
-        })
+        }
     }
 
     /// `for pat in chain { body }` as `for i in 0..len { let pat = item; body }`;
@@ -718,15 +756,7 @@ impl Lowerer<'_> {
             });
             slot.insert(Rc::new(desugared.map_err(|r| (r.span, r.message))));
         }
-        let cached = self.desugared[&key].clone();
-        Some(match &*cached {
-            Ok(Expr::ForLoop(l)) => self.for_loop(l),
-            Ok(other) => self.expr(other),
-            Err((span, msg)) => {
-                self.error(*span, msg);
-                Value::Poison
-            }
-        })
+        Some(self.lower_rewritten(key))
     }
 }
 

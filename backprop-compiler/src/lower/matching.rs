@@ -105,17 +105,9 @@ fn as_if_chain(m: &syn::ExprMatch) -> Result<Expr, (Span, String)> {
 impl Lowerer<'_> {
     pub(super) fn match_expr(&mut self, m: &syn::ExprMatch) -> Value {
         let key = m as *const syn::ExprMatch as usize;
-        let cached = self
-            .desugared
+        self.desugared
             .entry(key)
-            .or_insert_with(|| Rc::new(as_if_chain(m)))
-            .clone();
-        match &*cached {
-            Ok(e) => self.expr(e),
-            Err((span, msg)) => {
-                self.error(*span, msg);
-                Value::Poison
-            }
-        }
+            .or_insert_with(|| Rc::new(as_if_chain(m)));
+        self.lower_rewritten(key)
     }
 }

@@ -330,18 +330,8 @@ impl Lowerer<'_> {
             Header::Range { lo, hi, .. } => (lo, hi),
             Header::While { cond } => {
                 self.g.loops[l as usize].is_while = true;
-                match self.expr(cond) {
-                    Value::Bool(c) => self.g.loops[l as usize].cond = Some(c),
-                    Value::Poison => {}
-                    other => {
-                        self.error_at(
-                            cond,
-                            format!(
-                                "the condition must be a comparison or a bool, not {}",
-                                describe(&other)
-                            ),
-                        );
-                    }
+                if let Some(c) = self.condition(cond) {
+                    self.g.loops[l as usize].cond = Some(c);
                 }
                 let zero = self.g.node(Op::IntConst(0), vec![]);
                 (zero, zero)
