@@ -83,9 +83,11 @@ pub use num_traits::Float;
 /// ```
 pub use backprop_macros::custom_grad;
 
+pub use backprop_macros::Params;
+
 /// Everything a loss function and its training loop need.
 pub mod prelude {
-    pub use crate::{custom_grad, derive_grad};
+    pub use crate::{custom_grad, derive_grad, Params};
     pub use backprop_core::prelude::*;
     pub use num_traits::Float;
 }
@@ -94,6 +96,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use backprop_core::functions::*;
+    pub use backprop_macros::derive_grad_continue;
     pub use num_traits;
 
     /// A constant of a generic float type. `NumCast` from `f64` to a float
@@ -102,6 +105,11 @@ pub mod __private {
     pub fn constant<F: num_traits::Float>(v: f64) -> F {
         F::from(v).unwrap_or_else(F::nan)
     }
+
+    /// Compiles only when `T` is a [`Params`](backprop_core::Params) type:
+    /// the check by which `#[derive_grad]` says a struct parameter needs
+    /// `#[derive(Params)]`.
+    pub fn must_be_params<T: backprop_core::Params>() {}
 
     /// Compiles only when both arguments are the same function: the
     /// generated code's proof that a name it differentiated as one of

@@ -50,6 +50,10 @@ trait ParseAnyIdent {
 
 impl ParseAnyIdent for Ident {
     fn parse_any_ident(input: syn::parse::ParseStream) -> syn::Result<Ident> {
+        // `self` too: `wrt(self)` differentiates a method's receiver.
+        if input.peek(syn::Token![self]) {
+            return syn::ext::IdentExt::parse_any(input);
+        }
         input.parse()
     }
 }

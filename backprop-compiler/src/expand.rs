@@ -8,7 +8,8 @@ use crate::emit::{self, AdjointName, Outputs};
 use crate::explain::{self, ExplainData};
 use crate::graph::Id;
 use crate::lower::{self, Lowered};
-use crate::signature::{self, ElemTy, ParamInfo, ParamKind, SigInfo};
+use crate::signature::{self, ElemTy, InputTree, ParamInfo, ParamKind, SigInfo};
+use crate::structs::Context;
 use crate::{args, reverse};
 
 /// Expands `#[derive_grad(attr)] item`.
@@ -34,17 +35,24 @@ pub const RED_ZONE: usize = 256 * 1024;
 pub const STACK_CHUNK: usize = 16 * 1024 * 1024;
 
 fn expand_item(attr: TokenStream, item: TokenStream) -> TokenStream {
+    if let Ok(imp) = syn::parse2::<syn::ItemImpl>(item.clone()) {
+        return expand_impl(attr, imp);
+    }
     let func: syn::ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(_) => {
             let err = syn::Error::new_spanned(
                 &item,
-                "#[derive_grad] applies to a free function that computes a loss: `#[derive_grad] fn loss(w: [f64; 3], x: f64) -> f64 { … }`",
+                "#[derive_grad] applies to a function that computes a loss (`#[derive_grad] fn loss(w: [f64; 3], x: f64) -> f64 { … }`), or to an `impl` block whose methods are marked `#[derive_grad]`",
             );
             let err = err.to_compile_error();
             return quote!(#item #err);
         }
     };
+    // Parameters that are structs: ask for their definitions first.
+    if let Some(ask) = crate::structs::start_fn(&attr, &func) {
+        return quote!(#func #ask);
+    }
     match expand(attr, &func) {
         Ok(generated) => quote!(#func #generated),
         Err(errors) => {
@@ -53,6 +61,77 @@ fn expand_item(attr: TokenStream, item: TokenStream) -> TokenStream {
             quote!(#func #(#errors)*)
         }
     }
+}
+
+/// `#[derive_grad] impl Model { #[derive_grad] fn loss(&self, …) … }`:
+/// the impl as written (without the methods' attributes), and for each
+/// marked method its generated methods in an `impl` block of their own.
+fn expand_impl(attr: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
+    let mut out = TokenStream::new();
+    if !attr.is_empty() {
+        out.extend(
+            syn::Error::new_spanned(
+                &attr,
+                "#[derive_grad] on an `impl` block takes no options: write them on each method (`#[derive_grad(wrt(self))] fn loss(&self, …)`)",
+            )
+            .to_compile_error(),
+        );
+    }
+    let mut marked = Vec::new();
+    for item in &mut imp.items {
+        let syn::ImplItem::Fn(method) = item else {
+            continue;
+        };
+        let Some(at) = method
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("derive_grad"))
+        else {
+            continue;
+        };
+        let a = method.attrs.remove(at);
+        let method_attr = match &a.meta {
+            syn::Meta::Path(_) => TokenStream::new(),
+            syn::Meta::List(l) => l.tokens.clone(),
+            syn::Meta::NameValue(nv) => {
+                out.extend(
+                    syn::Error::new_spanned(
+                        nv,
+                        "write `#[derive_grad]` or `#[derive_grad(wrt(self))]`",
+                    )
+                    .to_compile_error(),
+                );
+                continue;
+            }
+        };
+        marked.push((method_attr, method.clone()));
+    }
+    if marked.is_empty() {
+        out.extend(
+            syn::Error::new(
+                imp.impl_token.span,
+                "#[derive_grad] on an `impl` block differentiates the methods in it marked `#[derive_grad]`, and none is",
+            )
+            .to_compile_error(),
+        );
+    }
+    for (method_attr, method) in &marked {
+        if let Some(ask) = crate::structs::start_method(method_attr, &imp, method) {
+            out.extend(ask);
+            continue;
+        }
+        let func = crate::structs::method_as_fn(method);
+        let ctx = crate::structs::Context {
+            self_ty: Some((*imp.self_ty).clone()),
+            ..Default::default()
+        };
+        let generated = expand_with(method_attr.clone(), &func, &ctx).unwrap_or_else(|errors| {
+            let errors = errors.iter().map(syn::Error::to_compile_error);
+            quote!(#(#errors)*)
+        });
+        out.extend(crate::structs::in_impl(&imp, generated));
+    }
+    quote!(#imp #out)
 }
 
 /// Everything the pipeline produced, for the macro and for tests.
@@ -77,15 +156,36 @@ pub struct Compiled {
 
 /// Runs every stage up to (not including) emission.
 pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<syn::Error>> {
+    compile_with(attr, func, &Context::default())
+}
+
+/// [`compile`], knowing the struct definitions and receiver type of `ctx`.
+pub fn compile_with(
+    attr: TokenStream,
+    func: &syn::ItemFn,
+    ctx: &Context,
+) -> Result<Compiled, Vec<syn::Error>> {
     let mut errors = Vec::new();
     let args = args::parse(attr).unwrap_or_else(|e| {
         errors.push(e);
         args::Args::default()
     });
-    let sig = signature::check(&func.sig, &args, &mut errors);
+    let sig = signature::check_with(&func.sig, &args, ctx, &mut errors);
+    // Struct fields read as the parameters they became.
+    let body = match &sig {
+        Some(s) => match crate::structs::rewrite_body(&func.block, s) {
+            Ok(b) => Some(b),
+            Err(mut e) => {
+                errors.append(&mut e);
+                None
+            }
+        },
+        None => None,
+    };
     let lowered = sig
         .as_ref()
-        .and_then(|s| lower::lower(s, &func.block, &mut errors));
+        .zip(body.as_ref())
+        .and_then(|(s, b)| lower::lower(s, b, &mut errors));
     let (Some(sig), Some(mut lowered)) = (sig, lowered) else {
         return Err(errors);
     };
@@ -223,7 +323,16 @@ impl Compiled {
 }
 
 fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn::Error>> {
-    let c = compile(attr, func)?;
+    expand_with(attr, func, &Context::default())
+}
+
+/// The generated functions for `func`, knowing what `ctx` holds.
+pub(crate) fn expand_with(
+    attr: TokenStream,
+    func: &syn::ItemFn,
+    ctx: &Context,
+) -> Result<TokenStream, Vec<syn::Error>> {
+    let c = compile_with(attr, func, ctx)?;
     Ok(generate(func, &c))
 }
 
@@ -246,31 +355,32 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         adjoint_names: &c.adjoint_names,
         user: &user,
     };
-    // The user's parameters, repeated by every generated function.
-    let inputs: Vec<TokenStream> = sig
-        .params
-        .iter()
-        .map(|p| {
-            let (n, ty) = (&p.name, &p.ty);
-            quote!(#n: #ty)
-        })
-        .collect();
+    // The user's parameters, repeated by every generated function, and
+    // the fields of struct parameters bound to their own names.
+    let inputs: Vec<&syn::FnArg> = sig.inputs.iter().map(|i| &i.arg).collect();
+    let fields = crate::structs::field_bindings(sig);
+    let outputs_of = |which: &[usize]| {
+        let mut grads = Vec::new();
+        let returned = which
+            .iter()
+            .map(|&i| grad_tree(&sig.inputs[i].tree, c, &mut grads))
+            .collect();
+        (grads, returned)
+    };
 
+    let (grads, returned) = outputs_of(&sig.wrt_inputs);
     let grad_outputs = Outputs {
         value: c.lowered.output,
-        grads: sig
-            .wrt
-            .iter()
-            .map(|&p| (&sig.params[p], c.grad(p)))
-            .collect(),
+        grads,
+        returned,
         always_tuple: false,
         accumulate: None,
     };
     let grad_body = emit::body(&src, &grad_outputs);
     let grad_types: Vec<TokenStream> = sig
-        .wrt
+        .wrt_inputs
         .iter()
-        .map(|&p| grad_type(&sig.params[p], &elem))
+        .map(|&i| input_grad_type(sig, i, &elem))
         .collect();
     let grad_ty = if grad_types.len() == 1 {
         grad_types[0].clone()
@@ -278,19 +388,20 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         quote!((#(#grad_types),*))
     };
 
+    let all: Vec<usize> = (0..sig.inputs.len()).collect();
+    let (grads, returned) = outputs_of(&all);
     let vjp_outputs = Outputs {
         value: c.lowered.output,
-        grads: sig
-            .params
-            .iter()
-            .enumerate()
-            .map(|(p, info)| (info, c.grad(p)))
-            .collect(),
+        grads,
+        returned,
         always_tuple: true,
         accumulate: None,
     };
     let vjp_body = emit::body(&src, &vjp_outputs);
-    let vjp_types = sig.params.iter().map(|p| grad_type(p, &elem));
+    let vjp_types: Vec<TokenStream> = all
+        .iter()
+        .map(|&i| input_grad_type(sig, i, &elem))
+        .collect();
 
     // `NAME_grad_acc` and `NAME_grad_acc_with`: the same sweep, adding into
     // the caller's gradient (hygienic names: no user name can clash).
@@ -300,10 +411,11 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         let outputs = Outputs {
             value: c.lowered.output,
             grads: grad_outputs.grads.clone(),
+            returned: grad_outputs.returned.clone(),
             always_tuple: false,
             accumulate: Some(emit::Accumulate {
                 grad: acc_grad.clone(),
-                tuple: sig.wrt.len() > 1,
+                tuple: sig.wrt_inputs.len() > 1,
                 workspace: workspace.cloned(),
             }),
         };
@@ -380,6 +492,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             #[doc = #trace_doc]
             #allow
             #vis fn #trace_name #impl_generics (#(#inputs),*) -> ::backprop::core::explain::Trace #where_clause {
+                #fields
                 #(#stmts)*
                 ::backprop::core::explain::Trace {
                     graph: #explain_name().graph,
@@ -395,6 +508,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         #[doc = #doc]
         #allow
         #vis fn #grad_name #impl_generics (#(#inputs),*) -> (#elem, #grad_ty) #where_clause {
+            #fields
             #(#core_checks)*
             #grad_body
         }
@@ -402,6 +516,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         #[doc = #acc_doc]
         #allow
         #vis fn #acc_name #impl_generics (#(#inputs,)* #acc_grad: &mut #grad_ty) -> #elem #where_clause {
+            #fields
             #(#core_checks)*
             #acc_plain
         }
@@ -409,6 +524,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         #[doc = #acc_with_doc]
         #allow
         #vis fn #acc_with_name #impl_generics (#(#inputs,)* #acc_grad: &mut #grad_ty, #acc_work: &mut ::backprop::core::Workspace<#elem>) -> #elem #where_clause {
+            #fields
             #(#core_checks)*
             #acc_with
         }
@@ -420,6 +536,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         #[inline]
         #allow
         #vis fn #vjp_name #impl_generics (#(#inputs),*) -> (#elem, (#(#vjp_types,)*)) #where_clause {
+            #fields
             #(#core_checks)*
             #vjp_body
         }
@@ -429,11 +546,49 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
 /// "`a`, `b`": the differentiated parameters, for documentation.
 fn wrt_names_list(sig: &SigInfo) -> String {
     let names: Vec<String> = sig
-        .wrt
+        .wrt_inputs
         .iter()
-        .map(|&p| format!("`{}`", sig.params[p].name))
+        .map(|&i| format!("`{}`", sig.inputs[i].name))
         .collect();
     names.join(", ")
+}
+
+/// The gradient of an input: its leaves pushed onto `grads`.
+fn grad_tree<'a>(
+    t: &InputTree,
+    c: &'a Compiled,
+    grads: &mut Vec<(&'a ParamInfo, emit::Grad)>,
+) -> emit::GradTree {
+    match t {
+        InputTree::Leaf(p) => {
+            grads.push((&c.sig.params[*p], c.grad(*p)));
+            emit::GradTree::Leaf(grads.len() - 1)
+        }
+        InputTree::Struct { path, fields } => emit::GradTree::Struct {
+            path: path.clone(),
+            fields: fields
+                .iter()
+                .map(|(m, f)| (m.clone(), grad_tree(f, c, grads)))
+                .collect(),
+        },
+    }
+}
+
+/// The type of input `i`'s gradient: its own type for a struct (`Mlp`,
+/// `Self`), else the parameter's gradient type.
+fn input_grad_type(sig: &SigInfo, i: usize, elem: &TokenStream) -> TokenStream {
+    let input = &sig.inputs[i];
+    match (&input.tree, &input.arg) {
+        (InputTree::Leaf(p), _) => grad_type(&sig.params[*p], elem),
+        (InputTree::Struct { .. }, syn::FnArg::Receiver(_)) => quote!(Self),
+        (InputTree::Struct { .. }, syn::FnArg::Typed(pt)) => {
+            let mut ty = &*pt.ty;
+            while let syn::Type::Reference(r) = ty {
+                ty = &r.elem;
+            }
+            ty.to_token_stream()
+        }
+    }
 }
 
 pub(crate) fn elem_tokens(e: &ElemTy) -> TokenStream {

@@ -26,6 +26,7 @@ pub mod pattern;
 pub mod reverse;
 pub mod rules;
 pub mod signature;
+pub mod structs;
 pub mod sym;
 
 #[cfg(test)]
@@ -33,3 +34,4 @@ mod tests;
 
 pub use custom::custom_grad;
 pub use expand::{compile, derive_grad, generate, Compiled};
+pub use structs::{derive_grad_continue, derive_params};

@@ -3,7 +3,10 @@
 
 use syn::{FnArg, GenericParam, Ident, Pat, ReturnType, Type};
 
+use quote::ToTokens;
+
 use crate::args::Args;
+use crate::structs::Context;
 
 /// The float type the function computes in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +60,13 @@ pub struct ParamInfo {
     pub by_ref: bool,
     /// Its type as written.
     pub ty: Type,
+    /// How the user names it: the parameter's name, or for a field of a
+    /// struct parameter its path (`net.w1`).
+    pub display: String,
+    /// For a field of a struct parameter, the place it is read from
+    /// (`net.w1`, `self.layer.b`): every generated function binds the
+    /// field's own name ([`ParamInfo::name`]) to a reference to it.
+    pub access: Option<proc_macro2::TokenStream>,
 }
 
 impl ParamInfo {
@@ -92,15 +102,64 @@ impl ParamInfo {
     }
 }
 
+/// One parameter as the user wrote it: a plain parameter, or a struct
+/// (or the receiver) whose fields are parameters of their own.
+#[derive(Clone, Debug)]
+pub struct InputInfo {
+    /// Its name (`self` for the receiver).
+    pub name: Ident,
+    /// The parameter as written (`net: &Mlp`, `&self`), repeated by every
+    /// generated function.
+    pub arg: syn::FnArg,
+    /// Where its floats are.
+    pub tree: InputTree,
+}
+
+/// The parameters ([`SigInfo::params`]) an input is made of.
+#[derive(Clone, Debug)]
+pub enum InputTree {
+    /// The parameter with this index.
+    Leaf(usize),
+    /// A struct: the path that builds one (`Mlp`, `model::Layer::<F>`,
+    /// `Self`), and its fields.
+    Struct {
+        /// The path of a struct expression of this type.
+        path: proc_macro2::TokenStream,
+        /// Its fields, in declaration order.
+        fields: Vec<(syn::Member, InputTree)>,
+    },
+}
+
+impl InputTree {
+    /// The indices of the parameters under this input, in field order.
+    pub fn leaves(&self, out: &mut Vec<usize>) {
+        match self {
+            InputTree::Leaf(p) => out.push(*p),
+            InputTree::Struct { fields, .. } => {
+                for (_, f) in fields {
+                    f.leaves(out);
+                }
+            }
+        }
+    }
+}
+
 /// The validated signature.
 #[derive(Clone, Debug)]
 pub struct SigInfo {
     /// The element type.
     pub elem: ElemTy,
-    /// The parameters, in order.
+    /// The parameters, in order: each float, array, slice, integer or bool
+    /// the function reads, struct fields included (flattened, depth first).
     pub params: Vec<ParamInfo>,
-    /// Indices of the differentiated parameters, in `wrt` order.
+    /// Indices of the differentiated parameters, in `wrt` order (every
+    /// field of a differentiated struct).
     pub wrt: Vec<usize>,
+    /// The parameters as the user wrote them.
+    pub inputs: Vec<InputInfo>,
+    /// Indices into [`SigInfo::inputs`] of the differentiated ones, in `wrt`
+    /// order: what `NAME_grad` returns the gradient of.
+    pub wrt_inputs: Vec<usize>,
     /// The names of the `const N: usize` generic parameters: integers known
     /// at run time (to the macro).
     pub const_generics: Vec<String>,
@@ -112,10 +171,23 @@ pub struct SigInfo {
 /// rows of such a parameter are only ever indexed.
 pub const NAMED_LEN: usize = usize::MAX;
 
-const SUPPORTED_TYPES: &str = "supported parameter types are the float type (`f64`, `f32` or a generic `F: Float`), fixed-size arrays of it (`[f64; 9]`, `[[f64; 3]; 4]`), slices and `Vec`s of those (`&[f64]`, `&[[f64; 4]]`, `Vec<f64>`, `&Vec<f64>`), shared references (`&[f64; 9]`), and non-differentiated `bool` or integer values";
+const SUPPORTED_TYPES: &str = "supported parameter types are the float type (`f64`, `f32` or a generic `F: Float`), fixed-size arrays of it (`[f64; 9]`, `[[f64; 3]; 4]`), slices and `Vec`s of those (`&[f64]`, `&[[f64; 4]]`, `Vec<f64>`, `&Vec<f64>`), shared references (`&[f64; 9]`), structs with `#[derive(Params)]` (`net: &Mlp`), and non-differentiated `bool` or integer values";
 
-/// Checks the signature; pushes every problem found onto `errors`.
+/// Checks the signature of a free function whose parameters are floats,
+/// arrays, slices, integers and bools; pushes every problem found onto
+/// `errors`.
 pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) -> Option<SigInfo> {
+    check_with(sig, args, &Context::default(), errors)
+}
+
+/// Checks the signature, with the struct definitions (and the receiver's
+/// type) of `ctx`; pushes every problem found onto `errors`.
+pub fn check_with(
+    sig: &syn::Signature,
+    args: &Args,
+    ctx: &Context,
+    errors: &mut Vec<syn::Error>,
+) -> Option<SigInfo> {
     let start = errors.len();
     if let Some(c) = &sig.constness {
         errors.push(syn::Error::new_spanned(
@@ -174,42 +246,95 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
         },
     };
 
-    let mut params = Vec::new();
+    let mut params: Vec<ParamInfo> = Vec::new();
+    let mut inputs: Vec<InputInfo> = Vec::new();
     for input in &sig.inputs {
-        match input {
-            FnArg::Receiver(r) => errors.push(syn::Error::new_spanned(
-                r,
-                "#[derive_grad] works on free functions, not methods: move the body into a free function and pass what it needs from `self` as parameters",
-            )),
-            FnArg::Typed(pt) => {
-                let name = match &*pt.pat {
-                    Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => pi.ident.clone(),
-                    other => {
-                        errors.push(syn::Error::new_spanned(
-                            other,
-                            "#[derive_grad] needs each parameter to be a plain name (`w: [f64; 9]`): destructure it inside the body instead",
-                        ));
-                        continue;
-                    }
-                };
-                let Some(elem) = &elem else { continue };
-                match param_kind(&pt.ty, elem) {
-                    Ok((kind, by_ref)) => params.push(ParamInfo {
-                        name,
-                        kind,
-                        by_ref,
-                        ty: (*pt.ty).clone(),
-                    }),
-                    Err(e) => errors.push(e),
+        let (name, ty) = match input {
+            FnArg::Receiver(r) => match &ctx.self_ty {
+                Some(self_ty) => (Ident::new("self", r.self_token.span), self_ty.clone()),
+                None => {
+                    errors.push(syn::Error::new_spanned(
+                        r,
+                        "#[derive_grad] on a method needs its type, which an attribute on a method cannot see: put `#[derive_grad]` on the `impl` block as well (`#[derive_grad] impl Model { #[derive_grad] fn loss(&self, …) -> f64 { … } }`), and `#[derive(Params)]` on the struct",
+                    ));
+                    continue;
+                }
+            },
+            FnArg::Typed(pt) => match &*pt.pat {
+                Pat::Ident(pi) if pi.by_ref.is_none() && pi.subpat.is_none() => {
+                    (pi.ident.clone(), (*pt.ty).clone())
+                }
+                other => {
+                    errors.push(syn::Error::new_spanned(
+                        other,
+                        "#[derive_grad] needs each parameter to be a plain name (`w: [f64; 9]`): destructure it inside the body instead",
+                    ));
+                    continue;
+                }
+            },
+        };
+        let Some(elem) = &elem else { continue };
+        let tree = if let Some((path, def)) = ctx.struct_of(&ty) {
+            let root = name.to_string();
+            let access = name.to_token_stream();
+            let self_path = matches!(input, FnArg::Receiver(_)).then(|| quote::quote!(Self));
+            match crate::structs::flatten(
+                ctx,
+                def,
+                path,
+                self_path,
+                &root,
+                access,
+                name.span(),
+                elem,
+                &mut params,
+            ) {
+                Ok(tree) => tree,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
                 }
             }
-        }
+        } else {
+            match param_kind(&ty, elem) {
+                Ok((kind, by_ref)) => {
+                    params.push(ParamInfo {
+                        display: name.to_string(),
+                        name: name.clone(),
+                        kind,
+                        by_ref,
+                        ty: ty.clone(),
+                        access: None,
+                    });
+                    InputTree::Leaf(params.len() - 1)
+                }
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            }
+        };
+        inputs.push(InputInfo {
+            name,
+            arg: input.clone(),
+            tree,
+        });
     }
+    crate::structs::unique_field_names(&mut params, &ctx.mentioned);
 
-    let mut wrt = Vec::new();
+    let is_float_input = |i: &InputInfo| match &i.tree {
+        InputTree::Leaf(p) => params[*p].is_float(),
+        InputTree::Struct { .. } => true,
+    };
+    let mut wrt_inputs = Vec::new();
+    // In a method, the first parameter after the receiver.
+    let first = usize::from(
+        matches!(sig.inputs.first(), Some(FnArg::Receiver(_)))
+            && inputs.first().is_some_and(|i| i.name == "self"),
+    );
     match &args.wrt {
-        None => match params.first() {
-            Some(p) if p.is_float() => wrt.push(0),
+        None => match inputs.get(first) {
+            Some(p) if is_float_input(p) => wrt_inputs.push(first),
             Some(p) => errors.push(syn::Error::new_spanned(
                 &p.name,
                 format!(
@@ -225,15 +350,15 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
         },
         Some(names) => {
             for n in names {
-                match params.iter().position(|p| p.name == *n) {
-                    Some(i) if !params[i].is_float() => errors.push(syn::Error::new_spanned(
+                match inputs.iter().position(|p| p.name == *n) {
+                    Some(i) if !is_float_input(&inputs[i]) => errors.push(syn::Error::new_spanned(
                         n,
                         format!("cannot differentiate with respect to `{n}`: it is not a float or an array of floats ({SUPPORTED_TYPES})"),
                     )),
-                    Some(i) if wrt.contains(&i) => errors.push(syn::Error::new_spanned(n, format!("`{n}` is named twice in `wrt`"))),
-                    Some(i) => wrt.push(i),
+                    Some(i) if wrt_inputs.contains(&i) => errors.push(syn::Error::new_spanned(n, format!("`{n}` is named twice in `wrt`"))),
+                    Some(i) => wrt_inputs.push(i),
                     None => {
-                        let known: Vec<String> = params.iter().map(|p| format!("`{}`", p.name)).collect();
+                        let known: Vec<String> = inputs.iter().map(|p| format!("`{}`", p.name)).collect();
                         errors.push(syn::Error::new_spanned(
                             n,
                             format!("`wrt` names `{n}`, which is not a parameter of this function; its parameters are {}", known.join(", ")),
@@ -243,6 +368,10 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
             }
         }
     }
+    let mut wrt = Vec::new();
+    for &i in &wrt_inputs {
+        inputs[i].tree.leaves(&mut wrt);
+    }
     if errors.len() > start {
         return None;
     }
@@ -250,6 +379,8 @@ pub fn check(sig: &syn::Signature, args: &Args, errors: &mut Vec<syn::Error>) ->
         elem: elem?,
         params,
         wrt,
+        inputs,
+        wrt_inputs,
         const_generics,
     })
 }
@@ -296,7 +427,7 @@ fn elem_name(elem: &ElemTy) -> String {
     }
 }
 
-fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bool)> {
+pub(crate) fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bool)> {
     match ty {
         Type::Reference(r) => {
             if let Some(m) = &r.mutability {

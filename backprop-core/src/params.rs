@@ -52,6 +52,11 @@ impl Scalar for f64 {}
 ///
 /// Only the four walking methods are required; everything else is provided
 /// on top of them.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a parameter type of backprop",
+    label = "not a float, an array or `Vec` of floats, or a struct with `#[derive(Params)]`",
+    note = "for a struct of your own, add `#[derive(Clone, Params)]` to its definition (its fields: floats, arrays, `Vec`s or other `Params` structs)"
+)]
 pub trait Params: Clone + Send + Sync {
     /// The element type.
     type Scalar: Scalar;

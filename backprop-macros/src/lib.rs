@@ -34,3 +34,26 @@ pub fn derive_grad(attr: TokenStream, item: TokenStream) -> TokenStream {
 pub fn custom_grad(attr: TokenStream, item: TokenStream) -> TokenStream {
     backprop_compiler::custom_grad(attr.into(), item.into()).into()
 }
+
+/// Makes a struct of weights a parameter type: implements
+/// `backprop::core::Params` for it (so optimizers, `train` and `minimize`
+/// take it), and lets `#[derive_grad]` functions and methods take it as a
+/// parameter and read its fields (`net.w1[j][i]`), returning its gradient
+/// as the struct itself.
+///
+/// The fields must be floats, (nested) arrays or `Vec`s of floats, or other
+/// `#[derive(Params)]` structs, all of one float type; the struct must also
+/// be `Clone`.
+#[proc_macro_derive(Params)]
+pub fn derive_params(item: TokenStream) -> TokenStream {
+    backprop_compiler::derive_params(item.into()).into()
+}
+
+/// The step by which `#[derive_grad]` gathers the definitions of the
+/// structs a function takes (called by the macros `#[derive(Params)]`
+/// defines); not part of the public API.
+#[doc(hidden)]
+#[proc_macro]
+pub fn derive_grad_continue(input: TokenStream) -> TokenStream {
+    backprop_compiler::derive_grad_continue(input.into()).into()
+}

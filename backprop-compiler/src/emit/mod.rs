@@ -39,9 +39,12 @@ pub struct Source<'a> {
 pub struct Outputs<'a> {
     /// The loss node.
     pub value: Id,
-    /// Per returned gradient: the parameter and its element nodes, or the
-    /// buffer holding it.
+    /// Per parameter whose gradient is returned: the parameter and its
+    /// element nodes, or the buffer holding it.
     pub grads: Vec<(&'a ParamInfo, Grad)>,
+    /// The returned gradients, built from [`Outputs::grads`] (a struct's
+    /// from its fields').
+    pub returned: Vec<GradTree>,
     /// Return a 1-tuple even for a single gradient (the `_vjp` convention).
     pub always_tuple: bool,
     /// Add the gradient into a caller's buffer instead of returning it
@@ -69,6 +72,56 @@ impl Accumulate {
             quote!(#grad.#k)
         } else {
             quote!((*#grad))
+        }
+    }
+
+    /// The place of each of [`Outputs::grads`]: `(*grad)`, `grad.1`,
+    /// `(*grad).w1`.
+    fn places(&self, returned: &[GradTree], count: usize) -> Vec<TokenStream> {
+        fn walk(t: &GradTree, at: TokenStream, out: &mut [TokenStream]) {
+            match t {
+                GradTree::Leaf(i) => out[*i] = at,
+                GradTree::Struct { fields, .. } => {
+                    for (m, f) in fields {
+                        walk(f, quote!(#at.#m), out);
+                    }
+                }
+            }
+        }
+        let mut out = vec![TokenStream::new(); count];
+        for (k, t) in returned.iter().enumerate() {
+            walk(t, self.place(k), &mut out);
+        }
+        out
+    }
+}
+
+/// A returned gradient: one parameter's, or a struct built from its
+/// fields'.
+#[derive(Clone, Debug)]
+pub enum GradTree {
+    /// The gradient of [`Outputs::grads`]`[i]`.
+    Leaf(usize),
+    /// `path { field: …, … }`.
+    Struct {
+        /// The struct expression's path (`Mlp`, `Self`).
+        path: TokenStream,
+        /// Its fields.
+        fields: Vec<(syn::Member, GradTree)>,
+    },
+}
+
+impl GradTree {
+    fn build(&self, leaves: &[TokenStream]) -> TokenStream {
+        match self {
+            GradTree::Leaf(i) => leaves[*i].clone(),
+            GradTree::Struct { path, fields } => {
+                let fields = fields.iter().map(|(m, t)| {
+                    let v = t.build(leaves);
+                    quote!(#m: #v)
+                });
+                quote!(#path { #(#fields),* })
+            }
         }
     }
 }
@@ -706,14 +759,18 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     let mut roots = vec![out.value];
     roots.extend(g.checks.iter().map(|c| c.cond));
     let mut memory = Memory::default();
+    let places = match &out.accumulate {
+        Some(acc) => acc.places(&out.returned, out.grads.len()),
+        None => Vec::new(),
+    };
     for (k, (_, grad)) in out.grads.iter().enumerate() {
         match grad {
             Grad::Elements(ids) => roots.extend(ids),
             Grad::Buffer(b) => {
                 roots.push(*b);
-                if let Some(acc) = &out.accumulate {
+                if out.accumulate.is_some() {
                     // Updated in place: the caller's buffer is the gradient buffer.
-                    memory.buffers.insert(g.storage(*b), acc.place(k));
+                    memory.buffers.insert(g.storage(*b), places[k].clone());
                 }
             }
         }
@@ -734,7 +791,7 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
         };
         stmts.push(quote!(#mac(#c, "{}", #message);));
     }
-    if let Some(acc) = &out.accumulate {
+    if out.accumulate.is_some() {
         // A slice's gradient buffer: an empty `Vec` is sized on first use;
         // any other must be as long as the slice.
         let mut checks = Vec::new();
@@ -745,11 +802,12 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
             else {
                 continue;
             };
-            let place = acc.place(k);
+            let place = &places[k];
             let slice = &p.name;
             let fill = p.slice_element(zero_expr(elem));
+            let shown = &p.display;
             let message = format!(
-                "the gradient buffer of `{slice}` has length {{}} but `{slice}` has length {{}}: pass an empty `Vec` (it is sized on first use) or one as long as `{slice}`"
+                "the gradient buffer of `{shown}` has length {{}} but `{shown}` has length {{}}: pass an empty `Vec` (it is sized on first use) or one as long as `{shown}`"
             );
             checks.push(quote! {
                 if #place.is_empty() {
@@ -769,7 +827,7 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
                 crate::signature::ParamKind::Float { shape } => shape.clone(),
                 _ => continue,
             };
-            let place = acc.place(k);
+            let place = &places[k];
             for (j, id) in ids.iter().enumerate() {
                 if g.as_const(*id) == Some(0.0) {
                     continue;
@@ -790,7 +848,7 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
             #value
         };
     }
-    let grads: Vec<TokenStream> = out
+    let leaves: Vec<TokenStream> = out
         .grads
         .iter()
         .map(|(p, grad)| match grad {
@@ -807,6 +865,7 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
             }
         })
         .collect();
+    let grads: Vec<TokenStream> = out.returned.iter().map(|t| t.build(&leaves)).collect();
     let grad = if grads.len() == 1 && !out.always_tuple {
         grads[0].clone()
     } else {

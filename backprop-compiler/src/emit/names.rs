@@ -43,6 +43,11 @@ impl UserNames {
         syn::visit::Visit::visit_block(&mut Bound(&mut names.bound), &func.block);
         names
     }
+
+    /// Every identifier the function mentions.
+    pub fn mentioned(&self) -> &HashSet<String> {
+        &self.mentioned
+    }
 }
 
 /// A local variable of the generated code. Its span is `mixed_site`, so it

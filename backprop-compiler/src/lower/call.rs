@@ -7,7 +7,7 @@ use syn::Expr;
 use crate::graph::{CallInfo, Id, Op};
 use crate::op::CmpOp;
 use crate::ops::{self, PRIMITIVES};
-use crate::signature::{ElemTy, NAMED_LEN};
+use crate::signature::{ElemTy, ParamKind, NAMED_LEN};
 
 use super::*;
 
@@ -289,13 +289,34 @@ impl Lowerer<'_> {
         Some(out)
     }
 
+    /// Whether `a` is a parameter passed by reference (and not shadowed).
+    fn names_reference_param(&self, a: &Expr) -> bool {
+        let Expr::Path(p) = strip_parens(a) else {
+            return false;
+        };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        let name = id.to_string();
+        let innermost = self.scopes.iter().rposition(|s| s.contains_key(&name));
+        innermost == Some(0)
+            && self.sig.params.iter().any(|q| {
+                q.name == name
+                    && q.by_ref
+                    && matches!(&q.kind, ParamKind::Float { shape } if !shape.is_empty())
+            })
+    }
+
     /// A call to another `#[derive_grad]` function, through its companion
     /// `NAME_vjp` (see [`CallInfo`]).
     pub(super) fn derive_grad_call(&mut self, fp: &syn::ExprPath, args: &[&Expr]) -> Value {
         let mut flat = Vec::new();
         let mut layout = Vec::new();
         for &a in args {
-            let by_ref = matches!(strip_parens(a), Expr::Reference(_));
+            // `&w`, or a parameter that is itself a reference (`x` of
+            // `x: &[f64; 4]`, a struct field `net.w`) passed on as it is.
+            let by_ref =
+                matches!(strip_parens(a), Expr::Reference(_)) || self.names_reference_param(a);
             let v = self.expr(a);
             // An integer or a bool is passed as it is (its gradient is `()`).
             match v {

@@ -314,6 +314,7 @@ impl Lowerer<'_> {
         let Some(items) = self.loop_items(&f.expr) else {
             return Value::Poison;
         };
+        let errors_before = self.errors.len();
         for item in items {
             if !self.check_budget(f.for_token.span) {
                 return Value::Poison;
@@ -327,6 +328,11 @@ impl Lowerer<'_> {
             self.block_stmts(&f.body.stmts, Position::LoopBody);
             self.loops.pop();
             self.scopes.pop();
+            // The rest of an erroneous loop would only repeat the error
+            // (one per cause), after minutes of unrolling a large one.
+            if self.errors.len() > errors_before {
+                return Value::Poison;
+            }
         }
         Value::Unit
     }
