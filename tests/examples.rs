@@ -394,3 +394,55 @@ fn an_mnist_size_mlp_trains() {
     assert!(before < 0.3, "untrained: {before}");
     assert!(after > 0.9, "trained: {after}\n{}", r.text);
 }
+
+#[path = "../examples/digits_mlp.rs"]
+mod digits_mlp;
+
+#[test]
+fn digits_mlp_trains_a_params_struct_to_95_percent_on_held_out_digits() {
+    use backprop::core::Params;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("digits_mlp_test");
+    let r = digits_mlp::run_in(&dir, backprop::core::Progress::Never).expect("trains and draws");
+    assert_eq!(r.train.len() + r.test.len(), 1797);
+    assert_eq!(r.test.len(), 359);
+    // The method's gradient (through the struct, the iterator chains and the
+    // custom GELU) against central differences of the original method.
+    let start = digits_mlp::Mlp::init(1);
+    for net in [&start, &r.net] {
+        for s in [&r.train[0], &r.test[5]] {
+            let (v, g) = net.loss_grad(&s.x, s.label);
+            assert_eq!(v.to_bits(), net.loss(&s.x, s.label).to_bits());
+            let mut acc = net.zeros_like();
+            let mut work = backprop::core::Workspace::new();
+            let v_acc = net.loss_grad_acc_with(&s.x, s.label, &mut acc, &mut work);
+            assert_eq!(v_acc.to_bits(), v.to_bits());
+            assert_eq!(acc, g);
+            let tol = if std::ptr::eq(net, &start) {
+                1e-6
+            } else {
+                1e-4
+            };
+            let check = gradcheck_value_grad(|n: &digits_mlp::Mlp| n.loss_grad(&s.x, s.label), net);
+            assert!(check.passed(tol), "{check}");
+        }
+    }
+    // A uniform guess has cross-entropy ln 10 ≈ 2.30; training lowers it.
+    assert_eq!(r.epoch_losses.len(), digits_mlp::EPOCHS);
+    assert!(r.epoch_losses[0] < 2.3, "{:?}", r.epoch_losses);
+    assert!(*r.epoch_losses.last().unwrap() < 0.1 * r.epoch_losses[0]);
+    // The bar: at least 95% of the held-out digits (fixed seeds).
+    let acc = r.net.accuracy(&r.test);
+    assert!(acc >= 0.95, "test accuracy {acc}");
+    assert_eq!(*r.test_accuracy.last().unwrap(), acc);
+    assert_eq!(
+        r.misclassified.len(),
+        r.test.len() - (acc * r.test.len() as f64).round() as usize
+    );
+    assert!(r.text.contains("test accuracy"));
+    for (f, (w, h)) in r.files.iter().zip([(1200, 500), (0, 0)]) {
+        let img = image::open(f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        if w > 0 {
+            assert_eq!((img.width(), img.height()), (w, h));
+        }
+    }
+}

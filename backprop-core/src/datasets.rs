@@ -125,3 +125,89 @@ mod tests {
             .contains("unknown species"));
     }
 }
+
+/// One 8×8 image of the optical handwritten digits data.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Digit {
+    /// The 64 pixels row by row, each a count of set pixels in a 4×4 block
+    /// of the original 32×32 bitmap: 0 to 16.
+    pub pixels: [f64; 64],
+    /// The digit, 0 to 9.
+    pub label: usize,
+}
+
+/// The gzip-compressed CSV of the digits data (`data/digits.csv.gz`: 64
+/// pixel counts and the digit per line, no header). Licence CC BY 4.0, see
+/// `data/DIGITS-LICENSE.txt`.
+pub const DIGITS_CSV_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
+
+/// The optical recognition of handwritten digits data (E. Alpaydin,
+/// C. Kaynak; UCI Machine Learning Repository, 1998; CC BY 4.0): 1,797
+/// images of 8×8 pixels, about 180 of each digit — the copy scikit-learn
+/// ships as `load_digits`, in its order.
+///
+/// ```
+/// use backprop_core::datasets::digits;
+/// let data = digits();
+/// assert_eq!(data.len(), 1797);
+/// assert_eq!(data[0].label, 0);
+/// assert_eq!(data[0].pixels[2..6], [5.0, 13.0, 9.0, 1.0]);
+/// assert!(data.iter().all(|d| d.pixels.iter().all(|&p| (0.0..=16.0).contains(&p))));
+/// ```
+pub fn digits() -> Vec<Digit> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(DIGITS_CSV_GZ)
+        .read_to_string(&mut text)
+        .expect("the bundled digits.csv.gz is valid gzip text");
+    parse_digits_csv(&text).expect("the bundled digits.csv.gz is well formed")
+}
+
+/// Parses digits data in the format of [`DIGITS_CSV_GZ`] once decompressed
+/// (65 integers per line; blank lines are ignored).
+///
+/// # Errors
+///
+/// A message naming the 1-based line of the first malformed row.
+pub fn parse_digits_csv(text: &str) -> Result<Vec<Digit>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        if fields.len() != 65 {
+            return Err(format!(
+                "line {}: expected 65 fields (64 pixels and the digit), found {}",
+                n + 1,
+                fields.len()
+            ));
+        }
+        let mut pixels = [0.0; 64];
+        for (k, f) in fields[..64].iter().enumerate() {
+            pixels[k] = match f.parse::<u8>() {
+                Ok(v) if v <= 16 => f64::from(v),
+                _ => {
+                    return Err(format!(
+                        "line {}: pixel {} is `{f}`, not a count from 0 to 16",
+                        n + 1,
+                        k + 1
+                    ))
+                }
+            };
+        }
+        let label = match fields[64].parse::<usize>() {
+            Ok(d) if d <= 9 => d,
+            _ => {
+                return Err(format!(
+                    "line {}: the digit is `{}`, not 0 to 9",
+                    n + 1,
+                    fields[64]
+                ))
+            }
+        };
+        out.push(Digit { pixels, label });
+    }
+    Ok(out)
+}
