@@ -41,6 +41,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "serde")]
+pub mod checkpoint;
 pub mod datasets;
 pub mod error;
 pub mod explain;

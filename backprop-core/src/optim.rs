@@ -55,11 +55,39 @@ pub trait Optimizer<P: Params> {
 
     /// Forgets all state (velocity, moments, step counter), as if new.
     fn reset(&mut self);
+
+    /// The state buffers (velocity, moments) in a fixed order, each `None`
+    /// until the first step creates it: what a checkpoint saves beside
+    /// [`steps`](Optimizer::steps). Empty for a stateless optimizer (and
+    /// by default).
+    fn state(&self) -> Vec<Option<&P>> {
+        Vec::new()
+    }
+
+    /// Restores the step counter and the buffers [`state`](Optimizer::state)
+    /// returned (same number, same order), so that training resumes as if
+    /// never interrupted.
+    ///
+    /// # Errors
+    ///
+    /// If `buffers` has the wrong number of entries, or the optimizer does
+    /// not support restoring (the default, for optimizers outside this
+    /// crate).
+    fn restore(&mut self, steps: usize, buffers: Vec<Option<P>>) -> Result<(), String> {
+        let _ = (steps, buffers);
+        Err("this optimizer does not implement `Optimizer::restore`".to_owned())
+    }
 }
 
 impl<P: Params, O: Optimizer<P> + ?Sized> Optimizer<P> for &mut O {
     fn step(&mut self, params: &mut P, grad: &P) {
         (**self).step(params, grad);
+    }
+    fn state(&self) -> Vec<Option<&P>> {
+        (**self).state()
+    }
+    fn restore(&mut self, steps: usize, buffers: Vec<Option<P>>) -> Result<(), String> {
+        (**self).restore(steps, buffers)
     }
     fn learning_rate(&self) -> P::Scalar {
         (**self).learning_rate()
@@ -78,6 +106,12 @@ impl<P: Params, O: Optimizer<P> + ?Sized> Optimizer<P> for &mut O {
 impl<P: Params, O: Optimizer<P> + ?Sized> Optimizer<P> for Box<O> {
     fn step(&mut self, params: &mut P, grad: &P) {
         (**self).step(params, grad);
+    }
+    fn state(&self) -> Vec<Option<&P>> {
+        (**self).state()
+    }
+    fn restore(&mut self, steps: usize, buffers: Vec<Option<P>>) -> Result<(), String> {
+        (**self).restore(steps, buffers)
     }
     fn learning_rate(&self) -> P::Scalar {
         (**self).learning_rate()
@@ -116,6 +150,32 @@ macro_rules! common_builders {
         /// The learning rate for the step about to be taken.
         fn current_lr(&self) -> F {
             self.schedule.lr(self.lr, self.t)
+        }
+    };
+}
+
+/// `state` and `restore` for an optimizer whose buffers are the fields
+/// named.
+macro_rules! state_methods {
+    ($($field:ident),*) => {
+        fn state(&self) -> Vec<Option<&P>> {
+            vec![$(self.$field.as_ref()),*]
+        }
+        #[allow(unused_mut, unused_variables)]
+        fn restore(&mut self, steps: usize, buffers: Vec<Option<P>>) -> Result<(), String> {
+            let expected: &[&str] = &[$(stringify!($field)),*];
+            if buffers.len() != expected.len() {
+                return Err(format!(
+                    "expected {} state buffer(s) ({}), found {}",
+                    expected.len(),
+                    expected.join(", "),
+                    buffers.len()
+                ));
+            }
+            let mut buffers = buffers.into_iter();
+            $(self.$field = buffers.next().flatten();)*
+            self.t = steps;
+            Ok(())
         }
     };
 }
@@ -192,6 +252,7 @@ impl<F: Scalar, P: Params<Scalar = F>> Optimizer<P> for Sgd<F> {
     }
 
     lr_methods!();
+    state_methods!();
 
     fn reset(&mut self) {
         self.t = 0;
@@ -262,6 +323,7 @@ impl<F: Scalar, P: Params<Scalar = F>> Optimizer<P> for Momentum<P> {
     }
 
     lr_methods!();
+    state_methods!(delta);
 
     fn reset(&mut self) {
         self.t = 0;
@@ -324,6 +386,7 @@ impl<F: Scalar, P: Params<Scalar = F>> Optimizer<P> for Nesterov<P> {
     }
 
     lr_methods!();
+    state_methods!(buf);
 
     fn reset(&mut self) {
         self.t = 0;
@@ -402,6 +465,7 @@ impl<F: Scalar, P: Params<Scalar = F>> Optimizer<P> for Adagrad<P> {
     }
 
     lr_methods!();
+    state_methods!(sum);
 
     fn reset(&mut self) {
         self.t = 0;
@@ -498,6 +562,7 @@ impl<F: Scalar, P: Params<Scalar = F>> Optimizer<P> for RmsProp<P> {
     }
 
     lr_methods!();
+    state_methods!(v, buf);
 
     fn reset(&mut self) {
         self.t = 0;
@@ -624,6 +689,7 @@ impl<F: Scalar, P: Params<Scalar = F>> Optimizer<P> for Adam<P> {
     }
 
     lr_methods!();
+    state_methods!(m, v);
 
     fn reset(&mut self) {
         self.t = 0;
@@ -714,6 +780,7 @@ impl<F: Scalar, P: Params<Scalar = F>> Optimizer<P> for AdamW<P> {
     }
 
     lr_methods!();
+    state_methods!(m, v);
 
     fn reset(&mut self) {
         self.t = 0;
