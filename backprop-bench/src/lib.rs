@@ -28,6 +28,7 @@ pub mod rosenbrock;
 pub mod seed001;
 #[allow(clippy::neg_multiply)]
 pub mod seed003;
+pub mod training;
 
 /// The batch size of the batched candle contender.
 pub const BATCH: usize = 1024;
