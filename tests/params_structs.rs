@@ -364,3 +364,116 @@ fn methods_with_self() {
     );
     assert_eq!(q.sum(), 3.5);
 }
+
+/// Composition: structs passed whole to other `#[derive_grad]` functions,
+/// and methods of sub-structs called as a PyTorch module calls its layers.
+mod layers {
+    use backprop::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Params)]
+    pub struct Dense {
+        pub w: [[f64; 3]; 2],
+        pub b: [f64; 2],
+    }
+
+    #[derive_grad]
+    impl Dense {
+        /// Sum of tanh of the layer's outputs.
+        #[derive_grad(wrt(self))]
+        pub fn forward_sum(&self, x: &[f64; 3]) -> f64 {
+            let mut s = 0.0;
+            for j in 0..2 {
+                let z = self.w[j][0] * x[0] + self.w[j][1] * x[1] + self.w[j][2] * x[2] + self.b[j];
+                s += z.tanh();
+            }
+            s
+        }
+    }
+
+    #[derive(Clone, Debug, PartialEq, Params)]
+    pub struct Model {
+        pub l1: Dense,
+        pub l2: Dense,
+        pub scale: f64,
+    }
+
+    #[derive_grad]
+    impl Model {
+        /// The module's loss: its layers' methods, a helper on itself.
+        #[derive_grad(wrt(self))]
+        pub fn loss(&self, x: &[f64; 3]) -> f64 {
+            self.l1.forward_sum(x) * self.scale + self.penalty(x)
+        }
+
+        #[derive_grad(wrt(self))]
+        pub fn penalty(&self, x: &[f64; 3]) -> f64 {
+            self.l2.forward_sum(x).powi(2) + 0.1 * self.scale * self.scale
+        }
+    }
+}
+
+#[derive_grad]
+fn dense_norm(d: &layers::Dense) -> f64 {
+    let rows: f64 =
+        d.w.iter()
+            .map(|r| r.iter().map(|w| w * w).sum::<f64>())
+            .sum();
+    rows + d.b[0] * d.b[1]
+}
+
+#[derive_grad]
+fn composed(m: &layers::Model, x: &[f64; 3]) -> f64 {
+    m.scale * m.l1.forward_sum(x) + m.l2.forward_sum(x).powi(2) + dense_norm(&m.l1) + m.loss(x)
+}
+
+fn sample_model() -> layers::Model {
+    let d = |k: f64| layers::Dense {
+        w: [[0.3 * k, -0.2, 0.5], [0.1, 0.4 * k, -0.3]],
+        b: [0.05 * k, -0.1],
+    };
+    layers::Model {
+        l1: d(1.0),
+        l2: d(-1.5),
+        scale: 0.7,
+    }
+}
+
+#[test]
+fn structs_passed_whole_and_methods_of_sub_structs() {
+    let m = sample_model();
+    let x = [0.5, -1.0, 2.0];
+    let (v, g) = composed_grad(&m, &x);
+    assert_eq!(v.to_bits(), composed(&m, &x).to_bits());
+    assert_close(&flat(&g), &fd_grad(&m, |m| composed(m, &x)), 1e-6);
+    let (v, g) = m.loss_grad(&x);
+    assert_eq!(v.to_bits(), m.loss(&x).to_bits());
+    assert_close(&flat(&g), &fd_grad(&m, |m| m.loss(&x)), 1e-6);
+    let (v, g) = dense_norm_grad(&m.l2);
+    assert_eq!(v, dense_norm(&m.l2));
+    assert_close(&flat(&g), &fd_grad(&m.l2, dense_norm), 1e-6);
+}
+
+/// A layer's method called in a loop over a batch of run-time length (the
+/// loop stays a loop).
+#[derive_grad]
+fn batch_loss(m: &layers::Model, xs: &[[f64; 3]]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..xs.len() {
+        let x = [xs[i][0], xs[i][1], xs[i][2]];
+        s += m.l1.forward_sum(&x) * m.scale;
+    }
+    s
+}
+
+#[test]
+fn sub_struct_methods_in_a_rolled_loop() {
+    let m = sample_model();
+    for n in [0, 1, 7] {
+        let xs: Vec<[f64; 3]> = (0..n)
+            .map(|k| [k as f64 * 0.3, 1.0 - k as f64 * 0.2, 0.5])
+            .collect();
+        let (v, g) = batch_loss_grad(&m, &xs);
+        assert_eq!(v.to_bits(), batch_loss(&m, &xs).to_bits());
+        assert_close(&flat(&g), &fd_grad(&m, |m| batch_loss(m, &xs)), 1e-6);
+    }
+}

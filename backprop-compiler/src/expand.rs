@@ -170,11 +170,14 @@ pub fn compile_with(
         errors.push(e);
         args::Args::default()
     });
-    let sig = signature::check_with(&func.sig, &args, ctx, &mut errors);
+    let mut sig = signature::check_with(&func.sig, &args, ctx, &mut errors);
     // Struct fields read as the parameters they became.
-    let body = match &sig {
+    let body = match &mut sig {
         Some(s) => match crate::structs::rewrite_body(&func.block, s) {
-            Ok(b) => Some(b),
+            Ok((b, struct_args)) => {
+                s.struct_args = struct_args;
+                Some(b)
+            }
             Err(mut e) => {
                 errors.append(&mut e);
                 None

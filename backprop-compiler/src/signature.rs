@@ -160,6 +160,9 @@ pub struct SigInfo {
     /// Indices into [`SigInfo::inputs`] of the differentiated ones, in `wrt`
     /// order: what `NAME_grad` returns the gradient of.
     pub wrt_inputs: Vec<usize>,
+    /// Structs (or struct fields) passed whole to calls, by the name the
+    /// body rewrite put in their place (see `structs::rewrite_body`).
+    pub struct_args: Vec<crate::structs::StructArg>,
     /// The names of the `const N: usize` generic parameters: integers known
     /// at run time (to the macro).
     pub const_generics: Vec<String>,
@@ -381,6 +384,7 @@ pub fn check_with(
         wrt,
         inputs,
         wrt_inputs,
+        struct_args: Vec::new(),
         const_generics,
     })
 }

@@ -438,10 +438,30 @@ pub fn field_bindings(sig: &SigInfo) -> TokenStream {
     quote!(#(#lets)*)
 }
 
+/// A struct of parameters (or a struct field) passed whole to a call
+/// (`layer(&net.hidden, x)`, `self.hidden.forward(x)`): the body names it
+/// by `marker`, and the call lowers its fields' elements.
+#[derive(Clone, Debug)]
+pub struct StructArg {
+    /// The name standing for it in the rewritten body (`__bp_struct_0`).
+    pub marker: String,
+    /// How the user names it (`net.hidden`).
+    pub shown: String,
+    /// The expression that reaches it in the generated code.
+    pub access: TokenStream,
+    /// Its float fields in flat order: the member path from the struct
+    /// (`.w`, `.inner.b`) and the parameter it became.
+    pub leaves: Vec<(TokenStream, usize)>,
+}
+
 /// The body with every read of a struct field (`net.w1[j]`,
-/// `self.layer.b`) made a read of its parameter (`net__w1[j]`); errors
-/// where a struct is used whole.
-pub fn rewrite_body(block: &syn::Block, sig: &SigInfo) -> Result<syn::Block, Vec<syn::Error>> {
+/// `self.layer.b`) made a read of its parameter (`net__w1[j]`), and every
+/// struct passed whole to a call (or whose method is called) named by a
+/// marker ([`StructArg`]); errors where a struct is used whole otherwise.
+pub fn rewrite_body(
+    block: &syn::Block,
+    sig: &SigInfo,
+) -> Result<(syn::Block, Vec<StructArg>), Vec<syn::Error>> {
     let roots: HashMap<String, &InputTree> = sig
         .inputs
         .iter()
@@ -450,16 +470,17 @@ pub fn rewrite_body(block: &syn::Block, sig: &SigInfo) -> Result<syn::Block, Vec
         .collect();
     let mut block = block.clone();
     if roots.is_empty() {
-        return Ok(block);
+        return Ok((block, Vec::new()));
     }
     let mut r = Rewriter {
         roots,
         params: &sig.params,
         errors: Vec::new(),
+        args: Vec::new(),
     };
     r.visit_block_mut(&mut block);
     if r.errors.is_empty() {
-        Ok(block)
+        Ok((block, r.args))
     } else {
         Err(r.errors)
     }
@@ -469,9 +490,93 @@ struct Rewriter<'a> {
     roots: HashMap<String, &'a InputTree>,
     params: &'a [ParamInfo],
     errors: Vec<syn::Error>,
+    args: Vec<StructArg>,
 }
 
-impl Rewriter<'_> {
+impl<'a> Rewriter<'a> {
+    /// If `e` names a whole struct (`net`, `net.hidden`, `self`): how it is
+    /// shown, its tree, and the expression reaching it.
+    fn struct_node(&self, e: &Expr) -> Option<(String, &'a InputTree, TokenStream)> {
+        let e = match e {
+            Expr::Paren(p) => &*p.expr,
+            Expr::Group(g) => &*g.expr,
+            e => e,
+        };
+        let mut members = Vec::new();
+        let mut base = e;
+        while let Expr::Field(f) = base {
+            members.push(&f.member);
+            base = &f.base;
+        }
+        let Expr::Path(p) = base else { return None };
+        let root = p.path.get_ident()?;
+        let mut tree = *self.roots.get(&root.to_string())?;
+        let mut shown = root.to_string();
+        for m in members.iter().rev() {
+            let InputTree::Struct { fields, .. } = tree else {
+                return None;
+            };
+            let key = member_string(m);
+            tree = &fields.iter().find(|(f, _)| member_string(f) == key)?.1;
+            shown = format!("{shown}.{key}");
+        }
+        matches!(tree, InputTree::Struct { .. }).then(|| (shown, tree, e.to_token_stream()))
+    }
+
+    /// The marker standing for a struct passed whole.
+    fn marker(
+        &mut self,
+        shown: String,
+        tree: &InputTree,
+        access: TokenStream,
+        span: Span,
+    ) -> Ident {
+        fn leaves(t: &InputTree, at: TokenStream, span: Span, out: &mut Vec<(TokenStream, usize)>) {
+            match t {
+                InputTree::Leaf(p) => out.push((at, *p)),
+                InputTree::Struct { fields, .. } => {
+                    for (m, f) in fields {
+                        let m = match m {
+                            Member::Named(id) => {
+                                Ident::new(&id.to_string(), span).to_token_stream()
+                            }
+                            Member::Unnamed(i) => syn::Index {
+                                index: i.index,
+                                span,
+                            }
+                            .to_token_stream(),
+                        };
+                        leaves(f, quote!(#at.#m), span, out);
+                    }
+                }
+            }
+        }
+        let marker = format!("__bp_struct_{}", self.args.len());
+        let mut out = Vec::new();
+        leaves(tree, TokenStream::new(), span, &mut out);
+        self.args.push(StructArg {
+            marker: marker.clone(),
+            shown,
+            access,
+            leaves: out,
+        });
+        Ident::new(&marker, span)
+    }
+
+    /// A call argument that is a whole struct (`&net.hidden`), replaced by
+    /// its marker.
+    fn struct_argument(&mut self, a: &mut Expr) {
+        let target = match a {
+            Expr::Reference(r) => &mut *r.expr,
+            a => a,
+        };
+        if let Some((shown, tree, access)) = self.struct_node(target) {
+            let span = target.span();
+            let marker = self.marker(shown, tree, access, span);
+            *target = syn::parse_quote!(#marker);
+        }
+    }
+
     /// `net.w1` (under any further fields) as `net__w1`, if `e` is a field
     /// access on a struct parameter. `None` if it is not one.
     fn field_read(&mut self, e: &syn::ExprField) -> Option<Expr> {
@@ -537,7 +642,7 @@ impl Rewriter<'_> {
         let field = field.unwrap_or_else(|| "w".to_owned());
         self.errors.push(syn::Error::new(
             span,
-            format!("`{shown}` is a struct of parameters: a #[derive_grad] function reads its fields (`{shown}.{field}`), and cannot yet pass, copy or bind the struct whole; pass the fields a helper needs"),
+            format!("`{shown}` is a struct of parameters: a #[derive_grad] function reads its fields (`{shown}.{field}`), passes it to other #[derive_grad] functions (`f(&{shown})`) or calls its #[derive_grad] methods (`{shown}.forward(x)`), but cannot copy it, bind it to a variable or compute with it whole"),
         ));
     }
 
@@ -578,6 +683,26 @@ fn member_string(m: &Member) -> String {
 impl VisitMut for Rewriter<'_> {
     fn visit_expr_mut(&mut self, e: &mut Expr) {
         match e {
+            // `layer(&net.hidden, x)`: the struct is passed as it is.
+            Expr::Call(c) => {
+                for a in c.args.iter_mut() {
+                    self.struct_argument(a);
+                }
+            }
+            // `self.hidden.forward(x)`: the method of the field's struct,
+            // `Layer::forward(&self.hidden, x)`.
+            Expr::MethodCall(m) => {
+                if let Some((shown, tree, access)) = self.struct_node(&m.receiver) {
+                    let InputTree::Struct { path, .. } = tree else {
+                        unreachable!()
+                    };
+                    let path = path.clone();
+                    let span = m.receiver.span();
+                    let marker = self.marker(shown, tree, access, span);
+                    let (method, turbofish, args) = (&m.method, &m.turbofish, &m.args);
+                    *e = syn::parse_quote!(#path::#method #turbofish (&#marker, #args));
+                }
+            }
             Expr::Field(f) => {
                 if let Some(read) = self.field_read(f) {
                     *e = read;

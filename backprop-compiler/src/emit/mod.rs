@@ -572,16 +572,29 @@ impl Emitter<'_> {
                 let info = &g.calls[k as usize];
                 let path = &info.vjp_path;
                 let mut rest = a.iter();
-                let args = info.args.iter().map(|(shape, by_ref)| {
-                    let n: usize = shape.iter().product();
-                    let flat: Vec<TokenStream> = rest.by_ref().take(n).cloned().collect();
-                    let v = nest(&flat, shape);
-                    if *by_ref {
-                        quote!(&#v)
-                    } else {
-                        v
-                    }
-                });
+                let args = info
+                    .args
+                    .iter()
+                    .zip(&info.places)
+                    .map(|((shape, by_ref), place)| {
+                        let n: usize = shape.iter().product();
+                        let flat: Vec<TokenStream> = rest.by_ref().take(n).cloned().collect();
+                        // A struct is passed as it is, not rebuilt from its elements.
+                        if let Some(place) = place {
+                            let access = &place.access;
+                            return if *by_ref {
+                                quote!(&#access)
+                            } else {
+                                quote!(::core::clone::Clone::clone(&#access))
+                            };
+                        }
+                        let v = nest(&flat, shape);
+                        if *by_ref {
+                            quote!(&#v)
+                        } else {
+                            v
+                        }
+                    });
                 let base = self
                     .names
                     .fresh(g.names[i].as_deref().unwrap_or(&info.callee));
@@ -647,8 +660,25 @@ impl Emitter<'_> {
                     arg += 1;
                 }
                 let grad = self.call_grads[node.args[0].index()].clone();
+                let idx = match &info.places[arg] {
+                    // A struct's gradient: the field holding element `k`.
+                    Some(place) => {
+                        let mut k = k;
+                        let mut path = TokenStream::new();
+                        for (suffix, shape) in &place.leaves {
+                            let n: usize = shape.iter().product();
+                            if k < n {
+                                let idx = unflatten(k, shape);
+                                path = quote!(#suffix #(#idx)*);
+                                break;
+                            }
+                            k -= n;
+                        }
+                        vec![path]
+                    }
+                    None => unflatten(k, &info.args[arg].0),
+                };
                 let arg = syn::Index::from(arg);
-                let idx = unflatten(k, &info.args[arg.index as usize].0);
                 if self.guarded_calls.contains(&node.args[0].index()) {
                     let zero = zero_expr(elem);
                     let name = local(&self.names.fresh("v"));

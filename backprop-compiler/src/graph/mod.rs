@@ -40,6 +40,21 @@ pub struct CallInfo {
     pub callee: String,
     /// Shape (array dimensions, empty for a scalar) and `&`-ness of each argument.
     pub args: Vec<(Vec<usize>, bool)>,
+    /// For each argument that is a struct of parameters (`&net.hidden`),
+    /// where it is and its fields' layout; its shape is then the flat
+    /// count of its elements.
+    pub places: Vec<Option<StructPlace>>,
+}
+
+/// A struct of parameters passed whole to a call: it is passed as it is
+/// (`&net.hidden`), and its gradient's elements are read by field.
+#[derive(Clone, Debug)]
+pub struct StructPlace {
+    /// The expression that reaches it (`net.hidden`, `self`).
+    pub access: TokenStream,
+    /// Each float field, in flat order: the member path from the struct
+    /// (`.w`, `.inner.b`) and its array shape.
+    pub leaves: Vec<(TokenStream, Vec<usize>)>,
 }
 
 /// An `assert!` (or `debug_assert!`) of the user's function.

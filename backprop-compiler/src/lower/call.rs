@@ -92,6 +92,7 @@ impl Lowerer<'_> {
                             "powi".into(),
                             vec![x, n],
                             vec![(Vec::new(), false), (Vec::new(), false)],
+                            vec![None, None],
                         );
                     }
                     ("powi", _) => {
@@ -312,7 +313,22 @@ impl Lowerer<'_> {
     pub(super) fn derive_grad_call(&mut self, fp: &syn::ExprPath, args: &[&Expr]) -> Value {
         let mut flat = Vec::new();
         let mut layout = Vec::new();
+        let mut places = Vec::new();
         for &a in args {
+            // A struct of parameters passed whole: its fields' elements.
+            if let Some(arg) = self.struct_arg(a) {
+                let Some((ids, place)) = self.struct_elements(a, &arg) else {
+                    return Value::Poison;
+                };
+                layout.push((
+                    vec![ids.len()],
+                    matches!(strip_parens(a), Expr::Reference(_)),
+                ));
+                flat.extend(ids);
+                places.push(Some(place));
+                continue;
+            }
+            places.push(None);
             // `&w`, or a parameter that is itself a reference (`x` of
             // `x: &[f64; 4]`, a struct field `net.w`) passed on as it is.
             let by_ref =
@@ -357,7 +373,56 @@ impl Lowerer<'_> {
         let callee = last.ident.to_string().trim_start_matches("r#").to_owned();
         last.ident = format_ident!("{}_vjp", last.ident, span = last.ident.span());
         let vjp_path: TokenStream = quote!(#path);
-        self.call_node(vjp_path, value_path, callee, flat, layout)
+        self.call_node(vjp_path, value_path, callee, flat, layout, places)
+    }
+
+    /// The struct argument `a` stands for (`&__bp_struct_0`), if any.
+    fn struct_arg(&self, a: &Expr) -> Option<crate::structs::StructArg> {
+        let mut e = strip_parens(a);
+        if let Expr::Reference(r) = e {
+            e = strip_parens(&r.expr);
+        }
+        let Expr::Path(p) = e else { return None };
+        let id = p.path.get_ident()?;
+        self.sig
+            .struct_args
+            .iter()
+            .find(|s| id == &s.marker)
+            .cloned()
+    }
+
+    /// The element nodes of a struct argument's fields, and its place.
+    fn struct_elements(
+        &mut self,
+        a: &Expr,
+        arg: &crate::structs::StructArg,
+    ) -> Option<(Vec<Id>, crate::graph::StructPlace)> {
+        let mut ids = Vec::new();
+        let mut leaves = Vec::new();
+        for (suffix, p) in &arg.leaves {
+            let info = &self.sig.params[*p];
+            let ParamKind::Float { shape } = &info.kind else {
+                self.error_at(
+                    a,
+                    format!("`{}` has a field of run-time length (`{}`): a struct passed whole to another #[derive_grad] function may hold floats and fixed-size arrays only; pass that field separately", arg.shown, info.display),
+                );
+                return None;
+            };
+            let name = info.name.to_string();
+            let v = self.scopes[0].get(&name).map(|b| b.value.clone())?;
+            let mut s = Vec::new();
+            if !flatten(&v, &mut ids, &mut s, 0) {
+                return None;
+            }
+            leaves.push((suffix.clone(), shape.clone()));
+        }
+        Some((
+            ids,
+            crate::graph::StructPlace {
+                access: arg.access.clone(),
+                leaves,
+            },
+        ))
     }
 
     /// A call of `value_path` whose companion `vjp_path` returns the value
@@ -370,14 +435,21 @@ impl Lowerer<'_> {
         callee: String,
         flat: Vec<Id>,
         layout: Vec<(Vec<usize>, bool)>,
+        places: Vec<Option<crate::graph::StructPlace>>,
     ) -> Value {
-        let key = (vjp_path.to_string(), layout.clone());
-        let idx = match self
-            .g
-            .calls
-            .iter()
-            .position(|ci| (ci.vjp_path.to_string(), ci.args.clone()) == key)
-        {
+        let place_key = |p: &[Option<crate::graph::StructPlace>]| -> Vec<String> {
+            p.iter()
+                .map(|p| p.as_ref().map(|p| p.access.to_string()).unwrap_or_default())
+                .collect()
+        };
+        let key = (vjp_path.to_string(), layout.clone(), place_key(&places));
+        let idx = match self.g.calls.iter().position(|ci| {
+            (
+                ci.vjp_path.to_string(),
+                ci.args.clone(),
+                place_key(&ci.places),
+            ) == key
+        }) {
             Some(i) => i,
             None => {
                 self.g.calls.push(CallInfo {
@@ -385,6 +457,7 @@ impl Lowerer<'_> {
                     value_path,
                     callee,
                     args: layout,
+                    places,
                 });
                 self.g.calls.len() - 1
             }
