@@ -788,6 +788,11 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     let (g, elem) = (src.g, src.elem);
     let mut roots = vec![out.value];
     roots.extend(g.checks.iter().map(|c| c.cond));
+    for p in &g.prints {
+        roots.extend(p.guard);
+        p.positional.iter().for_each(|v| v.nodes(&mut roots));
+        p.named.iter().for_each(|(_, v)| v.nodes(&mut roots));
+    }
     let mut memory = Memory::default();
     let places = match &out.accumulate {
         Some(acc) => acc.places(&out.returned, out.grads.len()),
@@ -810,7 +815,9 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     }
     let (mut stmts, expr) = straight_line(src, &roots, out.value, &memory);
     let value = expr[out.value.index()].clone().unwrap();
-    // The user's `assert!`s, checked once everything is computed.
+    // The user's `assert!`s and prints, once everything is computed, in
+    // program order.
+    let mut effects: Vec<(usize, TokenStream)> = Vec::new();
     for check in &g.checks {
         let c = expr[check.cond.index()].clone().unwrap();
         let message = &check.message;
@@ -819,8 +826,34 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
         } else {
             quote!(::core::assert!)
         };
-        stmts.push(quote!(#mac(#c, "{}", #message);));
+        effects.push((check.order, quote!(#mac(#c, "{}", #message);)));
     }
+    for p in &g.prints {
+        let value = |v: &crate::graph::PrintValue| print_expr(v, &expr);
+        let positional = p.positional.iter().map(value);
+        let named = p.named.iter().map(|(n, v)| {
+            let n = Ident::new(n, Span::call_site());
+            let v = value(v);
+            quote!(#n = #v)
+        });
+        let mac = Ident::new(&p.mac, Span::call_site());
+        let format = &p.format;
+        let call = if format.is_empty() {
+            quote!(::std::#mac!();)
+        } else {
+            quote!(::std::#mac!(#format #(, #positional)* #(, #named)*);)
+        };
+        let call = match p.guard {
+            Some(c) => {
+                let c = expr[c.index()].clone().unwrap();
+                quote!(if #c { #call })
+            }
+            None => call,
+        };
+        effects.push((p.order, call));
+    }
+    effects.sort_by_key(|e| e.0);
+    stmts.extend(effects.into_iter().map(|e| e.1));
     if out.accumulate.is_some() {
         // A slice's gradient buffer: an empty `Vec` is sized on first use;
         // any other must be as long as the slice.
@@ -904,6 +937,17 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     quote! {
         #(#stmts)*
         (#value, #grad)
+    }
+}
+
+/// A printed value: the node's expression, or an array literal of them.
+fn print_expr(v: &crate::graph::PrintValue, expr: &[Option<TokenStream>]) -> TokenStream {
+    match v {
+        crate::graph::PrintValue::Node(id) => expr[id.index()].clone().unwrap(),
+        crate::graph::PrintValue::Array(items) => {
+            let items = items.iter().map(|i| print_expr(i, expr));
+            quote!([#(#items),*])
+        }
     }
 }
 

@@ -67,6 +67,47 @@ pub struct Check {
     pub debug: bool,
     /// The panic message: the condition as the user wrote it.
     pub message: String,
+    /// Its place among the checks and prints, in program order.
+    pub order: usize,
+}
+
+/// A `println!` (`print!`, `eprintln!`, `eprint!`) of the user's function,
+/// outside loops that stay loops: the generated functions print it too,
+/// once everything is computed, in program order with the checks.
+#[derive(Clone, Debug)]
+pub struct Print {
+    /// The macro's name (`println`).
+    pub mac: String,
+    /// The format string as written (empty for `println!()`).
+    pub format: TokenStream,
+    /// The positional arguments' values.
+    pub positional: Vec<PrintValue>,
+    /// The named arguments' values, those the format string captures
+    /// (`{loss}`) included.
+    pub named: Vec<(String, PrintValue)>,
+    /// In a branch of a run-time `if`: the bool saying it is taken.
+    pub guard: Option<Id>,
+    /// Its place among the checks and prints, in program order.
+    pub order: usize,
+}
+
+/// A value printed: one node, or an array of them.
+#[derive(Clone, Debug)]
+pub enum PrintValue {
+    /// A float, integer or bool node.
+    Node(Id),
+    /// An array (printed with `{:?}`).
+    Array(Vec<PrintValue>),
+}
+
+impl PrintValue {
+    /// Its nodes.
+    pub fn nodes(&self, out: &mut Vec<Id>) {
+        match self {
+            PrintValue::Node(id) => out.push(*id),
+            PrintValue::Array(items) => items.iter().for_each(|v| v.nodes(out)),
+        }
+    }
 }
 
 /// Which part of the rule table may fire.
@@ -90,6 +131,8 @@ pub struct Graph {
     /// The user's `assert!`s outside loops that stay loops: checked by the
     /// generated functions too, after their computation.
     pub checks: Vec<Check>,
+    /// The user's prints outside loops that stay loops (see [`Print`]).
+    pub prints: Vec<Print>,
     /// Paths of outside values ([`Op::Extern`]), as written.
     pub externs: Vec<TokenStream>,
     /// Run-time integer expressions ([`Op::RtInt`]): a parameter's name,
@@ -161,6 +204,7 @@ impl Graph {
             names: Vec::new(),
             calls: Vec::new(),
             checks: Vec::new(),
+            prints: Vec::new(),
             externs: Vec::new(),
             rt_ints: Vec::new(),
             core_uses: Vec::new(),

@@ -363,7 +363,10 @@ impl Lowerer<'_> {
                 }
                 // Checks and printing while debugging: the original function
                 // keeps them as written; they compute nothing to differentiate.
-                Stmt::Macro(m) if is_diagnostic(&m.mac) => self.check(&m.mac),
+                Stmt::Macro(m) if is_diagnostic(&m.mac) => {
+                    self.check(&m.mac);
+                    self.print(&m.mac);
+                }
                 Stmt::Macro(m) => {
                     self.macro_error(&m.mac);
                 }
@@ -558,10 +561,12 @@ impl Lowerer<'_> {
             "the `{name}!` of the original function failed: {}",
             mac.tokens
         );
+        let order = self.g.checks.len() + self.g.prints.len();
         self.g.checks.push(crate::graph::Check {
             cond: c,
             debug,
             message,
+            order,
         });
     }
 }
@@ -601,6 +606,7 @@ mod control;
 mod expr;
 mod iter;
 mod matching;
+mod print;
 mod rolled;
 
 pub use rolled::UNROLL_MAX_TRIPS;

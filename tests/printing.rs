@@ -1,0 +1,93 @@
+//! `println!`/`eprintln!` in a loss: the generated functions print what the
+//! original prints (checked by running this test binary again as a child
+//! process and comparing the two outputs).
+
+use backprop::prelude::*;
+
+#[derive_grad]
+#[allow(clippy::needless_range_loop)]
+fn noisy(w: [f64; 3], k: usize, flag: bool) -> f64 {
+    let z1 = w[0] * w[1];
+    println!("z1 = {z1}, w = {:?}", w);
+    let mut s = 0.0;
+    for i in 0..3 {
+        s += w[i] * z1;
+        println!("step {i}: s = {s:.6}");
+    }
+    if flag {
+        eprintln!("flag set, k = {}", k);
+    }
+    if z1 > 0.0 {
+        println!("positive: {p}", p = z1 * 2.0);
+    }
+    println!();
+    // in a loop that stays a loop: printed by the original only
+    let mut t = 0.0;
+    for i in 0..k {
+        t += w[i % 3];
+        println!("rolled {i}");
+    }
+    s + t
+}
+
+const CHILD: &str = "BACKPROP_PRINTING_CHILD";
+
+#[test]
+fn child() {
+    let Ok(which) = std::env::var(CHILD) else {
+        return; // only in the child process
+    };
+    let w = [0.5, -2.0, 1.5];
+    match which.as_str() {
+        "original" => {
+            noisy(w, 2, true);
+            noisy([1.0, 1.0, 1.0], 0, false);
+        }
+        _ => {
+            noisy_grad(w, 2, true);
+            noisy_grad([1.0, 1.0, 1.0], 0, false);
+        }
+    }
+}
+
+fn run(which: &str) -> (String, String) {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child", "--nocapture", "--test-threads=1"])
+        .env(CHILD, which)
+        .output()
+        .expect("the test binary runs");
+    assert!(out.status.success());
+    let keep = |s: Vec<u8>| {
+        String::from_utf8(s)
+            .unwrap()
+            .replace("test child ... ", "")
+            .lines()
+            .filter(|l| !l.starts_with("running ") && *l != "ok" && !l.contains("test result"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    (keep(out.stdout), keep(out.stderr))
+}
+
+#[test]
+fn generated_functions_print_what_the_original_prints() {
+    let (orig_out, orig_err) = run("original");
+    let (gen_out, gen_err) = run("generated");
+    assert!(
+        orig_out.contains("z1 = -1, w = [0.5, -2.0, 1.5]"),
+        "{orig_out}"
+    );
+    assert!(orig_out.contains("step 2: s = 0.000000"), "{orig_out}");
+    assert!(orig_out.contains("rolled 1"), "{orig_out}");
+    // Everything but the prints inside the loop that stays a loop.
+    let without_rolled = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("rolled"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(gen_out.trim(), without_rolled(&orig_out).trim());
+    assert!(!gen_out.contains("rolled"));
+    assert!(gen_err.contains("flag set, k = 2"), "{gen_err}");
+    assert_eq!(gen_err.trim(), orig_err.trim());
+}
