@@ -163,6 +163,10 @@ pub struct SigInfo {
     /// Structs (or struct fields) passed whole to calls, by the name the
     /// body rewrite put in their place (see `structs::rewrite_body`).
     pub struct_args: Vec<crate::structs::StructArg>,
+    /// The number of floats returned: 1 for a loss, `n` for a helper
+    /// returning a tuple of `n` (which gets one companion `NAME_vjp_k` per
+    /// element and no `NAME_grad`).
+    pub outputs: usize,
     /// The names of the `const N: usize` generic parameters: integers known
     /// at run time (to the macro).
     pub const_generics: Vec<String>,
@@ -229,6 +233,7 @@ pub fn check_with(
         })
         .collect();
 
+    let mut outputs = 1;
     let elem = match &sig.output {
         ReturnType::Default => {
             errors.push(syn::Error::new(
@@ -239,10 +244,16 @@ pub fn check_with(
         }
         ReturnType::Type(_, ty) => match elem_of(ty, &generic_floats) {
             Some(e) => Some(e),
+            // A helper returning several floats: `-> (f64, f64)`.
+            None if tuple_elem(ty, &generic_floats).is_some() => {
+                let (e, n) = tuple_elem(ty, &generic_floats).expect("checked");
+                outputs = n;
+                Some(e)
+            }
             None => {
                 errors.push(syn::Error::new_spanned(
                     ty,
-                    "a #[derive_grad] function must return a single float (`f64`, `f32` or a generic `F: Float`): the loss whose gradient is taken; return a tuple or an array from a separate function",
+                    "a #[derive_grad] function must return a float (`f64`, `f32` or a generic `F: Float`), the loss whose gradient is taken, or a tuple of floats (`(f64, f64)`: a helper other #[derive_grad] functions call); an array is not supported as a result: return its elements as a tuple, or compute it in the loss itself",
                 ));
                 None
             }
@@ -385,6 +396,7 @@ pub fn check_with(
         inputs,
         wrt_inputs,
         struct_args: Vec::new(),
+        outputs,
         const_generics,
     })
 }
@@ -407,6 +419,19 @@ fn elem_of(ty: &Type, generics: &[Ident]) -> Option<ElemTy> {
         Type::Group(g) => elem_of(&g.elem, generics),
         _ => None,
     }
+}
+
+/// `(F, F, …)` of at least two floats: the element type and the count.
+fn tuple_elem(ty: &Type, generics: &[Ident]) -> Option<(ElemTy, usize)> {
+    let Type::Tuple(t) = ty else { return None };
+    if t.elems.len() < 2 {
+        return None;
+    }
+    let first = elem_of(&t.elems[0], generics)?;
+    t.elems
+        .iter()
+        .all(|e| elem_of(e, generics).as_ref() == Some(&first))
+        .then_some((first, t.elems.len()))
 }
 
 fn is_elem(ty: &Type, elem: &ElemTy) -> bool {

@@ -603,7 +603,13 @@ impl Emitter<'_> {
                     // Only its value is needed (a forward loop whose reverse
                     // calls it again): the function itself.
                     let plain = &info.value_path;
-                    let call = quote!(#plain(#(#args),*));
+                    let call = match info.element {
+                        Some(k) => {
+                            let k = syn::Index::from(k);
+                            quote!(#plain(#(#args),*).#k)
+                        }
+                        None => quote!(#plain(#(#args),*)),
+                    };
                     stmts.push(Stmt::Let(
                         vec![value.clone()],
                         match g.guards.get(&id) {

@@ -44,6 +44,9 @@ pub struct CallInfo {
     /// where it is and its fields' layout; its shape is then the flat
     /// count of its elements.
     pub places: Vec<Option<StructPlace>>,
+    /// For element `k` of a function returning a tuple (`f_vjp_k`): `k`,
+    /// the element of the plain call's result.
+    pub element: Option<usize>,
 }
 
 /// A struct of parameters passed whole to a call: it is passed as it is

@@ -158,6 +158,8 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn call(&mut self, c: &syn::ExprCall) -> Value {
+        // Only this call's own result is destructured, not its arguments'.
+        let tuple = self.tuple_call.take();
         let Expr::Path(fp) = &*c.func else {
             return self.error_at(&c.func, "only calls of functions by name are supported");
         };
@@ -254,7 +256,20 @@ impl Lowerer<'_> {
                 };
             }
         }
-        self.derive_grad_call(fp, &args)
+        match tuple {
+            None => self.derive_grad_call(fp, &args, None),
+            Some(super::TupleCall::One(k)) => self.derive_grad_call(fp, &args, Some(k)),
+            Some(super::TupleCall::All(n)) => {
+                let items: Vec<Value> = (0..n)
+                    .map(|k| self.derive_grad_call(fp, &args, Some(k)))
+                    .collect();
+                if items.contains(&Value::Poison) {
+                    Value::Poison
+                } else {
+                    Value::Tuple(items)
+                }
+            }
+        }
     }
 
     pub(super) fn is_float_type_name(&self, name: &str) -> bool {
@@ -310,7 +325,12 @@ impl Lowerer<'_> {
 
     /// A call to another `#[derive_grad]` function, through its companion
     /// `NAME_vjp` (see [`CallInfo`]).
-    pub(super) fn derive_grad_call(&mut self, fp: &syn::ExprPath, args: &[&Expr]) -> Value {
+    pub(super) fn derive_grad_call(
+        &mut self,
+        fp: &syn::ExprPath,
+        args: &[&Expr],
+        element: Option<usize>,
+    ) -> Value {
         let mut flat = Vec::new();
         let mut layout = Vec::new();
         let mut places = Vec::new();
@@ -371,9 +391,20 @@ impl Lowerer<'_> {
         let mut path = fp.path.clone();
         let last = path.segments.last_mut().unwrap();
         let callee = last.ident.to_string().trim_start_matches("r#").to_owned();
-        last.ident = format_ident!("{}_vjp", last.ident, span = last.ident.span());
+        last.ident = match element {
+            None => format_ident!("{}_vjp", last.ident, span = last.ident.span()),
+            Some(k) => format_ident!("{}_vjp_{}", last.ident, k, span = last.ident.span()),
+        };
         let vjp_path: TokenStream = quote!(#path);
-        self.call_node(vjp_path, value_path, callee, flat, layout, places)
+        let id = self.call_node(vjp_path, value_path, callee, flat, layout, places);
+        if let (Some(k), Value::Float(call)) = (element, &id) {
+            // The plain call (`f(…)`, where only the value is needed) gives
+            // the whole tuple: element `k` of it.
+            if let Op::Call(ci) = self.g.get(*call).op {
+                self.g.calls[ci as usize].element = Some(k);
+            }
+        }
+        id
     }
 
     /// The struct argument `a` stands for (`&__bp_struct_0`), if any.
@@ -458,6 +489,7 @@ impl Lowerer<'_> {
                     callee,
                     args: layout,
                     places,
+                    element: None,
                 });
                 self.g.calls.len() - 1
             }

@@ -85,6 +85,21 @@ impl Lowerer<'_> {
             Expr::Match(m) => self.match_expr(m),
             Expr::Tuple(t) if t.elems.is_empty() => Value::Unit,
             Expr::Tuple(t) => Value::Tuple(t.elems.iter().map(|e| self.expr(e)).collect()),
+            // `f(…).k`: element `k` of a helper returning a tuple.
+            Expr::Field(f)
+                if matches!((strip_parens(&f.base), &f.member), (Expr::Call(_), syn::Member::Unnamed(_))) =>
+            {
+                let (Expr::Call(c), syn::Member::Unnamed(k)) = (strip_parens(&f.base), &f.member) else {
+                    unreachable!()
+                };
+                self.tuple_call = Some(super::TupleCall::One(k.index as usize));
+                match self.call(c) {
+                    // not a helper call: a tuple value of its own
+                    Value::Tuple(items) if (k.index as usize) < items.len() => items[k.index as usize].clone(),
+                    v @ (Value::Float(_) | Value::Poison) => v,
+                    _ => self.error_at(&f.member, "no such element of this tuple"),
+                }
+            }
             Expr::Field(f) => match (self.expr(&f.base), &f.member) {
                 (Value::Tuple(items), syn::Member::Unnamed(k)) if (k.index as usize) < items.len() => {
                     items[k.index as usize].clone()

@@ -95,11 +95,18 @@ pub struct Lowered {
     pub param_nodes: Vec<Vec<Option<Id>>>,
 }
 
-/// Lowers `body`; reports problems into `errors`.
-pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> Option<Lowered> {
+/// Lowers `body`; reports problems into `errors`. For a function returning
+/// a tuple of floats, `which` element is the output.
+pub fn lower(
+    sig: &SigInfo,
+    body: &syn::Block,
+    which: usize,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Lowered> {
     let mut graph = Graph::new(sig.elem == ElemTy::F32);
     graph.generic = matches!(sig.elem, ElemTy::Generic(_));
     let mut lw = Lowerer {
+        tuple_call: None,
         g: graph,
         sig,
         scopes: vec![Scope::new()],
@@ -140,6 +147,22 @@ pub fn lower(sig: &SigInfo, body: &syn::Block, errors: &mut Vec<syn::Error>) -> 
         );
     }
     let result = lw.function_body(body);
+    let result = match result {
+        Value::Tuple(items) if sig.outputs > 1 && items.len() == sig.outputs => {
+            items.into_iter().nth(which).unwrap_or(Value::Poison)
+        }
+        Value::Tuple(_) if sig.outputs > 1 => {
+            lw.error(
+                body.span(),
+                format!(
+                    "the function must end with a tuple of {} floats",
+                    sig.outputs
+                ),
+            );
+            Value::Poison
+        }
+        other => other,
+    };
     let output = match result {
         Value::Float(id) => Some(id),
         Value::Poison => None,
@@ -191,7 +214,21 @@ fn describe(v: &Value) -> &'static str {
     }
 }
 
+/// How a call to another `#[derive_grad]` function is used when it may
+/// return a tuple (a helper `-> (f64, f64)` has one companion per element,
+/// `NAME_vjp_k`).
+#[derive(Clone, Copy, Debug)]
+enum TupleCall {
+    /// `let (a, b, …) = f(…)`: all `n` elements.
+    All(usize),
+    /// `f(…).k`: element `k`.
+    One(usize),
+}
+
 struct Lowerer<'a> {
+    /// Set while lowering a call whose result is destructured or indexed
+    /// as a tuple; taken by the call.
+    tuple_call: Option<TupleCall>,
     g: Graph,
     sig: &'a SigInfo,
     scopes: Vec<Scope>,
@@ -421,7 +458,20 @@ impl Lowerer<'_> {
             }
         }
         let value = match &local.init {
-            Some(init) => self.expr(&init.expr),
+            Some(init) => {
+                // `let (a, b) = f(…);`: every element of a helper returning
+                // a tuple.
+                let mut pat = &local.pat;
+                if let syn::Pat::Type(t) = pat {
+                    pat = &t.pat;
+                }
+                if let (syn::Pat::Tuple(t), Expr::Call(_)) = (pat, strip_parens(&init.expr)) {
+                    self.tuple_call = Some(TupleCall::All(t.elems.len()));
+                }
+                let v = self.expr(&init.expr);
+                self.tuple_call = None;
+                v
+            }
             None => Value::Uninit,
         };
         self.bind_pattern(&local.pat, value);
