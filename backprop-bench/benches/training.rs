@@ -54,6 +54,29 @@ fn epochs(c: &mut Criterion) {
             }
         }
     }
+    // The machine's own ceiling: two independent copies of the hand loop
+    // one after the other, and on two threads at once.
+    let twice = |parallel: bool| {
+        let run = || {
+            let (mut net, mut opt) = (training::init(), Adam::<Net>::new(0.01));
+            training::epoch_manual_generated(&mut net, &mut opt, &data, 64)
+        };
+        if parallel {
+            std::thread::scope(|s| {
+                let a = s.spawn(run);
+                let b = s.spawn(run);
+                a.join().expect("ran") + b.join().expect("ran")
+            })
+        } else {
+            run() + run()
+        }
+    };
+    g.bench_function("two_independent_loops_serial/64", |b| {
+        b.iter(|| twice(false))
+    });
+    g.bench_function("two_independent_loops_parallel/64", |b| {
+        b.iter(|| twice(true))
+    });
     g.finish();
 }
 

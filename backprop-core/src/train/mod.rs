@@ -438,15 +438,16 @@ where
                     .zip(idx.par_chunks(per_part))
                     .for_each(|(p, part)| run_part(shared, p, part));
             }
-            grad.fill(P::Scalar::zero());
             let mut batch_sum = P::Scalar::zero();
-            for (sum, bad, g, _) in parts.iter() {
+            for (sum, bad, _, _) in parts.iter() {
                 if let Some((i, loss)) = *bad {
                     check_loss(loss, at(Some(i)))?;
                 }
                 batch_sum = batch_sum + *sum;
-                grad.add_assign(g);
             }
+            tree_sum(parts, &|p: &mut Part<P>| &mut p.2);
+            grad.fill(P::Scalar::zero());
+            grad.add_assign(&parts[0].2);
             // One check of the sum: a part that is not finite makes it so.
             if !grad.all_finite() {
                 for ((_, _, g, work), part) in parts.iter_mut().zip(idx.chunks(per_part)) {
@@ -465,6 +466,19 @@ where
             Ok(batch_sum)
         },
     )
+}
+
+/// Sums the gradients `g` of `items` into the first, pairwise in a tree
+/// whose shape depends only on the count (halves summed in parallel, the
+/// right added to the left), so the result is the same for any number of
+/// threads, and the additions are spread over them.
+fn tree_sum<T: Send, P: Params>(items: &mut [T], g: &(dyn Fn(&mut T) -> &mut P + Sync)) {
+    if items.len() < 2 {
+        return;
+    }
+    let (left, right) = items.split_at_mut(items.len().div_ceil(2));
+    rayon::join(|| tree_sum(left, g), || tree_sum(right, g));
+    g(&mut left[0]).add_assign(g(&mut right[0]));
 }
 
 /// The samples per part of a batch of `len` in [`train_acc`]: at most
@@ -622,10 +636,14 @@ where
             (sum, grad)
         })
         .collect();
-    let mut grad = params.zeros_like();
+    let mut parts = parts;
     let mut sum = P::Scalar::zero();
-    for (loss, g) in &parts {
+    for (loss, _) in &parts {
         sum = sum + *loss;
+    }
+    tree_sum(&mut parts, &|p: &mut (P::Scalar, P)| &mut p.1);
+    let mut grad = params.zeros_like();
+    if let Some((_, g)) = parts.first() {
         grad.add_assign(g);
     }
     let n = <P::Scalar as NumCast>::from(data.len().max(1)).expect("count");
