@@ -11,6 +11,8 @@ pub struct Args {
     pub wrt: Option<Vec<Ident>>,
     /// `explain`: also generate `NAME_explain` and `NAME_trace`.
     pub explain: bool,
+    /// `jvp`: also generate `NAME_jvp` (forward mode).
+    pub jvp: bool,
 }
 
 /// Parses the tokens inside `#[derive_grad(...)]`.
@@ -34,9 +36,12 @@ pub fn parse(tokens: TokenStream) -> syn::Result<Args> {
         } else if meta.path.is_ident("explain") {
             args.explain = true;
             Ok(())
+        } else if meta.path.is_ident("jvp") {
+            args.jvp = true;
+            Ok(())
         } else {
             Err(meta.error(
-                "unknown argument of #[derive_grad]: the supported ones are `wrt(param, ...)` and `explain`",
+                "unknown argument of #[derive_grad]: the supported ones are `wrt(param, ...)`, `explain` and `jvp`",
             ))
         }
     });

@@ -51,10 +51,7 @@ fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn:
         )]
     })?;
     let mut errors = Vec::new();
-    let args = Args {
-        wrt: None,
-        explain: false,
-    };
+    let args = Args::default();
     let Some(sig) = signature::check(&func.sig, &args, &mut errors) else {
         return Err(errors);
     };

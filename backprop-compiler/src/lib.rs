@@ -18,6 +18,7 @@ pub mod custom;
 pub mod emit;
 pub mod expand;
 pub mod explain;
+pub mod forward;
 pub mod graph;
 pub mod lower;
 pub mod op;

@@ -50,6 +50,9 @@ pub struct Outputs<'a> {
     /// Add the gradient into a caller's buffer instead of returning it
     /// (`NAME_grad_acc`): only the value is returned.
     pub accumulate: Option<Accumulate>,
+    /// Return `(value, this node)` instead of the gradients
+    /// (`NAME_jvp`'s directional derivative).
+    pub tangent: Option<Id>,
 }
 
 /// Where `NAME_grad_acc` adds the gradient and finds its workspace.
@@ -793,6 +796,7 @@ pub enum AdjointName {
 pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     let (g, elem) = (src.g, src.elem);
     let mut roots = vec![out.value];
+    roots.extend(out.tangent);
     roots.extend(g.checks.iter().map(|c| c.cond));
     for p in &g.prints {
         roots.extend(p.guard);
@@ -934,6 +938,13 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
             }
         })
         .collect();
+    if let Some(t) = out.tangent {
+        let t = expr[t.index()].clone().unwrap();
+        return quote! {
+            #(#stmts)*
+            (#value, #t)
+        };
+    }
     let grads: Vec<TokenStream> = out.returned.iter().map(|t| t.build(&leaves)).collect();
     let grad = if grads.len() == 1 && !out.always_tuple {
         grads[0].clone()
