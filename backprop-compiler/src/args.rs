@@ -13,6 +13,8 @@ pub struct Args {
     pub explain: bool,
     /// `jvp`: also generate `NAME_jvp` (forward mode).
     pub jvp: bool,
+    /// `hessian`: also generate `NAME_hvp` and `NAME_hessian`.
+    pub hessian: bool,
 }
 
 /// Parses the tokens inside `#[derive_grad(...)]`.
@@ -39,9 +41,12 @@ pub fn parse(tokens: TokenStream) -> syn::Result<Args> {
         } else if meta.path.is_ident("jvp") {
             args.jvp = true;
             Ok(())
+        } else if meta.path.is_ident("hessian") {
+            args.hessian = true;
+            Ok(())
         } else {
             Err(meta.error(
-                "unknown argument of #[derive_grad]: the supported ones are `wrt(param, ...)`, `explain` and `jvp`",
+                "unknown argument of #[derive_grad]: the supported ones are `wrt(param, ...)`, `explain`, `jvp` and `hessian`",
             ))
         }
     });

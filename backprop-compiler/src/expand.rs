@@ -155,7 +155,24 @@ pub struct Compiled {
     /// With `jvp`: the directional derivative's node, and the index of the
     /// tangent parameter (added to [`SigInfo::params`]).
     pub jvp: Option<(Id, usize)>,
+    /// With `hessian`: H·tangent and H (row-major), element by element.
+    pub hessian: Option<Hessian>,
 }
+
+/// The second derivatives of `#[derive_grad(hessian)]`.
+pub struct Hessian {
+    /// H·v, one node per element of the differentiated parameter.
+    pub hv: Vec<Id>,
+    /// H, row-major (`rows[i][j] = ∂²f/∂wᵢ∂wⱼ`); a structural zero is the
+    /// constant 0, computed by nothing.
+    pub rows: Vec<Vec<Id>>,
+    /// The index of the tangent parameter `v` of `NAME_hvp`.
+    pub tangent: usize,
+}
+
+/// The most elements a parameter may have for `NAME_hessian` (its H has
+/// the square of that many entries, each written out).
+pub const MAX_HESSIAN: usize = 256;
 
 /// Runs every stage up to (not including) emission.
 pub fn compile(attr: TokenStream, func: &syn::ItemFn) -> Result<Compiled, Vec<syn::Error>> {
@@ -322,6 +339,60 @@ fn compile_output(
             Some((d, t))
         }
     };
+    let hessian = match args.hessian {
+        false => None,
+        true => {
+            let at = |m: String| vec![syn::Error::new(func.sig.ident.span(), m)];
+            let wrt = sig.wrt.first().copied();
+            let t = match jvp {
+                Some((_, t)) => t,
+                None => crate::forward::add_tangent_param(&mut sig).map_err(at)?,
+            };
+            let wrt = wrt.expect("add_tangent_param checked one parameter");
+            let g = &mut lowered.graph;
+            let n = grads[wrt].len();
+            if n > MAX_HESSIAN {
+                return Err(at(format!(
+                    "`hessian` writes out every entry of H, and `{}` has {n} elements (H would have {} entries, more than {}): use `NAME_hvp` for Hessian-vector products",
+                    sig.params[wrt].display,
+                    n * n,
+                    MAX_HESSIAN * MAX_HESSIAN
+                )));
+            }
+            let roots = grads[wrt].clone();
+            let zero =
+                |g: &mut crate::graph::Graph, t: Option<Id>| t.unwrap_or_else(|| g.konst(0.0));
+            let hv = crate::forward::tangents(g, &roots, wrt as u32, &mut |g, index| {
+                Some(g.node(
+                    crate::graph::Op::Param {
+                        param: t as u32,
+                        index,
+                    },
+                    vec![],
+                ))
+            })
+            .map_err(at)?;
+            let hv = hv.into_iter().map(|x| zero(g, x)).collect();
+            let mut rows: Vec<Vec<Id>> = vec![Vec::with_capacity(n); n];
+            for j in 0..n as u32 {
+                // Column j by a unit tangent: constants fold, so entries that
+                // are structurally zero become the constant 0.
+                let col = crate::forward::tangents(g, &roots, wrt as u32, &mut |g, index| {
+                    (index == j).then(|| g.konst(1.0))
+                })
+                .map_err(at)?;
+                for (i, x) in col.into_iter().enumerate() {
+                    let x = zero(g, x);
+                    rows[i].push(x);
+                }
+            }
+            Some(Hessian {
+                hv,
+                rows,
+                tangent: t,
+            })
+        }
+    };
     let explain = match args.explain {
         false => None,
         true => {
@@ -346,6 +417,7 @@ fn compile_output(
         adjoint: adj.adjoint,
         explain,
         jvp,
+        hessian,
     })
 }
 
@@ -419,6 +491,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         always_tuple: false,
         accumulate: None,
         tangent: None,
+        extra: None,
     };
     let grad_body = emit::body(&src, &grad_outputs);
     let grad_types: Vec<TokenStream> = sig
@@ -450,6 +523,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 workspace: workspace.cloned(),
             }),
             tangent: None,
+            extra: None,
         };
         emit::body(&src, &outputs)
     };
@@ -471,6 +545,57 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         wrt_names_list(sig)
     );
     let allow = quote!(#[allow(unused_parens, unused_variables, unused_mut, non_snake_case, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]);
+    let hessian_fns = c.hessian.as_ref().map(|h| {
+        let wrt = sig.wrt[0];
+        let (hvp_name, hessian_name) = (format_ident!("{}_hvp", name), format_ident!("{}_hessian", name));
+        let tangent = &sig.params[h.tangent];
+        let (tname, tty) = (&tangent.name, &tangent.ty);
+        let shape = match &sig.params[wrt].kind {
+            ParamKind::Float { shape } => shape.clone(),
+            _ => Vec::new(),
+        };
+        let body = |extra: (Vec<Id>, Vec<usize>)| {
+            emit::body(
+                &src,
+                &Outputs {
+                    value: c.lowered.output,
+                    grads: vec![(&sig.params[wrt], c.grad(wrt))],
+                    returned: vec![emit::GradTree::Leaf(0)],
+                    always_tuple: false,
+                    accumulate: None,
+                    tangent: None,
+                    extra: Some(extra),
+                },
+            )
+        };
+        let hvp_body = body((h.hv.clone(), shape.clone()));
+        let square: Vec<usize> = shape.iter().chain(&shape).copied().collect();
+        let hessian_body = body((h.rows.concat(), square.clone()));
+        let gty = grad_type(&sig.params[wrt], elem);
+        let hty = square.iter().rev().fold(elem.clone(), |inner, n| {
+            let n = proc_macro2::Literal::usize_unsuffixed(*n);
+            quote!([#inner; #n])
+        });
+        let hvp_doc = format!(" Value, gradient and Hessian-vector product H·`tangent` of [`{name}`] with respect to {}, by forward mode over the gradient, generated by `#[derive_grad(hessian)]`.", wrt_names_list(sig));
+        let hessian_doc = format!(" Value, gradient and Hessian H (`H[i][j] = ∂²{name}/∂wᵢ∂wⱼ`, flat element indices of the parameter; entries zero by the function's structure are the constant 0, never computed) of [`{name}`] with respect to {}, generated by `#[derive_grad(hessian)]`.", wrt_names_list(sig));
+        quote! {
+            #[doc = #hvp_doc]
+            #allow
+            #vis fn #hvp_name #impl_generics (#(#inputs,)* #tname: #tty) -> (#elem, #gty, #gty) #where_clause {
+                #fields
+                #(#core_checks)*
+                #hvp_body
+            }
+
+            #[doc = #hessian_doc]
+            #allow
+            #vis fn #hessian_name #impl_generics (#(#inputs),*) -> (#elem, #gty, #hty) #where_clause {
+                #fields
+                #(#core_checks)*
+                #hessian_body
+            }
+        }
+    });
     let jvp_fn = c.jvp.map(|(d, t)| {
         let jvp_name = format_ident!("{}_jvp", name);
         let tangent = &sig.params[t];
@@ -484,6 +609,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 always_tuple: false,
                 accumulate: None,
                 tangent: Some(d),
+                extra: None,
             },
         );
         let doc = format!(
@@ -581,6 +707,8 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         #vjp
 
         #jvp_fn
+
+        #hessian_fns
     }
 }
 
@@ -646,6 +774,7 @@ fn vjp_fn(func: &syn::ItemFn, c: &Compiled, which: Option<usize>) -> TokenStream
             always_tuple: true,
             accumulate: None,
             tangent: None,
+            extra: None,
         },
     );
     let types = (0..sig.inputs.len()).map(|i| input_grad_type(sig, i, elem));

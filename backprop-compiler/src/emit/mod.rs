@@ -53,6 +53,9 @@ pub struct Outputs<'a> {
     /// Return `(value, this node)` instead of the gradients
     /// (`NAME_jvp`'s directional derivative).
     pub tangent: Option<Id>,
+    /// Return `(value, gradient, this array)`: its elements, row-major,
+    /// and its shape (`NAME_hvp`'s H·v, `NAME_hessian`'s H).
+    pub extra: Option<(Vec<Id>, Vec<usize>)>,
 }
 
 /// Where `NAME_grad_acc` adds the gradient and finds its workspace.
@@ -797,6 +800,9 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     let (g, elem) = (src.g, src.elem);
     let mut roots = vec![out.value];
     roots.extend(out.tangent);
+    if let Some((ids, _)) = &out.extra {
+        roots.extend(ids);
+    }
     roots.extend(g.checks.iter().map(|c| c.cond));
     for p in &g.prints {
         roots.extend(p.guard);
@@ -951,6 +957,17 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     } else {
         quote!((#(#grads,)*))
     };
+    if let Some((ids, shape)) = &out.extra {
+        let flat: Vec<TokenStream> = ids
+            .iter()
+            .map(|id| expr[id.index()].clone().unwrap())
+            .collect();
+        let extra = nest(&flat, shape);
+        return quote! {
+            #(#stmts)*
+            (#value, #grad, #extra)
+        };
+    }
     quote! {
         #(#stmts)*
         (#value, #grad)

@@ -1,0 +1,127 @@
+//! `#[derive_grad(hessian)]` (issue 11): `NAME_hvp(args…, v)` and
+//! `NAME_hessian(args…)`, checked against a hand-derived Hessian
+//! (Rosenbrock), against central differences of the generated gradient,
+//! and against dual numbers run through the gradient; H is symmetric and
+//! its structural zeros are exact zeros.
+
+#![allow(clippy::needless_range_loop)] // index loops read like the formulas
+
+use backprop::prelude::*;
+use backprop_difftest::Dual64F;
+
+const N: usize = 8;
+
+/// Rosenbrock in 8 dimensions (the loop of 7 is written out).
+#[derive_grad(hessian)]
+fn rosenbrock<F: Float>(x: [F; 8]) -> F {
+    let mut s = F::zero();
+    for i in 0..7 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = F::one() - x[i];
+        s = s + F::from(100.0).unwrap() * a * a + b * b;
+    }
+    s
+}
+
+/// The Hessian by hand: tridiagonal.
+fn hand_hessian(x: [f64; N]) -> [[f64; N]; N] {
+    let mut h = [[0.0; N]; N];
+    for i in 0..N - 1 {
+        // terms of 100(x[i+1] − x[i]²)² + (1 − x[i])²
+        h[i][i] += 1200.0 * x[i] * x[i] - 400.0 * x[i + 1] + 2.0;
+        h[i + 1][i + 1] += 200.0;
+        h[i][i + 1] += -400.0 * x[i];
+        h[i + 1][i] += -400.0 * x[i];
+    }
+    h
+}
+
+/// Mixed functions and a parameter that is not differentiated.
+#[derive_grad(hessian, jvp)]
+fn mixed<F: Float>(w: [F; 3], c: F) -> F {
+    let a = (w[0] * w[1]).sin() + c * w[2].exp();
+    let b = a.tanh() * w[0] / (F::one() + w[1] * w[1]);
+    b + (w[2] - c).powi(3)
+}
+
+#[test]
+fn rosenbrock_hessian_is_the_hand_one_with_exact_zeros() {
+    let x = [-1.2f64, 1.0, 0.5, 0.3, -0.7, 1.1, 0.9, 0.2];
+    let (v, g, h) = rosenbrock_hessian(x);
+    assert_eq!(v.to_bits(), rosenbrock(x).to_bits());
+    assert_eq!(g, rosenbrock_grad(x).1);
+    let want = hand_hessian(x);
+    for i in 0..N {
+        for j in 0..N {
+            if i.abs_diff(j) > 1 {
+                assert_eq!(
+                    h[i][j].to_bits(),
+                    0.0f64.to_bits(),
+                    "H[{i}][{j}] is a structural zero"
+                );
+            } else {
+                assert!(
+                    (h[i][j] - want[i][j]).abs() <= 1e-12 * (1.0 + want[i][j].abs()),
+                    "H[{i}][{j}]: {} vs {}",
+                    h[i][j],
+                    want[i][j]
+                );
+            }
+            assert_eq!(h[i][j], h[j][i], "symmetric");
+        }
+    }
+    // H·v agrees with H times v.
+    let v: [f64; N] = std::array::from_fn(|k| (k as f64 * 0.7).sin());
+    let (val, g2, hv) = rosenbrock_hvp(x, v);
+    assert_eq!(val.to_bits(), rosenbrock(x).to_bits());
+    assert_eq!(g2, g);
+    for i in 0..N {
+        let row: f64 = (0..N).map(|j| want[i][j] * v[j]).sum();
+        assert!(
+            (hv[i] - row).abs() <= 1e-10 * (1.0 + row.abs()),
+            "Hv[{i}]: {} vs {row}",
+            hv[i]
+        );
+    }
+}
+
+#[test]
+fn mixed_second_derivatives_against_differences_and_duals() {
+    let w = [0.4f64, -0.9, 0.3];
+    let c = 0.6;
+    let (_, _, h) = mixed_hessian(w, c);
+    // Column j: the derivative of the gradient along e_j, by dual numbers
+    // run through the generated gradient (generic in F).
+    for j in 0..3 {
+        let wd: [Dual64F; 3] =
+            std::array::from_fn(|k| Dual64F::new(w[k], if k == j { 1.0 } else { 0.0 }));
+        let (_, gd) = mixed_grad(wd, Dual64F::new(c, 0.0));
+        for i in 0..3 {
+            assert!(
+                (h[i][j] - gd[i].eps()).abs() <= 1e-12 * (1.0 + h[i][j].abs()),
+                "H[{i}][{j}]: {} vs {}",
+                h[i][j],
+                gd[i].eps()
+            );
+        }
+    }
+    // H·v against central differences of the gradient along v.
+    let v = [0.3, 1.0, -0.5];
+    let (value, g, hv) = mixed_hvp(w, c, v);
+    assert_eq!(value.to_bits(), mixed(w, c).to_bits());
+    assert_eq!(g, mixed_grad(w, c).1);
+    let eps = 1e-6;
+    let plus = mixed_grad(std::array::from_fn(|k| w[k] + eps * v[k]), c).1;
+    let minus = mixed_grad(std::array::from_fn(|k| w[k] - eps * v[k]), c).1;
+    for i in 0..3 {
+        let fd = (plus[i] - minus[i]) / (2.0 * eps);
+        assert!(
+            (hv[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+            "Hv[{i}]: {} vs {fd}",
+            hv[i]
+        );
+    }
+    // jvp and hessian together.
+    let (_, d) = mixed_jvp(w, c, v);
+    assert!((d - (0..3).map(|k| g[k] * v[k]).sum::<f64>()).abs() < 1e-12);
+}
