@@ -2,7 +2,6 @@
 //! written; the generated functions print the same values (computed by the
 //! graph) once everything is computed, in program order with the checks.
 
-use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::Expr;
 
@@ -30,14 +29,18 @@ impl Lowerer<'_> {
             return;
         };
         let mut args = args.into_iter();
-        let format = match args.next() {
-            None => TokenStream::new(),
+        let literal = match args.next() {
+            None => None,
             Some(Expr::Lit(syn::ExprLit {
                 lit: syn::Lit::Str(s),
                 ..
-            })) => s.to_token_stream(),
+            })) => Some(s),
             Some(_) => return,
         };
+        let format = literal
+            .as_ref()
+            .map(ToTokens::to_token_stream)
+            .unwrap_or_default();
         // Lowered tentatively: a value the lowering cannot compute is no
         // error of the loss.
         let (errors, reported) = (self.errors.len(), self.reported.clone());
@@ -63,11 +66,7 @@ impl Lowerer<'_> {
                 None => ok = false,
             }
         }
-        if let Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(s),
-            ..
-        }) = syn::parse2::<Expr>(format.clone()).unwrap_or(Expr::Verbatim(TokenStream::new()))
-        {
+        if let Some(s) = &literal {
             for captured in captures(&s.value()) {
                 if named.iter().any(|(n, _)| *n == captured) {
                     continue;
