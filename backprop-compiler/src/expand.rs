@@ -152,21 +152,20 @@ pub struct Compiled {
     pub adjoint: Vec<Option<Id>>,
     /// With `explain`: the explanation.
     pub explain: Option<ExplainData>,
-    /// With `jvp`: the directional derivative's node, and the index of the
-    /// tangent parameter (added to [`SigInfo::params`]).
-    pub jvp: Option<(Id, usize)>,
+    /// With `jvp`: forward mode.
+    pub jvp: Option<Jvp>,
     /// With `hessian`: H·tangent and H (row-major), element by element.
-    pub hessian: Option<Hessian>,
+    pub hessian: Option<crate::second::Hessian>,
 }
 
-/// The second derivatives of `#[derive_grad(hessian)]`.
-pub struct Hessian {
-    /// H·v, one node per element of the differentiated parameter.
-    pub hv: Vec<Id>,
-    /// H, row-major (`rows[i][j] = ∂²f/∂wᵢ∂wⱼ`); a structural zero is the
-    /// constant 0, computed by nothing.
-    pub rows: Vec<Vec<Id>>,
-    /// The index of the tangent parameter `v` of `NAME_hvp`.
+/// `NAME_jvp` of `#[derive_grad(jvp)]`.
+pub struct Jvp {
+    /// The value (the loss itself, or read from the loops forward mode
+    /// rebuilt).
+    pub value: Id,
+    /// The directional derivative.
+    pub derivative: Id,
+    /// The index of the tangent parameter (added to [`SigInfo::params`]).
     pub tangent: usize,
 }
 
@@ -243,6 +242,8 @@ fn compile_output(
             ),
         )]);
     }
+    // Second derivatives through loops start again from the forward graph.
+    let pristine = args.hessian.then(|| lowered.graph.clone());
     let is_float: Vec<bool> = sig.params.iter().map(ParamInfo::is_float).collect();
     let adj = reverse::sweep(&mut lowered.graph, lowered.output, &|p| {
         is_float[p as usize]
@@ -328,7 +329,10 @@ fn compile_output(
             let wrt = sig.wrt.first().copied();
             let t = crate::forward::add_tangent_param(&mut sig).map_err(at)?;
             let wrt = wrt.expect("add_tangent_param checked one parameter");
-            let d = crate::forward::tangent_of(
+            if let Some(shape) = lowered.graph.array_params.get(&(wrt as u32)).cloned() {
+                lowered.graph.array_params.insert(t as u32, shape);
+            }
+            let (value, d) = crate::forward::tangent_of(
                 &mut lowered.graph,
                 lowered.output,
                 wrt as u32,
@@ -336,7 +340,11 @@ fn compile_output(
             )
             .map_err(at)?;
             let d = d.unwrap_or_else(|| lowered.graph.konst(0.0));
-            Some((d, t))
+            Some(Jvp {
+                value,
+                derivative: d,
+                tangent: t,
+            })
         }
     };
     let hessian = match args.hessian {
@@ -345,11 +353,10 @@ fn compile_output(
             let at = |m: String| vec![syn::Error::new(func.sig.ident.span(), m)];
             let wrt = sig.wrt.first().copied();
             let t = match jvp {
-                Some((_, t)) => t,
+                Some(Jvp { tangent, .. }) => tangent,
                 None => crate::forward::add_tangent_param(&mut sig).map_err(at)?,
             };
             let wrt = wrt.expect("add_tangent_param checked one parameter");
-            let g = &mut lowered.graph;
             let n = grads[wrt].len();
             if n > MAX_HESSIAN {
                 return Err(at(format!(
@@ -359,38 +366,44 @@ fn compile_output(
                     MAX_HESSIAN * MAX_HESSIAN
                 )));
             }
-            let roots = grads[wrt].clone();
-            let zero =
-                |g: &mut crate::graph::Graph, t: Option<Id>| t.unwrap_or_else(|| g.konst(0.0));
-            let hv = crate::forward::tangents(g, &roots, wrt as u32, &mut |g, index| {
-                Some(g.node(
-                    crate::graph::Op::Param {
-                        param: t as u32,
-                        index,
-                    },
-                    vec![],
-                ))
-            })
-            .map_err(at)?;
-            let hv = hv.into_iter().map(|x| zero(g, x)).collect();
-            let mut rows: Vec<Vec<Id>> = vec![Vec::with_capacity(n); n];
-            for j in 0..n as u32 {
-                // Column j by a unit tangent: constants fold, so entries that
-                // are structurally zero become the constant 0.
-                let col = crate::forward::tangents(g, &roots, wrt as u32, &mut |g, index| {
-                    (index == j).then(|| g.konst(1.0))
-                })
-                .map_err(at)?;
-                for (i, x) in col.into_iter().enumerate() {
-                    let x = zero(g, x);
-                    rows[i].push(x);
-                }
-            }
-            Some(Hessian {
-                hv,
-                rows,
+            let shape = match &sig.params[wrt].kind {
+                ParamKind::Float { shape } => shape.clone(),
+                _ => Vec::new(),
+            };
+            let w = crate::second::Wrt {
+                param: wrt,
                 tangent: t,
-            })
+                len: n,
+                shape: &shape,
+            };
+            let pristine = pristine.expect("cloned for `hessian`");
+            let built = if crate::second::has_loops(&pristine, lowered.output, wrt) {
+                // H written out needs the loops unrolled: lowered again.
+                let unrolled = body.as_ref().and_then(|b| {
+                    let mut errs = Vec::new();
+                    let l = lower::lower_unrolling(
+                        &sig,
+                        b,
+                        which,
+                        crate::second::UNROLL_FOR_HESSIAN,
+                        &mut errs,
+                    )?;
+                    errs.is_empty().then(|| crate::second::Lowered {
+                        graph: l.graph,
+                        output: l.output,
+                        param_nodes: l.param_nodes[wrt].clone(),
+                    })
+                });
+                let pristine = crate::second::Lowered {
+                    graph: pristine,
+                    output: lowered.output,
+                    param_nodes: lowered.param_nodes[wrt].clone(),
+                };
+                crate::second::looped(pristine, unrolled, &w)
+            } else {
+                crate::second::straight(&mut lowered.graph, lowered.output, &grads[wrt], &w, true)
+            };
+            Some(built.map_err(at)?)
         }
     };
     let explain = match args.explain {
@@ -554,30 +567,93 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             ParamKind::Float { shape } => shape.clone(),
             _ => Vec::new(),
         };
-        let body = |extra: (Vec<Id>, Vec<usize>)| {
+        let square: Vec<usize> = shape.iter().chain(&shape).copied().collect();
+        let body = |code: &crate::second::SecondOrder, shape: &[usize]| {
+            let src = match &code.graph {
+                Some(graph) => emit::Source {
+                    g: graph,
+                    adjoint_names: &[],
+                    ..common.source(c)
+                },
+                None => common.source(c),
+            };
             emit::body(
                 &src,
                 &Outputs {
-                    value: c.lowered.output,
-                    grads: vec![(&sig.params[wrt], c.grad(wrt))],
+                    value: code.value,
+                    grads: vec![(&sig.params[wrt], code.grad.clone())],
                     returned: vec![emit::GradTree::Leaf(0)],
                     always_tuple: false,
                     accumulate: None,
                     tangent: None,
-                    extra: Some(extra),
+                    extra: Some((code.out.clone(), shape.to_vec())),
                 },
             )
         };
-        let hvp_body = body((h.hv.clone(), shape.clone()));
-        let square: Vec<usize> = shape.iter().chain(&shape).copied().collect();
-        let hessian_body = body((h.rows.concat(), square.clone()));
+        let hvp_body = body(&h.hvp, &shape);
         let gty = grad_type(&sig.params[wrt], elem);
-        let hty = square.iter().rev().fold(elem.clone(), |inner, n| {
-            let n = proc_macro2::Literal::usize_unsuffixed(*n);
-            quote!([#inner; #n])
-        });
-        let hvp_doc = format!(" Value, gradient and Hessian-vector product H·`tangent` of [`{name}`] with respect to {}, by forward mode over the gradient, generated by `#[derive_grad(hessian)]`.", wrt_names_list(sig));
-        let hessian_doc = format!(" Value, gradient and Hessian H (`H[i][j] = ∂²{name}/∂wᵢ∂wⱼ`, flat element indices of the parameter; entries zero by the function's structure are the constant 0, never computed) of [`{name}`] with respect to {}, generated by `#[derive_grad(hessian)]`.", wrt_names_list(sig));
+        let hty = array_type(elem, &square);
+        let hessian_body = match &h.dense {
+            Some(code) => body(code, &square),
+            // H·e_j for every j, by the H·v code run as a closure.
+            None => {
+                let zero_t = array_zero(elem, &shape);
+                let zero_h = array_zero(elem, &square);
+                // The closure takes the tangent by reference, as
+                // columns below pass it.
+                let column = emit::local("column");
+                let (param, bind) = if tangent.by_ref {
+                    (quote!(#tname: #tty), quote!())
+                } else {
+                    (quote!(#column: &#tty), quote!(let #tname: #tty = *#column;))
+                };
+                let hvp = emit::local("hvp");
+                let (e, hm, last) = (emit::local("unit"), emit::local("h"), emit::local("last"));
+                let one = quote!(<#elem as ::backprop::__private::num_traits::One>::one());
+                let zero = quote!(<#elem as ::backprop::__private::num_traits::Zero>::zero());
+                let js: Vec<proc_macro2::Ident> = (0..shape.len()).map(|k| emit::local(&format!("j{k}"))).collect();
+                let is: Vec<proc_macro2::Ident> = (0..shape.len()).map(|k| emit::local(&format!("i{k}"))).collect();
+                let dims: Vec<proc_macro2::Literal> = shape.iter().map(|&d| proc_macro2::Literal::usize_unsuffixed(d)).collect();
+                // for i0 in 0..d0 { for i1 in 0..d1 { … } }, innermost first.
+                let nest_loops = |vars: &[proc_macro2::Ident], inner: TokenStream| {
+                    vars.iter().zip(&dims).rev().fold(inner, |body, (v, d)| quote!(for #v in 0..#d { #body }))
+                };
+                let copy = nest_loops(&is, quote!(#hm #([#is])* #([#js])* = column #([#is])*;));
+                let column = nest_loops(&js, quote! {
+                    #e #([#js])* = #one;
+                    let (value, grad, column) = #hvp(&#e);
+                    #e #([#js])* = #zero;
+                    #copy
+                    #last = ::core::option::Option::Some((value, grad));
+                });
+                quote! {
+                    let #hvp = |#param| {
+                        #bind
+                        #hvp_body
+                    };
+                    let mut #e = #zero_t;
+                    let mut #hm = #zero_h;
+                    let mut #last = ::core::option::Option::None;
+                    #column
+                    let (value, grad) = match #last {
+                        ::core::option::Option::Some(last) => last,
+                        // No element: no column.
+                        ::core::option::Option::None => {
+                            let (value, grad, _) = #hvp(&#e);
+                            (value, grad)
+                        }
+                    };
+                    (value, grad, #hm)
+                }
+            }
+        };
+        let hvp_doc = format!(" Value, gradient and Hessian-vector product H·`tangent` of [`{name}`] with respect to {}, generated by `#[derive_grad(hessian)]`.", wrt_names_list(sig));
+        let how = if h.dense.is_some() {
+            "entries zero by the function's structure are the constant 0, never computed"
+        } else {
+            "assembled from one Hessian-vector product per column, since a loop of run-time length keeps it from being written out"
+        };
+        let hessian_doc = format!(" Value, gradient and Hessian H (`H[i][j] = ∂²{name}/∂wᵢ∂wⱼ`, flat element indices of the parameter; {how}) of [`{name}`] with respect to {}, generated by `#[derive_grad(hessian)]`.", wrt_names_list(sig));
         quote! {
             #[doc = #hvp_doc]
             #allow
@@ -596,14 +672,14 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             }
         }
     });
-    let jvp_fn = c.jvp.map(|(d, t)| {
+    let jvp_fn = c.jvp.as_ref().map(|&Jvp { value, derivative: d, tangent: t }| {
         let jvp_name = format_ident!("{}_jvp", name);
         let tangent = &sig.params[t];
         let (tname, tty) = (&tangent.name, &tangent.ty);
         let body = emit::body(
             &src,
             &Outputs {
-                value: c.lowered.output,
+                value,
                 grads: Vec::new(),
                 returned: Vec::new(),
                 always_tuple: false,
@@ -710,6 +786,23 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
 
         #hessian_fns
     }
+}
+
+/// The type of an array of `elem` of `shape` (`elem` itself for a scalar).
+fn array_type(elem: &TokenStream, shape: &[usize]) -> TokenStream {
+    shape.iter().rev().fold(elem.clone(), |inner, n| {
+        let n = proc_macro2::Literal::usize_unsuffixed(*n);
+        quote!([#inner; #n])
+    })
+}
+
+/// An array of zeros of `shape`.
+fn array_zero(elem: &TokenStream, shape: &[usize]) -> TokenStream {
+    let zero = quote!(<#elem as ::backprop::__private::num_traits::Zero>::zero());
+    shape.iter().rev().fold(zero, |inner, n| {
+        let n = proc_macro2::Literal::usize_unsuffixed(*n);
+        quote!([#inner; #n])
+    })
 }
 
 /// What every generated function of one `#[derive_grad]` item shares.

@@ -9,10 +9,16 @@
 //! element `j` is element `j` of the `tangent` argument, a parameter of
 //! its own ([`add_tangent_param`]).
 //!
-//! Loops that stay loops are not differentiated in forward mode yet: a
-//! function whose differentiated values pass through one gets an error.
+//! A loop that stays a loop is rebuilt: the new loop carries, beside each
+//! value the old one carried, its tangent, and its body computes the old
+//! body's values and their tangents, so forward mode stores nothing per
+//! iteration. An array written in the loop gets an array of tangents
+//! beside it, and the parameter read at run-time indices is read with its
+//! tangent at the same indices.
 
-use crate::graph::{Graph, Id, Mode, Op};
+use std::collections::{HashMap, HashSet};
+
+use crate::graph::{Graph, Id, Kind, Mode, Op};
 use crate::signature::{ParamInfo, ParamKind, SigInfo};
 
 /// Adds the tangent of the differentiated parameter as a parameter of its
@@ -51,110 +57,376 @@ pub fn add_tangent_param(sig: &mut SigInfo) -> Result<usize, String> {
     Ok(sig.params.len() - 1)
 }
 
-/// The tangent of `output` when the elements of parameter `wrt` move
-/// along those of parameter `tangent` (`None`: zero).
+/// The value and the tangent of `output` when the elements of parameter
+/// `wrt` move along those of parameter `tangent` (`None`: zero).
 ///
 /// # Errors
 ///
-/// A message if a differentiated value passes through a loop that stays a
-/// loop (or an array read at run-time indices).
-pub fn tangent_of(g: &mut Graph, output: Id, wrt: u32, tangent: u32) -> Result<Option<Id>, String> {
-    let t = tangents(g, &[output], wrt, &mut |g, index| {
-        Some(g.node(
-            Op::Param {
-                param: tangent,
-                index,
-            },
-            vec![],
-        ))
-    })?;
-    Ok(t[0])
+/// As [`forward`].
+pub fn tangent_of(
+    g: &mut Graph,
+    output: Id,
+    wrt: u32,
+    tangent: u32,
+) -> Result<(Id, Option<Id>), String> {
+    let f = forward(
+        g,
+        &[output],
+        wrt,
+        &mut |g, index| {
+            Some(g.node(
+                Op::Param {
+                    param: tangent,
+                    index,
+                },
+                vec![],
+            ))
+        },
+        Some(tangent),
+    )?;
+    Ok((f.primal[0], f.tangent[0]))
 }
 
-/// The tangents of `roots` when element `index` of parameter `wrt` moves
-/// by `seed(index)` (`None`: not at all). The roots may be gradient nodes
-/// of the reverse sweep: their tangents are Hessian-vector products.
+/// The tangents of `roots`, gradient nodes of straight-line code, when
+/// element `index` of `wrt` moves by `seed(index)`: Hessian-vector
+/// products (forward mode over the reverse sweep).
 ///
 /// # Errors
 ///
-/// As [`tangent_of`].
+/// As [`forward`]; and a loop that stays a loop (its reverse restores
+/// values from a tape: differentiate such functions by reverse mode over
+/// forward mode instead).
 pub fn tangents(
     g: &mut Graph,
     roots: &[Id],
     wrt: u32,
     seed: &mut dyn FnMut(&mut Graph, u32) -> Option<Id>,
 ) -> Result<Vec<Option<Id>>, String> {
-    let saved = g.mode;
-    g.mode = Mode::Gradient;
-    let result = sweep(g, roots, wrt, seed);
-    g.mode = saved;
-    result
+    Ok(forward(g, roots, wrt, seed, None)?.tangent)
 }
 
-const LOOPS: &str = "forward mode (`jvp`, `hessian`) does not yet differentiate through a loop that stays a loop (more than 16 iterations, or a run-time length) or an array read at run-time indices: write the loop with fewer iterations, or use `NAME_grad`";
+const LOOPS: &str = "forward mode (`jvp`, `hessian`) does not differentiate this use of a loop or of the parameter read at run-time indices yet: use `NAME_grad`";
 
-fn sweep(
+/// The tangents of `roots` when element `index` of parameter `wrt` moves
+/// by `seed(index)` (`None`: not at all), and the roots' values as the
+/// new graph computes them: where the tangents pass through a loop that
+/// stays a loop, that loop is rebuilt carrying the tangents beside its
+/// own values, and the values after it are read from the new loop.
+/// `buffer` is the tangent of the parameter read whole (an array read at
+/// run-time indices): the tangent parameter, read the same way. The roots
+/// may be gradient nodes of the reverse sweep of straight-line code: their
+/// tangents are Hessian-vector products.
+///
+/// # Errors
+///
+/// A message if the tangents pass through what forward mode does not
+/// differentiate: a call's gradient (second derivatives through a call),
+/// or the parameter read whole with no `buffer`.
+pub fn forward(
     g: &mut Graph,
     roots: &[Id],
     wrt: u32,
     seed: &mut dyn FnMut(&mut Graph, u32) -> Option<Id>,
-) -> Result<Vec<Option<Id>>, String> {
-    let n = roots.iter().map(|r| r.index() + 1).max().unwrap_or(0);
-    // The parameter read whole (at run-time indices, or by a loop that
-    // stays a loop) has no element nodes to seed: refuse rather than
-    // return a derivative that misses those reads.
-    let live = crate::emit::live_nodes(g, roots);
-    let whole = |op: &Op| matches!(op, Op::Loop(_)) || matches!(op, Op::ArrayParam(p) if *p == wrt);
-    if (0..n).any(|i| live[i] && whole(&g.get(Id(i as u32)).op)) {
-        return Err(LOOPS.into());
-    }
-    let mut tangents: Vec<Option<Id>> = vec![None; n];
-    for i in 0..n {
-        if !live[i] {
-            continue;
-        }
-        let id = Id(i as u32);
-        let node = g.get(id).clone();
-        if let Op::Param { param, index } = node.op {
-            if param == wrt {
-                tangents[i] = seed(g, index);
-            }
-            continue;
-        }
-        let active: Vec<(usize, Id)> = node
-            .args
-            .iter()
-            .enumerate()
-            .filter_map(|(k, a)| tangents.get(a.index()).copied().flatten().map(|t| (k, t)))
-            .collect();
-        if active.is_empty() {
-            continue;
-        }
-        if g.region_of[i] != 0
-            || matches!(
-                node.op,
-                Op::Load | Op::Store | Op::NewArray(_) | Op::ScatterAdd
-            )
-        {
-            return Err(LOOPS.into());
-        }
-        if matches!(node.op, Op::Proj(_)) {
-            return Err("second derivatives through a call to another #[derive_grad] function are not supported yet: its companion returns first derivatives only".into());
-        }
-        let mut sum: Option<Id> = None;
-        for (k, t) in active {
-            // Integer and bool arguments have no tangent: only float ones
-            // got one above.
-            let Some(d) = crate::reverse::local_derivative(g, id, k) else {
+    buffer: Option<u32>,
+) -> Result<Forward, String> {
+    let saved = (g.mode, g.current, g.guard);
+    g.mode = Mode::Gradient;
+    let mut f = Sweep::new(g, roots, wrt, seed, buffer);
+    let result = f.region(g, 0).map(|()| Forward {
+        primal: roots.iter().map(|&r| f.p(r)).collect(),
+        tangent: roots.iter().map(|r| f.tan.get(r).copied()).collect(),
+    });
+    (g.mode, g.current, g.guard) = saved;
+    result
+}
+
+/// What [`forward`] built.
+pub struct Forward {
+    /// Each root's value (itself, unless it comes after a rebuilt loop).
+    pub primal: Vec<Id>,
+    /// Each root's tangent (`None`: zero).
+    pub tangent: Vec<Option<Id>>,
+}
+
+struct Sweep<'s> {
+    wrt: u32,
+    seed: &'s mut dyn FnMut(&mut Graph, u32) -> Option<Id>,
+    buffer: Option<u32>,
+    live: Vec<bool>,
+    active: Vec<bool>,
+    /// The live nodes of each region, in arena order.
+    region_nodes: Vec<Vec<Id>>,
+    /// The storages an active value is written to (or the parameter read
+    /// whole): each gets a tangent storage beside it.
+    active_storages: HashSet<Id>,
+    /// Old node → its value in the new graph, for the nodes rebuilt (in
+    /// a rebuilt loop's body, or reading a rebuilt loop's results).
+    map: HashMap<Id, Id>,
+    /// Old node → its tangent (a float, or a buffer of tangents).
+    tan: HashMap<Id, Id>,
+}
+
+impl<'s> Sweep<'s> {
+    fn new(
+        g: &Graph,
+        roots: &[Id],
+        wrt: u32,
+        seed: &'s mut dyn FnMut(&mut Graph, u32) -> Option<Id>,
+        buffer: Option<u32>,
+    ) -> Sweep<'s> {
+        let live = crate::emit::live_nodes(g, roots);
+        let active = crate::reverse::activity(g, &|p| p == wrt);
+        let mut region_nodes = vec![Vec::new(); g.regions.len()];
+        let mut active_storages = HashSet::new();
+        for i in 0..live.len() {
+            if !live[i] {
                 continue;
+            }
+            region_nodes[g.region_of[i] as usize].push(Id(i as u32));
+            if active[i] && g.kinds[i] == Kind::Buffer {
+                active_storages.insert(g.storage(Id(i as u32)));
+            }
+        }
+        Sweep {
+            wrt,
+            seed,
+            buffer,
+            live,
+            active,
+            region_nodes,
+            active_storages,
+            map: HashMap::new(),
+            tan: HashMap::new(),
+        }
+    }
+
+    /// The new graph's value of old node `id`.
+    fn p(&self, id: Id) -> Id {
+        self.map.get(&id).copied().unwrap_or(id)
+    }
+
+    /// Rebuilds (where needed) and differentiates the live nodes of
+    /// region `r`, into the current region.
+    fn region(&mut self, g: &mut Graph, r: u32) -> Result<(), String> {
+        for id in self.region_nodes[r as usize].clone() {
+            self.visit(g, id)?;
+        }
+        Ok(())
+    }
+
+    fn visit(&mut self, g: &mut Graph, id: Id) -> Result<(), String> {
+        let node = g.get(id).clone();
+        if let Op::Loop(l) = node.op {
+            return self.rebuild_loop(g, id, l);
+        }
+        if matches!(node.op, Op::LoopVar(_) | Op::Carried { .. }) {
+            return Ok(()); // mapped when their loop was rebuilt
+        }
+        let i = id.index();
+        // The value: rebuilt inside a rebuilt loop (every node of its body
+        // belongs to the new loop) or where an argument changed.
+        let args: Vec<Id> = node.args.iter().map(|&a| self.p(a)).collect();
+        let guard = g.guards.get(&id).map(|&c| self.p(c));
+        if g.region_of[i] != 0 || args != node.args {
+            let (mode, saved) = (g.mode, g.guard);
+            g.mode = Mode::Forward; // recomputed exactly as the original
+            g.guard = guard;
+            let v = g.node(node.op, args.clone());
+            if g.names[v.index()].is_none() {
+                g.names[v.index()] = g.names[i].clone();
+            }
+            (g.mode, g.guard) = (mode, saved);
+            self.map.insert(id, v);
+        }
+        // A storage some active value is written to gets a tangent
+        // storage, though its initial contents are constant.
+        if !self.active[i] && !self.active_storages.contains(&id) {
+            return Ok(());
+        }
+        let saved = g.guard;
+        g.guard = guard;
+        let t = self.tangent(g, id, &node.op, &args);
+        g.guard = saved;
+        if let Some(t) = t? {
+            self.tan.insert(id, t);
+        }
+        Ok(())
+    }
+
+    /// The tangent of active node `id` (`args`: its arguments' new values).
+    fn tangent(
+        &mut self,
+        g: &mut Graph,
+        id: Id,
+        op: &Op,
+        args: &[Id],
+    ) -> Result<Option<Id>, String> {
+        let i = id.index();
+        let index_args = |args: &[Id]| args[1..].to_vec();
+        Ok(match *op {
+            Op::Param { param, index } if param == self.wrt => (self.seed)(g, index),
+            Op::ArrayParam(p) if p == self.wrt => match self.buffer {
+                Some(t) => Some(g.node(Op::ArrayParam(t), vec![])),
+                None => return Err(LOOPS.into()),
+            },
+            op if op.allocates() => {
+                if !self.active_storages.contains(&id) {
+                    return Ok(None);
+                }
+                // A tangent storage of the same shape: zeros, or the
+                // elements' tangents.
+                Some(match op {
+                    Op::NewArray(k) => {
+                        let zero = g.konst(0.0);
+                        let elems = g
+                            .get(id)
+                            .args
+                            .iter()
+                            .map(|a| self.tan.get(a).copied().unwrap_or(zero))
+                            .collect();
+                        g.node(Op::NewArray(k), elems)
+                    }
+                    Op::NewVec { array } => {
+                        let fill = g.get(id).args[0];
+                        let zero = g.konst(0.0);
+                        let t = self.tan.get(&fill).copied().unwrap_or(zero);
+                        g.node(Op::NewVec { array }, vec![t, args[1]])
+                    }
+                    op => g.node(op, args.to_vec()),
+                })
+            }
+            Op::Load => {
+                let Some(&tb) = self.tan.get(&g.get(id).args[0]) else {
+                    return Ok(None);
+                };
+                let mut a = vec![tb];
+                a.extend(index_args(args));
+                Some(g.node(Op::Load, a))
+            }
+            Op::Store | Op::ScatterAdd => {
+                let old = g.get(id).args.clone();
+                let Some(&tb) = self.tan.get(&old[0]) else {
+                    return Ok(None);
+                };
+                let n = old.len();
+                let zero = g.konst(0.0);
+                let tv = self.tan.get(&old[n - 1]).copied().unwrap_or(zero);
+                let mut a = vec![tb];
+                a.extend(&args[1..n - 1]);
+                a.push(tv);
+                Some(g.node(*op, a))
+            }
+            // Set when its loop was rebuilt.
+            Op::LoopOut(_) => self.tan.get(&id).copied(),
+            Op::Proj(_) => return Err(crate::second::CALLS.into()),
+            Op::Restore { .. } | Op::RangeNth(_) => return Err(LOOPS.into()),
+            _ if g.kinds[i] != Kind::Float => None,
+            _ => {
+                let old = g.get(id).args.clone();
+                let mut sum: Option<Id> = None;
+                for (k, a) in old.iter().enumerate() {
+                    let Some(&ta) = self.tan.get(a) else { continue };
+                    if g.kinds[a.index()] != Kind::Float {
+                        continue;
+                    }
+                    let map = &self.map;
+                    let Some(d) = crate::reverse::local_derivative_with(g, id, k, &mut |_, x| {
+                        map.get(&x).copied().unwrap_or(x)
+                    }) else {
+                        continue;
+                    };
+                    let term = g.mul(d, ta);
+                    sum = Some(match sum {
+                        Some(s) => g.add(s, term),
+                        None => term,
+                    });
+                }
+                sum
+            }
+        })
+    }
+
+    /// Rebuilds loop `l` (node `id`) carrying, beside each value it
+    /// carries that has a tangent, that tangent: the new body is the old
+    /// one's values and their tangents, the loop's results are read from
+    /// the new loop.
+    fn rebuild_loop(&mut self, g: &mut Graph, id: Id, l: u32) -> Result<(), String> {
+        let info = g.loops[l as usize].clone();
+        let old_args = g.get(id).args.clone();
+        let args: Vec<Id> = old_args.iter().map(|&a| self.p(a)).collect();
+        let n = info.kinds.len();
+        let with_tangent: Vec<usize> = (0..n)
+            .filter(|&k| match info.kinds[k] {
+                Kind::Float => self.active[info.carried[k].index()],
+                Kind::Buffer => self.active_storages.contains(&g.storage(info.carried[k])),
+                _ => false,
+            })
+            .collect();
+        let zero = g.konst(0.0);
+        let mut kinds = info.kinds.clone();
+        kinds.extend(with_tangent.iter().map(|&k| info.kinds[k]));
+        let mut inits = args[2..].to_vec();
+        for &k in &with_tangent {
+            let t = match (self.tan.get(&old_args[2 + k]), info.kinds[k]) {
+                (Some(&t), _) => t,
+                (None, Kind::Float) => zero,
+                (None, _) => return Err(LOOPS.into()),
             };
-            let term = g.mul(d, t);
-            sum = Some(match sum {
-                Some(s) => g.add(s, term),
-                None => term,
+            inits.push(t);
+        }
+        let guard = info.guard.map(|c| self.p(c));
+        let (nl, var, carried) = g.begin_loop(kinds, info.reversed, info.inclusive);
+        {
+            let r = &mut g.loops[nl as usize];
+            r.var_name.clone_from(&info.var_name);
+            r.is_while = info.is_while;
+            r.guard = guard;
+            let mut names = info.names.clone();
+            names.extend(
+                with_tangent
+                    .iter()
+                    .map(|&k| info.names[k].as_ref().map(|name| format!("t_{name}"))),
+            );
+            r.names = names;
+        }
+        self.map.insert(info.var, var);
+        for (&old, &new) in info.carried.iter().zip(&carried) {
+            self.map.insert(old, new);
+        }
+        for (j, &k) in with_tangent.iter().enumerate() {
+            self.tan.insert(info.carried[k], carried[n + j]);
+        }
+        self.region(g, info.body)?;
+        let mut yields: Vec<Id> = (0..n)
+            .map(|k| {
+                // A carried value nothing reads is carried through unchanged.
+                let read = self.live[info.carried[k].index()] || self.live[info.outs[k].index()];
+                if read {
+                    self.p(info.yields[k])
+                } else {
+                    carried[k]
+                }
+            })
+            .collect();
+        for (j, &k) in with_tangent.iter().enumerate() {
+            let t = self.tan.get(&info.yields[k]).copied();
+            yields.push(match info.kinds[k] {
+                Kind::Float => t.unwrap_or(zero),
+                _ => t.unwrap_or(carried[n + j]),
             });
         }
-        tangents[i] = sum;
+        let cond = info.cond.map(|c| self.p(c));
+        let exit = info.exit.map(|c| self.p(c));
+        g.loops[nl as usize].cond = cond;
+        g.loops[nl as usize].exit = exit;
+        let (node, outs) = g.finish_loop(nl, args[0], args[1], inits, yields);
+        self.map.insert(id, node);
+        for (&old, &new) in info.outs.iter().zip(&outs) {
+            self.map.insert(old, new);
+        }
+        for (j, &k) in with_tangent.iter().enumerate() {
+            self.tan.insert(info.outs[k], outs[n + j]);
+        }
+        Ok(())
     }
-    Ok(roots.iter().map(|r| tangents[r.index()]).collect())
 }

@@ -26,6 +26,7 @@ pub mod ops;
 pub mod pattern;
 pub mod reverse;
 pub mod rules;
+pub mod second;
 pub mod signature;
 pub mod structs;
 pub mod sym;

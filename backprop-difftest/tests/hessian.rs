@@ -125,3 +125,147 @@ fn mixed_second_derivatives_against_differences_and_duals() {
     let (_, d) = mixed_jvp(w, c, v);
     assert!((d - (0..3).map(|k| g[k] * v[k]).sum::<f64>()).abs() < 1e-12);
 }
+
+// Loops that stay loops: H·v by reverse mode over forward mode; H written
+// out after unrolling (compile-time lengths), or assembled from columns
+// H·e_j (run-time lengths).
+
+/// Rosenbrock in 100 dimensions: a loop of 99 iterations, so `NAME_grad`
+/// and `NAME_hvp` keep it a loop.
+#[derive_grad(hessian)]
+fn rosenbrock100<F: Float>(x: &[F; 100]) -> F {
+    let mut s = F::zero();
+    for i in 0..99 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = F::one() - x[i];
+        s = s + F::from(100.0).unwrap() * a * a + b * b;
+    }
+    s
+}
+
+/// A loop of run-time length (`m` terms), a local array written in one
+/// loop and read in the next, and an `if` in a loop.
+#[derive_grad(hessian)]
+fn runtime_len<F: Float>(w: [F; 5], m: usize) -> F {
+    let mut h = [F::zero(); 5];
+    for j in 0..5 {
+        h[j] = if w[j] > F::zero() {
+            w[j].sin() * w[(j + 1) % 5]
+        } else {
+            w[j] * w[j]
+        };
+    }
+    let mut s = F::zero();
+    for k in 0..m {
+        s = s + h[k % 5] * w[(k + 2) % 5] + (w[k % 5] * F::from(0.1).unwrap()).exp();
+    }
+    s
+}
+
+/// `H[i][j]` against the hand-derived tridiagonal H of an `n`-dimensional
+/// Rosenbrock, with exact zeros off the band.
+fn check_rosenbrock_h(x: &[f64], h: &dyn Fn(usize, usize) -> f64) {
+    let n = x.len();
+    for i in 0..n {
+        for j in 0..n {
+            let mut want = 0.0;
+            if i == j {
+                if i + 1 < n {
+                    want += 1200.0 * x[i] * x[i] - 400.0 * x[i + 1] + 2.0;
+                }
+                if i > 0 {
+                    want += 200.0;
+                }
+            } else if i.abs_diff(j) == 1 {
+                want = -400.0 * x[i.min(j)];
+            }
+            let got = h(i, j);
+            if i.abs_diff(j) > 1 {
+                assert_eq!(got.to_bits(), 0.0f64.to_bits(), "H[{i}][{j}]");
+            } else {
+                assert!(
+                    (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                    "H[{i}][{j}]: {got} vs {want}"
+                );
+            }
+            assert_eq!(got, h(j, i), "symmetric");
+        }
+    }
+}
+
+#[test]
+fn rosenbrock100_hessian_and_hvp_through_a_rolled_loop() {
+    let x: [f64; 100] = std::array::from_fn(|i| 0.6 + 0.5 * (i as f64 * 0.9).sin());
+    let (v, g, h) = rosenbrock100_hessian(&x);
+    assert_eq!(v.to_bits(), rosenbrock100(&x).to_bits());
+    let g_ref = rosenbrock100_grad(&x).1;
+    for i in 0..100 {
+        assert!((g[i] - g_ref[i]).abs() <= 1e-12 * (1.0 + g_ref[i].abs()));
+    }
+    check_rosenbrock_h(&x, &|i, j| h[i][j]);
+
+    let dir: [f64; 100] = std::array::from_fn(|k| (k as f64 * 0.37).cos());
+    let (value, g2, hv) = rosenbrock100_hvp(&x, &dir);
+    assert_eq!(value.to_bits(), rosenbrock100(&x).to_bits());
+    for i in 0..100 {
+        assert!(
+            (g2[i] - g_ref[i]).abs() <= 1e-12 * (1.0 + g_ref[i].abs()),
+            "grad[{i}]"
+        );
+        let row: f64 = (0..100).map(|j| h[i][j] * dir[j]).sum();
+        assert!(
+            (hv[i] - row).abs() <= 1e-10 * (1.0 + row.abs()),
+            "Hv[{i}]: {} vs {row}",
+            hv[i]
+        );
+    }
+    // H·v also against dual numbers run through the generated gradient.
+    let xd: [Dual64F; 100] = std::array::from_fn(|k| Dual64F::new(x[k], dir[k]));
+    let (_, gd) = rosenbrock100_grad(&xd);
+    for i in 0..100 {
+        assert!(
+            (hv[i] - gd[i].eps()).abs() <= 1e-10 * (1.0 + hv[i].abs()),
+            "Hv[{i}] vs duals"
+        );
+    }
+}
+
+#[test]
+fn hessian_of_a_run_time_length_loop_from_columns() {
+    let w = [0.4f64, -0.9, 0.3, 1.1, -0.2];
+    for m in [0, 3, 12] {
+        let (value, g, h) = runtime_len_hessian(w, m);
+        assert_eq!(value.to_bits(), runtime_len(w, m).to_bits());
+        let g_ref = runtime_len_grad(w, m).1;
+        for i in 0..5 {
+            assert!((g[i] - g_ref[i]).abs() <= 1e-12 * (1.0 + g_ref[i].abs()));
+        }
+        for j in 0..5 {
+            let wd: [Dual64F; 5] =
+                std::array::from_fn(|k| Dual64F::new(w[k], if k == j { 1.0 } else { 0.0 }));
+            let (_, gd) = runtime_len_grad(wd, m);
+            for i in 0..5 {
+                assert!(
+                    (h[i][j] - gd[i].eps()).abs() <= 1e-12 * (1.0 + h[i][j].abs()),
+                    "m = {m}, H[{i}][{j}]: {} vs {}",
+                    h[i][j],
+                    gd[i].eps()
+                );
+                assert!((h[i][j] - h[j][i]).abs() <= 1e-12 * (1.0 + h[i][j].abs()));
+            }
+        }
+        let v = [0.3, 1.0, -0.5, 0.2, 0.8];
+        let (_, _, hv) = runtime_len_hvp(w, m, v);
+        let eps = 1e-6;
+        let plus = runtime_len_grad(std::array::from_fn(|k| w[k] + eps * v[k]), m).1;
+        let minus = runtime_len_grad(std::array::from_fn(|k| w[k] - eps * v[k]), m).1;
+        for i in 0..5 {
+            let fd = (plus[i] - minus[i]) / (2.0 * eps);
+            assert!(
+                (hv[i] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                "Hv[{i}]: {} vs {fd}",
+                hv[i]
+            );
+        }
+    }
+}

@@ -88,3 +88,111 @@ fn f32_jvp() {
         "{d} vs {want}"
     );
 }
+
+// Loops that stay loops (more than 16 iterations, run-time lengths): the
+// loop is rebuilt carrying the tangents beside the values.
+
+/// The logistic map iterated 1000 times: a rolled loop whose carried
+/// value is active (the mode-choice example of issue 11).
+#[derive_grad(jvp, wrt(r))]
+fn logistic_long<F: Float>(x0: F, r: F) -> F {
+    let mut x = x0;
+    for _ in 0..1000 {
+        x = r * x * (F::one() - x);
+    }
+    x
+}
+
+/// The 100-dimensional Rosenbrock function: the parameter read at
+/// run-time indices in a rolled loop.
+#[derive_grad(jvp)]
+fn rosenbrock<F: Float>(x: &[F; 100]) -> F {
+    let mut s = F::zero();
+    for i in 0..99 {
+        let a = x[i + 1] - x[i] * x[i];
+        let b = F::one() - x[i];
+        s = s + F::from(100.0).unwrap() * a * a + b * b;
+    }
+    s
+}
+
+/// A local array written by one rolled loop and read by the next (an MLP
+/// layer), nested loops, an `if` in a loop, and a run-time length.
+#[derive_grad(jvp)]
+fn layers<F: Float>(w: &[[F; 20]; 20], x: &[F; 20], n: usize) -> F {
+    let mut h = [F::zero(); 20];
+    for j in 0..20 {
+        let mut z = F::zero();
+        for i in 0..20 {
+            z = z + w[j][i] * x[i];
+        }
+        h[j] = if z > F::zero() {
+            z.tanh()
+        } else {
+            F::from(0.1).unwrap() * z
+        };
+    }
+    let mut s = F::zero();
+    for j in 0..n {
+        s = s + h[j % 20] * h[(j + 3) % 20];
+    }
+    s
+}
+
+/// A `while` loop with a run-time condition and a `break`.
+#[derive_grad(jvp, wrt(a))]
+fn halving<F: Float>(a: F, x0: F) -> F {
+    let mut x = x0;
+    let mut k = 0;
+    while x > F::from(1e-3).unwrap() {
+        x = x * a.sin().abs() + F::from(1e-4).unwrap() * a;
+        k += 1;
+        if k >= 200 {
+            break;
+        }
+    }
+    x
+}
+
+#[test]
+fn jvp_through_rolled_loops() {
+    let (value, d) = logistic_long_jvp(0.2f64, 3.2, 1.0);
+    assert_eq!(value.to_bits(), logistic_long(0.2f64, 3.2).to_bits());
+    close(
+        d,
+        logistic_long(Dual64F::new(0.2, 0.0), Dual64F::new(3.2, 1.0)).eps(),
+    );
+    let (_, g) = logistic_long_grad(0.2f64, 3.2);
+    close(d, g);
+
+    let x: [f64; 100] = std::array::from_fn(|i| 0.5 + 0.3 * (i as f64 * 0.7).sin());
+    let v: [f64; 100] = std::array::from_fn(|i| (i as f64 * 1.3).cos());
+    let (value, d) = rosenbrock_jvp(&x, &v);
+    assert_eq!(value.to_bits(), rosenbrock(&x).to_bits());
+    close(d, rosenbrock(&dual(x, v)).eps());
+    let (_, g) = rosenbrock_grad(&x);
+    close(d, (0..100).map(|i| g[i] * v[i]).sum());
+
+    let w: [[f64; 20]; 20] =
+        std::array::from_fn(|j| std::array::from_fn(|i| ((j * 20 + i) as f64 * 0.37).sin() * 0.4));
+    let vw: [[f64; 20]; 20] =
+        std::array::from_fn(|j| std::array::from_fn(|i| ((j * 7 + i) as f64 * 0.11).cos()));
+    let xs: [f64; 20] = std::array::from_fn(|i| (i as f64 * 0.9).cos());
+    for n in [0, 7, 45] {
+        let (value, d) = layers_jvp(&w, &xs, n, &vw);
+        assert_eq!(value.to_bits(), layers(&w, &xs, n).to_bits());
+        let wd: [[Dual64F; 20]; 20] =
+            std::array::from_fn(|j| std::array::from_fn(|i| Dual64F::new(w[j][i], vw[j][i])));
+        let xd: [Dual64F; 20] = std::array::from_fn(|i| Dual64F::new(xs[i], 0.0));
+        close(d, layers(&wd, &xd, n).eps());
+    }
+
+    for (a, x0) in [(0.7f64, 2.0), (1.4, 0.5), (0.9, 1e-4)] {
+        let (value, d) = halving_jvp(a, x0, 1.0);
+        assert_eq!(value.to_bits(), halving(a, x0).to_bits());
+        close(
+            d,
+            halving(Dual64F::new(a, 1.0), Dual64F::new(x0, 0.0)).eps(),
+        );
+    }
+}

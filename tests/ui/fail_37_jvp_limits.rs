@@ -1,11 +1,18 @@
 use backprop::prelude::*;
 
-// Forward mode does not yet go through a loop that stays a loop.
-#[derive_grad(jvp)]
-fn long_sum(w: [f64; 100]) -> f64 {
+#[derive_grad]
+fn sq(a: f64) -> f64 {
+    a * a
+}
+
+// Second derivatives do not go through a call to another #[derive_grad]
+// function (its companion gives first derivatives only), in a loop that
+// stays a loop as in straight-line code.
+#[derive_grad(hessian)]
+fn calls_in_loop(w: [f64; 100]) -> f64 {
     let mut s = 0.0;
     for i in 0..100 {
-        s += w[i] * w[i];
+        s += sq(w[i]);
     }
     s
 }
@@ -14,6 +21,12 @@ fn long_sum(w: [f64; 100]) -> f64 {
 #[derive_grad(jvp, wrt(a, b))]
 fn two(a: f64, b: f64) -> f64 {
     a * b
+}
+
+// A slice's tangent is not supported yet.
+#[derive_grad(jvp)]
+fn slice(w: &[f64]) -> f64 {
+    w[0] * w[1]
 }
 
 fn main() {}

@@ -55,7 +55,7 @@ pub struct Outputs<'a> {
     pub tangent: Option<Id>,
     /// Return `(value, gradient, this array)`: its elements, row-major,
     /// and its shape (`NAME_hvp`'s H·v, `NAME_hessian`'s H).
-    pub extra: Option<(Vec<Id>, Vec<usize>)>,
+    pub extra: Option<(Grad, Vec<usize>)>,
 }
 
 /// Where `NAME_grad_acc` adds the gradient and finds its workspace.
@@ -800,8 +800,10 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     let (g, elem) = (src.g, src.elem);
     let mut roots = vec![out.value];
     roots.extend(out.tangent);
-    if let Some((ids, _)) = &out.extra {
-        roots.extend(ids);
+    match &out.extra {
+        Some((Grad::Elements(ids), _)) => roots.extend(ids),
+        Some((Grad::Buffer(b), _)) => roots.push(*b),
+        None => {}
     }
     roots.extend(g.checks.iter().map(|c| c.cond));
     for p in &g.prints {
@@ -957,12 +959,17 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     } else {
         quote!((#(#grads,)*))
     };
-    if let Some((ids, shape)) = &out.extra {
-        let flat: Vec<TokenStream> = ids
-            .iter()
-            .map(|id| expr[id.index()].clone().unwrap())
-            .collect();
-        let extra = nest(&flat, shape);
+    if let Some((extra, shape)) = &out.extra {
+        let extra = match extra {
+            Grad::Buffer(b) => expr[b.index()].clone().unwrap(),
+            Grad::Elements(ids) => {
+                let flat: Vec<TokenStream> = ids
+                    .iter()
+                    .map(|id| expr[id.index()].clone().unwrap())
+                    .collect();
+                nest(&flat, shape)
+            }
+        };
         return quote! {
             #(#stmts)*
             (#value, #grad, #extra)

@@ -124,6 +124,7 @@ pub enum Mode {
 }
 
 /// The arena.
+#[derive(Clone)]
 pub struct Graph {
     /// The nodes, children before parents.
     pub nodes: Vec<Node>,

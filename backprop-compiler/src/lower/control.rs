@@ -294,7 +294,7 @@ impl Lowerer<'_> {
                             .rolled_for(f, (lo, hi), &range, false)
                             .unwrap_or(Value::Poison);
                     }
-                    if trips > UNROLL_MAX_TRIPS {
+                    if trips > self.unroll_max_trips {
                         // A loop too long to unroll keeps the reasons it
                         // could not stay a loop.
                         let fallback = trips <= MAX_NODES as i128;

@@ -103,10 +103,24 @@ pub fn lower(
     which: usize,
     errors: &mut Vec<syn::Error>,
 ) -> Option<Lowered> {
+    lower_unrolling(sig, body, which, UNROLL_MAX_TRIPS, errors)
+}
+
+/// [`lower`], unrolling loops of compile-time length up to `max_trips`
+/// iterations (within the limits on the graph's size) instead of
+/// [`UNROLL_MAX_TRIPS`].
+pub fn lower_unrolling(
+    sig: &SigInfo,
+    body: &syn::Block,
+    which: usize,
+    max_trips: i128,
+    errors: &mut Vec<syn::Error>,
+) -> Option<Lowered> {
     let mut graph = Graph::new(sig.elem == ElemTy::F32);
     graph.generic = matches!(sig.elem, ElemTy::Generic(_));
     let mut lw = Lowerer {
         tuple_call: None,
+        unroll_max_trips: max_trips,
         g: graph,
         sig,
         scopes: vec![Scope::new()],
@@ -226,6 +240,9 @@ enum TupleCall {
 }
 
 struct Lowerer<'a> {
+    /// Loops of compile-time length up to this many iterations are
+    /// unrolled ([`UNROLL_MAX_TRIPS`], unless a caller asks for more).
+    unroll_max_trips: i128,
     /// Set while lowering a call whose result is destructured or indexed
     /// as a tuple; taken by the call.
     tuple_call: Option<TupleCall>,
