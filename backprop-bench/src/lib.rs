@@ -25,6 +25,7 @@ pub mod mlp;
 pub mod mlp_sizes;
 pub mod mnist_mlp;
 pub mod rosenbrock;
+pub mod second_order;
 pub mod seed001;
 #[allow(clippy::neg_multiply)]
 pub mod seed003;

@@ -181,3 +181,48 @@ fn logistic() {
         close("candle batch", &[cg], &[logistic_grad(*x0).1], 1e-12);
     }
 }
+
+/// The second-order contenders compute the same numbers.
+#[test]
+fn second_order_contenders_agree() {
+    use backprop_bench::second_order::*;
+    let close = |a: f64, b: f64, tol: f64| (a - b).abs() <= tol * (1.0 + b.abs());
+
+    let (v, d) = logistic_grad(X0, R);
+    let (vh, dh) = logistic_hand_forward(X0, R);
+    let (vr, dr) = logistic_hand_reverse(X0, R);
+    let (vd, dd) = logistic_num_dual(X0, R);
+    assert_eq!(v.to_bits(), logistic(X0, R).to_bits());
+    assert_eq!((v, vh, vr), (vd, v, v));
+    // A chaotic map: derivatives grow like e^(λk); compare relatively.
+    assert!(
+        close(d, dd, 1e-9) && close(dh, dd, 1e-9) && close(dr, dd, 1e-9),
+        "{d} {dh} {dr} {dd}"
+    );
+    assert_eq!(logistic_jvp(X0, R, 1.0).1, d);
+
+    let x = point();
+    let v = direction();
+    let (_, _, h) = rosenbrock_hessian(&x);
+    let hand = rosenbrock_hand_hessian(&x);
+    let (_, g_nd, h_nd) = rosenbrock_num_dual_hessian(&x);
+    let g = rosenbrock_grad(&x).1;
+    for i in 0..N {
+        assert!(close(g[i], g_nd[i], 1e-12));
+        for j in 0..N {
+            assert!(close(h[i][j], hand[i][j], 1e-12), "H[{i}][{j}]");
+            // nalgebra is column-major; H is symmetric.
+            assert!(
+                close(h[i][j], h_nd[j * N + i], 1e-12),
+                "num-dual H[{i}][{j}]"
+            );
+        }
+    }
+    let (_, _, hv) = rosenbrock_hvp(&x, &v);
+    let hv_hand = rosenbrock_hand_hvp(&x, &v);
+    for i in 0..N {
+        assert!(close(hv[i], hv_hand[i], 1e-10), "Hv[{i}]");
+    }
+    let (_, jv) = rosenbrock_jvp(&x, &v);
+    assert!(close(jv, (0..N).map(|i| g[i] * v[i]).sum(), 1e-12));
+}

@@ -154,6 +154,11 @@ pub struct Compiled {
     pub explain: Option<ExplainData>,
     /// With `jvp`: forward mode.
     pub jvp: Option<Jvp>,
+    /// `NAME_grad`, `NAME_grad_acc` and `NAME_grad_acc_with` by forward
+    /// mode, where it is cheaper (see
+    /// [`crate::forward::cheaper_by_forward`]): the value and the
+    /// derivative.
+    pub forward_grad: Option<(Id, Id)>,
     /// With `hessian`: H·tangent and H (row-major), element by element.
     pub hessian: Option<crate::second::Hessian>,
 }
@@ -320,6 +325,8 @@ fn compile_output(
             }
         }
     }
+    // The mode choice of `NAME_grad` (its other companions stay reverse).
+    let forward_grad = crate::forward::cheaper_by_forward(&mut lowered.graph, &sig, lowered.output);
     // Forward mode, on the same graph (its nodes are emitted only by
     // `NAME_jvp`, which has them as roots).
     let jvp = match args.jvp {
@@ -430,6 +437,7 @@ fn compile_output(
         adjoint: adj.adjoint,
         explain,
         jvp,
+        forward_grad,
         hessian,
     })
 }
@@ -497,8 +505,19 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
     };
 
     let (grads, returned) = outputs_of(&sig.wrt_inputs);
+    // By forward mode where it is cheaper: the one derivative.
+    let (value, grads) = match c.forward_grad {
+        Some((value, derivative)) => (
+            value,
+            grads
+                .into_iter()
+                .map(|(p, _)| (p, emit::Grad::Elements(vec![derivative])))
+                .collect(),
+        ),
+        None => (c.lowered.output, grads),
+    };
     let grad_outputs = Outputs {
-        value: c.lowered.output,
+        value,
         grads,
         returned,
         always_tuple: false,
@@ -526,7 +545,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
     let acc_work = emit::local("workspace");
     let acc_body = |workspace: Option<&proc_macro2::Ident>| {
         let outputs = Outputs {
-            value: c.lowered.output,
+            value: grad_outputs.value,
             grads: grad_outputs.grads.clone(),
             returned: grad_outputs.returned.clone(),
             always_tuple: false,

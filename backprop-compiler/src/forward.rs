@@ -105,6 +105,40 @@ pub fn tangents(
     Ok(forward(g, roots, wrt, seed, None)?.tangent)
 }
 
+/// The mode choice of `NAME_grad`: forward mode when the function is
+/// differentiated with respect to one float (a scalar parameter) and a
+/// loop that stays a loop carries a value that depends on it (the
+/// logistic map iterated: reverse mode would store every iterate on a
+/// tape and run the loop again backwards; forward mode runs it once,
+/// carrying the derivative, and stores nothing). Returns the value and
+/// the derivative, or `None` where reverse mode is kept: several
+/// parameters or elements (one forward pass per element), or
+/// straight-line code (the reverse sweep is as cheap, and fused).
+pub fn cheaper_by_forward(g: &mut Graph, sig: &SigInfo, output: Id) -> Option<(Id, Id)> {
+    let [p] = sig.wrt[..] else { return None };
+    if sig.outputs != 1 || sig.wrt_inputs.len() != 1 {
+        return None;
+    }
+    if !matches!(&sig.params[p].kind, ParamKind::Float { shape } if shape.is_empty()) {
+        return None;
+    }
+    let live = crate::emit::live_nodes(g, &[output]);
+    let active = crate::reverse::activity(g, &|q| q as usize == p);
+    let carries_active = g.loops.iter().any(|l| {
+        l.node.is_some_and(|n| live[n.index()])
+            && l.carried
+                .iter()
+                .zip(&l.kinds)
+                .any(|(c, k)| *k == Kind::Float && active[c.index()])
+    });
+    if !carries_active {
+        return None;
+    }
+    let f = forward(g, &[output], p as u32, &mut |g, _| Some(g.konst(1.0)), None).ok()?;
+    let d = f.tangent[0].unwrap_or_else(|| g.konst(0.0));
+    Some((f.primal[0], d))
+}
+
 const LOOPS: &str = "forward mode (`jvp`, `hessian`) does not differentiate this use of a loop or of the parameter read at run-time indices yet: use `NAME_grad`";
 
 /// The tangents of `roots` when element `index` of parameter `wrt` moves
