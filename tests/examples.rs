@@ -446,3 +446,89 @@ fn digits_mlp_trains_a_params_struct_to_95_percent_on_held_out_digits() {
         }
     }
 }
+
+#[path = "../examples/newton_vs_descent.rs"]
+mod newton_vs_descent;
+
+#[test]
+fn newton_vs_descent_reaches_the_minimum_in_the_expected_order() {
+    use backprop::core::{Params, StopReason};
+    use newton_vs_descent::{rosenbrock, rosenbrock_grad, rosenbrock_hessian, START};
+    // The generated Hessian the run uses, against the hand one at the
+    // start: [[1200x² − 400y + 2, −400x], [−400x, 200]] = [[1330, 480],
+    // [480, 200]] at (−1.2, 1).
+    let (_, _, h) = rosenbrock_hessian(START);
+    let want = [[1330.0, 480.0], [480.0, 200.0]];
+    for i in 0..2 {
+        for j in 0..2 {
+            assert!(
+                close(h[i][j], want[i][j], 1e-12),
+                "H[{i}][{j}] = {}",
+                h[i][j]
+            );
+        }
+    }
+
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("newton_vs_descent_test");
+    let _ = std::fs::remove_dir_all(&dir);
+    let r = newton_vs_descent::run_in(&dir).expect("runs and draws");
+    let names: Vec<_> = r.runs.iter().map(|run| run.name).collect();
+    assert_eq!(
+        names,
+        ["Newton (trust region)", "L-BFGS", "gradient descent"]
+    );
+    for run in &r.runs {
+        let m = &run.result;
+        assert_eq!(m.stop, StopReason::GradientNorm, "{}", run.name);
+        // the reported figures are those of the point returned
+        let (value, grad) = rosenbrock_grad(run.x);
+        assert_eq!(m.loss, value);
+        assert_eq!(m.grad_norm, grad.norm());
+        assert!(m.grad_norm <= 1e-8);
+        // near (1, 1) the Hessian's smallest eigenvalue is (1002 −
+        // √(1002² − 4·400))/2 ≈ 0.4, so ‖x − x*‖ ≤ ‖g‖/0.4 = 2.5e-8
+        assert!(
+            (run.x[0] - 1.0).abs() < 3e-8 && (run.x[1] - 1.0).abs() < 3e-8,
+            "{}: {:?}",
+            run.name,
+            run.x
+        );
+        assert_eq!(m.path.len(), m.steps + 1);
+        assert_eq!(m.path[0], START.to_vec());
+        assert_eq!(m.path[m.steps], run.x.to_vec());
+        assert_eq!(m.history[0], rosenbrock(START));
+        // the row printed for it
+        let row = r.text.lines().find(|l| l.starts_with(run.name)).unwrap();
+        assert!(row.contains(&format!(" {} ", m.steps)), "{row}");
+    }
+    let (newton, lbfgs, descent) = (&r.runs[0].result, &r.runs[1].result, &r.runs[2].result);
+    // Newton's steps never raise the loss (a rejected step stays put);
+    // neither do L-BFGS's (sufficient decrease)
+    assert!(newton.history.windows(2).all(|w| w[1] <= w[0]));
+    assert!(lbfgs.history.windows(2).all(|w| w[1] <= w[0]));
+    assert!(newton.hessian_evaluations > 0 && lbfgs.hessian_evaluations == 0);
+    assert!(
+        newton.steps < lbfgs.steps,
+        "Newton {} vs L-BFGS {}",
+        newton.steps,
+        lbfgs.steps
+    );
+    assert!(
+        100 * lbfgs.steps < descent.steps,
+        "L-BFGS {} vs descent {}",
+        lbfgs.steps,
+        descent.steps
+    );
+    assert!(r.text.contains("fewer steps than L-BFGS"));
+
+    assert_eq!(r.file, dir.join("paths.png"));
+    let bytes = std::fs::read(&r.file).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let img = image::load_from_memory(&bytes).unwrap().to_rgb8();
+    assert_eq!((img.width(), img.height()), (900, 900));
+    // the three paths' colours are all there
+    let count = |want: [u8; 3]| img.pixels().filter(|p| p.0 == want).count();
+    assert!(count([255, 0, 0]) > 200, "Newton's red path");
+    assert!(count([0, 90, 220]) > 200, "L-BFGS's blue path");
+    assert!(count([240, 130, 0]) > 200, "descent's orange path");
+}

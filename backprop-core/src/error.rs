@@ -1,4 +1,5 @@
-//! The one error type of [`minimize`](crate::minimize()) and
+//! The one error type of [`minimize`](crate::minimize()),
+//! [`lbfgs`](crate::lbfgs()), [`newton`](crate::newton()) and
 //! [`train`](crate::train()).
 
 use std::fmt;
@@ -9,7 +10,10 @@ use num_traits::ToPrimitive;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum At {
     /// In [`minimize`](crate::minimize()): after this many optimizer steps
-    /// (step 0 is the starting point).
+    /// (step 0 is the starting point). In [`lbfgs`](crate::lbfgs()) and
+    /// [`newton`](crate::newton()), the step being taken: an evaluation in
+    /// the line search or at the trial point of iteration `k` is at step
+    /// `k + 1`, the Hessian at the point reached after `k` steps at step `k`.
     Step(usize),
     /// In [`train`](crate::train()): epoch and batch, both counted from 0,
     /// and the index in the data of the sample concerned, if there is one.
@@ -84,6 +88,22 @@ pub enum Error {
         /// The value it would have had (as `f64`).
         value: f64,
     },
+    /// A Hessian-vector product (in [`newton`](crate::newton())) or an
+    /// element of the Hessian (in
+    /// [`newton_with_hessian`](crate::newton_with_hessian())) was NaN or
+    /// ±∞ (the first one, in flat order).
+    NonFiniteHessian {
+        /// Where.
+        at: At,
+        /// The element's flat index (in the product, or in the Hessian's
+        /// row-major order).
+        index: usize,
+        /// The element's readable path (in the product, or in the Hessian
+        /// value).
+        path: String,
+        /// The value (as `f64`).
+        value: f64,
+    },
     /// [`train`](crate::train()) was given no samples.
     EmptyData,
     /// An option is out of range (e.g. a batch size of 0).
@@ -122,6 +142,16 @@ impl fmt::Display for Error {
                 "parameter element {index}{} would become {value} at {at}; the step was undone",
                 path_suffix(path)
             ),
+            Error::NonFiniteHessian {
+                at,
+                index,
+                path,
+                value,
+            } => write!(
+                f,
+                "Hessian element {index}{} is {value} at {at}",
+                path_suffix(path)
+            ),
             Error::EmptyData => f.write_str("no training samples"),
             Error::InvalidOptions(what) => write!(f, "invalid options: {what}"),
         }
@@ -150,6 +180,34 @@ pub(crate) fn check_grad<P: crate::Params>(grad: &P, at: At) -> Result<(), Error
             at,
             index,
             path: grad.path(index),
+            value: value.to_f64().unwrap_or(f64::NAN),
+        }),
+    }
+}
+
+/// `Err` naming the first non-finite element of a Hessian-vector product
+/// or of a Hessian, if any.
+pub(crate) fn check_hessian<P: crate::Params>(h: &P, at: At) -> Result<(), Error> {
+    match h.first_non_finite() {
+        None => Ok(()),
+        Some((index, value)) => Err(Error::NonFiniteHessian {
+            at,
+            index,
+            path: h.path(index),
+            value: value.to_f64().unwrap_or(f64::NAN),
+        }),
+    }
+}
+
+/// `Err` naming the first non-finite element of a point about to be
+/// evaluated (a step that overflowed).
+pub(crate) fn check_params<P: crate::Params>(p: &P, at: At) -> Result<(), Error> {
+    match p.first_non_finite() {
+        None => Ok(()),
+        Some((index, value)) => Err(Error::NonFiniteParams {
+            at,
+            index,
+            path: p.path(index),
             value: value.to_f64().unwrap_or(f64::NAN),
         }),
     }

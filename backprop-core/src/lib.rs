@@ -8,12 +8,18 @@
 //!   (the seeds' form), [`Nesterov`], [`Adagrad`], [`RmsProp`], [`Adam`],
 //!   [`AdamW`], each with an [`LrSchedule`].
 //! - [`minimize()`]: descent on a `(value, grad)` closure with stopping rules
-//!   and NaN-safe errors ([`Error`]).
+//!   and NaN-safe errors ([`Error`]); [`lbfgs()`] (quasi-Newton, strong
+//!   Wolfe line search) on the same closure, and [`newton()`] (trust
+//!   region, Steihaug–Toint conjugate gradients) with Hessian-vector
+//!   products or [`newton_with_hessian`] with a dense Hessian, as
+//!   `#[derive_grad(hessian)]` generates them.
 //! - [`gradcheck()`]: central differences against a claimed gradient.
 //! - [`train()`]: mini-batch training over samples, parallel and
 //!   deterministic, with gradient clipping, a per-epoch callback
 //!   ([`EpochReport`], [`Control`], [`EarlyStopping`]) and the loss history;
 //!   [`datasets::iris`] to try it on.
+//! - `argmin` (feature `argmin`): the same functions as an argmin problem,
+//!   for argmin's solvers.
 //!
 //! ```
 //! use backprop_core::prelude::*;
@@ -41,6 +47,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "argmin")]
+pub mod argmin;
 #[cfg(feature = "serde")]
 pub mod checkpoint;
 pub mod datasets;
@@ -61,7 +69,10 @@ pub use functions::*;
 pub use gradcheck::{
     gradcheck, gradcheck_value_grad, gradcheck_with, numeric_gradient, GradCheck, GradCheckOptions,
 };
-pub use minimize::{minimize, MinimizeOptions, Minimized, StopReason};
+pub use minimize::{
+    lbfgs, minimize, newton, newton_with_hessian, LbfgsOptions, MinimizeOptions, Minimized,
+    NewtonOptions, StopReason,
+};
 pub use optim::{Adagrad, Adam, AdamW, Momentum, Nesterov, Optimizer, RmsProp, Sgd};
 pub use params::{Params, Scalar};
 pub use rng::SplitMix64;
@@ -82,9 +93,10 @@ pub use workspace::Workspace;
 pub mod prelude {
     pub use crate::functions::*;
     pub use crate::{
-        gradcheck, gradcheck_value_grad, mean_value_and_grad, minimize, train, train_acc, Adagrad,
-        Adam, AdamW, Control, EarlyStopping, EpochReport, GradCheck, LrSchedule, MinimizeOptions,
-        Minimized, Momentum, Nesterov, Optimizer, Progress, RmsProp, Sgd, SplitMix64, StopReason,
+        gradcheck, gradcheck_value_grad, lbfgs, mean_value_and_grad, minimize, newton,
+        newton_with_hessian, train, train_acc, Adagrad, Adam, AdamW, Control, EarlyStopping,
+        EpochReport, GradCheck, LbfgsOptions, LrSchedule, MinimizeOptions, Minimized, Momentum,
+        Nesterov, NewtonOptions, Optimizer, Progress, RmsProp, Sgd, SplitMix64, StopReason,
         TrainOptions, Trained, Workspace,
     };
 }

@@ -1,4 +1,18 @@
-//! [`minimize`]: gradient descent on a closure returning `(value, grad)`.
+//! Minimizing a function given its gradient (and, for Newton's method, its
+//! second derivatives), all on any [`Params`] type:
+//!
+//! - [`minimize`]: first-order descent with any [`Optimizer`] (`Sgd`,
+//!   `Adam`, …) on a closure returning `(value, grad)`;
+//! - [`lbfgs()`]: the quasi-Newton method L-BFGS, from the same closure,
+//!   with a line search satisfying the strong Wolfe conditions;
+//! - [`newton()`]: Newton's method with a trust region, from the closure and
+//!   Hessian-vector products (`NAME_hvp` of `#[derive_grad(hessian)]`), or
+//!   [`newton_with_hessian`] from a dense Hessian (`NAME_hessian`).
+//!
+//! All three return a [`Minimized`] and stop by the same rules
+//! ([`MinimizeOptions`]); on a NaN or ±∞ they return an [`Error`] naming
+//! the step and leave the parameters at the last point whose loss and
+//! gradient were finite.
 
 use std::fmt;
 
@@ -8,8 +22,20 @@ use crate::error::{check_grad, check_loss, guarded_step, At, Error};
 use crate::optim::Optimizer;
 use crate::params::{Params, Scalar};
 
+pub mod lbfgs;
+mod line_search;
+pub mod newton;
+#[cfg(test)]
+mod solver_tests;
+
+pub use lbfgs::{lbfgs, LbfgsOptions};
+pub use newton::{newton, newton_with_hessian, NewtonOptions};
+
 /// When [`minimize`] stops. Built with [`MinimizeOptions::new`] and the
 /// chained setters; by default it runs 1000 steps with no tolerance.
+///
+/// [`LbfgsOptions`] and [`NewtonOptions`] hold one of these as their
+/// `stop` field, with the same setters.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct MinimizeOptions<F> {
     /// The most optimizer steps to take.
@@ -20,6 +46,9 @@ pub struct MinimizeOptions<F> {
     /// Stop once the loss changes by at most this (in absolute value) from
     /// one step to the next.
     pub loss_tol: Option<F>,
+    /// Record the parameters after every step in [`Minimized::path`] (off by
+    /// default: it keeps `steps + 1` copies of them).
+    pub record_path: bool,
 }
 
 impl<F: Scalar> Default for MinimizeOptions<F> {
@@ -28,6 +57,7 @@ impl<F: Scalar> Default for MinimizeOptions<F> {
             max_steps: 1000,
             grad_tol: None,
             loss_tol: None,
+            record_path: false,
         }
     }
 }
@@ -55,9 +85,41 @@ impl<F: Scalar> MinimizeOptions<F> {
         self.loss_tol = Some(tol);
         self
     }
+
+    /// Records the parameters after every step in [`Minimized::path`] (for
+    /// plotting the way a method went).
+    pub fn record_path(mut self, on: bool) -> Self {
+        self.record_path = on;
+        self
+    }
+
+    /// The rule every minimizer applies after evaluating the loss: which
+    /// tolerance is met, if any. `loss_change` is `|loss − previous loss|`
+    /// when there is a previous loss to compare with (a trust-region step
+    /// that was rejected leaves none: the loss did not change because the
+    /// point did not move).
+    pub(crate) fn reached(
+        &self,
+        grad_norm: F,
+        loss_change: Option<F>,
+        steps: usize,
+    ) -> Option<StopReason> {
+        if self.grad_tol.is_some_and(|tol| grad_norm <= tol) {
+            Some(StopReason::GradientNorm)
+        } else if self
+            .loss_tol
+            .is_some_and(|tol| loss_change.is_some_and(|d| d <= tol))
+        {
+            Some(StopReason::LossChange)
+        } else if steps >= self.max_steps {
+            Some(StopReason::MaxSteps)
+        } else {
+            None
+        }
+    }
 }
 
-/// Why [`minimize`] stopped (successfully).
+/// Why [`minimize`], [`lbfgs()`] or [`newton()`] stopped (successfully).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StopReason {
     /// It took [`MinimizeOptions::max_steps`] steps.
@@ -66,6 +128,15 @@ pub enum StopReason {
     GradientNorm,
     /// The loss changed by no more than [`MinimizeOptions::loss_tol`].
     LossChange,
+    /// [`lbfgs()`] or [`newton()`] could not make progress: the line search
+    /// found no acceptable step even along the steepest-descent direction,
+    /// or the trust region's model promised a decrease below the loss's
+    /// rounding error and its step did not lower the gradient norm either.
+    /// This is where a run without tolerances ends at a minimum (the
+    /// gradient is then about as small as the function's rounding allows;
+    /// see [`Minimized::grad_norm`]), but also where it ends on a function
+    /// that is not smooth.
+    NoProgress,
 }
 
 impl fmt::Display for StopReason {
@@ -74,24 +145,96 @@ impl fmt::Display for StopReason {
             StopReason::MaxSteps => "step limit reached",
             StopReason::GradientNorm => "gradient norm below tolerance",
             StopReason::LossChange => "loss change below tolerance",
+            StopReason::NoProgress => "no further decrease possible",
         })
     }
 }
 
-/// What [`minimize`] returns.
+/// What [`minimize`], [`lbfgs()`] and [`newton()`] return.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Minimized<F> {
     /// The loss at the final parameters.
     pub loss: F,
     /// The gradient norm at the final parameters.
     pub grad_norm: F,
-    /// The number of optimizer steps taken.
+    /// The number of steps taken: optimizer steps for [`minimize`],
+    /// iterations (each one line search) for [`lbfgs()`], iterations (each
+    /// one trust-region subproblem, the step accepted or not) for
+    /// [`newton()`].
     pub steps: usize,
     /// The loss after `k` steps, for `k = 0..=steps` (so `history[0]` is the
     /// starting loss and `history.last()` is [`loss`](Minimized::loss)).
     pub history: Vec<F>,
+    /// With [`MinimizeOptions::record_path`], the parameters after `k`
+    /// steps, for `k = 0..=steps`, each as its elements in flat-index order
+    /// ([`Params::to_vec`]); empty otherwise.
+    pub path: Vec<Vec<F>>,
+    /// How many times the `(value, gradient)` function was called: once per
+    /// step and once at the start for [`minimize`] and [`newton()`] (whose
+    /// rejected steps are steps too), once per trial point of the line
+    /// searches for [`lbfgs()`].
+    pub evaluations: usize,
+    /// How many Hessian-vector products (or dense Hessians, for
+    /// [`newton_with_hessian`]) were computed; 0 for the first-order
+    /// methods.
+    pub hessian_evaluations: usize,
     /// Why it stopped.
     pub stop: StopReason,
+}
+
+/// The record a minimizer keeps as it goes: the loss (and, when asked, the
+/// parameters) after every step, and how many evaluations it made.
+pub(crate) struct Record<F> {
+    history: Vec<F>,
+    path: Vec<Vec<F>>,
+    record_path: bool,
+    pub(crate) evaluations: usize,
+    pub(crate) hessian_evaluations: usize,
+}
+
+impl<F: Scalar> Record<F> {
+    pub(crate) fn new(options: &MinimizeOptions<F>) -> Self {
+        // one entry per step: reserve for the step limit, within reason
+        let cap = options.max_steps.saturating_add(1).min(1 << 16);
+        Record {
+            history: Vec::with_capacity(cap),
+            path: Vec::new(),
+            record_path: options.record_path,
+            evaluations: 0,
+            hessian_evaluations: 0,
+        }
+    }
+
+    /// Notes the loss and parameters after one more step.
+    pub(crate) fn push<P: Params<Scalar = F>>(&mut self, loss: F, params: &P) {
+        self.history.push(loss);
+        if self.record_path {
+            self.path.push(params.to_vec());
+        }
+    }
+
+    /// The loss before the last one pushed.
+    pub(crate) fn previous(&self) -> Option<F> {
+        self.history.len().checked_sub(2).map(|i| self.history[i])
+    }
+
+    pub(crate) fn finish(self, grad_norm: F, steps: usize, stop: StopReason) -> Minimized<F> {
+        Minimized {
+            loss: *self.history.last().expect("the starting loss is recorded"),
+            grad_norm,
+            steps,
+            history: self.history,
+            path: self.path,
+            evaluations: self.evaluations,
+            hessian_evaluations: self.hessian_evaluations,
+            stop,
+        }
+    }
+}
+
+/// A constant of the element type (a float type converts every `f64`).
+pub(crate) fn constant<F: Scalar>(x: f64) -> F {
+    F::from(x).unwrap_or_else(F::nan)
 }
 
 /// Minimizes a function with `optimizer`, starting from and updating
@@ -142,12 +285,13 @@ where
     O: Optimizer<P> + ?Sized,
     G: FnMut(&P) -> (P::Scalar, P),
 {
-    let mut history = Vec::with_capacity(options.max_steps.saturating_add(1).min(1 << 16));
+    let mut record = Record::new(options);
     let mut backup = params.clone();
     let mut steps = 0;
     loop {
         let at = At::Step(steps);
         let (loss, grad) = f(params);
+        record.evaluations += 1;
         let bad = check_loss(loss, at).and_then(|()| check_grad(&grad, at));
         if let Err(e) = bad {
             if steps > 0 {
@@ -156,27 +300,11 @@ where
             }
             return Err(e);
         }
-        history.push(loss);
+        record.push(loss, params);
         let grad_norm = grad.norm();
-        let stop = if options.grad_tol.is_some_and(|tol| grad_norm <= tol) {
-            Some(StopReason::GradientNorm)
-        } else if options.loss_tol.is_some_and(|tol| {
-            history.len() >= 2 && (loss - history[history.len() - 2]).abs() <= tol
-        }) {
-            Some(StopReason::LossChange)
-        } else if steps >= options.max_steps {
-            Some(StopReason::MaxSteps)
-        } else {
-            None
-        };
-        if let Some(stop) = stop {
-            return Ok(Minimized {
-                loss,
-                grad_norm,
-                steps,
-                history,
-                stop,
-            });
+        let change = record.previous().map(|prev| (loss - prev).abs());
+        if let Some(stop) = options.reached(grad_norm, change, steps) {
+            return Ok(record.finish(grad_norm, steps, stop));
         }
         guarded_step(optimizer, params, &grad, &mut backup, at)?;
         steps += 1;
@@ -206,6 +334,38 @@ mod tests {
             assert!((fk - want).abs() <= 1e-12 * want, "k = {k}");
         }
         assert!((x - 5.0 * 0.8_f64.powi(50)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn records_the_path_and_counts_evaluations() {
+        // x_k = 5·0.8^k again, now kept step by step
+        let mut x = 5.0_f64;
+        let r = minimize(
+            &mut x,
+            &mut Sgd::new(0.1),
+            &MinimizeOptions::new().max_steps(10).record_path(true),
+            |&x| (x * x, 2.0 * x),
+        )
+        .unwrap();
+        assert_eq!((r.evaluations, r.hessian_evaluations), (11, 0));
+        assert_eq!(r.path.len(), 11);
+        for (k, p) in r.path.iter().enumerate() {
+            assert_eq!(p.len(), 1);
+            assert!(
+                (p[0] - 5.0 * 0.8_f64.powi(k as i32)).abs() < 1e-14,
+                "k = {k}"
+            );
+        }
+        assert_eq!(r.path[10], vec![x]);
+        // off by default
+        let r = minimize(
+            &mut x,
+            &mut Sgd::new(0.1),
+            &MinimizeOptions::new().max_steps(3),
+            |&x| (x * x, 2.0 * x),
+        )
+        .unwrap();
+        assert!(r.path.is_empty());
     }
 
     #[test]
