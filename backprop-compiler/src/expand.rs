@@ -336,9 +336,7 @@ fn compile_output(
             let wrt = sig.wrt.first().copied();
             let t = crate::forward::add_tangent_param(&mut sig).map_err(at)?;
             let wrt = wrt.expect("add_tangent_param checked one parameter");
-            if let Some(shape) = lowered.graph.array_params.get(&(wrt as u32)).cloned() {
-                lowered.graph.array_params.insert(t as u32, shape);
-            }
+            crate::second::tangent_reads_like(&mut lowered.graph, wrt as u32, t as u32);
             let (value, d) = crate::forward::tangent_of(
                 &mut lowered.graph,
                 lowered.output,
@@ -382,6 +380,7 @@ fn compile_output(
                 tangent: t,
                 len: n,
                 shape: &shape,
+                slice: matches!(sig.params[wrt].kind, ParamKind::Slice { .. }),
             };
             let pristine = pristine.expect("cloned for `hessian`");
             let built = if crate::second::has_loops(&pristine, lowered.output, wrt) {
@@ -611,9 +610,55 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         };
         let hvp_body = body(&h.hvp, &shape);
         let gty = grad_type(&sig.params[wrt], elem);
-        let hty = array_type(elem, &square);
+        let slice = matches!(sig.params[wrt].kind, ParamKind::Slice { .. });
+        let hty = if slice {
+            quote!(::std::vec::Vec<#elem>)
+        } else {
+            array_type(elem, &square)
+        };
         let hessian_body = match &h.dense {
             Some(code) => body(code, &square),
+            // A slice: H row-major in a `Vec` of n², by columns H·e_j.
+            None if slice => {
+                let hvp = emit::local("hvp");
+                let (e, hm, last, n) = (emit::local("unit"), emit::local("h"), emit::local("last"), emit::local("n"));
+                let (j, i) = (emit::local("j"), emit::local("i"));
+                let one = quote!(<#elem as ::backprop::__private::num_traits::One>::one());
+                let zero = quote!(<#elem as ::backprop::__private::num_traits::Zero>::zero());
+                let x = &sig.params[wrt].name;
+                // As the parameter is passed: `&[f64]`, `&Vec<f64>` or `Vec<f64>`.
+                let pass = match (&tangent.ty, tangent.by_ref) {
+                    (syn::Type::Reference(r), _) if matches!(*r.elem, syn::Type::Slice(_)) => quote!(&#e[..]),
+                    (_, true) => quote!(&#e),
+                    (_, false) => quote!(#e.clone()),
+                };
+                quote! {
+                    let #hvp = |#tname: #tty| {
+                        #hvp_body
+                    };
+                    let #n = #x.len();
+                    let mut #e = ::std::vec![#zero; #n];
+                    let mut #hm = ::std::vec![#zero; #n * #n];
+                    let mut #last = ::core::option::Option::None;
+                    for #j in 0..#n {
+                        #e[#j] = #one;
+                        let (value, grad, column) = #hvp(#pass);
+                        #e[#j] = #zero;
+                        for #i in 0..#n {
+                            #hm[#i * #n + #j] = column[#i];
+                        }
+                        #last = ::core::option::Option::Some((value, grad));
+                    }
+                    let (value, grad) = match #last {
+                        ::core::option::Option::Some(last) => last,
+                        ::core::option::Option::None => {
+                            let (value, grad, _) = #hvp(#pass);
+                            (value, grad)
+                        }
+                    };
+                    (value, grad, #hm)
+                }
+            }
             // H·e_j for every j, by the H·v code run as a closure.
             None => {
                 let zero_t = array_zero(elem, &shape);

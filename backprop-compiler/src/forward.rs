@@ -39,9 +39,17 @@ pub fn add_tangent_param(sig: &mut SigInfo) -> Result<usize, String> {
         return Err("`jvp` and `hessian` of a struct parameter are not supported yet: differentiate a float or an array of floats".into());
     };
     let wrt = &sig.params[p];
-    if !matches!(wrt.kind, ParamKind::Float { .. }) {
+    let supported = match &wrt.kind {
+        ParamKind::Float { .. } => true,
+        // A slice or `Vec` of floats: its tangent is one too, as long.
+        ParamKind::Slice {
+            inner, array_len, ..
+        } => inner.is_empty() && array_len.is_none(),
+        _ => false,
+    };
+    if !supported {
         return Err(format!(
-            "forward mode (`jvp`, `hessian`) needs the differentiated parameter `{}` to be a float or an array of literal length (not a slice or `Vec`, or an array whose length is a named constant) for now",
+            "forward mode (`jvp`, `hessian`) needs the differentiated parameter `{}` to be a float, an array of literal length, or a slice or `Vec` of floats (not of arrays, and not an array whose length is a named constant) for now",
             wrt.display
         ));
     }
@@ -168,7 +176,7 @@ pub fn forward(
     let mut f = Sweep::new(g, roots, wrt, seed, buffer);
     let result = f.region(g, 0).map(|()| Forward {
         primal: roots.iter().map(|&r| f.p(r)).collect(),
-        tangent: roots.iter().map(|r| f.tan.get(r).copied()).collect(),
+        tangent: roots.iter().map(|&r| f.tan_of(g, r)).collect(),
     });
     (g.mode, g.current, g.guard) = saved;
     result
@@ -198,6 +206,33 @@ struct Sweep<'s> {
     map: HashMap<Id, Id>,
     /// Old node → its tangent (a float, or a buffer of tangents).
     tan: HashMap<Id, Id>,
+    /// Old float node of a rebuilt loop's body → its tangent as a linear
+    /// combination of the tangents the loop carries in (see [`Lin`]),
+    /// turned into a node of [`Sweep::tan`] where it is read otherwise.
+    lin: HashMap<Id, Lin>,
+    /// The loops being rebuilt, innermost last: (old body region, new
+    /// loop).
+    rebuilding: Vec<(u32, u32)>,
+}
+
+/// A tangent in a rebuilt loop's body, preaccumulated: `Σ coefficient ·
+/// (carried tangent) + rest`, where the coefficients are products of the
+/// iteration's values and `rest` gathers every other contribution (the
+/// parameter's tangent, tangents read from memory or from outside the
+/// loop). Multiplying out each operation's local derivatives this way
+/// leaves one multiply and one add between the tangent an iteration
+/// receives and the one it passes on (the logistic map's `t ← c·t + d`),
+/// instead of the chain of every operation the value goes through: the
+/// loop-carried dependency, which bounds the loop's speed, is as short as
+/// in forward mode written by hand.
+#[derive(Clone)]
+struct Lin {
+    /// The new loop whose carried tangents are the terms' sources.
+    lp: u32,
+    /// (carried tangent, coefficient)
+    terms: Vec<(Id, Id)>,
+    /// Everything else, if anything.
+    rest: Option<Id>,
 }
 
 impl<'s> Sweep<'s> {
@@ -231,7 +266,92 @@ impl<'s> Sweep<'s> {
             active_storages,
             map: HashMap::new(),
             tan: HashMap::new(),
+            lin: HashMap::new(),
+            rebuilding: Vec::new(),
         }
+    }
+
+    /// The tangent of old node `id` as a node (`None`: zero), building a
+    /// preaccumulated one's sum (in the current region).
+    fn tan_of(&mut self, g: &mut Graph, id: Id) -> Option<Id> {
+        if let Some(&t) = self.tan.get(&id) {
+            return Some(t);
+        }
+        let lin = self.lin.get(&id)?.clone();
+        let mut sum: Option<Id> = None;
+        for (source, coefficient) in lin.terms {
+            let term = g.mul(coefficient, source);
+            sum = Some(match sum {
+                Some(s) => g.add(s, term),
+                None => term,
+            });
+        }
+        let t = match (sum, lin.rest) {
+            (Some(s), Some(r)) => g.add(s, r),
+            (s, r) => s.or(r)?,
+        };
+        self.tan.insert(id, t);
+        Some(t)
+    }
+
+    /// The preaccumulated tangent of float node `id` of the body of the
+    /// loop being rebuilt (see [`Lin`]), from its arguments'.
+    fn lin_of(&mut self, g: &mut Graph, id: Id, lp: u32) -> Option<Lin> {
+        let old = g.get(id).args.clone();
+        let mut acc = Lin {
+            lp,
+            terms: Vec::new(),
+            rest: None,
+        };
+        let add_rest = |g: &mut Graph, acc: &mut Lin, x: Id| {
+            acc.rest = Some(match acc.rest {
+                Some(r) => g.add(r, x),
+                None => x,
+            });
+        };
+        for (k, a) in old.iter().enumerate() {
+            if g.kinds[a.index()] != Kind::Float {
+                continue;
+            }
+            let from = match self.lin.get(a) {
+                Some(l) if l.lp == lp => Some(l.clone()),
+                _ => None,
+            };
+            let tangent = match from {
+                Some(_) => None,
+                None => match self.tan_of(g, *a) {
+                    Some(t) => Some(t),
+                    None => continue,
+                },
+            };
+            let map = &self.map;
+            let Some(d) = crate::reverse::local_derivative_with(g, id, k, &mut |_, x| {
+                map.get(&x).copied().unwrap_or(x)
+            }) else {
+                continue;
+            };
+            match (from, tangent) {
+                (Some(l), _) => {
+                    for (source, c) in l.terms {
+                        let c = g.mul(d, c);
+                        match acc.terms.iter_mut().find(|t| t.0 == source) {
+                            Some(t) => t.1 = g.add(t.1, c),
+                            None => acc.terms.push((source, c)),
+                        }
+                    }
+                    if let Some(r) = l.rest {
+                        let r = g.mul(d, r);
+                        add_rest(g, &mut acc, r);
+                    }
+                }
+                (None, Some(t)) => {
+                    let r = g.mul(d, t);
+                    add_rest(g, &mut acc, r);
+                }
+                (None, None) => {}
+            }
+        }
+        (!acc.terms.is_empty() || acc.rest.is_some()).then_some(acc)
     }
 
     /// The new graph's value of old node `id`.
@@ -315,15 +435,16 @@ impl<'s> Sweep<'s> {
                         let elems = g
                             .get(id)
                             .args
+                            .clone()
                             .iter()
-                            .map(|a| self.tan.get(a).copied().unwrap_or(zero))
-                            .collect();
+                            .map(|a| self.tan_of(g, *a).unwrap_or(zero))
+                            .collect::<Vec<Id>>();
                         g.node(Op::NewArray(k), elems)
                     }
                     Op::NewVec { array } => {
                         let fill = g.get(id).args[0];
                         let zero = g.konst(0.0);
-                        let t = self.tan.get(&fill).copied().unwrap_or(zero);
+                        let t = self.tan_of(g, fill).unwrap_or(zero);
                         g.node(Op::NewVec { array }, vec![t, args[1]])
                     }
                     op => g.node(op, args.to_vec()),
@@ -344,7 +465,7 @@ impl<'s> Sweep<'s> {
                 };
                 let n = old.len();
                 let zero = g.konst(0.0);
-                let tv = self.tan.get(&old[n - 1]).copied().unwrap_or(zero);
+                let tv = self.tan_of(g, old[n - 1]).unwrap_or(zero);
                 let mut a = vec![tb];
                 a.extend(&args[1..n - 1]);
                 a.push(tv);
@@ -355,11 +476,25 @@ impl<'s> Sweep<'s> {
             Op::Proj(_) => return Err(crate::second::CALLS.into()),
             Op::Restore { .. } | Op::RangeNth(_) => return Err(LOOPS.into()),
             _ if g.kinds[i] != Kind::Float => None,
+            // In the body of the loop being rebuilt: preaccumulated.
+            _ if self
+                .rebuilding
+                .last()
+                .is_some_and(|&(body, _)| g.region_of[i] == body) =>
+            {
+                let lp = self.rebuilding.last().expect("checked").1;
+                if let Some(l) = self.lin_of(g, id, lp) {
+                    self.lin.insert(id, l);
+                }
+                None
+            }
             _ => {
                 let old = g.get(id).args.clone();
                 let mut sum: Option<Id> = None;
                 for (k, a) in old.iter().enumerate() {
-                    let Some(&ta) = self.tan.get(a) else { continue };
+                    let Some(ta) = self.tan_of(g, *a) else {
+                        continue;
+                    };
                     if g.kinds[a.index()] != Kind::Float {
                         continue;
                     }
@@ -401,8 +536,8 @@ impl<'s> Sweep<'s> {
         kinds.extend(with_tangent.iter().map(|&k| info.kinds[k]));
         let mut inits = args[2..].to_vec();
         for &k in &with_tangent {
-            let t = match (self.tan.get(&old_args[2 + k]), info.kinds[k]) {
-                (Some(&t), _) => t,
+            let t = match (self.tan_of(g, old_args[2 + k]), info.kinds[k]) {
+                (Some(t), _) => t,
                 (None, Kind::Float) => zero,
                 (None, _) => return Err(LOOPS.into()),
             };
@@ -427,10 +562,29 @@ impl<'s> Sweep<'s> {
         for (&old, &new) in info.carried.iter().zip(&carried) {
             self.map.insert(old, new);
         }
+        let one = g.konst(1.0);
         for (j, &k) in with_tangent.iter().enumerate() {
-            self.tan.insert(info.carried[k], carried[n + j]);
+            let t = carried[n + j];
+            match info.kinds[k] {
+                Kind::Float => {
+                    self.lin.insert(
+                        info.carried[k],
+                        Lin {
+                            lp: nl,
+                            terms: vec![(t, one)],
+                            rest: None,
+                        },
+                    );
+                }
+                _ => {
+                    self.tan.insert(info.carried[k], t);
+                }
+            }
         }
-        self.region(g, info.body)?;
+        self.rebuilding.push((info.body, nl));
+        let body = self.region(g, info.body);
+        self.rebuilding.pop();
+        body?;
         let mut yields: Vec<Id> = (0..n)
             .map(|k| {
                 // A carried value nothing reads is carried through unchanged.
@@ -443,7 +597,7 @@ impl<'s> Sweep<'s> {
             })
             .collect();
         for (j, &k) in with_tangent.iter().enumerate() {
-            let t = self.tan.get(&info.yields[k]).copied();
+            let t = self.tan_of(g, info.yields[k]);
             yields.push(match info.kinds[k] {
                 Kind::Float => t.unwrap_or(zero),
                 _ => t.unwrap_or(carried[n + j]),

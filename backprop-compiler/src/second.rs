@@ -6,8 +6,10 @@
 //!   constant unit tangent `e_j`: the constants fold, so an entry that is
 //!   zero by the function's structure is the constant 0 and computes
 //!   nothing (Rosenbrock's H is exactly tridiagonal).
-//! - Through a loop that stays a loop, H·v is reverse mode over forward
-//!   mode, on a graph of its own: forward mode rebuilds the loop carrying
+//! - Through a loop that stays a loop, with respect to one scalar, H·v is
+//!   forward mode over forward mode (no tape), and H the same with v = 1.
+//! - Through a loop that stays a loop otherwise, H·v is reverse mode over
+//!   forward mode, on a graph of its own: forward mode rebuilds the loop carrying
 //!   tangents ([`crate::forward`]), giving `t = ∇f·v`, and one reverse
 //!   sweep of `t` with respect to both the parameter and the tangent
 //!   gives `∂t/∂x = H·v` and `∂t/∂v = ∇f`. For H, the function is lowered
@@ -61,6 +63,19 @@ pub struct Wrt<'a> {
     pub len: usize,
     /// Its shape.
     pub shape: &'a [usize],
+    /// A slice or `Vec` (its length known at run time only).
+    pub slice: bool,
+}
+
+/// Makes the tangent parameter `t` readable at run-time indices as
+/// parameter `p` is (same shape, or same slice element).
+pub fn tangent_reads_like(g: &mut Graph, p: u32, t: u32) {
+    if let Some(shape) = g.array_params.get(&p).cloned() {
+        g.array_params.insert(t, shape);
+    }
+    if let Some(inner) = g.slice_params.get(&p).cloned() {
+        g.slice_params.insert(t, inner);
+    }
 }
 
 /// A lowered function: graph, loss node, and the node of each flat
@@ -158,8 +173,31 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
         return Err(CALLS.into());
     }
     let (p, t) = (wrt.param as u32, wrt.tangent as u32);
-    if let Some(shape) = g.array_params.get(&p).cloned() {
-        g.array_params.insert(t, shape);
+    tangent_reads_like(g, p, t);
+    if wrt.len == 1 && wrt.shape.is_empty() && !wrt.slice {
+        // One scalar: forward mode twice, no tape. The first pass carries
+        // f' beside each value; the second, seeded with v, carries the
+        // derivatives of both: f'' · v. H (1×1) is then that with v = 1.
+        let first = crate::forward::forward(g, &[output], p, &mut |g, _| Some(g.konst(1.0)), None)?;
+        let d1 = first.tangent[0].unwrap_or_else(|| g.konst(0.0));
+        let second = crate::forward::forward(
+            g,
+            &[first.primal[0], d1],
+            p,
+            &mut |g, index| Some(g.node(Op::Param { param: t, index }, vec![])),
+            None,
+        )?;
+        let hv = second.tangent[1].unwrap_or_else(|| g.konst(0.0));
+        return Ok(Hessian {
+            tangent: wrt.tangent,
+            hvp: SecondOrder {
+                graph: Some(graph),
+                value: second.primal[0],
+                grad: Grad::Elements(vec![second.primal[1]]),
+                out: Grad::Elements(vec![hv]),
+            },
+            dense: None,
+        });
     }
     let mut seeds: Vec<Option<Id>> = vec![None; wrt.len];
     let fw = crate::forward::forward(
@@ -177,16 +215,20 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
         Some(d) => {
             let adj = reverse::sweep(g, d, &|q| q == p || q == t);
             (
-                assemble(g, &adj, t, &seeds, wrt.shape),
-                assemble(g, &adj, p, &param_nodes, wrt.shape),
+                assemble(g, &adj, t, &seeds, wrt),
+                assemble(g, &adj, p, &param_nodes, wrt),
             )
         }
         // Constant in the parameter: both are zero.
         None => {
-            let z = g.konst(0.0);
+            let empty = Adjoints {
+                adjoint: Vec::new(),
+                forward_len: 0,
+                buffers: Default::default(),
+            };
             (
-                Grad::Elements(vec![z; wrt.len]),
-                Grad::Elements(vec![z; wrt.len]),
+                assemble(g, &empty, t, &[], wrt),
+                assemble(g, &empty, p, &[], wrt),
             )
         }
     };
@@ -235,15 +277,25 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
 
 /// Parameter `p`'s gradient from a sweep: its elements' adjoints, added
 /// into its gradient buffer if it was read at run-time indices.
-fn assemble(g: &mut Graph, adj: &Adjoints, p: u32, nodes: &[Option<Id>], shape: &[usize]) -> Grad {
-    let elems: Vec<Id> = nodes
-        .iter()
-        .map(|n| {
-            n.and_then(|n| adj.adjoint.get(n.index()).copied().flatten())
+///
+/// A slice's gradient is a buffer as long as the differentiated slice
+/// (zero where nothing flowed back).
+fn assemble(g: &mut Graph, adj: &Adjoints, p: u32, nodes: &[Option<Id>], wrt: &Wrt) -> Grad {
+    let shape = wrt.shape;
+    let elems: Vec<Id> = (0..wrt.len)
+        .map(|j| {
+            nodes
+                .get(j)
+                .copied()
+                .flatten()
+                .and_then(|n| adj.adjoint.get(n.index()).copied().flatten())
                 .unwrap_or_else(|| g.konst(0.0))
         })
         .collect();
     let Some(&buffer) = adj.buffers.get(&p) else {
+        if wrt.slice {
+            return Grad::Buffer(g.node(Op::ZerosLike(wrt.param as u32), vec![]));
+        }
         return Grad::Elements(elems);
     };
     let mut b = buffer;

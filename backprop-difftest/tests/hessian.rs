@@ -269,3 +269,92 @@ fn hessian_of_a_run_time_length_loop_from_columns() {
         }
     }
 }
+
+/// A slice parameter: `NAME_hvp` returns `Vec`s, `NAME_hessian` H
+/// row-major in a `Vec` of n².
+#[derive_grad(hessian)]
+fn spread<F: Float>(w: &[F]) -> F {
+    let mut s = F::zero();
+    for i in 1..w.len() {
+        let d = w[i] - w[i - 1];
+        s = s + d * d * d.exp() + w[i] * w[0];
+    }
+    s
+}
+
+#[test]
+fn slice_hessian_is_a_row_major_vec() {
+    let w = vec![0.3f64, -0.2, 0.9, 0.1, -0.5, 0.7];
+    let n = w.len();
+    let (value, g, h) = spread_hessian(&w);
+    assert_eq!(value.to_bits(), spread(&w).to_bits());
+    assert_eq!(h.len(), n * n);
+    let g_ref = spread_grad(&w).1;
+    for i in 0..n {
+        assert!((g[i] - g_ref[i]).abs() <= 1e-12 * (1.0 + g_ref[i].abs()));
+    }
+    for j in 0..n {
+        let wd: Vec<Dual64F> = (0..n)
+            .map(|k| Dual64F::new(w[k], if k == j { 1.0 } else { 0.0 }))
+            .collect();
+        let (_, gd) = spread_grad(&wd);
+        for i in 0..n {
+            let hij = h[i * n + j];
+            assert!(
+                (hij - gd[i].eps()).abs() <= 1e-12 * (1.0 + hij.abs()),
+                "H[{i}][{j}]: {hij} vs {}",
+                gd[i].eps()
+            );
+            assert!(
+                (hij - h[j * n + i]).abs() <= 1e-12 * (1.0 + hij.abs()),
+                "symmetric"
+            );
+        }
+    }
+    let v = vec![1.0, -0.5, 0.25, 2.0, 0.0, -1.0];
+    let (value, g2, hv) = spread_hvp(&w, &v);
+    assert_eq!(value.to_bits(), spread(&w).to_bits());
+    assert_eq!((g2.len(), hv.len()), (n, n));
+    for i in 0..n {
+        assert!((g2[i] - g_ref[i]).abs() <= 1e-12 * (1.0 + g_ref[i].abs()));
+        let row: f64 = (0..n).map(|j| h[i * n + j] * v[j]).sum();
+        assert!((hv[i] - row).abs() <= 1e-10 * (1.0 + row.abs()), "Hv[{i}]");
+    }
+    // An empty slice: nothing to differentiate.
+    let (value, g, h) = spread_hessian::<f64>(&[]);
+    assert_eq!((value, g.len(), h.len()), (0.0, 0, 0));
+}
+
+/// One scalar through a long loop (the logistic map, 200 iterations):
+/// forward mode over forward mode.
+#[derive_grad(hessian, wrt(r))]
+fn logistic200<F: Float>(x0: F, r: F) -> F {
+    let mut x = x0;
+    for _ in 0..200 {
+        x = r * x * (F::one() - x);
+    }
+    x
+}
+
+#[test]
+fn scalar_through_a_long_loop() {
+    for (x0, r) in [(0.3f64, 2.9), (0.7, 3.3), (0.2, 1.5)] {
+        let (value, g, hv) = logistic200_hvp(x0, r, 0.5);
+        assert_eq!(value.to_bits(), logistic200(x0, r).to_bits());
+        let g_ref = logistic200_grad(x0, r).1;
+        assert!(
+            (g - g_ref).abs() <= 1e-10 * (1.0 + g_ref.abs()),
+            "{g} vs {g_ref}"
+        );
+        // f'' by dual numbers run through the generated gradient.
+        let (_, gd) = logistic200_grad(Dual64F::new(x0, 0.0), Dual64F::new(r, 1.0));
+        let f2 = gd.eps();
+        assert!(
+            (hv - 0.5 * f2).abs() <= 1e-9 * (1.0 + f2.abs()),
+            "{hv} vs {}",
+            0.5 * f2
+        );
+        let (_, _, h) = logistic200_hessian(x0, r);
+        assert!((h - f2).abs() <= 1e-9 * (1.0 + f2.abs()), "{h} vs {f2}");
+    }
+}

@@ -196,3 +196,28 @@ fn jvp_through_rolled_loops() {
         );
     }
 }
+
+/// A `Vec` parameter: the tangent is a `Vec` as long.
+#[allow(clippy::ptr_arg)] // a `&Vec` is what is being tested
+#[derive_grad(jvp)]
+fn vec_norm<F: Float>(w: &Vec<F>) -> F {
+    let mut s = F::zero();
+    for i in 0..w.len() {
+        s = s + w[i] * w[i] * w[(i + 1) % w.len()].sin();
+    }
+    s.sqrt()
+}
+
+#[test]
+fn jvp_of_a_vec_parameter() {
+    let w = vec![0.3f64, -1.2, 0.8, 0.45, 2.0];
+    let v = vec![0.1, 0.2, -0.3, 1.0, 0.5];
+    let (value, d) = vec_norm_jvp(&w, &v);
+    assert_eq!(value.to_bits(), vec_norm(&w).to_bits());
+    let wd: Vec<Dual64F> = w
+        .iter()
+        .zip(&v)
+        .map(|(&a, &b)| Dual64F::new(a, b))
+        .collect();
+    close(d, vec_norm(&wd).eps());
+}

@@ -1,11 +1,11 @@
 //! `kmeans`: the k-means cost f(P, C) = Σᵢ minⱼ ‖Cⱼ − Pᵢ‖² and, from
 //! `#[derive_grad]`, its gradient with respect to the centroids C.
 //!
-//! The eval's `dir` is J·H⁻¹ with H the Hessian's diagonal: a second
-//! derivative, which `#[derive_grad]` does not generate (no `hessian`/`jvp`
-//! option, and a generated `NAME_grad` cannot itself be differentiated).
-//! `dir` is therefore answered with `success: false` and that reason; the
-//! gradient J is [`kmeans_cost_grad`], tested against finite differences.
+//! The eval's `dir` is J·H⁻¹ with H the Hessian, which is diagonal (the
+//! cost is a sum of squares of one coordinate each, whichever centroid is
+//! nearest): H's diagonal is therefore H·1, one Hessian-vector product
+//! from `#[derive_grad(hessian)]`'s `kmeans_cost_hvp` (reverse mode over
+//! forward mode through the loops), which returns J with it.
 
 use crate::timing::{measure, Runs};
 use crate::{parse, unknown_function, Evaluated};
@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 /// The cost: every point's squared distance to its nearest centroid,
 /// summed. Flat row-major arrays: `centroids[j·d + l]`, `points[i·d + l]`.
-#[derive_grad]
+#[derive_grad(hessian)]
 pub fn kmeans_cost(centroids: &[f64], points: &[f64], n: usize, k: usize, d: usize) -> f64 {
     let mut cost = 0.0;
     for i in 0..n {
@@ -33,10 +33,13 @@ pub fn kmeans_cost(centroids: &[f64], points: &[f64], n: usize, k: usize, d: usi
     cost
 }
 
-/// Why `dir` is not answered.
-pub const DIR_UNSUPPORTED: &str = "kmeans dir needs the diagonal of the Hessian (J·H⁻¹); \
-    #[derive_grad] generates first derivatives only (no hessian/jvp, and NAME_grad cannot \
-    be differentiated again), see backprop-gradbench/LIMITATIONS.md";
+/// `dir`: J ⊘ diag(H), row by row (`k` rows of `d`). H is diagonal, so
+/// its diagonal is H·1: one Hessian-vector product, which comes with J.
+pub fn kmeans_dir(centroids: &[f64], points: &[f64], n: usize, k: usize, d: usize) -> Vec<f64> {
+    let ones = vec![1.0; centroids.len()];
+    let (_, j, h) = kmeans_cost_hvp(centroids, points, n, k, d, &ones);
+    j.iter().zip(&h).map(|(j, h)| j / h).collect()
+}
 
 /// The eval's `KMeansInput` (without the `Runs` fields).
 #[derive(Deserialize)]
@@ -45,7 +48,7 @@ struct Input {
     centroids: Vec<Vec<f64>>,
 }
 
-/// Answers `cost`; `dir` gets `success: false` ([`DIR_UNSUPPORTED`]).
+/// Answers `cost` and `dir`.
 pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
     let Input { points, centroids } = parse(input)?;
     let (n, k) = (points.len(), centroids.len());
@@ -63,7 +66,13 @@ pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
                 timings,
             })
         }
-        "dir" => Err(DIR_UNSUPPORTED.into()),
+        "dir" => {
+            let (dir, timings) = measure(runs, || kmeans_dir(&centroids, &points, n, k, d));
+            Ok(Evaluated {
+                output: json!(dir.chunks(d.max(1)).collect::<Vec<_>>()),
+                timings,
+            })
+        }
         _ => Err(unknown_function("kmeans", function)),
     }
 }

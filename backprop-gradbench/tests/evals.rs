@@ -282,12 +282,43 @@ fn kmeans_cost_gradient() {
     let input = json!({ "c": centroids });
     let cost = |i: &Value| kmeans_cost(&leaves(&i["c"]), &points, n, k, d);
     check(&input, &["c"], &grad, cost, 1e-6);
-    // Through the tool: `cost` is served, `dir` refused with the reason.
+    // Through the tool: `cost` and `dir`.
     let rows = |v: &[f64]| v.chunks(d).map(<[f64]>::to_vec).collect::<Vec<_>>();
     let tool_input = json!({"points": rows(&points), "centroids": rows(&centroids)});
     assert_eq!(run("kmeans", "cost", &tool_input).as_f64().unwrap(), value);
-    let refusal = module("kmeans").unwrap()("dir", &tool_input).unwrap_err();
-    assert!(refusal.contains("Hessian"), "{refusal}");
+    // dir = J / diag(H), against the hand-derived H: 2 per point nearest
+    // the centroid, for each of its coordinates.
+    let mut count = vec![0.0; k];
+    for i in 0..n {
+        let dist = |j: usize| -> f64 {
+            (0..d)
+                .map(|l| (points[i * d + l] - centroids[j * d + l]).powi(2))
+                .sum()
+        };
+        let nearest = (0..k).min_by(|&a, &b| dist(a).total_cmp(&dist(b))).unwrap();
+        count[nearest] += 1.0;
+    }
+    assert!(count.iter().all(|&c| c > 0.0), "every centroid has a point");
+    let dir = run("kmeans", "dir", &tool_input);
+    for j in 0..k {
+        for l in 0..d {
+            let want = grad[j * d + l] / (2.0 * count[j]);
+            let got = dir[j][l].as_f64().unwrap();
+            assert!(
+                (got - want).abs() <= 1e-12 * (1.0 + want.abs()),
+                "dir[{j}][{l}]: {got} vs {want}"
+            );
+        }
+    }
+    // The Hessian itself is diagonal: off-diagonal entries are zero.
+    let (_, _, h) = backprop_gradbench::kmeans::kmeans_cost_hessian(&centroids, &points, n, k, d);
+    let m = k * d;
+    for a in 0..m {
+        for b in 0..m {
+            let want = if a == b { 2.0 * count[a / d] } else { 0.0 };
+            assert_eq!(h[a * m + b], want, "H[{a}][{b}]");
+        }
+    }
 }
 
 #[test]
