@@ -821,6 +821,7 @@ fn generate(seed: u64) -> String {
         out.push('\n');
     }
     let mut checks = String::new();
+    let mut second_checks = String::new();
     for k in 0..CASES {
         let elem = [Elem::F64, Elem::F64, Elem::Generic, Elem::F32][rng.below(4)];
         let case = Case {
@@ -848,26 +849,35 @@ fn generate(seed: u64) -> String {
             })
             .collect();
         let seed = rng.next();
+        let user = Mode { elem, twin: false };
+        let user_body = body(&case, &usable, seed, user);
+        // One differentiated parameter and no call to another
+        // `#[derive_grad]` function: forward mode and second derivatives
+        // too, checked against dual numbers run through a generic
+        // generated gradient (the twin's, differentiated for that).
+        let twin_body = body(&case, &usable, seed, Mode { elem, twin: true });
+        let second =
+            !case.wrt_c && !user_body.contains("helper_") && !twin_body.contains("trunc_i32");
         let attr = if case.wrt_c {
             "#[derive_grad(wrt(x, c))]"
+        } else if second {
+            "#[derive_grad(jvp, hessian)]"
         } else {
             "#[derive_grad]"
         };
-        let user = Mode { elem, twin: false };
         writeln!(
             out,
-            "{attr}\n{} {{\n{}}}\n",
+            "{attr}\n{} {{\n{user_body}}}\n",
             signature(&case, user),
-            body(&case, &usable, seed, user)
         )
         .unwrap();
         if elem != Elem::Generic {
             let twin = Mode { elem, twin: true };
             writeln!(
                 out,
-                "{} {{\n{}}}\n",
+                "{}{} {{\n{twin_body}}}\n",
+                if second { "#[derive_grad]\n" } else { "" },
                 signature(&case, twin),
-                body(&case, &usable, seed, twin)
             )
             .unwrap();
         }
@@ -884,6 +894,24 @@ fn generate(seed: u64) -> String {
         };
         let wrt = if case.wrt_c { "wrt_x_c" } else { "wrt_x" };
         let ints = if case.ints { "ints" } else { "floats" };
+        let twin_name = if elem == Elem::Generic {
+            case.name.clone()
+        } else {
+            format!("{}_twin", case.name)
+        };
+        if second {
+            let (dual, tol) = match elem {
+                Elem::F32 => ("backprop_difftest::Dual32F", "1e-3"),
+                _ => ("backprop_difftest::Dual64F", "1e-6"),
+            };
+            writeln!(
+                second_checks,
+                "    (\"{name}\", check_second!({dual}, {tol}, {name}, {name}_jvp, {name}_hvp, {name}_hessian, {name}_grad, {twin_name}, {twin_name}_grad, {ints}, [{}])),",
+                points.join(", "),
+                name = case.name,
+            )
+            .unwrap();
+        }
         writeln!(
             checks,
             "    (\"{name}\", {macro_name}!({name}, {name}_grad, {name}_grad_acc_with, {}, {shape}, {wrt}, {ints}, [{}])),",
@@ -894,6 +922,7 @@ fn generate(seed: u64) -> String {
         .unwrap();
     }
     writeln!(out, "/// Every case: its name and its check.\npub const CASES: &[(&str, fn() -> crate::Checked)] = &[\n{checks}];").unwrap();
+    writeln!(out, "/// The cases with `jvp` and `hessian`: their second-order checks.\npub const SECOND: &[(&str, fn() -> crate::Checked)] = &[\n{second_checks}];").unwrap();
     out
 }
 

@@ -535,6 +535,22 @@ impl<'s> Sweep<'s> {
         let mut kinds = info.kinds.clone();
         kinds.extend(with_tangent.iter().map(|&k| info.kinds[k]));
         let mut inits = args[2..].to_vec();
+        // A carried value nothing reads was not rebuilt (its initial value
+        // may be an old node of a loop being rebuilt): any value of its
+        // kind will do, since none is emitted.
+        for (k, init) in inits.iter_mut().enumerate() {
+            let read = self.live[info.carried[k].index()] || self.live[info.outs[k].index()];
+            let old = old_args[2 + k];
+            if read || self.map.contains_key(&old) || g.region_of[old.index()] == 0 {
+                continue;
+            }
+            *init = match info.kinds[k] {
+                Kind::Float => g.konst(0.0),
+                Kind::Int => g.node(Op::IntConst(0), vec![]),
+                Kind::Bool => g.bool_const(false),
+                _ => *init,
+            };
+        }
         for &k in &with_tangent {
             let t = match (self.tan_of(g, old_args[2 + k]), info.kinds[k]) {
                 (Some(t), _) => t,

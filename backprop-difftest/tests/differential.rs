@@ -9,6 +9,15 @@
 //!   value must also be bit-for-bit `NAME`'s, so the twin is the same
 //!   program.
 //!
+//! The cases with one differentiated parameter and no call to another
+//! `#[derive_grad]` function (about 130) also get `jvp` and `hessian`
+//! (issue 11), and their twins `#[derive_grad]` (a generic gradient):
+//! `NAME_jvp` is checked against dual numbers along a direction `v`,
+//! `NAME_hvp`'s H·v against dual numbers along `v` run through the generic
+//! generated gradient (forward mode over reverse mode, computed by num-dual
+//! instead of the compiler), and `NAME_hessian`'s H for symmetry and
+//! against H·v (see `check_second!`).
+//!
 //! Where the two methods may legitimately differ, the oracle follows these
 //! conventions, each of which the run's summary counts:
 //!
@@ -160,6 +169,114 @@ macro_rules! check_f32 {
     };
 }
 
+/// Calls `$f` with the case's arguments and one more (a tangent).
+macro_rules! call_t {
+    (floats, $f:expr, $x:expr, $c:expr, $p:expr, $t:expr) => {
+        $f($x, $c, $t)
+    };
+    (ints, $f:expr, $x:expr, $c:expr, $p:expr, $t:expr) => {
+        $f($x, $c, $p.n, $p.flag, $t)
+    };
+}
+
+/// The second-order check of one case (issue 11): at each point, with the
+/// direction `v` of [`Lift::direction`],
+///
+/// - `NAME_jvp`, `NAME_hvp` and `NAME_hessian` return `NAME`'s value bit
+///   for bit;
+/// - `NAME_jvp`'s derivative is the dual-number derivative of the twin
+///   along `v`;
+/// - `NAME_hvp`'s H·v is the dual-number derivative along `v` of a
+///   generic generated gradient (the case's own, or its twin's), and its
+///   gradient is `NAME_grad`'s;
+/// - `NAME_hessian`'s H is symmetric, its gradient is `NAME_grad`'s, and
+///   H times v is H·v.
+macro_rules! check_second {
+    ($dual:ty, $tol:expr, $f:ident, $jvp:ident, $hvp:ident, $hess:ident, $grad:ident, $twin:ident, $g2:ident, $ints:ident, [$($p:expr),*]) => {
+        || -> $crate::Checked {
+            use backprop::core::Params;
+            let tol = $tol;
+            let mut problems = Vec::new();
+            let mut skipped = 0;
+            let mut skipped_grads = 0;
+            let points = [$($p),*];
+            for p in points {
+                let Point { x, c, .. } = p;
+                let at = format!("at x = {:?}, c = {:?}, n = {}, flag = {}", x, c, p.n, p.flag);
+                let original = call!($ints, $f, x, c, p);
+                let v = Lift::direction(&x);
+                let (jvalue, d) = call_t!($ints, $jvp, x, c, p, v);
+                let (hvalue, hg, hv) = call_t!($ints, $hvp, x, c, p, v);
+                let (evalue, eg, h) = call!($ints, $hess, x, c, p);
+                for (what, value) in [("NAME_jvp", jvalue), ("NAME_hvp", hvalue), ("NAME_hessian", evalue)] {
+                    if !$crate::same_value(f64::from(value), f64::from(original)) {
+                        problems.push(format!("value {value:?} of {what}, {original:?} of the original, {at}"));
+                    }
+                }
+                if !f64::from(original).is_finite() {
+                    skipped += 1;
+                    continue;
+                }
+                let n = x.components();
+                let to64 = |v: Vec<_>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
+                let (g, hg, eg, hv, h) = (
+                    to64(call!($ints, $grad, x, c, p).1.to_vec()),
+                    to64(hg.to_vec()),
+                    to64(eg.to_vec()),
+                    to64(hv.to_vec()),
+                    to64(h.to_vec()),
+                );
+                // The directional derivative, by dual numbers along v.
+                let dd = call!($ints, $twin, x.lift_dir(&v, 1.0), <$dual>::constant(c), p).eps();
+                if !$crate::determined(f64::from(dd), |scale| {
+                    call!($ints, $twin, x.lift64_dir(&v, scale), Dual64F::constant(f64::from(c) * scale), p).eps()
+                }, tol) {
+                    skipped_grads += 1;
+                } else if !$crate::close(f64::from(d), f64::from(dd), tol) {
+                    problems.push(format!("jvp: {d:?} generated, {dd:?} by dual numbers, {at}"));
+                }
+                for j in 0..n {
+                    for (what, got) in [("NAME_hvp", hg[j]), ("NAME_hessian", eg[j])] {
+                        if !$crate::close(got, g[j], tol) {
+                            problems.push(format!("{what}'s gradient [{j}]: {got:?}, NAME_grad's {:?}, {at}", g[j]));
+                        }
+                    }
+                }
+                // H·v: dual numbers along v through a generated gradient.
+                let gd = call!($ints, $g2, x.lift_dir(&v, 1.0), <$dual>::constant(c), p).1;
+                for i in 0..n {
+                    let want = $crate::Eps::eps_at(&gd, i);
+                    if !$crate::determined(want, |scale| {
+                        $crate::Eps::eps_at(&call!($ints, $g2, x.lift64_dir(&v, scale), Dual64F::constant(f64::from(c) * scale), p).1, i)
+                    }, tol) {
+                        skipped_grads += 1;
+                        continue;
+                    }
+                    if !$crate::close(hv[i], want, tol) {
+                        problems.push(format!("(H·v)[{i}]: {:?} generated, {want:?} by dual numbers through the gradient, {at}", hv[i]));
+                    }
+                }
+                // H: symmetric, and H times v is H·v.
+                let vs: Vec<f64> = (0..n).map(|j| Lift::comp(&v, j)).collect();
+                let scale = h.iter().fold(1.0f64, |m, e| m.max(e.abs()));
+                for i in 0..n {
+                    for j in 0..i {
+                        if (h[i * n + j] - h[j * n + i]).abs() > tol * scale {
+                            problems.push(format!("H[{i}][{j}] = {:?} but H[{j}][{i}] = {:?}, {at}", h[i * n + j], h[j * n + i]));
+                        }
+                    }
+                    let row: f64 = (0..n).map(|j| h[i * n + j] * vs[j]).sum();
+                    let size = (0..n).map(|j| (h[i * n + j] * vs[j]).abs()).sum::<f64>().max(1.0);
+                    if (row - hv[i]).abs() > tol * size {
+                        problems.push(format!("(H v)[{i}] = {row:?} but H·v gives {:?}, {at}", hv[i]));
+                    }
+                }
+            }
+            $crate::Checked { problems, points: points.len(), skipped, skipped_grads }
+        }
+    };
+}
+
 #[allow(
     unused_mut,
     unused_variables,
@@ -224,6 +341,42 @@ pub trait Lift: Copy {
     /// As [`lift`](Self::lift), in f64 dual numbers, each component
     /// multiplied by `scale`.
     fn lift64(&self, seed: Option<usize>, scale: f64) -> Self::Dual64;
+    /// A direction of the same shape: component `j` is `0.75 − 0.5·j`.
+    fn direction(&self) -> Self {
+        self.direction_at(0)
+    }
+    /// A scalar's direction as component `j`: `0.75 − 0.5·j`.
+    fn direction_at(&self, j: usize) -> Self;
+    /// The dual version with tangent `v`, each component multiplied by
+    /// `scale` (1: exactly the point).
+    fn lift_dir(&self, v: &Self, scale: f64) -> Self::Dual;
+    /// As [`lift_dir`](Self::lift_dir), in f64 dual numbers.
+    fn lift64_dir(&self, v: &Self, scale: f64) -> Self::Dual64;
+}
+
+/// The derivative part of component `j` of a dual-number value (a
+/// gradient computed in dual numbers).
+pub trait Eps {
+    /// Component `j`'s derivative part, as f64.
+    fn eps_at(&self, j: usize) -> f64;
+}
+
+impl Eps for Dual64F {
+    fn eps_at(&self, _: usize) -> f64 {
+        self.eps()
+    }
+}
+
+impl Eps for Dual32F {
+    fn eps_at(&self, _: usize) -> f64 {
+        f64::from(self.eps())
+    }
+}
+
+impl<T: Eps, const N: usize> Eps for [T; N] {
+    fn eps_at(&self, j: usize) -> f64 {
+        self[j].eps_at(0)
+    }
 }
 
 impl Lift for f64 {
@@ -240,6 +393,15 @@ impl Lift for f64 {
     type Dual64 = Dual64F;
     fn lift64(&self, seed: Option<usize>, scale: f64) -> Dual64F {
         Dual64F::new(*self * scale, if seed == Some(0) { 1.0 } else { 0.0 })
+    }
+    fn direction_at(&self, j: usize) -> f64 {
+        0.75 - 0.5 * j as f64
+    }
+    fn lift_dir(&self, v: &f64, scale: f64) -> Dual64F {
+        Dual64F::new(*self * scale, *v)
+    }
+    fn lift64_dir(&self, v: &f64, scale: f64) -> Dual64F {
+        Dual64F::new(*self * scale, *v)
     }
 }
 
@@ -261,6 +423,15 @@ impl Lift for f32 {
             if seed == Some(0) { 1.0 } else { 0.0 },
         )
     }
+    fn direction_at(&self, j: usize) -> f32 {
+        0.75 - 0.5 * j as f32
+    }
+    fn lift_dir(&self, v: &f32, scale: f64) -> Dual32F {
+        Dual32F::new((f64::from(*self) * scale) as f32, *v)
+    }
+    fn lift64_dir(&self, v: &f32, scale: f64) -> Dual64F {
+        Dual64F::new(f64::from(*self) * scale, f64::from(*v))
+    }
 }
 
 impl<T: Lift, const N: usize> Lift for [T; N] {
@@ -277,6 +448,19 @@ impl<T: Lift, const N: usize> Lift for [T; N] {
     type Dual64 = [T::Dual64; N];
     fn lift64(&self, seed: Option<usize>, scale: f64) -> [T::Dual64; N] {
         std::array::from_fn(|k| self[k].lift64(if seed == Some(k) { Some(0) } else { None }, scale))
+    }
+    fn direction(&self) -> [T; N] {
+        // 0.75, 0.25, −0.25, −0.75: every component moves.
+        std::array::from_fn(|k| self[k].direction_at(k))
+    }
+    fn direction_at(&self, _: usize) -> [T; N] {
+        self.direction()
+    }
+    fn lift_dir(&self, v: &[T; N], scale: f64) -> [T::Dual; N] {
+        std::array::from_fn(|k| self[k].lift_dir(&v[k], scale))
+    }
+    fn lift64_dir(&self, v: &[T; N], scale: f64) -> [T::Dual64; N] {
+        std::array::from_fn(|k| self[k].lift64_dir(&v[k], scale))
     }
 }
 
@@ -410,4 +594,43 @@ fn the_check_reports_a_wrong_value_and_a_wrong_gradient() {
         problems[1]
     );
     assert!(problems[2].contains("x[0]"), "{}", problems[2]);
+}
+
+#[test]
+fn every_jvp_hvp_and_hessian_agrees_with_dual_numbers() {
+    let mut failures = Vec::new();
+    let (mut checks, mut points, mut skipped, mut skipped_grads) = (0, 0, 0, 0);
+    for (name, check) in cases::SECOND {
+        let checked = check();
+        for problem in checked.problems {
+            failures.push(format!("{name}: {problem}"));
+        }
+        checks += 1;
+        points += checked.points;
+        skipped += checked.skipped;
+        skipped_grads += checked.skipped_grads;
+    }
+    eprintln!(
+        "{checks} generated functions with jvp and hessian checked at {points} points \
+         ({skipped} with a non-finite value: values only; \
+         {skipped_grads} derivatives too ill-conditioned to compare)"
+    );
+    assert!(
+        checks >= 100,
+        "only {checks} functions with jvp and hessian"
+    );
+    assert!(
+        skipped * 20 < points,
+        "{skipped} of {points} points skipped"
+    );
+    assert!(
+        skipped_grads * 10 < points,
+        "{skipped_grads} derivatives skipped"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
