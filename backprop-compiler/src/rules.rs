@@ -107,6 +107,35 @@ pub const RULES: &[(&str, &str, &str, Exactness)] = &[
         "(* #a (+ ?b ?c))",
         GradientOnly,
     ),
+    // A factor shared by two terms is applied once: r·(1−x) − r·x =
+    // r·(1−x−x), one multiply fewer (the derivative of the logistic map's
+    // r·x·(1−x); in a loop's tangent, multiplies compete with the value's
+    // own for the same ports). Both operands' orders, as `*` is stored
+    // with its arguments sorted.
+    (
+        "factor-add",
+        "(+ (* ?a ?b) (* ?a ?c))",
+        "(* ?a (+ ?b ?c))",
+        GradientOnly,
+    ),
+    (
+        "factor-add-2",
+        "(+ (* ?b ?a) (* ?c ?a))",
+        "(* ?a (+ ?b ?c))",
+        GradientOnly,
+    ),
+    (
+        "factor-sub",
+        "(- (* ?a ?b) (* ?a ?c))",
+        "(* ?a (- ?b ?c))",
+        GradientOnly,
+    ),
+    (
+        "factor-sub-2",
+        "(- (* ?b ?a) (* ?c ?a))",
+        "(* ?a (- ?b ?c))",
+        GradientOnly,
+    ),
     // signs
     ("neg-neg", "(neg (neg ?a))", "?a", Exact),
     ("neg-sub", "(neg (- ?a ?b))", "(- ?b ?a)", GradientOnly), // sign of zero
