@@ -170,8 +170,9 @@ pub struct Jvp {
     pub value: Id,
     /// The directional derivative.
     pub derivative: Id,
-    /// The index of the tangent parameter (added to [`SigInfo::params`]).
-    pub tangent: usize,
+    /// The index of the tangent parameter of each differentiated one
+    /// (added to [`SigInfo::params`]).
+    pub tangents: Vec<usize>,
 }
 
 /// The most elements a parameter may have for `NAME_hessian` (its H has
@@ -333,22 +334,23 @@ fn compile_output(
         false => None,
         true => {
             let at = |m: String| vec![syn::Error::new(func.sig.ident.span(), m)];
-            let wrt = sig.wrt.first().copied();
-            let t = crate::forward::add_tangent_param(&mut sig).map_err(at)?;
-            let wrt = wrt.expect("add_tangent_param checked one parameter");
-            crate::second::tangent_reads_like(&mut lowered.graph, wrt as u32, t as u32);
-            let (value, d) = crate::forward::tangent_of(
-                &mut lowered.graph,
-                lowered.output,
-                wrt as u32,
-                t as u32,
-            )
-            .map_err(at)?;
+            let tangents = crate::forward::add_tangent_params(&mut sig).map_err(at)?;
+            let pairs: Vec<(u32, u32)> = sig
+                .wrt
+                .iter()
+                .zip(&tangents)
+                .map(|(&p, &t)| (p as u32, t as u32))
+                .collect();
+            for &(p, t) in &pairs {
+                crate::second::tangent_reads_like(&mut lowered.graph, p, t);
+            }
+            let (value, d) = crate::forward::tangent_of(&mut lowered.graph, lowered.output, &pairs)
+                .map_err(at)?;
             let d = d.unwrap_or_else(|| lowered.graph.konst(0.0));
             Some(Jvp {
                 value,
                 derivative: d,
-                tangent: t,
+                tangents,
             })
         }
     };
@@ -356,34 +358,48 @@ fn compile_output(
         false => None,
         true => {
             let at = |m: String| vec![syn::Error::new(func.sig.ident.span(), m)];
-            let wrt = sig.wrt.first().copied();
-            let t = match jvp {
-                Some(Jvp { tangent, .. }) => tangent,
-                None => crate::forward::add_tangent_param(&mut sig).map_err(at)?,
+            let tangents = match &jvp {
+                Some(j) => j.tangents.clone(),
+                None => crate::forward::add_tangent_params(&mut sig).map_err(at)?,
             };
-            let wrt = wrt.expect("add_tangent_param checked one parameter");
-            let n = grads[wrt].len();
+            let n: usize = sig.wrt.iter().map(|&p| grads[p].len()).sum();
             if n > MAX_HESSIAN {
                 return Err(at(format!(
-                    "`hessian` writes out every entry of H, and `{}` has {n} elements (H would have {} entries, more than {}): use `NAME_hvp` for Hessian-vector products",
-                    sig.params[wrt].display,
+                    "`hessian` writes out every entry of H, and {} {} {n} elements (H would have {} entries, more than {}): use `NAME_hvp` for Hessian-vector products",
+                    wrt_names_list(&sig),
+                    if sig.wrt.len() > 1 { "have" } else { "has" },
                     n * n,
                     MAX_HESSIAN * MAX_HESSIAN
                 )));
             }
-            let shape = match &sig.params[wrt].kind {
-                ParamKind::Float { shape } => shape.clone(),
-                _ => Vec::new(),
-            };
+            let shapes: Vec<Vec<usize>> = sig
+                .wrt
+                .iter()
+                .map(|&p| match &sig.params[p].kind {
+                    ParamKind::Float { shape } => shape.clone(),
+                    _ => Vec::new(),
+                })
+                .collect();
             let w = crate::second::Wrt {
-                param: wrt,
-                tangent: t,
-                len: n,
-                shape: &shape,
-                slice: matches!(sig.params[wrt].kind, ParamKind::Slice { .. }),
+                params: sig
+                    .wrt
+                    .iter()
+                    .zip(&tangents)
+                    .zip(&shapes)
+                    .map(|((&p, &t), shape)| crate::second::WrtParam {
+                        param: p,
+                        tangent: t,
+                        len: grads[p].len(),
+                        shape,
+                        slice: matches!(sig.params[p].kind, ParamKind::Slice { .. }),
+                    })
+                    .collect(),
+            };
+            let nodes_of = |param_nodes: &[Vec<Option<Id>>]| -> Vec<Vec<Option<Id>>> {
+                sig.wrt.iter().map(|&p| param_nodes[p].clone()).collect()
             };
             let pristine = pristine.expect("cloned for `hessian`");
-            let built = if crate::second::has_loops(&pristine, lowered.output, wrt) {
+            let built = if crate::second::has_loops(&pristine, lowered.output, &sig.wrt) {
                 // H written out needs the loops unrolled: lowered again.
                 let unrolled = body.as_ref().and_then(|b| {
                     let mut errs = Vec::new();
@@ -395,21 +411,28 @@ fn compile_output(
                         &mut errs,
                     )?;
                     errs.is_empty().then(|| crate::second::Lowered {
+                        param_nodes: nodes_of(&l.param_nodes),
                         graph: l.graph,
                         output: l.output,
-                        param_nodes: l.param_nodes[wrt].clone(),
                     })
                 });
                 let pristine = crate::second::Lowered {
                     graph: pristine,
                     output: lowered.output,
-                    param_nodes: lowered.param_nodes[wrt].clone(),
+                    param_nodes: nodes_of(&lowered.param_nodes),
                 };
                 crate::second::looped(pristine, unrolled, &w)
             } else {
-                crate::second::straight(&mut lowered.graph, lowered.output, &grads[wrt], &w, true)
+                let wrt_grads: Vec<Vec<Id>> = sig.wrt.iter().map(|&p| grads[p].clone()).collect();
+                crate::second::straight(&mut lowered.graph, lowered.output, &wrt_grads, &w)
             };
-            Some(built.map_err(at)?)
+            let built = built.map_err(at)?;
+            if built.dense.is_none() && sig.wrt.len() > 1 {
+                return Err(at(
+                    "`hessian` with several differentiated parameters writes H out, which needs every loop of compile-time length; this function has a loop of run-time length: differentiate one parameter, or use `jvp` (or `NAME_grad`) for now"
+                    .to_string()));
+            }
+            Some(built)
         }
     };
     let explain = match args.explain {
@@ -578,15 +601,25 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
     let allow = quote!(#[allow(unused_parens, unused_variables, unused_mut, non_snake_case, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]);
     let hessian_fns = c.hessian.as_ref().map(|h| {
         let wrt = sig.wrt[0];
+        let several = sig.wrt.len() > 1;
         let (hvp_name, hessian_name) = (format_ident!("{}_hvp", name), format_ident!("{}_hessian", name));
-        let tangent = &sig.params[h.tangent];
+        let tangent = &sig.params[h.tangents[0]];
         let (tname, tty) = (&tangent.name, &tangent.ty);
-        let shape = match &sig.params[wrt].kind {
+        let (tangent_param, tangent_bind) = tangent_params(sig, &h.tangents);
+        let shape_of = |p: usize| match &sig.params[p].kind {
             ParamKind::Float { shape } => shape.clone(),
             _ => Vec::new(),
         };
-        let square: Vec<usize> = shape.iter().chain(&shape).copied().collect();
-        let body = |code: &crate::second::SecondOrder, shape: &[usize]| {
+        let shape = shape_of(wrt);
+        // H over the flat elements: shape ++ shape for one parameter, n × n
+        // for several.
+        let square: Vec<usize> = if several {
+            let n: usize = sig.wrt.iter().map(|&p| shape_of(p).iter().product::<usize>()).sum();
+            vec![n, n]
+        } else {
+            shape.iter().chain(&shape).copied().collect()
+        };
+        let body = |code: &crate::second::SecondOrder, shapes: Vec<Vec<usize>>| {
             let src = match &code.graph {
                 Some(graph) => emit::Source {
                     g: graph,
@@ -599,17 +632,21 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 &src,
                 &Outputs {
                     value: code.value,
-                    grads: vec![(&sig.params[wrt], code.grad.clone())],
-                    returned: vec![emit::GradTree::Leaf(0)],
+                    grads: sig.wrt.iter().zip(&code.grad).map(|(&p, g)| (&sig.params[p], g.clone())).collect(),
+                    returned: (0..sig.wrt.len()).map(emit::GradTree::Leaf).collect(),
                     always_tuple: false,
                     accumulate: None,
                     tangent: None,
-                    extra: Some((code.out.clone(), shape.to_vec())),
+                    extra: Some(code.out.iter().cloned().zip(shapes).collect()),
                 },
             )
         };
-        let hvp_body = body(&h.hvp, &shape);
-        let gty = grad_type(&sig.params[wrt], elem);
+        let hvp_body = body(&h.hvp, sig.wrt.iter().map(|&p| shape_of(p)).collect());
+        let gtys: Vec<TokenStream> = sig.wrt.iter().map(|&p| grad_type(&sig.params[p], elem)).collect();
+        let gty = match &gtys[..] {
+            [one] => one.clone(),
+            several => quote!((#(#several,)*)),
+        };
         let slice = matches!(sig.params[wrt].kind, ParamKind::Slice { .. });
         let hty = if slice {
             quote!(::std::vec::Vec<#elem>)
@@ -617,7 +654,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             array_type(elem, &square)
         };
         let hessian_body = match &h.dense {
-            Some(code) => body(code, &square),
+            Some(code) => body(code, vec![square.clone()]),
             // A slice: H row-major in a `Vec` of n², by columns H·e_j.
             None if slice => {
                 let hvp = emit::local("hvp");
@@ -721,7 +758,8 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         quote! {
             #[doc = #hvp_doc]
             #allow
-            #vis fn #hvp_name #impl_generics (#(#inputs,)* #tname: #tty) -> (#elem, #gty, #gty) #where_clause {
+            #vis fn #hvp_name #impl_generics (#(#inputs,)* #tangent_param) -> (#elem, #gty, #gty) #where_clause {
+                #tangent_bind
                 #fields
                 #(#core_checks)*
                 #hvp_body
@@ -736,10 +774,10 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             }
         }
     });
-    let jvp_fn = c.jvp.as_ref().map(|&Jvp { value, derivative: d, tangent: t }| {
+    let jvp_fn = c.jvp.as_ref().map(|j| {
+        let (value, d) = (j.value, j.derivative);
         let jvp_name = format_ident!("{}_jvp", name);
-        let tangent = &sig.params[t];
-        let (tname, tty) = (&tangent.name, &tangent.ty);
+        let (tangent_param, tangent_bind) = tangent_params(sig, &j.tangents);
         let body = emit::body(
             &src,
             &Outputs {
@@ -753,13 +791,14 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             },
         );
         let doc = format!(
-            " Value of [`{name}`] and its directional derivative along `tangent` (a change of {}), by forward mode, generated by `#[derive_grad(jvp)]`: returns `(value, derivative)`.",
+            " Value of [`{name}`] and its directional derivative along `tangent` (a change of {}; a tuple of changes for several), by forward mode, generated by `#[derive_grad(jvp)]`: returns `(value, derivative)`.",
             wrt_names_list(sig)
         );
         quote! {
             #[doc = #doc]
             #allow
-            #vis fn #jvp_name #impl_generics (#(#inputs,)* #tname: #tty) -> (#elem, #elem) #where_clause {
+            #vis fn #jvp_name #impl_generics (#(#inputs,)* #tangent_param) -> (#elem, #elem) #where_clause {
+                #tangent_bind
                 #fields
                 #(#core_checks)*
                 #body
@@ -849,6 +888,28 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         #jvp_fn
 
         #hessian_fns
+    }
+}
+
+/// The tangent parameter of `NAME_jvp` / `NAME_hvp` and the statement that
+/// binds its parts: `tangent: T` alone, or `tangent: (T0, T1)` then `let
+/// (tangent_0, tangent_1) = tangent;` for several differentiated
+/// parameters.
+fn tangent_params(sig: &SigInfo, tangents: &[usize]) -> (TokenStream, TokenStream) {
+    match tangents {
+        [t] => {
+            let (name, ty) = (&sig.params[*t].name, &sig.params[*t].ty);
+            (quote!(#name: #ty), quote!())
+        }
+        several => {
+            let whole = emit::local("tangent");
+            let names = several.iter().map(|&t| &sig.params[t].name);
+            let tys = several.iter().map(|&t| &sig.params[t].ty);
+            (
+                quote!(#whole: (#(#tys,)*)),
+                quote!(let (#(#names,)*) = #whole;),
+            )
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! local derivatives of the same table the reverse sweep uses
 //! ([`crate::reverse::local_derivative`]). The tangent of the parameter's
 //! element `j` is element `j` of the `tangent` argument, a parameter of
-//! its own ([`add_tangent_param`]).
+//! its own ([`add_tangent_params`]).
 //!
 //! A loop that stays a loop is rebuilt: the new loop carries, beside each
 //! value the old one carried, its tangent, and its body computes the old
@@ -21,52 +21,63 @@ use std::collections::{HashMap, HashSet};
 use crate::graph::{Graph, Id, Kind, Mode, Op};
 use crate::signature::{ParamInfo, ParamKind, SigInfo};
 
-/// Adds the tangent of the differentiated parameter as a parameter of its
-/// own (same type, a hygienic name) and returns its index, or an error if
-/// the function is not one forward mode supports yet.
-pub fn add_tangent_param(sig: &mut SigInfo) -> Result<usize, String> {
+/// Adds the tangent of each differentiated parameter as a parameter of
+/// its own (same type, a hygienic name: `tangent`, or `tangent_0`,
+/// `tangent_1`, … for several) and returns their indices, in `wrt` order,
+/// or an error if the function is not one forward mode supports yet.
+pub fn add_tangent_params(sig: &mut SigInfo) -> Result<Vec<usize>, String> {
     if sig.outputs != 1 {
         return Err(
             "`jvp` and `hessian` differentiate a loss, a function returning one float".into(),
         );
     }
-    let [input] = sig.wrt_inputs[..] else {
-        return Err(
-            "`jvp` takes a tangent of one differentiated parameter: name one in `wrt(…)`".into(),
-        );
-    };
-    let crate::signature::InputTree::Leaf(p) = sig.inputs[input].tree else {
-        return Err("`jvp` and `hessian` of a struct parameter are not supported yet: differentiate a float or an array of floats".into());
-    };
-    let wrt = &sig.params[p];
-    let supported = match &wrt.kind {
-        ParamKind::Float { .. } => true,
-        // A slice or `Vec` of floats: its tangent is one too, as long.
-        ParamKind::Slice {
-            inner, array_len, ..
-        } => inner.is_empty() && array_len.is_none(),
-        _ => false,
-    };
-    if !supported {
-        return Err(format!(
-            "forward mode (`jvp`, `hessian`) needs the differentiated parameter `{}` to be a float, an array of literal length, or a slice or `Vec` of floats (not of arrays, and not an array whose length is a named constant) for now",
-            wrt.display
-        ));
+    let mut wrt = Vec::new();
+    for &input in &sig.wrt_inputs {
+        let crate::signature::InputTree::Leaf(p) = sig.inputs[input].tree else {
+            return Err("`jvp` and `hessian` of a struct parameter are not supported yet: differentiate floats or arrays of floats".into());
+        };
+        wrt.push(p);
     }
-    let tangent = ParamInfo {
-        name: crate::emit::local("tangent"),
-        kind: wrt.kind.clone(),
-        by_ref: wrt.by_ref,
-        ty: wrt.ty.clone(),
-        display: "tangent".into(),
-        access: None,
-    };
-    sig.params.push(tangent);
-    Ok(sig.params.len() - 1)
+    let several = wrt.len() > 1;
+    let mut tangents = Vec::new();
+    for (k, &p) in wrt.iter().enumerate() {
+        let param = &sig.params[p];
+        let supported = match &param.kind {
+            ParamKind::Float { .. } => true,
+            // A slice or `Vec` of floats: its tangent is one too, as long.
+            ParamKind::Slice {
+                inner, array_len, ..
+            } => inner.is_empty() && array_len.is_none() && !several,
+            _ => false,
+        };
+        if !supported {
+            return Err(format!(
+                "forward mode (`jvp`, `hessian`) needs the differentiated parameter `{}` to be a float, an array of literal length, or (alone in `wrt`) a slice or `Vec` of floats (not of arrays, and not an array whose length is a named constant) for now",
+                param.display
+            ));
+        }
+        let (name, display) = if several {
+            (format!("tangent_{k}"), format!("tangent.{k}"))
+        } else {
+            ("tangent".to_string(), "tangent".to_string())
+        };
+        let tangent = ParamInfo {
+            name: crate::emit::local(&name),
+            kind: param.kind.clone(),
+            by_ref: param.by_ref,
+            ty: param.ty.clone(),
+            display,
+            access: None,
+        };
+        sig.params.push(tangent);
+        tangents.push(sig.params.len() - 1);
+    }
+    Ok(tangents)
 }
 
-/// The value and the tangent of `output` when the elements of parameter
-/// `wrt` move along those of parameter `tangent` (`None`: zero).
+/// The value and the tangent of `output` when the elements of each
+/// parameter `p` of `pairs` move along those of its tangent parameter
+/// `t` (`None`: zero).
 ///
 /// # Errors
 ///
@@ -74,30 +85,27 @@ pub fn add_tangent_param(sig: &mut SigInfo) -> Result<usize, String> {
 pub fn tangent_of(
     g: &mut Graph,
     output: Id,
-    wrt: u32,
-    tangent: u32,
+    pairs: &[(u32, u32)],
 ) -> Result<(Id, Option<Id>), String> {
+    let tangent = |p: u32| pairs.iter().find(|pt| pt.0 == p).map(|pt| pt.1);
+    let wrt: Vec<u32> = pairs.iter().map(|pt| pt.0).collect();
     let f = forward(
         g,
         &[output],
-        wrt,
-        &mut |g, index| {
-            Some(g.node(
-                Op::Param {
-                    param: tangent,
-                    index,
-                },
-                vec![],
-            ))
+        &wrt,
+        &mut |g, param, index| {
+            let t = tangent(param)?;
+            Some(g.node(Op::Param { param: t, index }, vec![]))
         },
-        Some(tangent),
+        &tangent,
     )?;
     Ok((f.primal[0], f.tangent[0]))
 }
 
 /// The tangents of `roots`, gradient nodes of straight-line code, when
-/// element `index` of `wrt` moves by `seed(index)`: Hessian-vector
-/// products (forward mode over the reverse sweep).
+/// element `index` of parameter `param` (one of `wrt`) moves by
+/// `seed(param, index)`: Hessian-vector products (forward mode over the
+/// reverse sweep).
 ///
 /// # Errors
 ///
@@ -107,10 +115,10 @@ pub fn tangent_of(
 pub fn tangents(
     g: &mut Graph,
     roots: &[Id],
-    wrt: u32,
-    seed: &mut dyn FnMut(&mut Graph, u32) -> Option<Id>,
+    wrt: &[u32],
+    seed: &mut dyn FnMut(&mut Graph, u32, u32) -> Option<Id>,
 ) -> Result<Vec<Option<Id>>, String> {
-    Ok(forward(g, roots, wrt, seed, None)?.tangent)
+    Ok(forward(g, roots, wrt, seed, &|_| None)?.tangent)
 }
 
 /// The mode choice of `NAME_grad`: forward mode when the function is
@@ -142,20 +150,27 @@ pub fn cheaper_by_forward(g: &mut Graph, sig: &SigInfo, output: Id) -> Option<(I
     if !carries_active {
         return None;
     }
-    let f = forward(g, &[output], p as u32, &mut |g, _| Some(g.konst(1.0)), None).ok()?;
+    let f = forward(
+        g,
+        &[output],
+        &[p as u32],
+        &mut |g, _, _| Some(g.konst(1.0)),
+        &|_| None,
+    )
+    .ok()?;
     let d = f.tangent[0].unwrap_or_else(|| g.konst(0.0));
     Some((f.primal[0], d))
 }
 
 const LOOPS: &str = "forward mode (`jvp`, `hessian`) does not differentiate this use of a loop or of the parameter read at run-time indices yet: use `NAME_grad`";
 
-/// The tangents of `roots` when element `index` of parameter `wrt` moves
-/// by `seed(index)` (`None`: not at all), and the roots' values as the
+/// The tangents of `roots` when element `index` of parameter `param` (one
+/// of `wrt`) moves by `seed(param, index)` (`None`: not at all), and the roots' values as the
 /// new graph computes them: where the tangents pass through a loop that
 /// stays a loop, that loop is rebuilt carrying the tangents beside its
 /// own values, and the values after it are read from the new loop.
-/// `buffer` is the tangent of the parameter read whole (an array read at
-/// run-time indices): the tangent parameter, read the same way. The roots
+/// `buffer(param)` is the tangent of the parameter read whole (an array
+/// read at run-time indices): its tangent parameter, read the same way. The roots
 /// may be gradient nodes of the reverse sweep of straight-line code: their
 /// tangents are Hessian-vector products.
 ///
@@ -167,9 +182,9 @@ const LOOPS: &str = "forward mode (`jvp`, `hessian`) does not differentiate this
 pub fn forward(
     g: &mut Graph,
     roots: &[Id],
-    wrt: u32,
-    seed: &mut dyn FnMut(&mut Graph, u32) -> Option<Id>,
-    buffer: Option<u32>,
+    wrt: &[u32],
+    seed: &mut dyn FnMut(&mut Graph, u32, u32) -> Option<Id>,
+    buffer: &dyn Fn(u32) -> Option<u32>,
 ) -> Result<Forward, String> {
     let saved = (g.mode, g.current, g.guard);
     g.mode = Mode::Gradient;
@@ -191,9 +206,9 @@ pub struct Forward {
 }
 
 struct Sweep<'s> {
-    wrt: u32,
-    seed: &'s mut dyn FnMut(&mut Graph, u32) -> Option<Id>,
-    buffer: Option<u32>,
+    wrt: Vec<u32>,
+    seed: &'s mut dyn FnMut(&mut Graph, u32, u32) -> Option<Id>,
+    buffer: &'s dyn Fn(u32) -> Option<u32>,
     live: Vec<bool>,
     active: Vec<bool>,
     /// The live nodes of each region, in arena order.
@@ -239,12 +254,12 @@ impl<'s> Sweep<'s> {
     fn new(
         g: &Graph,
         roots: &[Id],
-        wrt: u32,
-        seed: &'s mut dyn FnMut(&mut Graph, u32) -> Option<Id>,
-        buffer: Option<u32>,
+        wrt: &[u32],
+        seed: &'s mut dyn FnMut(&mut Graph, u32, u32) -> Option<Id>,
+        buffer: &'s dyn Fn(u32) -> Option<u32>,
     ) -> Sweep<'s> {
         let live = crate::emit::live_nodes(g, roots);
-        let active = crate::reverse::activity(g, &|p| p == wrt);
+        let active = crate::reverse::activity(g, &|p| wrt.contains(&p));
         let mut region_nodes = vec![Vec::new(); g.regions.len()];
         let mut active_storages = HashSet::new();
         for i in 0..live.len() {
@@ -257,7 +272,7 @@ impl<'s> Sweep<'s> {
             }
         }
         Sweep {
-            wrt,
+            wrt: wrt.to_vec(),
             seed,
             buffer,
             live,
@@ -418,8 +433,8 @@ impl<'s> Sweep<'s> {
         let i = id.index();
         let index_args = |args: &[Id]| args[1..].to_vec();
         Ok(match *op {
-            Op::Param { param, index } if param == self.wrt => (self.seed)(g, index),
-            Op::ArrayParam(p) if p == self.wrt => match self.buffer {
+            Op::Param { param, index } if self.wrt.contains(&param) => (self.seed)(g, param, index),
+            Op::ArrayParam(p) if self.wrt.contains(&p) => match (self.buffer)(p) {
                 Some(t) => Some(g.node(Op::ArrayParam(t), vec![])),
                 None => return Err(LOOPS.into()),
             },

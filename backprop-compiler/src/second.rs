@@ -36,16 +36,17 @@ pub struct SecondOrder {
     pub graph: Option<Graph>,
     /// The loss.
     pub value: Id,
-    /// The gradient.
-    pub grad: Grad,
-    /// H·v (shaped as the parameter), or H's entries row-major.
-    pub out: Grad,
+    /// The gradient, per differentiated parameter.
+    pub grad: Vec<Grad>,
+    /// H·v (per parameter, shaped as it), or H's entries row-major (one).
+    pub out: Vec<Grad>,
 }
 
 /// What `#[derive_grad(hessian)]` emits.
 pub struct Hessian {
-    /// The index of the tangent parameter `v` of `NAME_hvp`.
-    pub tangent: usize,
+    /// The index of the tangent parameter of each differentiated one (the
+    /// `v` of `NAME_hvp`).
+    pub tangents: Vec<usize>,
     /// `NAME_hvp`.
     pub hvp: SecondOrder,
     /// `NAME_hessian` written out entry by entry; `None`: assembled at run
@@ -53,11 +54,11 @@ pub struct Hessian {
     pub dense: Option<SecondOrder>,
 }
 
-/// The differentiated parameter.
-pub struct Wrt<'a> {
+/// A differentiated parameter.
+pub struct WrtParam<'a> {
     /// Its index among the parameters.
     pub param: usize,
-    /// The index of the tangent parameter.
+    /// The index of its tangent parameter.
     pub tangent: usize,
     /// Its flat element count.
     pub len: usize,
@@ -65,6 +66,33 @@ pub struct Wrt<'a> {
     pub shape: &'a [usize],
     /// A slice or `Vec` (its length known at run time only).
     pub slice: bool,
+}
+
+/// The differentiated parameters, in `wrt` order; H is over their flat
+/// elements in that order.
+pub struct Wrt<'a> {
+    /// Each one.
+    pub params: Vec<WrtParam<'a>>,
+}
+
+impl Wrt<'_> {
+    fn ids(&self) -> Vec<u32> {
+        self.params.iter().map(|w| w.param as u32).collect()
+    }
+    fn tangent_of(&self, p: u32) -> Option<u32> {
+        self.params
+            .iter()
+            .find(|w| w.param as u32 == p)
+            .map(|w| w.tangent as u32)
+    }
+    /// The total flat element count (H is that square).
+    pub fn len(&self) -> usize {
+        self.params.iter().map(|w| w.len).sum()
+    }
+    /// Whether there is no element.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Makes the tangent parameter `t` readable at run-time indices as
@@ -79,73 +107,97 @@ pub fn tangent_reads_like(g: &mut Graph, p: u32, t: u32) {
 }
 
 /// A lowered function: graph, loss node, and the node of each flat
-/// element of the differentiated parameter.
+/// element of each differentiated parameter.
 pub struct Lowered {
     /// The graph (forward computation only).
     pub graph: Graph,
     /// The loss.
     pub output: Id,
-    /// The differentiated parameter's element nodes.
-    pub param_nodes: Vec<Option<Id>>,
+    /// Each differentiated parameter's element nodes, in `wrt` order.
+    pub param_nodes: Vec<Vec<Option<Id>>>,
 }
 
-/// Whether the loss reaches a loop that stays a loop, or reads the
-/// parameter at run-time indices.
-pub fn has_loops(g: &Graph, output: Id, wrt: usize) -> bool {
+/// Whether the loss reaches a loop that stays a loop, or reads a
+/// differentiated parameter at run-time indices.
+pub fn has_loops(g: &Graph, output: Id, wrt: &[usize]) -> bool {
     let live = crate::emit::live_nodes(g, &[output]);
     (0..live.len()).any(|i| {
         live[i]
             && match g.get(Id(i as u32)).op {
                 Op::Loop(_) => true,
-                Op::ArrayParam(p) => p as usize == wrt,
+                Op::ArrayParam(p) => wrt.contains(&(p as usize)),
                 _ => false,
             }
     })
 }
 
 /// The Hessian code of a function whose graph `g` (after its gradient
-/// sweep, the gradient of the parameter being `grad`) has no loop that
+/// sweep, the gradients of the parameters being `grads`) has no loop that
 /// stays a loop: both functions on that graph.
 pub fn straight(
     g: &mut Graph,
     output: Id,
-    grad: &[Id],
+    grads: &[Vec<Id>],
     wrt: &Wrt,
-    dense: bool,
 ) -> Result<Hessian, String> {
-    let zero = |g: &mut Graph, t: Option<Id>| t.unwrap_or_else(|| g.konst(0.0));
-    let t = wrt.tangent as u32;
-    let hv = crate::forward::tangents(g, grad, wrt.param as u32, &mut |g, index| {
+    let roots: Vec<Id> = grads.concat();
+    let hv = crate::forward::tangents(g, &roots, &wrt.ids(), &mut |g, param, index| {
+        let t = wrt.tangent_of(param)?;
         Some(g.node(Op::Param { param: t, index }, vec![]))
     })?;
-    let hv = hv.into_iter().map(|x| zero(g, x)).collect();
-    let rows = if dense {
-        Some(rows(g, grad, wrt)?)
-    } else {
-        None
-    };
-    let code = |out| SecondOrder {
-        graph: None,
-        value: output,
-        grad: Grad::Elements(grad.to_vec()),
-        out,
-    };
+    let mut hv = hv.into_iter();
+    let hv: Vec<Grad> = grads
+        .iter()
+        .map(|gr| {
+            Grad::Elements(
+                (0..gr.len())
+                    .map(|_| hv.next().flatten().unwrap_or_else(|| g.konst(0.0)))
+                    .collect(),
+            )
+        })
+        .collect();
+    let h = rows(g, &roots, wrt)?;
+    let grad: Vec<Grad> = grads.iter().map(|gr| Grad::Elements(gr.clone())).collect();
     Ok(Hessian {
-        tangent: wrt.tangent,
-        hvp: code(Grad::Elements(hv)),
-        dense: rows.map(|r| code(Grad::Elements(r))),
+        tangents: wrt.params.iter().map(|w| w.tangent).collect(),
+        hvp: SecondOrder {
+            graph: None,
+            value: output,
+            grad: grad.clone(),
+            out: hv,
+        },
+        dense: Some(SecondOrder {
+            graph: None,
+            value: output,
+            grad,
+            out: vec![Grad::Elements(h)],
+        }),
     })
 }
 
-/// H row-major, column by column with unit tangents.
+/// H row-major over the flat elements of the parameters, column by column
+/// with unit tangents (`grad`: the gradient's elements in that order).
 fn rows(g: &mut Graph, grad: &[Id], wrt: &Wrt) -> Result<Vec<Id>, String> {
-    let n = wrt.len;
+    let n = wrt.len();
+    // The flat position of each parameter's first element.
+    let mut offsets = Vec::new();
+    let mut at = 0;
+    for w in &wrt.params {
+        offsets.push((w.param as u32, at));
+        at += w.len;
+    }
+    let position = |param: u32, index: u32| {
+        offsets
+            .iter()
+            .find(|o| o.0 == param)
+            .map(|o| o.1 + index as usize)
+    };
     let mut rows: Vec<Vec<Id>> = vec![Vec::with_capacity(n); n];
-    for j in 0..n as u32 {
+    for j in 0..n {
         // Column j by a unit tangent: constants fold, so entries that are
         // structurally zero become the constant 0.
-        let col = crate::forward::tangents(g, grad, wrt.param as u32, &mut |g, index| {
-            (index == j).then(|| g.konst(1.0))
+        let col = crate::forward::tangents(g, grad, &wrt.ids(), &mut |g, param, index| {
+            (position(param, index) == Some(j)).then(|| g.konst(1.0))
         })?;
         for (i, x) in col.into_iter().enumerate() {
             let x = x.unwrap_or_else(|| g.konst(0.0));
@@ -172,104 +224,129 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
     if (0..live.len()).any(|i| live[i] && matches!(g.get(Id(i as u32)).op, Op::Call(_))) {
         return Err(CALLS.into());
     }
-    let (p, t) = (wrt.param as u32, wrt.tangent as u32);
-    tangent_reads_like(g, p, t);
-    if wrt.len == 1 && wrt.shape.is_empty() && !wrt.slice {
-        // One scalar: forward mode twice, no tape. The first pass carries
-        // f' beside each value; the second, seeded with v, carries the
-        // derivatives of both: f'' · v. H (1×1) is then that with v = 1.
-        let first = crate::forward::forward(g, &[output], p, &mut |g, _| Some(g.konst(1.0)), None)?;
-        let d1 = first.tangent[0].unwrap_or_else(|| g.konst(0.0));
-        let second = crate::forward::forward(
-            g,
-            &[first.primal[0], d1],
-            p,
-            &mut |g, index| Some(g.node(Op::Param { param: t, index }, vec![])),
-            None,
-        )?;
-        let hv = second.tangent[1].unwrap_or_else(|| g.konst(0.0));
-        return Ok(Hessian {
-            tangent: wrt.tangent,
-            hvp: SecondOrder {
-                graph: Some(graph),
-                value: second.primal[0],
-                grad: Grad::Elements(vec![second.primal[1]]),
-                out: Grad::Elements(vec![hv]),
-            },
-            dense: None,
-        });
+    for w in &wrt.params {
+        tangent_reads_like(g, w.param as u32, w.tangent as u32);
     }
-    let mut seeds: Vec<Option<Id>> = vec![None; wrt.len];
+    let tangents: Vec<usize> = wrt.params.iter().map(|w| w.tangent).collect();
+    if let [w] = &wrt.params[..] {
+        if w.len == 1 && w.shape.is_empty() && !w.slice {
+            // One scalar: forward mode twice, no tape. The first pass
+            // carries f' beside each value; the second, seeded with v,
+            // carries the derivatives of both: f'' · v. H (1×1) is then
+            // that with v = 1.
+            let (p, t) = (w.param as u32, w.tangent as u32);
+            let first = crate::forward::forward(
+                g,
+                &[output],
+                &[p],
+                &mut |g, _, _| Some(g.konst(1.0)),
+                &|_| None,
+            )?;
+            let d1 = first.tangent[0].unwrap_or_else(|| g.konst(0.0));
+            let second = crate::forward::forward(
+                g,
+                &[first.primal[0], d1],
+                &[p],
+                &mut |g, _, index| Some(g.node(Op::Param { param: t, index }, vec![])),
+                &|_| None,
+            )?;
+            let hv = second.tangent[1].unwrap_or_else(|| g.konst(0.0));
+            return Ok(Hessian {
+                tangents,
+                hvp: SecondOrder {
+                    graph: Some(graph),
+                    value: second.primal[0],
+                    grad: vec![Grad::Elements(vec![second.primal[1]])],
+                    out: vec![Grad::Elements(vec![hv])],
+                },
+                dense: None,
+            });
+        }
+    }
+    let mut seeds: Vec<Vec<Option<Id>>> = wrt.params.iter().map(|w| vec![None; w.len]).collect();
     let fw = crate::forward::forward(
         g,
         &[output],
-        p,
-        &mut |g, index| {
+        &wrt.ids(),
+        &mut |g, param, index| {
+            let k = wrt.params.iter().position(|w| w.param as u32 == param)?;
+            let t = wrt.params[k].tangent as u32;
             let id = g.node(Op::Param { param: t, index }, vec![]);
-            seeds[index as usize] = Some(id);
+            if let Some(slot) = seeds[k].get_mut(index as usize) {
+                *slot = Some(id);
+            }
             Some(id)
         },
-        Some(t),
+        &|p| wrt.tangent_of(p),
     )?;
-    let (grad, hv) = match fw.tangent[0] {
+    let adj = match fw.tangent[0] {
         Some(d) => {
-            let adj = reverse::sweep(g, d, &|q| q == p || q == t);
-            (
-                assemble(g, &adj, t, &seeds, wrt),
-                assemble(g, &adj, p, &param_nodes, wrt),
-            )
+            let targets: Vec<u32> = wrt
+                .params
+                .iter()
+                .flat_map(|w| [w.param as u32, w.tangent as u32])
+                .collect();
+            reverse::sweep(g, d, &|q| targets.contains(&q))
         }
-        // Constant in the parameter: both are zero.
-        None => {
-            let empty = Adjoints {
-                adjoint: Vec::new(),
-                forward_len: 0,
-                buffers: Default::default(),
-            };
-            (
-                assemble(g, &empty, t, &[], wrt),
-                assemble(g, &empty, p, &[], wrt),
-            )
-        }
+        // Constant in the parameters: both are zero.
+        None => Adjoints {
+            adjoint: Vec::new(),
+            forward_len: 0,
+            buffers: Default::default(),
+        },
     };
+    let mut grad = Vec::new();
+    let mut hv = Vec::new();
+    for (k, w) in wrt.params.iter().enumerate() {
+        grad.push(assemble(g, &adj, w.tangent as u32, &seeds[k], w));
+        hv.push(assemble(g, &adj, w.param as u32, &param_nodes[k], w));
+    }
     let hvp = SecondOrder {
-        graph: None,
+        graph: Some(graph),
         value: fw.primal[0],
         grad,
         out: hv,
     };
-    let hvp = SecondOrder {
-        graph: Some(graph),
-        ..hvp
-    };
     let dense = match unrolled {
-        Some(u) if !has_loops(&u.graph, u.output, wrt.param) => {
+        Some(u)
+            if !has_loops(
+                &u.graph,
+                u.output,
+                &wrt.params.iter().map(|w| w.param).collect::<Vec<_>>(),
+            ) =>
+        {
             let Lowered {
                 mut graph,
                 output,
                 param_nodes,
             } = u;
             let g = &mut graph;
-            let adj = reverse::sweep(g, output, &|q| q == p);
-            let grad: Vec<Id> = param_nodes
+            let ids = wrt.ids();
+            let adj = reverse::sweep(g, output, &|q| ids.contains(&q));
+            let grads: Vec<Vec<Id>> = param_nodes
                 .iter()
-                .map(|n| {
-                    n.and_then(|n| adj.adjoint.get(n.index()).copied().flatten())
-                        .unwrap_or_else(|| g.konst(0.0))
+                .map(|nodes| {
+                    nodes
+                        .iter()
+                        .map(|n| {
+                            n.and_then(|n| adj.adjoint.get(n.index()).copied().flatten())
+                                .unwrap_or_else(|| g.konst(0.0))
+                        })
+                        .collect()
                 })
                 .collect();
-            let h = rows(g, &grad, wrt)?;
+            let h = rows(g, &grads.concat(), wrt)?;
             Some(SecondOrder {
                 graph: Some(graph),
                 value: output,
-                grad: Grad::Elements(grad),
-                out: Grad::Elements(h),
+                grad: grads.into_iter().map(Grad::Elements).collect(),
+                out: vec![Grad::Elements(h)],
             })
         }
         _ => None,
     };
     Ok(Hessian {
-        tangent: wrt.tangent,
+        tangents,
         hvp,
         dense,
     })
@@ -280,7 +357,7 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
 ///
 /// A slice's gradient is a buffer as long as the differentiated slice
 /// (zero where nothing flowed back).
-fn assemble(g: &mut Graph, adj: &Adjoints, p: u32, nodes: &[Option<Id>], wrt: &Wrt) -> Grad {
+fn assemble(g: &mut Graph, adj: &Adjoints, p: u32, nodes: &[Option<Id>], wrt: &WrtParam) -> Grad {
     let shape = wrt.shape;
     let elems: Vec<Id> = (0..wrt.len)
         .map(|j| {

@@ -358,3 +358,101 @@ fn scalar_through_a_long_loop() {
         assert!((h - f2).abs() <= 1e-9 * (1.0 + f2.abs()), "{h} vs {f2}");
     }
 }
+
+/// Several differentiated parameters: the tangent is a tuple, H is over
+/// their flat elements in `wrt` order (here 1 + 3 = 4), `[[F; 4]; 4]`.
+#[derive_grad(jvp, hessian, wrt(a, w))]
+fn pair<F: Float>(a: F, w: [F; 3], c: F) -> F {
+    let s = w[0] * a.sin() + w[1] * w[2] * c;
+    (s * a).tanh() + w[2].powi(3) * a
+}
+
+/// Several parameters through a loop that stays a loop (40 iterations):
+/// H·v by reverse over forward, H from the loop unrolled.
+#[derive_grad(jvp, hessian, wrt(x0, r))]
+fn logistic_pair<F: Float>(x0: F, r: F) -> F {
+    let mut x = x0;
+    for _ in 0..40 {
+        x = r * x * (F::one() - x);
+    }
+    x
+}
+
+#[test]
+fn several_parameters() {
+    let (a, w, c) = (0.7f64, [0.3, -1.1, 0.5], 0.9);
+    let (value, g, h) = pair_hessian(a, w, c);
+    assert_eq!(value.to_bits(), pair(a, w, c).to_bits());
+    let g_ref = pair_grad(a, w, c).1;
+    assert_eq!(g, g_ref);
+    // Column j of H: dual numbers along e_j through the generic gradient.
+    for j in 0..4 {
+        let e = |k: usize| if k == j { 1.0 } else { 0.0 };
+        let ad = Dual64F::new(a, e(0));
+        let wd: [Dual64F; 3] = std::array::from_fn(|k| Dual64F::new(w[k], e(k + 1)));
+        let (_, (ga, gw)) = pair_grad(ad, wd, Dual64F::new(c, 0.0));
+        let col = [ga.eps(), gw[0].eps(), gw[1].eps(), gw[2].eps()];
+        for i in 0..4 {
+            assert!(
+                (h[i][j] - col[i]).abs() <= 1e-12 * (1.0 + col[i].abs()),
+                "H[{i}][{j}]: {} vs {}",
+                h[i][j],
+                col[i]
+            );
+        }
+    }
+    let v = (0.5, [1.0, -0.25, 2.0]);
+    let vf = [v.0, v.1[0], v.1[1], v.1[2]];
+    let (value, g2, (hva, hvw)) = pair_hvp(a, w, c, v);
+    assert_eq!(value.to_bits(), pair(a, w, c).to_bits());
+    assert_eq!(g2, g_ref);
+    let hv = [hva, hvw[0], hvw[1], hvw[2]];
+    for i in 0..4 {
+        let row: f64 = (0..4).map(|j| h[i][j] * vf[j]).sum();
+        assert!((hv[i] - row).abs() <= 1e-12 * (1.0 + row.abs()), "Hv[{i}]");
+    }
+    let (value, d) = pair_jvp(a, w, c, v);
+    assert_eq!(value.to_bits(), pair(a, w, c).to_bits());
+    let dot = g_ref.0 * v.0 + (0..3).map(|k| g_ref.1[k] * v.1[k]).sum::<f64>();
+    assert!((d - dot).abs() <= 1e-12 * (1.0 + dot.abs()));
+
+    let (x0, r) = (0.3f64, 2.7);
+    let (value, g, h) = logistic_pair_hessian(x0, r);
+    assert_eq!(value.to_bits(), logistic_pair(x0, r).to_bits());
+    let g_ref = logistic_pair_grad(x0, r).1;
+    assert!((g.0 - g_ref.0).abs() <= 1e-12 * (1.0 + g_ref.0.abs()));
+    assert!((g.1 - g_ref.1).abs() <= 1e-12 * (1.0 + g_ref.1.abs()));
+    for j in 0..2 {
+        let e = |k: usize| if k == j { 1.0 } else { 0.0 };
+        let (_, (gx, gr)) = logistic_pair_grad(Dual64F::new(x0, e(0)), Dual64F::new(r, e(1)));
+        let col = [gx.eps(), gr.eps()];
+        for i in 0..2 {
+            assert!(
+                (h[i][j] - col[i]).abs() <= 1e-9 * (1.0 + col[i].abs()),
+                "H[{i}][{j}]: {} vs {}",
+                h[i][j],
+                col[i]
+            );
+        }
+    }
+    let v = (0.5, -1.5);
+    let (value, g2, hv) = logistic_pair_hvp(x0, r, v);
+    assert_eq!(value.to_bits(), logistic_pair(x0, r).to_bits());
+    assert!((g2.0 - g_ref.0).abs() <= 1e-12 * (1.0 + g_ref.0.abs()));
+    let rows = [h[0][0] * v.0 + h[0][1] * v.1, h[1][0] * v.0 + h[1][1] * v.1];
+    assert!(
+        (hv.0 - rows[0]).abs() <= 1e-9 * (1.0 + rows[0].abs()),
+        "{} vs {}",
+        hv.0,
+        rows[0]
+    );
+    assert!(
+        (hv.1 - rows[1]).abs() <= 1e-9 * (1.0 + rows[1].abs()),
+        "{} vs {}",
+        hv.1,
+        rows[1]
+    );
+    let (_, d) = logistic_pair_jvp(x0, r, v);
+    let dot = g_ref.0 * v.0 + g_ref.1 * v.1;
+    assert!((d - dot).abs() <= 1e-9 * (1.0 + dot.abs()));
+}

@@ -17,10 +17,15 @@ fn calls_in_loop(w: [f64; 100]) -> f64 {
     s
 }
 
-// Its tangent is one parameter's.
-#[derive_grad(jvp, wrt(a, b))]
-fn two(a: f64, b: f64) -> f64 {
-    a * b
+// With several parameters H is written out, which needs loops of
+// compile-time length.
+#[derive_grad(hessian, wrt(a, b))]
+fn two(a: f64, b: f64, n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        s += a * b * i as f64;
+    }
+    s
 }
 
 // A slice of arrays' tangent is not supported yet (a slice of floats is).

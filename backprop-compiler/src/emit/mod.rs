@@ -55,7 +55,8 @@ pub struct Outputs<'a> {
     pub tangent: Option<Id>,
     /// Return `(value, gradient, this array)`: its elements, row-major,
     /// and its shape (`NAME_hvp`'s H·v, `NAME_hessian`'s H).
-    pub extra: Option<(Grad, Vec<usize>)>,
+    /// (Several: a tuple of them, H·v per parameter.)
+    pub extra: Option<Vec<(Grad, Vec<usize>)>>,
 }
 
 /// Where `NAME_grad_acc` adds the gradient and finds its workspace.
@@ -800,10 +801,11 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     let (g, elem) = (src.g, src.elem);
     let mut roots = vec![out.value];
     roots.extend(out.tangent);
-    match &out.extra {
-        Some((Grad::Elements(ids), _)) => roots.extend(ids),
-        Some((Grad::Buffer(b), _)) => roots.push(*b),
-        None => {}
+    for (extra, _) in out.extra.iter().flatten() {
+        match extra {
+            Grad::Elements(ids) => roots.extend(ids),
+            Grad::Buffer(b) => roots.push(*b),
+        }
     }
     roots.extend(g.checks.iter().map(|c| c.cond));
     for p in &g.prints {
@@ -959,16 +961,23 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     } else {
         quote!((#(#grads,)*))
     };
-    if let Some((extra, shape)) = &out.extra {
-        let extra = match extra {
-            Grad::Buffer(b) => expr[b.index()].clone().unwrap(),
-            Grad::Elements(ids) => {
-                let flat: Vec<TokenStream> = ids
-                    .iter()
-                    .map(|id| expr[id.index()].clone().unwrap())
-                    .collect();
-                nest(&flat, shape)
-            }
+    if let Some(extras) = &out.extra {
+        let extras: Vec<TokenStream> = extras
+            .iter()
+            .map(|(extra, shape)| match extra {
+                Grad::Buffer(b) => expr[b.index()].clone().unwrap(),
+                Grad::Elements(ids) => {
+                    let flat: Vec<TokenStream> = ids
+                        .iter()
+                        .map(|id| expr[id.index()].clone().unwrap())
+                        .collect();
+                    nest(&flat, shape)
+                }
+            })
+            .collect();
+        let extra = match &extras[..] {
+            [one] => one.clone(),
+            several => quote!((#(#several,)*)),
         };
         return quote! {
             #(#stmts)*
