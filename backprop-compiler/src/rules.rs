@@ -136,6 +136,33 @@ pub const RULES: &[(&str, &str, &str, Exactness)] = &[
         "(* ?a (- ?b ?c))",
         GradientOnly,
     ),
+    // The product rule on `(k·a)·b` gives `b'·(k·a) + a·(k·b')`-like pairs:
+    // `x·(k·y) + y·(k·x)` is one product, `2k·(x·y)` (every order of the
+    // stored, sorted operands).
+    (
+        "product-pair",
+        "(+ (* ?b (* #a ?c)) (* ?c (* #a ?b)))",
+        "(* (* 2 #a) (* ?b ?c))",
+        GradientOnly,
+    ),
+    (
+        "product-pair-2",
+        "(+ (* (* #a ?c) ?b) (* ?c (* #a ?b)))",
+        "(* (* 2 #a) (* ?b ?c))",
+        GradientOnly,
+    ),
+    (
+        "product-pair-3",
+        "(+ (* ?b (* #a ?c)) (* (* #a ?b) ?c))",
+        "(* (* 2 #a) (* ?b ?c))",
+        GradientOnly,
+    ),
+    (
+        "product-pair-4",
+        "(+ (* (* #a ?c) ?b) (* (* #a ?b) ?c))",
+        "(* (* 2 #a) (* ?b ?c))",
+        GradientOnly,
+    ),
     // signs
     ("neg-neg", "(neg (neg ?a))", "?a", Exact),
     ("neg-sub", "(neg (- ?a ?b))", "(- ?b ?a)", GradientOnly), // sign of zero
