@@ -408,8 +408,13 @@ impl<'s> Sweep<'s> {
             self.map.insert(id, v);
         }
         // A storage some active value is written to gets a tangent
-        // storage, though its initial contents are constant.
-        if !self.active[i] && !self.active_storages.contains(&id) {
+        // storage, though its initial contents are constant, and every
+        // update of it a tangent update, even one that writes a constant
+        // (else the chain of tangent buffers breaks there and what later
+        // reads of it carry is lost).
+        let in_active_storage =
+            g.kinds[i] == Kind::Buffer && self.active_storages.contains(&g.storage(id));
+        if !self.active[i] && !in_active_storage {
             return Ok(());
         }
         let saved = g.guard;
@@ -479,8 +484,12 @@ impl<'s> Sweep<'s> {
                     return Ok(None);
                 };
                 let n = old.len();
-                let zero = g.konst(0.0);
-                let tv = self.tan_of(g, old[n - 1]).unwrap_or(zero);
+                let tv = self.tan_of(g, old[n - 1]);
+                if *op == Op::ScatterAdd && tv.is_none() {
+                    // Adding a constant: the tangents are unchanged.
+                    return Ok(Some(tb));
+                }
+                let tv = tv.unwrap_or_else(|| g.konst(0.0));
                 let mut a = vec![tb];
                 a.extend(&args[1..n - 1]);
                 a.push(tv);

@@ -27,6 +27,14 @@ use crate::reverse::{self, Adjoints};
 /// code is as large as H), within the lowering's limits on graph size.
 pub const UNROLL_FOR_HESSIAN: i128 = 100_000;
 
+/// The most operations `NAME_hessian` may have when H is written out from
+/// the unrolled function (value, gradient and every entry of H); past it,
+/// H is assembled from the columns H·eⱼ at run time instead, with code the
+/// size of the loops rather than of their trip counts. (A difftest fixture
+/// with a triangular 35-step double loop wrote out 165,000 lines, and
+/// rustc ran out of 24 GB compiling them.)
+pub const MAX_WRITTEN_OUT_HESSIAN: usize = 20_000;
+
 /// Why a Hessian through a call is refused.
 pub const CALLS: &str = "second derivatives through a call to another #[derive_grad] function are not supported yet: its companion returns first derivatives only (write the callee's computation in this function)";
 
@@ -336,7 +344,14 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
                 })
                 .collect();
             let h = rows(g, &grads.concat(), wrt)?;
-            Some(SecondOrder {
+            let mut roots = vec![output];
+            roots.extend(grads.iter().flatten());
+            roots.extend(&h);
+            let size = crate::emit::live_nodes(g, &roots)
+                .iter()
+                .filter(|&&l| l)
+                .count();
+            (size <= MAX_WRITTEN_OUT_HESSIAN).then(|| SecondOrder {
                 graph: Some(graph),
                 value: output,
                 grad: grads.into_iter().map(Grad::Elements).collect(),

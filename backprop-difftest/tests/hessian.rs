@@ -456,3 +456,53 @@ fn several_parameters() {
     let dot = g_ref.0 * v.0 + g_ref.1 * v.1;
     assert!((d - dot).abs() <= 1e-9 * (1.0 + dot.abs()));
 }
+
+/// Found by the differential test with `BACKPROP_DIFFTEST_SEED=99` (its
+/// case_050, reduced): an adjoint buffer updated with a constant before an
+/// active update (`d_h7[3] += 1`, then `d_h7[2] += x₁·…`) had no tangent
+/// update for the constant one, so the tangent buffer's chain broke there
+/// and row 2 of H lost half of ∂²f/∂x₂∂x₁ and ∂²f/∂x₂² (H not symmetric).
+/// The dead loop of run-time length and the write at a run-time index are
+/// what made that order of updates appear.
+#[derive_grad(hessian)]
+fn dead_loop_and_run_time_write<F: Float>(x: [F; 3], n: i32) -> F {
+    // A loop of run-time length whose results nothing reads.
+    for i1 in 0..(n as usize % 5) {
+        let mut a3: F = F::from(i1).unwrap();
+        a3 = a3 - x[1];
+    }
+    let mut h7 = [F::zero(); 4];
+    for i8 in 0..4 {
+        h7[i8] = F::from(1.3333333333333333).unwrap() * (if i8 < 3 { x[i8] } else { x[0] });
+    }
+    // A write at a run-time index.
+    h7[n as usize % 4] = x[1] / (x[0] * x[0] + F::from(0.5).unwrap());
+    let mut h9 = [F::zero(); 3];
+    for i10 in 0..3 {
+        h9[i10] = (F::from(0.765625).unwrap()).min(x[i10 % 3]) * (x[1] * h7[2]);
+    }
+    h7[3] + h9[2]
+}
+
+#[test]
+fn hessian_through_an_adjoint_buffer_updated_with_a_constant() {
+    let x = [-0.031005859375f64, -0.827880859375, 0.140869140625];
+    let (value, _, h) = dead_loop_and_run_time_write_hessian(x, 300);
+    assert_eq!(
+        value.to_bits(),
+        dead_loop_and_run_time_write(x, 300).to_bits()
+    );
+    for j in 0..3 {
+        let xd: [Dual64F; 3] =
+            std::array::from_fn(|k| Dual64F::new(x[k], if k == j { 1.0 } else { 0.0 }));
+        let (_, gd) = dead_loop_and_run_time_write_grad(xd, 300);
+        for i in 0..3 {
+            assert!(
+                (h[i][j] - gd[i].eps()).abs() <= 1e-9 * (1.0 + h[i][j].abs()),
+                "H[{i}][{j}]: {} vs {}",
+                h[i][j],
+                gd[i].eps()
+            );
+        }
+    }
+}
