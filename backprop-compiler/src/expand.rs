@@ -326,7 +326,8 @@ fn compile_output(
             }
         }
     }
-    // The mode choice of `NAME_grad` (its other companions stay reverse).
+    // The mode choice of `NAME_grad` and `NAME_grad_acc(_with)`; `NAME_vjp`,
+    // which other functions call, stays reverse mode.
     let forward_grad = crate::forward::cheaper_by_forward(&mut lowered.graph, &sig, lowered.output);
     // Forward mode, on the same graph (its nodes are emitted only by
     // `NAME_jvp`, which has them as roots).
