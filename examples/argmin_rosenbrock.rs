@@ -39,7 +39,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 use std::time::{Duration, Instant};
 
-use backprop::core::argmin::core::{Executor, State, TerminationReason};
+use backprop::core::argmin::core::{Executor, OptimizationResult, State, TerminationReason};
 use backprop::core::argmin::solver::linesearch::MoreThuenteLineSearch;
 use backprop::core::argmin::solver::newton::NewtonCG;
 use backprop::core::argmin::solver::quasinewton::LBFGS;
@@ -121,6 +121,29 @@ fn stop_text(reason: Option<&TerminationReason>) -> String {
     reason.map_or_else(|| "running".to_string(), |r| r.to_string())
 }
 
+/// One argmin run as printed: its state at the end and the problem's
+/// counts (`products`: the Hessian-vector products counted outside argmin).
+fn argmin_run<O, S, I>(
+    name: &'static str,
+    r: &OptimizationResult<O, S, I>,
+    time: Duration,
+    products: Option<usize>,
+) -> Run
+where
+    I: State<Param = Vec<f64>, Float = f64>,
+{
+    let s = r.state();
+    Run {
+        name,
+        iterations: s.get_iter(),
+        evaluations: counts(&r.problem.counts, products),
+        x: s.get_best_param().cloned().unwrap_or_default(),
+        value: s.get_best_cost(),
+        stop: stop_text(s.get_termination_reason()),
+        time,
+    }
+}
+
 /// Runs every solver from `x0`.
 pub fn run(x0: [f64; N]) -> Report {
     // The loss, gradient and Hessian as closures over &[f64; 100], the
@@ -146,17 +169,12 @@ pub fn run(x0: [f64; N]) -> Report {
         .configure(|s| s.param(start.clone()).max_iters(MAX_ITERS))
         .run()
         .expect("argmin runs");
-    let time = t.elapsed();
-    let s = r.state();
-    runs.push(Run {
-        name: "argmin Newton-CG, Hessian",
-        iterations: s.get_iter(),
-        evaluations: counts(&r.problem.counts, None),
-        x: s.get_best_param().cloned().unwrap_or_default(),
-        value: s.get_best_cost(),
-        stop: stop_text(s.get_termination_reason()),
-        time,
-    });
+    runs.push(argmin_run(
+        "argmin Newton-CG, Hessian",
+        &r,
+        t.elapsed(),
+        None,
+    ));
 
     // the same with Hessian-vector products: no 100 × 100 matrix
     let problem = ArgminProblem::new([0.0; N], cost)
@@ -167,17 +185,12 @@ pub fn run(x0: [f64; N]) -> Report {
         .configure(|s| s.param(start.clone()).max_iters(MAX_ITERS))
         .run()
         .expect("argmin runs");
-    let time = t.elapsed();
-    let s = r.state();
-    runs.push(Run {
-        name: "argmin Newton-CG, H.v",
-        iterations: s.get_iter(),
-        evaluations: counts(&r.problem.counts, Some(products.replace(0))),
-        x: s.get_best_param().cloned().unwrap_or_default(),
-        value: s.get_best_cost(),
-        stop: stop_text(s.get_termination_reason()),
-        time,
-    });
+    runs.push(argmin_run(
+        "argmin Newton-CG, H.v",
+        &r,
+        t.elapsed(),
+        Some(products.replace(0)),
+    ));
 
     // argmin's trust-region Newton (Steihaug) with the dense Hessian; it
     // has no convergence test of its own: stop at f ≤ 1e-20
@@ -193,17 +206,12 @@ pub fn run(x0: [f64; N]) -> Report {
         })
         .run()
         .expect("argmin runs");
-    let time = t.elapsed();
-    let s = r.state();
-    runs.push(Run {
-        name: "argmin trust region, Hessian",
-        iterations: s.get_iter(),
-        evaluations: counts(&r.problem.counts, None),
-        x: s.get_best_param().cloned().unwrap_or_default(),
-        value: s.get_best_cost(),
-        stop: stop_text(s.get_termination_reason()),
-        time,
-    });
+    runs.push(argmin_run(
+        "argmin trust region, Hessian",
+        &r,
+        t.elapsed(),
+        None,
+    ));
 
     // argmin's L-BFGS with the gradient
     let problem = ArgminProblem::new([0.0; N], cost).with_gradient(gradient);
@@ -215,17 +223,7 @@ pub fn run(x0: [f64; N]) -> Report {
         .configure(|s| s.param(start.clone()).max_iters(MAX_ITERS))
         .run()
         .expect("argmin runs");
-    let time = t.elapsed();
-    let s = r.state();
-    runs.push(Run {
-        name: "argmin L-BFGS",
-        iterations: s.get_iter(),
-        evaluations: counts(&r.problem.counts, None),
-        x: s.get_best_param().cloned().unwrap_or_default(),
-        value: s.get_best_cost(),
-        stop: stop_text(s.get_termination_reason()),
-        time,
-    });
+    runs.push(argmin_run("argmin L-BFGS", &r, t.elapsed(), None));
 
     // backprop's own: Newton with a trust region on H·v, and L-BFGS
     let mut x = x0;

@@ -654,65 +654,74 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         } else {
             array_type(elem, &square)
         };
+        // H from its columns H·e_j: the H·v code as a closure `hvp`, called
+        // on each unit vector in turn (`unit`), its result copied into
+        // column j of `h`; the value and gradient are those of the last
+        // call (or, with no element, of one call on the zero vector).
+        let (hvp, unit, hm, last) = (emit::local("hvp"), emit::local("unit"), emit::local("h"), emit::local("last"));
+        let one = quote!(<#elem as ::backprop::__private::num_traits::One>::one());
+        let zero = quote!(<#elem as ::backprop::__private::num_traits::Zero>::zero());
+        let column_step = |index: TokenStream, pass: &TokenStream, copy: TokenStream| quote! {
+            #unit #index = #one;
+            let (value, grad, column) = #hvp(#pass);
+            #unit #index = #zero;
+            #copy
+            #last = ::core::option::Option::Some((value, grad));
+        };
+        let by_columns = |param: TokenStream, bind: TokenStream, unit_init: TokenStream, h_init: TokenStream, columns: TokenStream, pass: &TokenStream| quote! {
+            let #hvp = |#param| {
+                #bind
+                #hvp_body
+            };
+            #unit_init
+            let mut #hm = #h_init;
+            let mut #last = ::core::option::Option::None;
+            #columns
+            let (value, grad) = match #last {
+                ::core::option::Option::Some(last) => last,
+                ::core::option::Option::None => {
+                    let (value, grad, _) = #hvp(#pass);
+                    (value, grad)
+                }
+            };
+            (value, grad, #hm)
+        };
         let hessian_body = match &h.dense {
             Some(code) => body(code, vec![square.clone()]),
             // A slice: H row-major in a `Vec` of n², by columns H·e_j.
+            // A slice: H row-major in a `Vec` of n².
             None if slice => {
-                let hvp = emit::local("hvp");
-                let (e, hm, last, n) = (emit::local("unit"), emit::local("h"), emit::local("last"), emit::local("n"));
-                let (j, i) = (emit::local("j"), emit::local("i"));
-                let one = quote!(<#elem as ::backprop::__private::num_traits::One>::one());
-                let zero = quote!(<#elem as ::backprop::__private::num_traits::Zero>::zero());
+                let (n, j, i) = (emit::local("n"), emit::local("j"), emit::local("i"));
                 let x = &sig.params[wrt].name;
                 // As the parameter is passed: `&[f64]`, `&Vec<f64>` or `Vec<f64>`.
                 let pass = match (&tangent.ty, tangent.by_ref) {
-                    (syn::Type::Reference(r), _) if matches!(*r.elem, syn::Type::Slice(_)) => quote!(&#e[..]),
-                    (_, true) => quote!(&#e),
-                    (_, false) => quote!(#e.clone()),
+                    (syn::Type::Reference(r), _) if matches!(*r.elem, syn::Type::Slice(_)) => quote!(&#unit[..]),
+                    (_, true) => quote!(&#unit),
+                    (_, false) => quote!(#unit.clone()),
                 };
-                quote! {
-                    let #hvp = |#tname: #tty| {
-                        #hvp_body
-                    };
-                    let #n = #x.len();
-                    let mut #e = ::std::vec![#zero; #n];
-                    let mut #hm = ::std::vec![#zero; #n * #n];
-                    let mut #last = ::core::option::Option::None;
-                    for #j in 0..#n {
-                        #e[#j] = #one;
-                        let (value, grad, column) = #hvp(#pass);
-                        #e[#j] = #zero;
-                        for #i in 0..#n {
-                            #hm[#i * #n + #j] = column[#i];
-                        }
-                        #last = ::core::option::Option::Some((value, grad));
+                let step = column_step(quote!([#j]), &pass, quote! {
+                    for #i in 0..#n {
+                        #hm[#i * #n + #j] = column[#i];
                     }
-                    let (value, grad) = match #last {
-                        ::core::option::Option::Some(last) => last,
-                        ::core::option::Option::None => {
-                            let (value, grad, _) = #hvp(#pass);
-                            (value, grad)
-                        }
-                    };
-                    (value, grad, #hm)
-                }
+                });
+                by_columns(
+                    quote!(#tname: #tty),
+                    quote!(),
+                    quote!(let #n = #x.len(); let mut #unit = ::std::vec![#zero; #n];),
+                    quote!(::std::vec![#zero; #n * #n]),
+                    quote!(for #j in 0..#n { #step }),
+                    &pass,
+                )
             }
-            // H·e_j for every j, by the H·v code run as a closure.
             None => {
-                let zero_t = array_zero(elem, &shape);
-                let zero_h = array_zero(elem, &square);
-                // The closure takes the tangent by reference, as
-                // columns below pass it.
+                // The closure takes the tangent by reference, as the
+                // columns pass it.
                 let column = emit::local("column");
                 let (param, bind) = if tangent.by_ref {
                     (quote!(#tname: #tty), quote!())
                 } else {
                     (quote!(#column: &#tty), quote!(let #tname: #tty = *#column;))
                 };
-                let hvp = emit::local("hvp");
-                let (e, hm, last) = (emit::local("unit"), emit::local("h"), emit::local("last"));
-                let one = quote!(<#elem as ::backprop::__private::num_traits::One>::one());
-                let zero = quote!(<#elem as ::backprop::__private::num_traits::Zero>::zero());
                 let js: Vec<proc_macro2::Ident> = (0..shape.len()).map(|k| emit::local(&format!("j{k}"))).collect();
                 let is: Vec<proc_macro2::Ident> = (0..shape.len()).map(|k| emit::local(&format!("i{k}"))).collect();
                 let dims: Vec<proc_macro2::Literal> = shape.iter().map(|&d| proc_macro2::Literal::usize_unsuffixed(d)).collect();
@@ -721,32 +730,16 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                     vars.iter().zip(&dims).rev().fold(inner, |body, (v, d)| quote!(for #v in 0..#d { #body }))
                 };
                 let copy = nest_loops(&is, quote!(#hm #([#is])* #([#js])* = column #([#is])*;));
-                let column = nest_loops(&js, quote! {
-                    #e #([#js])* = #one;
-                    let (value, grad, column) = #hvp(&#e);
-                    #e #([#js])* = #zero;
-                    #copy
-                    #last = ::core::option::Option::Some((value, grad));
-                });
-                quote! {
-                    let #hvp = |#param| {
-                        #bind
-                        #hvp_body
-                    };
-                    let mut #e = #zero_t;
-                    let mut #hm = #zero_h;
-                    let mut #last = ::core::option::Option::None;
-                    #column
-                    let (value, grad) = match #last {
-                        ::core::option::Option::Some(last) => last,
-                        // No element: no column.
-                        ::core::option::Option::None => {
-                            let (value, grad, _) = #hvp(&#e);
-                            (value, grad)
-                        }
-                    };
-                    (value, grad, #hm)
-                }
+                let pass = quote!(&#unit);
+                let zero_t = array_zero(elem, &shape);
+                by_columns(
+                    param,
+                    bind,
+                    quote!(let mut #unit = #zero_t;),
+                    array_zero(elem, &square),
+                    nest_loops(&js, column_step(quote!(#([#js])*), &pass, copy)),
+                    &pass,
+                )
             }
         };
         let hvp_doc = format!(" Value, gradient and Hessian-vector product H·`tangent` of [`{name}`] with respect to {}, generated by `#[derive_grad(hessian)]`.", wrt_names_list(sig));

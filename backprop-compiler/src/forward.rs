@@ -162,6 +162,14 @@ pub fn cheaper_by_forward(g: &mut Graph, sig: &SigInfo, output: Id) -> Option<(I
     Some((f.primal[0], d))
 }
 
+/// `sum += x`, where `None` is an empty sum.
+fn add_to(g: &mut Graph, sum: &mut Option<Id>, x: Id) {
+    *sum = Some(match *sum {
+        Some(s) => g.add(s, x),
+        None => x,
+    });
+}
+
 const LOOPS: &str = "forward mode (`jvp`, `hessian`) does not differentiate this use of a loop or of the parameter read at run-time indices yet: use `NAME_grad`";
 
 /// The tangents of `roots` when element `index` of parameter `param` (one
@@ -296,17 +304,22 @@ impl<'s> Sweep<'s> {
         let mut sum: Option<Id> = None;
         for (source, coefficient) in lin.terms {
             let term = g.mul(coefficient, source);
-            sum = Some(match sum {
-                Some(s) => g.add(s, term),
-                None => term,
-            });
+            add_to(g, &mut sum, term);
         }
-        let t = match (sum, lin.rest) {
-            (Some(s), Some(r)) => g.add(s, r),
-            (s, r) => s.or(r)?,
-        };
+        if let Some(rest) = lin.rest {
+            add_to(g, &mut sum, rest);
+        }
+        let t = sum?;
         self.tan.insert(id, t);
         Some(t)
+    }
+
+    /// ∂node/∂(argument `k`) of old node `id`, over the new graph's values.
+    fn local_derivative(&self, g: &mut Graph, id: Id, k: usize) -> Option<Id> {
+        let map = &self.map;
+        crate::reverse::local_derivative_with(g, id, k, &mut |_, x| {
+            map.get(&x).copied().unwrap_or(x)
+        })
     }
 
     /// The preaccumulated tangent of float node `id` of the body of the
@@ -317,12 +330,6 @@ impl<'s> Sweep<'s> {
             lp,
             terms: Vec::new(),
             rest: None,
-        };
-        let add_rest = |g: &mut Graph, acc: &mut Lin, x: Id| {
-            acc.rest = Some(match acc.rest {
-                Some(r) => g.add(r, x),
-                None => x,
-            });
         };
         for (k, a) in old.iter().enumerate() {
             if g.kinds[a.index()] != Kind::Float {
@@ -339,10 +346,7 @@ impl<'s> Sweep<'s> {
                     None => continue,
                 },
             };
-            let map = &self.map;
-            let Some(d) = crate::reverse::local_derivative_with(g, id, k, &mut |_, x| {
-                map.get(&x).copied().unwrap_or(x)
-            }) else {
+            let Some(d) = self.local_derivative(g, id, k) else {
                 continue;
             };
             match (from, tangent) {
@@ -356,12 +360,12 @@ impl<'s> Sweep<'s> {
                     }
                     if let Some(r) = l.rest {
                         let r = g.mul(d, r);
-                        add_rest(g, &mut acc, r);
+                        add_to(g, &mut acc.rest, r);
                     }
                 }
                 (None, Some(t)) => {
                     let r = g.mul(d, t);
-                    add_rest(g, &mut acc, r);
+                    add_to(g, &mut acc.rest, r);
                 }
                 (None, None) => {}
             }
@@ -522,17 +526,11 @@ impl<'s> Sweep<'s> {
                     if g.kinds[a.index()] != Kind::Float {
                         continue;
                     }
-                    let map = &self.map;
-                    let Some(d) = crate::reverse::local_derivative_with(g, id, k, &mut |_, x| {
-                        map.get(&x).copied().unwrap_or(x)
-                    }) else {
+                    let Some(d) = self.local_derivative(g, id, k) else {
                         continue;
                     };
                     let term = g.mul(d, ta);
-                    sum = Some(match sum {
-                        Some(s) => g.add(s, term),
-                        None => term,
-                    });
+                    add_to(g, &mut sum, term);
                 }
                 sum
             }

@@ -333,15 +333,7 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
             let adj = reverse::sweep(g, output, &|q| ids.contains(&q));
             let grads: Vec<Vec<Id>> = param_nodes
                 .iter()
-                .map(|nodes| {
-                    nodes
-                        .iter()
-                        .map(|n| {
-                            n.and_then(|n| adj.adjoint.get(n.index()).copied().flatten())
-                                .unwrap_or_else(|| g.konst(0.0))
-                        })
-                        .collect()
-                })
+                .map(|nodes| elements(g, &adj, nodes, nodes.len()))
                 .collect();
             let h = rows(g, &grads.concat(), wrt)?;
             let mut roots = vec![output];
@@ -374,16 +366,7 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
 /// (zero where nothing flowed back).
 fn assemble(g: &mut Graph, adj: &Adjoints, p: u32, nodes: &[Option<Id>], wrt: &WrtParam) -> Grad {
     let shape = wrt.shape;
-    let elems: Vec<Id> = (0..wrt.len)
-        .map(|j| {
-            nodes
-                .get(j)
-                .copied()
-                .flatten()
-                .and_then(|n| adj.adjoint.get(n.index()).copied().flatten())
-                .unwrap_or_else(|| g.konst(0.0))
-        })
-        .collect();
+    let elems = elements(g, adj, nodes, wrt.len);
     let Some(&buffer) = adj.buffers.get(&p) else {
         if wrt.slice {
             return Grad::Buffer(g.node(Op::ZerosLike(wrt.param as u32), vec![]));
@@ -401,4 +384,19 @@ fn assemble(g: &mut Graph, adj: &Adjoints, p: u32, nodes: &[Option<Id>], wrt: &W
         b = g.node(Op::ScatterAdd, args);
     }
     Grad::Buffer(b)
+}
+
+/// The adjoints of the first `len` element nodes (an element not read, or
+/// nothing flowed back to: the constant 0).
+fn elements(g: &mut Graph, adj: &Adjoints, nodes: &[Option<Id>], len: usize) -> Vec<Id> {
+    (0..len)
+        .map(|j| {
+            nodes
+                .get(j)
+                .copied()
+                .flatten()
+                .and_then(|n| adj.adjoint.get(n.index()).copied().flatten())
+                .unwrap_or_else(|| g.konst(0.0))
+        })
+        .collect()
 }

@@ -493,20 +493,54 @@ fn close(g: f64, d: f64, tol: f64) -> bool {
     (g - d).abs() <= tol * d.abs().max(1.0)
 }
 
-#[test]
-fn every_generated_function_agrees_with_dual_numbers() {
-    let mut failures = Vec::new();
-    let (mut checks, mut points, mut skipped, mut skipped_grads) = (0, 0, 0, 0);
-    for (name, check) in cases::CASES {
+/// What running a list of cases' checks found, in all.
+struct Summary {
+    /// Every disagreement, prefixed with its case's name.
+    failures: Vec<String>,
+    /// Cases checked.
+    checks: usize,
+    /// Points checked.
+    points: usize,
+    /// Points with a non-finite value.
+    skipped: usize,
+    /// Derivatives too ill-conditioned to compare.
+    skipped_grads: usize,
+}
+
+/// A case: its name and its check.
+type Case = (&'static str, fn() -> Checked);
+
+/// Runs every check of `cases`.
+fn run(cases: &[Case]) -> Summary {
+    let mut sum = Summary {
+        failures: Vec::new(),
+        checks: 0,
+        points: 0,
+        skipped: 0,
+        skipped_grads: 0,
+    };
+    for (name, check) in cases {
         let checked = check();
         for problem in checked.problems {
-            failures.push(format!("{name}: {problem}"));
+            sum.failures.push(format!("{name}: {problem}"));
         }
-        checks += 1;
-        points += checked.points;
-        skipped += checked.skipped;
-        skipped_grads += checked.skipped_grads;
+        sum.checks += 1;
+        sum.points += checked.points;
+        sum.skipped += checked.skipped;
+        sum.skipped_grads += checked.skipped_grads;
     }
+    sum
+}
+
+#[test]
+fn every_generated_function_agrees_with_dual_numbers() {
+    let Summary {
+        failures,
+        checks,
+        points,
+        skipped,
+        skipped_grads,
+    } = run(cases::CASES);
     eprintln!(
         "{checks} generated functions checked at {points} points \
          ({skipped} with a non-finite value: value only; \
@@ -598,18 +632,13 @@ fn the_check_reports_a_wrong_value_and_a_wrong_gradient() {
 
 #[test]
 fn every_jvp_hvp_and_hessian_agrees_with_dual_numbers() {
-    let mut failures = Vec::new();
-    let (mut checks, mut points, mut skipped, mut skipped_grads) = (0, 0, 0, 0);
-    for (name, check) in cases::SECOND {
-        let checked = check();
-        for problem in checked.problems {
-            failures.push(format!("{name}: {problem}"));
-        }
-        checks += 1;
-        points += checked.points;
-        skipped += checked.skipped;
-        skipped_grads += checked.skipped_grads;
-    }
+    let Summary {
+        failures,
+        checks,
+        points,
+        skipped,
+        skipped_grads,
+    } = run(cases::SECOND);
     eprintln!(
         "{checks} generated functions with jvp and hessian checked at {points} points \
          ({skipped} with a non-finite value: values only; \

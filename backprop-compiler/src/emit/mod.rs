@@ -931,21 +931,25 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
             #value
         };
     }
+    // A gradient-shaped value: its buffer, or its elements nested into an
+    // array of `shape`.
+    let array = |grad: &Grad, shape: &[usize]| match grad {
+        Grad::Buffer(b) => expr[b.index()].clone().unwrap(),
+        Grad::Elements(ids) => {
+            let flat: Vec<TokenStream> = ids
+                .iter()
+                .map(|id| expr[id.index()].clone().unwrap())
+                .collect();
+            nest(&flat, shape)
+        }
+    };
     let leaves: Vec<TokenStream> = out
         .grads
         .iter()
-        .map(|(p, grad)| match grad {
-            Grad::Buffer(b) => expr[b.index()].clone().unwrap(),
-            Grad::Elements(ids) => {
-                let flat: Vec<TokenStream> = ids
-                    .iter()
-                    .map(|id| expr[id.index()].clone().unwrap())
-                    .collect();
-                match &p.kind {
-                    crate::signature::ParamKind::Float { shape } => nest(&flat, shape),
-                    _ => quote!(()),
-                }
-            }
+        .map(|(p, grad)| match (grad, &p.kind) {
+            (Grad::Elements(_), crate::signature::ParamKind::Float { shape }) => array(grad, shape),
+            (Grad::Elements(_), _) => quote!(()),
+            (Grad::Buffer(_), _) => array(grad, &[]),
         })
         .collect();
     if let Some(t) = out.tangent {
@@ -964,16 +968,7 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     if let Some(extras) = &out.extra {
         let extras: Vec<TokenStream> = extras
             .iter()
-            .map(|(extra, shape)| match extra {
-                Grad::Buffer(b) => expr[b.index()].clone().unwrap(),
-                Grad::Elements(ids) => {
-                    let flat: Vec<TokenStream> = ids
-                        .iter()
-                        .map(|id| expr[id.index()].clone().unwrap())
-                        .collect();
-                    nest(&flat, shape)
-                }
-            })
+            .map(|(extra, shape)| array(extra, shape))
             .collect();
         let extra = match &extras[..] {
             [one] => one.clone(),
