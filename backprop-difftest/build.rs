@@ -763,8 +763,10 @@ fn helper_text(h: &Helper, seed: u64, twin: bool) -> String {
         (false, Elem::Generic) => "<F: Float>",
         _ => "",
     };
+    // The twin is differentiated too: a twin calling it is, for the
+    // second-order checks (dual numbers through its generated gradient).
     let (attr, name) = if twin {
-        (String::new(), format!("{}_twin", h.name))
+        ("#[derive_grad]\n".to_string(), format!("{}_twin", h.name))
     } else {
         ("#[derive_grad]\n".to_string(), h.name.clone())
     };
@@ -851,13 +853,12 @@ fn generate(seed: u64) -> String {
         let seed = rng.next();
         let user = Mode { elem, twin: false };
         let user_body = body(&case, &usable, seed, user);
-        // One differentiated parameter and no call to another
-        // `#[derive_grad]` function: forward mode and second derivatives
-        // too, checked against dual numbers run through a generic
-        // generated gradient (the twin's, differentiated for that).
+        // One differentiated parameter: forward mode and second
+        // derivatives too (through the helpers it calls), checked against
+        // dual numbers run through a generic generated gradient (the
+        // twin's, differentiated for that, calling the helpers' twins).
         let twin_body = body(&case, &usable, seed, Mode { elem, twin: true });
-        let second =
-            !case.wrt_c && !user_body.contains("helper_") && !twin_body.contains("trunc_i32");
+        let second = !case.wrt_c && !twin_body.contains("trunc_i32");
         let attr = if case.wrt_c {
             "#[derive_grad(wrt(x, c))]"
         } else if second {

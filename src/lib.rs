@@ -49,6 +49,35 @@ pub use backprop_core::functions::*;
 /// assert!((dw[0] - dz * 1.0).abs() < 1e-15 && (dw[1] - dz * 2.0).abs() < 1e-15);
 /// ```
 ///
+/// `#[derive_grad(hessian)]` adds `NAME_hvp` and `NAME_hessian`, also
+/// through calls to other `#[derive_grad]` functions:
+///
+/// ```
+/// use backprop::prelude::*;
+///
+/// #[derive_grad]
+/// fn sq(a: f64) -> f64 {
+///     a * a
+/// }
+///
+/// #[derive_grad(hessian)]
+/// fn loss(w: [f64; 2]) -> f64 {
+///     sq(w[0] * w[1]) + w[1].sin()
+/// }
+///
+/// let w = [0.5, 2.0];
+/// let (value, grad, h) = loss_hessian(w);
+/// assert_eq!(value, loss(w));
+/// // By hand: f = w₀²w₁² + sin w₁.
+/// assert_eq!(grad, loss_grad(w).1);
+/// let want = [[2.0 * w[1] * w[1], 4.0 * w[0] * w[1]], [4.0 * w[0] * w[1], 2.0 * w[0] * w[0] - w[1].sin()]];
+/// for i in 0..2 {
+///     for j in 0..2 {
+///         assert!((h[i][j] - want[i][j]).abs() < 1e-14, "H[{i}][{j}]");
+///     }
+/// }
+/// ```
+///
 /// `#[derive_grad(explain)]` adds `NAME_explain()` and `NAME_trace(args)`;
 /// see the crate documentation and README for everything a body may contain.
 pub use backprop_macros::derive_grad;
@@ -80,6 +109,33 @@ pub use num_traits::Float;
 /// assert_eq!(value, loss([0.5, 2.0]));
 /// let s = 1.0 / (1.0 + (-1.0f64).exp());
 /// assert!((grad[0] - 2.0 * s).abs() < 1e-15 && (grad[1] - (0.5 * s + 1.0)).abs() < 1e-15);
+/// ```
+///
+/// It states first derivatives only: a function with
+/// `#[derive_grad(hessian)]` that calls it, directly or through other
+/// `#[derive_grad]` functions, does not build ("second derivatives through
+/// `my_softplus` are not supported (a `#[custom_grad]` function states its
+/// first derivatives only) …", reported by `cargo build`, not by `cargo
+/// check`), while `NAME_grad` and `jvp` go through it:
+///
+/// ```compile_fail,E0080
+/// use backprop::prelude::*;
+///
+/// #[custom_grad(softplus_grad)]
+/// fn my_softplus(x: f64) -> f64 {
+///     x.exp().ln_1p()
+/// }
+///
+/// fn softplus_grad(x: f64) -> f64 {
+///     1.0 / (1.0 + (-x).exp())
+/// }
+///
+/// #[derive_grad(hessian)]
+/// fn loss(w: [f64; 2]) -> f64 {
+///     my_softplus(w[0] * w[1]) + w[1]
+/// }
+///
+/// let _ = loss_hessian([0.5, 2.0]);
 /// ```
 pub use backprop_macros::custom_grad;
 

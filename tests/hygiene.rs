@@ -23,6 +23,9 @@ macro_rules! outside {
 outside!(v v_1 v_2 v_3 v_4 v_5 v_6 v_7 v_8 v_9 v_10 v_11 v_12 v_13 v_14 v_15 v_16 v_17 v_18 v_19 v_20 v_21 v_22 v_23 v_24 v_25 v_26 v_27 v_28 v_29 v_30 v_31 v_32 v_33 v_34 v_35 v_36 v_37 v_38 v_39 v_40);
 outside!(value value_1 value_2 d_y d_y_1 d_z d_z_1 d_s d_s_1 d_h d_a d_c);
 outside!(c0 c1 c2 c3 c4 c5 c6 c7 h_grad h_1 h_1_grad helper_1 helper_1_grad);
+// The locals of the second-order companions (`NAME_hvp_all`).
+outside!(v_41 v_42 v_43 v_44 v_45 v_46 dir helper_dir helper_hvp tangent tangent_0 tangent_1 tangent_2 tangent_3);
+outside!(grad_0 grad_1 grad_2 grad_3 hv_0 hv_1 hv_2 hv_3 tangent_part_0 tangent_part_1 tangent_part_2 tangent_part_3);
 static d_x: f64 = 17.0;
 static d_x_1: f64 = 19.0;
 #[derive(Clone, Copy)]

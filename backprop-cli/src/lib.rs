@@ -78,14 +78,13 @@ pub fn expand_source(source: &str, function: &str) -> Result<String, String> {
         .ok_or_else(|| format!("no function `{function}` in the file"))?;
     let attr = derive_grad_arguments(&func);
     func.attrs.retain(|a| !is_derive_grad(a));
-    let compiled = expand::compile(attr, &func).map_err(|errors| {
+    let generated = expand::expand(attr, &func).map_err(|errors| {
         errors
             .iter()
             .map(|e| format!("error: {e}"))
             .collect::<Vec<_>>()
             .join("\n")
     })?;
-    let generated = expand::generate(&func, &compiled);
     let file: syn::File = syn::parse2(quote::quote!(#func #generated))
         .map_err(|e| format!("the generated code does not parse (a compiler bug): {e}"))?;
     Ok(prettyplease::unparse(&file))

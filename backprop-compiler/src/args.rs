@@ -15,6 +15,10 @@ pub struct Args {
     pub jvp: bool,
     /// `hessian`: also generate `NAME_hvp` and `NAME_hessian`.
     pub hessian: bool,
+    /// Not an attribute argument: compiling the second-order companion
+    /// `NAME_hvp_all` (H·t only, never H written out, for element `k` of
+    /// a tuple too).
+    pub companion: bool,
 }
 
 /// Parses the tokens inside `#[derive_grad(...)]`.

@@ -205,6 +205,18 @@ fn compile_output(
         errors.push(e);
         args::Args::default()
     });
+    compile_args(args, errors, func, ctx, which)
+}
+
+/// [`compile_output`] with parsed arguments (and the errors of parsing
+/// them).
+pub(crate) fn compile_args(
+    args: args::Args,
+    mut errors: Vec<syn::Error>,
+    func: &syn::ItemFn,
+    ctx: &Context,
+    which: usize,
+) -> Result<Compiled, Vec<syn::Error>> {
     let mut sig = signature::check_with(&func.sig, &args, ctx, &mut errors);
     // Struct fields read as the parameters they became.
     let body = match &mut sig {
@@ -361,10 +373,12 @@ fn compile_output(
             let at = |m: String| vec![syn::Error::new(func.sig.ident.span(), m)];
             let tangents = match &jvp {
                 Some(j) => j.tangents.clone(),
-                None => crate::forward::add_tangent_params(&mut sig).map_err(at)?,
+                None => {
+                    crate::forward::add_tangent_params_of(&mut sig, args.companion).map_err(at)?
+                }
             };
             let n: usize = sig.wrt.iter().map(|&p| grads[p].len()).sum();
-            if n > MAX_HESSIAN {
+            if n > MAX_HESSIAN && !args.companion {
                 return Err(at(format!(
                     "`hessian` writes out every entry of H, and {} {} {n} elements (H would have {} entries, more than {}): use `NAME_hvp` for Hessian-vector products",
                     wrt_names_list(&sig),
@@ -402,7 +416,7 @@ fn compile_output(
             let pristine = pristine.expect("cloned for `hessian`");
             let built = if crate::second::has_loops(&pristine, lowered.output, &sig.wrt) {
                 // H written out needs the loops unrolled: lowered again.
-                let unrolled = body.as_ref().and_then(|b| {
+                let unrolled = body.as_ref().filter(|_| !args.companion).and_then(|b| {
                     let mut errs = Vec::new();
                     let l = lower::lower_unrolling(
                         &sig,
@@ -425,10 +439,16 @@ fn compile_output(
                 crate::second::looped(pristine, unrolled, &w)
             } else {
                 let wrt_grads: Vec<Vec<Id>> = sig.wrt.iter().map(|&p| grads[p].clone()).collect();
-                crate::second::straight(&mut lowered.graph, lowered.output, &wrt_grads, &w)
+                crate::second::straight(
+                    &mut lowered.graph,
+                    lowered.output,
+                    &wrt_grads,
+                    &w,
+                    !args.companion,
+                )
             };
             let built = built.map_err(at)?;
-            if built.dense.is_none() && sig.wrt.len() > 1 {
+            if built.dense.is_none() && sig.wrt.len() > 1 && !args.companion {
                 return Err(at(
                     "`hessian` with several differentiated parameters writes H out, which needs every loop of compile-time length; this function has a loop of run-time length: differentiate one parameter, or use `jvp` (or `NAME_grad`) for now"
                     .to_string()));
@@ -475,7 +495,13 @@ impl Compiled {
     }
 }
 
-fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn::Error>> {
+/// Every item `#[derive_grad(attr)]` generates for `func` (the function
+/// itself not included).
+///
+/// # Errors
+///
+/// The macro's errors.
+pub fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn::Error>> {
     expand_with(attr, func, &Context::default())
 }
 
@@ -487,7 +513,9 @@ pub(crate) fn expand_with(
 ) -> Result<TokenStream, Vec<syn::Error>> {
     let c = compile_with(attr.clone(), func, ctx)?;
     if c.sig.outputs == 1 {
-        return Ok(generate(func, &c));
+        let mut out = crate::companion::hvp_all_fn(func, &c, ctx, None);
+        out.extend(generate(func, &c));
+        return Ok(out);
     }
     if args::parse(attr.clone()).is_ok_and(|a| a.explain) {
         return Err(vec![syn::Error::new(
@@ -499,9 +527,11 @@ pub(crate) fn expand_with(
     // value-and-gradient of that element (called by other losses as
     // `let (a, b) = f(…)` or `f(…).k`).
     let mut out = vjp_fn(func, &c, Some(0));
+    out.extend(crate::companion::hvp_all_fn(func, &c, ctx, Some(0)));
     for k in 1..c.sig.outputs {
         let ck = compile_output(attr.clone(), func, ctx, k)?;
         out.extend(vjp_fn(func, &ck, Some(k)));
+        out.extend(crate::companion::hvp_all_fn(func, &ck, ctx, Some(k)));
     }
     Ok(out)
 }
@@ -746,7 +776,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         let how = if h.dense.is_some() {
             "entries zero by the function's structure are the constant 0, never computed"
         } else {
-            "assembled from one Hessian-vector product per column, since a loop of run-time length keeps it from being written out"
+            "assembled from one Hessian-vector product per column, since a loop of run-time length (or H's size) keeps it from being written out"
         };
         let hessian_doc = format!(" Value, gradient and Hessian H (`H[i][j] = ∂²{name}/∂wᵢ∂wⱼ`, flat element indices of the parameter; {how}) of [`{name}`] with respect to {}, generated by `#[derive_grad(hessian)]`.", wrt_names_list(sig));
         quote! {
@@ -925,19 +955,19 @@ fn array_zero(elem: &TokenStream, shape: &[usize]) -> TokenStream {
 }
 
 /// What every generated function of one `#[derive_grad]` item shares.
-struct Common<'a> {
+pub(crate) struct Common<'a> {
     /// The element type.
-    elem: TokenStream,
+    pub elem: TokenStream,
     /// The names the user's function mentions.
-    user: emit::UserNames,
+    pub user: emit::UserNames,
     /// The user's parameters, repeated by every generated function.
-    inputs: Vec<&'a syn::FnArg>,
+    pub inputs: Vec<&'a syn::FnArg>,
     /// The fields of struct parameters bound to their own names.
-    fields: TokenStream,
+    pub fields: TokenStream,
 }
 
 impl<'a> Common<'a> {
-    fn of(func: &syn::ItemFn, c: &'a Compiled) -> Self {
+    pub fn of(func: &syn::ItemFn, c: &'a Compiled) -> Self {
         Common {
             elem: elem_tokens(&c.sig.elem),
             user: emit::UserNames::of(func),
@@ -946,13 +976,14 @@ impl<'a> Common<'a> {
         }
     }
 
-    fn source<'s>(&'s self, c: &'s Compiled) -> emit::Source<'s> {
+    pub fn source<'s>(&'s self, c: &'s Compiled) -> emit::Source<'s> {
         emit::Source {
             g: &c.lowered.graph,
             elem: &c.sig.elem,
             params: &c.sig.params,
             adjoint_names: &c.adjoint_names,
             user: &self.user,
+            marker: None,
         }
     }
 }
@@ -1011,7 +1042,7 @@ fn vjp_fn(func: &syn::ItemFn, c: &Compiled, which: Option<usize>) -> TokenStream
 /// reference they are not coerced to one function-pointer type), so a
 /// user's own `relu` in scope is a type error at the call instead of a
 /// wrong derivative.
-fn core_checks(g: &crate::graph::Graph, elem: &TokenStream) -> Vec<TokenStream> {
+pub(crate) fn core_checks(g: &crate::graph::Graph, elem: &TokenStream) -> Vec<TokenStream> {
     g.core_uses
         .iter()
         .map(|(name, path)| {
@@ -1054,7 +1085,7 @@ fn grad_tree<'a>(
 
 /// The type of input `i`'s gradient: its own type for a struct (`Mlp`,
 /// `Self`), else the parameter's gradient type.
-fn input_grad_type(sig: &SigInfo, i: usize, elem: &TokenStream) -> TokenStream {
+pub(crate) fn input_grad_type(sig: &SigInfo, i: usize, elem: &TokenStream) -> TokenStream {
     let input = &sig.inputs[i];
     match (&input.tree, &input.arg) {
         (InputTree::Leaf(p), _) => grad_type(&sig.params[*p], elem),

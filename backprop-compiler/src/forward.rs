@@ -26,7 +26,13 @@ use crate::signature::{ParamInfo, ParamKind, SigInfo};
 /// `tangent_1`, … for several) and returns their indices, in `wrt` order,
 /// or an error if the function is not one forward mode supports yet.
 pub fn add_tangent_params(sig: &mut SigInfo) -> Result<Vec<usize>, String> {
-    if sig.outputs != 1 {
+    add_tangent_params_of(sig, false)
+}
+
+/// [`add_tangent_params`]; `element`: differentiating one element of a
+/// function returning a tuple (its second-order companion).
+pub fn add_tangent_params_of(sig: &mut SigInfo, element: bool) -> Result<Vec<usize>, String> {
+    if sig.outputs != 1 && !element {
         return Err(
             "`jvp` and `hessian` differentiate a loss, a function returning one float".into(),
         );
@@ -170,6 +176,9 @@ fn add_to(g: &mut Graph, sum: &mut Option<Id>, x: Id) {
     });
 }
 
+/// Why the tangent of a second derivative through a call is refused.
+const THIRD: &str = "third derivatives through a call to another #[derive_grad] function are not supported: backprop differentiates at most twice";
+
 const LOOPS: &str = "forward mode (`jvp`, `hessian`) does not differentiate this use of a loop or of the parameter read at run-time indices yet: use `NAME_grad`";
 
 /// The tangents of `roots` when element `index` of parameter `param` (one
@@ -194,9 +203,40 @@ pub fn forward(
     seed: &mut dyn FnMut(&mut Graph, u32, u32) -> Option<Id>,
     buffer: &dyn Fn(u32) -> Option<u32>,
 ) -> Result<Forward, String> {
+    run(g, roots, wrt, seed, buffer, false)
+}
+
+/// [`forward`], for tangents a reverse sweep will differentiate again
+/// (reverse mode over forward mode): the tangent of a call to another
+/// `#[derive_grad]` function is an [`Op::CallDir`], whose derivatives the
+/// callee's companion gives, rather than its gradient's elements times
+/// the arguments' tangents (which no sweep can differentiate).
+///
+/// # Errors
+///
+/// As [`forward`].
+pub fn forward_to_differentiate(
+    g: &mut Graph,
+    roots: &[Id],
+    wrt: &[u32],
+    seed: &mut dyn FnMut(&mut Graph, u32, u32) -> Option<Id>,
+    buffer: &dyn Fn(u32) -> Option<u32>,
+) -> Result<Forward, String> {
+    run(g, roots, wrt, seed, buffer, true)
+}
+
+fn run(
+    g: &mut Graph,
+    roots: &[Id],
+    wrt: &[u32],
+    seed: &mut dyn FnMut(&mut Graph, u32, u32) -> Option<Id>,
+    buffer: &dyn Fn(u32) -> Option<u32>,
+    dir_calls: bool,
+) -> Result<Forward, String> {
     let saved = (g.mode, g.current, g.guard);
     g.mode = Mode::Gradient;
     let mut f = Sweep::new(g, roots, wrt, seed, buffer);
+    f.dir_calls = dir_calls;
     let result = f.region(g, 0).map(|()| Forward {
         primal: roots.iter().map(|&r| f.p(r)).collect(),
         tangent: roots.iter().map(|&r| f.tan_of(g, r)).collect(),
@@ -236,6 +276,11 @@ struct Sweep<'s> {
     /// The loops being rebuilt, innermost last: (old body region, new
     /// loop).
     rebuilding: Vec<(u32, u32)>,
+    /// A call's tangent is its [`Op::CallDir`] (see
+    /// [`forward_to_differentiate`]).
+    dir_calls: bool,
+    /// Old call node → its [`Op::CallDir`] along its arguments' tangents.
+    dirs: HashMap<Id, Id>,
 }
 
 /// A tangent in a rebuilt loop's body, preaccumulated: `Σ coefficient ·
@@ -291,7 +336,40 @@ impl<'s> Sweep<'s> {
             tan: HashMap::new(),
             lin: HashMap::new(),
             rebuilding: Vec::new(),
+            dir_calls: false,
+            dirs: HashMap::new(),
         }
+    }
+
+    /// The call of old node `call` along its arguments' tangents
+    /// ([`Op::CallDir`]), built once, under the call's own guard (the
+    /// callee runs only where the original calls it).
+    fn call_dir(&mut self, g: &mut Graph, call: Id) -> Result<Id, String> {
+        if let Some(&d) = self.dirs.get(&call) {
+            return Ok(d);
+        }
+        let Op::Call(k) = g.get(call).op else {
+            unreachable!("a direction of a call")
+        };
+        let info = &g.calls[k as usize];
+        if info.places.iter().any(Option::is_some) {
+            return Err(format!("second derivatives through a call that passes a struct of parameters whole (to `{}`) are not supported yet: pass its fields", info.callee));
+        }
+        let old = g.get(call).args.clone();
+        let mut args: Vec<Id> = old.iter().map(|&a| self.p(a)).collect();
+        for &a in &old {
+            let t = match g.kinds[a.index()] {
+                Kind::Float => self.tan_of(g, a),
+                _ => None,
+            };
+            args.push(t.unwrap_or_else(|| g.konst(0.0)));
+        }
+        let saved = g.guard;
+        g.guard = g.guards.get(&call).map(|&c| self.p(c));
+        let d = g.node(Op::CallDir(k), args);
+        g.guard = saved;
+        self.dirs.insert(call, d);
+        Ok(d)
     }
 
     /// The tangent of old node `id` as a node (`None`: zero), building a
@@ -501,7 +579,17 @@ impl<'s> Sweep<'s> {
             }
             // Set when its loop was rebuilt.
             Op::LoopOut(_) => self.tan.get(&id).copied(),
-            Op::Proj(_) => return Err(crate::second::CALLS.into()),
+            // Second derivatives through a call: `∂(∇f)/∂a · ȧ = H·ȧ`.
+            Op::Proj(k) => {
+                let call = g.get(id).args[0];
+                if !matches!(g.get(call).op, Op::Call(_)) {
+                    return Err(THIRD.into());
+                }
+                let d = self.call_dir(g, call)?;
+                Some(g.node(Op::HvProj(k), vec![d]))
+            }
+            Op::HvProj(_) | Op::CallDir(_) => return Err(THIRD.into()),
+            Op::Call(_) if self.dir_calls => Some(self.call_dir(g, id)?),
             Op::Restore { .. } | Op::RangeNth(_) => return Err(LOOPS.into()),
             _ if g.kinds[i] != Kind::Float => None,
             // In the body of the loop being rebuilt: preaccumulated.

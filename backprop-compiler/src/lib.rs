@@ -14,6 +14,7 @@
 
 pub mod algebra;
 pub mod args;
+pub mod companion;
 pub mod custom;
 pub mod emit;
 pub mod expand;

@@ -204,8 +204,18 @@ pub enum Op {
     /// [`Graph::calls`]); its value is the callee's value, its arguments the
     /// flattened float arguments.
     Call(u32),
-    /// Element `k` of a call's gradient (the one argument is the call).
+    /// Element `k` of a call's gradient (the one argument is the call, or
+    /// a [`Op::CallDir`] of it).
     Proj(u32),
+    /// A call to another `#[derive_grad]` function along a direction, for
+    /// second derivatives through it (index into [`Graph::calls`]): its
+    /// arguments are the call's flattened arguments, then one tangent per
+    /// flattened argument (unused for integers and bools); its value is
+    /// the directional derivative `∇f·t`, computed with `∇f` and `H·t` by
+    /// the callee's companion `NAME_hvp_all`.
+    CallDir(u32),
+    /// Element `k` of `H·t` of a [`Op::CallDir`] (its one argument).
+    HvProj(u32),
 }
 
 impl Op {
@@ -241,7 +251,7 @@ impl Op {
             | Op::BoolConst(_)
             | Op::Extern(_) => 0,
             Op::Fun(f) => PRIMITIVES[f as usize].arity(),
-            Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) => 1,
+            Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) | Op::HvProj(_) => 1,
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
             Op::Select => 3,
             Op::IntConst(_)
@@ -254,9 +264,13 @@ impl Op {
             Op::IntAdd | Op::IntSub | Op::IntMul | Op::IntDiv | Op::IntRem | Op::IntCmp(_) => 2,
             Op::NewVec { .. } => 2,
             Op::ZerosLen { .. } => 1,
-            Op::Call(_) | Op::Load | Op::ScatterAdd | Op::Store | Op::NewArray(_) | Op::Loop(_) => {
-                return None
-            }
+            Op::Call(_)
+            | Op::CallDir(_)
+            | Op::Load
+            | Op::ScatterAdd
+            | Op::Store
+            | Op::NewArray(_)
+            | Op::Loop(_) => return None,
         })
     }
 
@@ -272,6 +286,7 @@ impl Op {
                 Op::Load
                     | Op::ScatterAdd
                     | Op::Call(_)
+                    | Op::CallDir(_)
                     | Op::IntAdd
                     | Op::IntSub
                     | Op::IntMul
@@ -330,6 +345,7 @@ impl Op {
                     | Op::Restore { .. }
                     | Op::Loop(_)
                     | Op::Call(_)
+                    | Op::CallDir(_)
                     | Op::IntAdd
                     | Op::IntSub
                     | Op::IntMul
@@ -352,6 +368,7 @@ impl Op {
                 | Op::BoolConst(_)
                 | Op::Extern(_)
                 | Op::Proj(_)
+                | Op::HvProj(_)
                 | Op::IntConst(_)
                 | Op::LoopVar(_)
                 | Op::ArrayParam(_)

@@ -35,9 +35,6 @@ pub const UNROLL_FOR_HESSIAN: i128 = 100_000;
 /// rustc ran out of 24 GB compiling them.)
 pub const MAX_WRITTEN_OUT_HESSIAN: usize = 20_000;
 
-/// Why a Hessian through a call is refused.
-pub const CALLS: &str = "second derivatives through a call to another #[derive_grad] function are not supported yet: its companion returns first derivatives only (write the callee's computation in this function)";
-
 /// One generated function's second-order code.
 pub struct SecondOrder {
     /// The graph it is emitted from: `None` for the function's own.
@@ -48,6 +45,9 @@ pub struct SecondOrder {
     pub grad: Vec<Grad>,
     /// H·v (per parameter, shaped as it), or H's entries row-major (one).
     pub out: Vec<Grad>,
+    /// `NAME_hvp`'s directional derivative `∇f·v` (what the second-order
+    /// companion `NAME_hvp_all` returns too); `None` for `NAME_hessian`.
+    pub direction: Option<Id>,
 }
 
 /// What `#[derive_grad(hessian)]` emits.
@@ -147,12 +147,17 @@ pub fn straight(
     output: Id,
     grads: &[Vec<Id>],
     wrt: &Wrt,
+    dense: bool,
 ) -> Result<Hessian, String> {
     let roots: Vec<Id> = grads.concat();
-    let hv = crate::forward::tangents(g, &roots, &wrt.ids(), &mut |g, param, index| {
+    // The gradient's tangents, then the loss's (`∇f·v`).
+    let mut with_loss = roots.clone();
+    with_loss.push(output);
+    let mut hv = crate::forward::tangents(g, &with_loss, &wrt.ids(), &mut |g, param, index| {
         let t = wrt.tangent_of(param)?;
         Some(g.node(Op::Param { param: t, index }, vec![]))
     })?;
+    let direction = hv.pop().flatten().unwrap_or_else(|| g.konst(0.0));
     let mut hv = hv.into_iter();
     let hv: Vec<Grad> = grads
         .iter()
@@ -164,22 +169,27 @@ pub fn straight(
             )
         })
         .collect();
-    let h = rows(g, &roots, wrt)?;
     let grad: Vec<Grad> = grads.iter().map(|gr| Grad::Elements(gr.clone())).collect();
+    let dense = match dense {
+        true => Some(SecondOrder {
+            graph: None,
+            value: output,
+            grad: grad.clone(),
+            out: vec![Grad::Elements(rows(g, &roots, wrt)?)],
+            direction: None,
+        }),
+        false => None,
+    };
     Ok(Hessian {
         tangents: wrt.params.iter().map(|w| w.tangent).collect(),
         hvp: SecondOrder {
             graph: None,
             value: output,
-            grad: grad.clone(),
-            out: hv,
-        },
-        dense: Some(SecondOrder {
-            graph: None,
-            value: output,
             grad,
-            out: vec![Grad::Elements(h)],
-        }),
+            out: hv,
+            direction: Some(direction),
+        },
+        dense,
     })
 }
 
@@ -226,12 +236,6 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
         param_nodes,
     } = pristine;
     let g = &mut graph;
-    // The tangent reads a call's gradient (its companion's first
-    // derivatives), which the reverse sweep cannot differentiate again.
-    let live = crate::emit::live_nodes(g, &[output]);
-    if (0..live.len()).any(|i| live[i] && matches!(g.get(Id(i as u32)).op, Op::Call(_))) {
-        return Err(CALLS.into());
-    }
     for w in &wrt.params {
         tangent_reads_like(g, w.param as u32, w.tangent as u32);
     }
@@ -259,6 +263,8 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
                 &|_| None,
             )?;
             let hv = second.tangent[1].unwrap_or_else(|| g.konst(0.0));
+            let v = g.node(Op::Param { param: t, index: 0 }, vec![]);
+            let direction = g.mul(second.primal[1], v);
             return Ok(Hessian {
                 tangents,
                 hvp: SecondOrder {
@@ -266,13 +272,14 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
                     value: second.primal[0],
                     grad: vec![Grad::Elements(vec![second.primal[1]])],
                     out: vec![Grad::Elements(vec![hv])],
+                    direction: Some(direction),
                 },
                 dense: None,
             });
         }
     }
     let mut seeds: Vec<Vec<Option<Id>>> = wrt.params.iter().map(|w| vec![None; w.len]).collect();
-    let fw = crate::forward::forward(
+    let fw = crate::forward::forward_to_differentiate(
         g,
         &[output],
         &wrt.ids(),
@@ -309,11 +316,13 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
         grad.push(assemble(g, &adj, w.tangent as u32, &seeds[k], w));
         hv.push(assemble(g, &adj, w.param as u32, &param_nodes[k], w));
     }
+    let direction = fw.tangent[0].unwrap_or_else(|| g.konst(0.0));
     let hvp = SecondOrder {
         graph: Some(graph),
         value: fw.primal[0],
         grad,
         out: hv,
+        direction: Some(direction),
     };
     let dense = match unrolled {
         Some(u)
@@ -348,6 +357,7 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
                 value: output,
                 grad: grads.into_iter().map(Grad::Elements).collect(),
                 out: vec![Grad::Elements(h)],
+                direction: None,
             })
         }
         _ => None,

@@ -180,4 +180,39 @@ pub mod internal {
         };
         (y, (d, ()))
     }
+
+    /// The marker the second-order companions of `#[derive_grad]`
+    /// functions (`NAME_hvp_all`) take first: a function that has none
+    /// takes a type this is not, and its error names the reason.
+    #[derive(Clone, Copy, Debug)]
+    pub struct SecondOrder;
+
+    /// The bound of the marker of the second-order companions: generic,
+    /// so that a companion is instantiated (and a refusal's constant
+    /// evaluated) only where a function with `hessian` calls it.
+    pub trait SecondOrderMarker: Copy {}
+
+    impl SecondOrderMarker for SecondOrder {}
+
+    /// `x.powi(n)`, its derivative, its second derivative times the
+    /// tangent `t.0` of `x`, and its derivative times it, in the calling
+    /// convention of the second-order companions of `#[derive_grad]`
+    /// functions: `(value, gradient, H·t, ∇f·t)`.
+    #[inline]
+    pub fn powi_hvp_all<F: Float, M: SecondOrderMarker>(
+        _: M,
+        x: F,
+        n: i32,
+        t: (F, ()),
+    ) -> (F, (F, ()), (F, ()), F) {
+        let (y, (d, ())) = powi_vjp(x, n);
+        let nf = F::from(n).expect("an i32 converts to a float");
+        // n·(n−1)·xⁿ⁻², with xⁿ/x² where n − 2 does not exist.
+        let d2 = match n {
+            0 | 1 => F::zero(),
+            i32::MIN | -2_147_483_647 => nf * (nf - F::one()) * y / (x * x),
+            _ => nf * (nf - F::one()) * x.powi(n - 2),
+        };
+        (y, (d, ()), (d2 * t.0, ()), d * t.0)
+    }
 }

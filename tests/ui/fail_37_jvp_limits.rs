@@ -1,20 +1,19 @@
 use backprop::prelude::*;
 
-#[derive_grad]
-fn sq(a: f64) -> f64 {
-    a * a
+#[derive(Clone, Params)]
+struct Layer {
+    w: [f64; 2],
 }
 
-// Second derivatives do not go through a call to another #[derive_grad]
-// function (its companion gives first derivatives only), in a loop that
-// stays a loop as in straight-line code.
-#[derive_grad(hessian)]
-fn calls_in_loop(w: [f64; 100]) -> f64 {
-    let mut s = 0.0;
-    for i in 0..100 {
-        s += sq(w[i]);
-    }
-    s
+#[derive_grad]
+fn through_layer(layer: &Layer, x: f64) -> f64 {
+    layer.w[0] * x + layer.w[1] * x * x
+}
+
+// A struct of parameters passed whole to a call: not yet.
+#[derive_grad(hessian, wrt(x))]
+fn calls_with_struct(layer: &Layer, x: f64) -> f64 {
+    through_layer(layer, x).sin()
 }
 
 // With several parameters H is written out, which needs loops of

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use crate::graph::{Graph, Id, Kind, Op};
 use crate::ops::{Spelling, PRIMITIVES};
@@ -33,6 +33,11 @@ pub struct Source<'a> {
     pub adjoint_names: &'a [(Id, AdjointName)],
     /// The names the user's function mentions (never reused).
     pub user: &'a UserNames,
+    /// The marker passed to second-order companions (`NAME_hvp_all`):
+    /// `None` for backprop's own `SecondOrder`, or a companion's generic
+    /// marker parameter (so that its callees' refusals surface only where
+    /// it is called).
+    pub marker: Option<&'a TokenStream>,
 }
 
 /// What to return besides the value.
@@ -175,6 +180,7 @@ pub fn straight_line(
         params,
         adjoint_names,
         user,
+        marker,
     } = *src;
     let live = live_nodes(g, roots);
     let mut adjoint_of: Vec<Option<AdjointName>> = vec![None; g.len()];
@@ -189,6 +195,7 @@ pub fn straight_line(
     }
     let mut e = Emitter {
         g,
+        marker,
         elem,
         params,
         live: &live,
@@ -274,6 +281,7 @@ pub fn straight_line(
 /// The state of emission.
 struct Emitter<'a> {
     g: &'a Graph,
+    marker: Option<&'a TokenStream>,
     elem: &'a ElemTy,
     params: &'a [ParamInfo],
     live: &'a [bool],
@@ -575,33 +583,70 @@ impl Emitter<'_> {
                     quote!(#range.clone().nth(#k).unwrap())
                 }
             }
+            Op::CallDir(k) => {
+                let info = &g.calls[k as usize];
+                let path = &info.hvp_all_path;
+                let n = a.len() / 2;
+                let args = call_args(info, &a[..n]);
+                // The tangents by value, `()` for an integer or a bool.
+                let mut at = 0;
+                let tangents: Vec<TokenStream> = info
+                    .args
+                    .iter()
+                    .map(|(shape, _)| {
+                        let len: usize = shape.iter().product();
+                        let flat = &a[n + at..n + at + len];
+                        let float = g.kinds[node.args[at].index()] == Kind::Float;
+                        at += len;
+                        if float {
+                            nest(flat, shape)
+                        } else {
+                            quote!(())
+                        }
+                    })
+                    .collect();
+                // At the call as written: a callee with no second
+                // derivatives refuses the marker there.
+                let at = path
+                    .clone()
+                    .into_iter()
+                    .last()
+                    .map_or_else(proc_macro2::Span::call_site, |t| t.span());
+                let marker = match self.marker {
+                    Some(m) => m.clone(),
+                    None => quote_spanned!(at=> ::backprop::core::functions::internal::SecondOrder),
+                };
+                let call = quote!(#path(#marker, #(#args,)* (#(#tangents,)*)));
+                let result = local(&self.names.fresh(&format!("{}_hvp", info.callee)));
+                let dir = local(&self.names.fresh(&format!("{}_dir", info.callee)));
+                match g.guards.get(&id) {
+                    Some(&c) => {
+                        let c = self.arg(c);
+                        let zero = zero_expr(elem);
+                        stmts.push(Stmt::Let(
+                            vec![result.clone()],
+                            quote!(if #c { ::core::option::Option::Some(#call) } else { ::core::option::Option::None }),
+                        ));
+                        stmts.push(Stmt::Let(
+                            vec![dir.clone()],
+                            quote!(match &#result { ::core::option::Option::Some(r) => r.3, ::core::option::Option::None => #zero }),
+                        ));
+                        self.guarded_calls.insert(i);
+                    }
+                    None => {
+                        stmts.push(Stmt::Let(vec![result.clone()], call));
+                        stmts.push(Stmt::Let(vec![dir.clone()], quote!(#result.3)));
+                    }
+                }
+                self.call_grads[i] = Some(result);
+                self.emitted_name[i] = Some(dir.to_string());
+                self.expr[i] = Some(quote!(#dir));
+                return;
+            }
             Op::Call(k) => {
                 let info = &g.calls[k as usize];
                 let path = &info.vjp_path;
-                let mut rest = a.iter();
-                let args = info
-                    .args
-                    .iter()
-                    .zip(&info.places)
-                    .map(|((shape, by_ref), place)| {
-                        let n: usize = shape.iter().product();
-                        let flat: Vec<TokenStream> = rest.by_ref().take(n).cloned().collect();
-                        // A struct is passed as it is, not rebuilt from its elements.
-                        if let Some(place) = place {
-                            let access = &place.access;
-                            return if *by_ref {
-                                quote!(&#access)
-                            } else {
-                                quote!(::core::clone::Clone::clone(&#access))
-                            };
-                        }
-                        let v = nest(&flat, shape);
-                        if *by_ref {
-                            quote!(&#v)
-                        } else {
-                            v
-                        }
-                    });
+                let args = call_args(info, &a);
                 let base = self
                     .names
                     .fresh(g.names[i].as_deref().unwrap_or(&info.callee));
@@ -660,10 +705,15 @@ impl Emitter<'_> {
                 self.expr[i] = Some(quote!(#value));
                 return;
             }
-            Op::Proj(k) => {
+            Op::Proj(k) | Op::HvProj(k) => {
                 let call = g.get(node.args[0]);
-                let Op::Call(ci) = call.op else {
+                let (Op::Call(ci) | Op::CallDir(ci)) = call.op else {
                     unreachable!("a projection reads a call")
+                };
+                // The gradient's tuple, or H·t's (of `NAME_hvp_all`'s result).
+                let slot = match node.op {
+                    Op::HvProj(_) => quote!(.2),
+                    _ => quote!(.1),
                 };
                 let info = &g.calls[ci as usize];
                 let mut k = k as usize;
@@ -697,11 +747,14 @@ impl Emitter<'_> {
                     let name = local(&self.names.fresh("v"));
                     stmts.push(Stmt::Let(
                         vec![name.clone()],
-                        quote!(match &#grad { ::core::option::Option::Some(r) => (r.1).#arg #(#idx)*, ::core::option::Option::None => #zero }),
+                        quote!(match &#grad { ::core::option::Option::Some(r) => (r #slot).#arg #(#idx)*, ::core::option::Option::None => #zero }),
                     ));
                     self.expr[i] = Some(quote!(#name));
                 } else {
-                    self.expr[i] = Some(quote!(#grad.#arg #(#idx)*));
+                    match call.op {
+                        Op::CallDir(_) => self.expr[i] = Some(quote!((#grad #slot).#arg #(#idx)*)),
+                        _ => self.expr[i] = Some(quote!(#grad.#arg #(#idx)*)),
+                    }
                 }
                 return;
             }
@@ -1056,6 +1109,36 @@ fn param_expr(p: &ParamInfo, index: usize) -> TokenStream {
     }
     let idx = unflatten(index, &shape);
     quote!(#name #(#idx)*)
+}
+
+/// The arguments of a call to another `#[derive_grad]` function, from its
+/// flattened arguments' expressions: arrays nested again, `&` where the
+/// callee takes a reference, a struct passed as it is.
+fn call_args(info: &crate::graph::CallInfo, flat: &[TokenStream]) -> Vec<TokenStream> {
+    let mut rest = flat.iter();
+    info.args
+        .iter()
+        .zip(&info.places)
+        .map(|((shape, by_ref), place)| {
+            let n: usize = shape.iter().product();
+            let flat: Vec<TokenStream> = rest.by_ref().take(n).cloned().collect();
+            // A struct is passed as it is, not rebuilt from its elements.
+            if let Some(place) = place {
+                let access = &place.access;
+                return if *by_ref {
+                    quote!(&#access)
+                } else {
+                    quote!(::core::clone::Clone::clone(&#access))
+                };
+            }
+            let v = nest(&flat, shape);
+            if *by_ref {
+                quote!(&#v)
+            } else {
+                v
+            }
+        })
+        .collect()
 }
 
 /// A float literal of the element type; negative values parenthesised so

@@ -34,6 +34,10 @@ pub struct Node {
 pub struct CallInfo {
     /// The path of the companion function (`foo_vjp`, `m::foo_vjp::<F>`).
     pub vjp_path: TokenStream,
+    /// The path of the second-order companion (`foo_hvp_all`), which
+    /// returns the value, the gradient, `H·t` and `∇f·t` for a tangent `t`
+    /// of every argument (see [`crate::graph::Op::CallDir`]).
+    pub hvp_all_path: TokenStream,
     /// The path of the function itself, as written (`foo`, `m::foo::<F>`).
     pub value_path: TokenStream,
     /// The called function's own name (`foo`), for naming its results.
@@ -618,9 +622,13 @@ impl Graph {
             let a: Vec<f64> = node.args.iter().map(|x| vals[x.index()]).collect();
             let v = match node.op {
                 Op::Param { param: p, index } => param(p, index),
-                Op::RtInt(_) | Op::BoolParam(_) | Op::Extern(_) | Op::Call(_) | Op::Proj(_) => {
-                    f64::NAN
-                }
+                Op::RtInt(_)
+                | Op::BoolParam(_)
+                | Op::Extern(_)
+                | Op::Call(_)
+                | Op::Proj(_)
+                | Op::CallDir(_)
+                | Op::HvProj(_) => f64::NAN,
                 Op::BoolConst(b) => b as u8 as f64,
                 Op::Cmp(c) => c.apply(a[0], a[1]) as u8 as f64,
                 Op::And => ((a[0] != 0.0) && (a[1] != 0.0)) as u8 as f64,

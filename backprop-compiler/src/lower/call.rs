@@ -87,8 +87,11 @@ impl Lowerer<'_> {
                         };
                         let core = quote!(::backprop::core::functions::internal);
                         return self.call_node(
-                            quote!(#core::powi_vjp),
-                            quote!(#core::powi),
+                            CompanionPaths {
+                                vjp: quote!(#core::powi_vjp),
+                                hvp_all: quote!(#core::powi_hvp_all),
+                                value: quote!(#core::powi),
+                            },
                             "powi".into(),
                             vec![x, n],
                             vec![(Vec::new(), false), (Vec::new(), false)],
@@ -388,15 +391,35 @@ impl Lowerer<'_> {
             layout.push((shape, by_ref));
         }
         let value_path = fp.path.to_token_stream();
-        let mut path = fp.path.clone();
-        let last = path.segments.last_mut().unwrap();
-        let callee = last.ident.to_string().trim_start_matches("r#").to_owned();
-        last.ident = match element {
-            None => format_ident!("{}_vjp", last.ident, span = last.ident.span()),
-            Some(k) => format_ident!("{}_vjp_{}", last.ident, k, span = last.ident.span()),
+        let companion = |suffix: &str| {
+            let mut path = fp.path.clone();
+            let last = path.segments.last_mut().unwrap();
+            last.ident = match element {
+                None => format_ident!("{}_{}", last.ident, suffix, span = last.ident.span()),
+                Some(k) => {
+                    format_ident!("{}_{}_{}", last.ident, suffix, k, span = last.ident.span())
+                }
+            };
+            path
         };
-        let vjp_path: TokenStream = quote!(#path);
-        let id = self.call_node(vjp_path, value_path, callee, flat, layout, places);
+        let mut hvp_all = companion("hvp_all");
+        // Its marker is a generic parameter after the function's own: an
+        // explicit `::<f64>` needs `::<f64, _>`.
+        if let syn::PathArguments::AngleBracketed(a) =
+            &mut hvp_all.segments.last_mut().unwrap().arguments
+        {
+            a.args.push(syn::parse_quote!(_));
+        }
+
+        let last = &fp.path.segments.last().unwrap().ident;
+        let callee = last.to_string().trim_start_matches("r#").to_owned();
+        let vjp = companion("vjp");
+        let paths = CompanionPaths {
+            vjp: quote!(#vjp),
+            hvp_all: quote!(#hvp_all),
+            value: value_path,
+        };
+        let id = self.call_node(paths, callee, flat, layout, places);
         if let (Some(k), Value::Float(call)) = (element, &id) {
             // The plain call (`f(…)`, where only the value is needed) gives
             // the whole tuple: element `k` of it.
@@ -461,8 +484,7 @@ impl Lowerer<'_> {
     /// (arrays flattened), `layout` each argument's shape and `&`-ness.
     fn call_node(
         &mut self,
-        vjp_path: TokenStream,
-        value_path: TokenStream,
+        paths: CompanionPaths,
         callee: String,
         flat: Vec<Id>,
         layout: Vec<(Vec<usize>, bool)>,
@@ -473,7 +495,7 @@ impl Lowerer<'_> {
                 .map(|p| p.as_ref().map(|p| p.access.to_string()).unwrap_or_default())
                 .collect()
         };
-        let key = (vjp_path.to_string(), layout.clone(), place_key(&places));
+        let key = (paths.vjp.to_string(), layout.clone(), place_key(&places));
         let idx = match self.g.calls.iter().position(|ci| {
             (
                 ci.vjp_path.to_string(),
@@ -484,8 +506,9 @@ impl Lowerer<'_> {
             Some(i) => i,
             None => {
                 self.g.calls.push(CallInfo {
-                    vjp_path,
-                    value_path,
+                    vjp_path: paths.vjp,
+                    hvp_all_path: paths.hvp_all,
+                    value_path: paths.value,
                     callee,
                     args: layout,
                     places,
@@ -497,6 +520,16 @@ impl Lowerer<'_> {
         let id = self.g.node(Op::Call(idx as u32), flat);
         Value::Float(id)
     }
+}
+
+/// The paths of a called function and of its companions.
+struct CompanionPaths {
+    /// `NAME_vjp` (`NAME_vjp_k`): value and gradient.
+    vjp: TokenStream,
+    /// `NAME_hvp_all` (`NAME_hvp_all_k`): also H·t, for second derivatives.
+    hvp_all: TokenStream,
+    /// The function itself, as written.
+    value: TokenStream,
 }
 
 /// Flattens a float or (rectangular, nested) array value; records its

@@ -46,7 +46,7 @@ pub fn activity(g: &Graph, is_target: &dyn Fn(u32) -> bool) -> Vec<bool> {
             let now = match node.op {
                 Op::Param { param, .. } | Op::ArrayParam(param) => is_target(param),
                 op if op.is_bool() => false,
-                Op::ToInt(_) | Op::Proj(_) | Op::Restore { .. } | Op::Loop(_) => false,
+                Op::ToInt(_) | Op::Restore { .. } | Op::Loop(_) => false,
                 _ if g.kinds[i] == Kind::Int => false,
                 Op::Carried { l, k } => {
                     let info = &g.loops[l as usize];

@@ -256,6 +256,17 @@ pub fn local_derivative_with(
             let call = value_of(g, id);
             return Some(g.node(Op::Proj(k as u32), vec![call]));
         }
+        // `∇f(a)·t`: ∂/∂a = H·t, ∂/∂t = ∇f, both from the callee's
+        // companion `NAME_hvp_all`.
+        Op::CallDir(_) => {
+            let n = node.args.len() / 2;
+            let dir = value_of(g, id);
+            return Some(if k < n {
+                g.node(Op::HvProj(k as u32), vec![dir])
+            } else {
+                g.node(Op::Proj((k - n) as u32), vec![dir])
+            });
+        }
         _ => return None,
     };
     let mut binds = [None; SLOTS];

@@ -89,7 +89,14 @@ fn hygiene_fixture_covers_every_emitted_name() {
         };
         func.attrs.remove(pos);
         let compiled = expand::compile(attr, &func).unwrap_or_else(|_| panic!("compiles"));
-        let generated: syn::File = syn::parse2(expand::generate(&func, &compiled)).unwrap();
+        let mut tokens = expand::generate(&func, &compiled);
+        tokens.extend(crate::companion::hvp_all_fn(
+            &func,
+            &compiled,
+            &Default::default(),
+            None,
+        ));
+        let generated: syn::File = syn::parse2(tokens).unwrap();
         let mut user = Bindings(HashSet::new());
         user.visit_item_fn(&func);
         let params: HashSet<String> = func

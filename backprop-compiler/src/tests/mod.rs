@@ -32,6 +32,14 @@ pub fn expand_pretty(attr: &str, src: &str) -> String {
     prettyplease::unparse(&file)
 }
 
+/// The second-order companion `NAME_hvp_all`, pretty-printed.
+pub fn companion_pretty(src: &str) -> String {
+    let (func, c) = compile("", src).expect("compiles");
+    let tokens = crate::companion::hvp_all_fn(&func, &c, &Default::default(), None);
+    let file: syn::File = syn::parse2(tokens).expect("generated code parses");
+    prettyplease::unparse(&file)
+}
+
 /// The messages of the errors the pipeline reports on `src`.
 pub fn errors(attr: &str, src: &str) -> Vec<String> {
     match compile(attr, src) {

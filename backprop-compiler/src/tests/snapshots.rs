@@ -14,6 +14,20 @@ fn generated_code_snapshots() {
     }
 }
 
+/// The second-order companion of a helper that calls another: its marker
+/// bound by its trait, whose supertrait is the callee's; the callee's
+/// companion called once along the tangents (`sq_hvp_all`), its gradient
+/// and H·t read from the result.
+#[test]
+fn second_order_companion_snapshot() {
+    let src = "fn inner(w: &[f64; 3], c: f64, k: i32) -> f64 {
+        (w[0] * w[1]).sin() + c * w[2].exp() + sq(w[0] - c) * k as f64
+    }";
+    insta::with_settings!({ description => src, omit_expression => true }, {
+        insta::assert_snapshot!("second_order_companion", super::companion_pretty(src));
+    });
+}
+
 #[test]
 fn no_expression_swell_on_any_fixture() {
     let mut report = String::new();
