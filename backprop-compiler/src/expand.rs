@@ -448,11 +448,6 @@ pub(crate) fn compile_args(
                 )
             };
             let built = built.map_err(at)?;
-            if built.dense.is_none() && sig.wrt.len() > 1 && !args.companion {
-                return Err(at(
-                    "`hessian` with several differentiated parameters writes H out, which needs every loop of compile-time length; this function has a loop of run-time length: differentiate one parameter, or use `jvp` (or `NAME_grad`) for now"
-                    .to_string()));
-            }
             Some(built)
         }
     };
@@ -577,6 +572,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         accumulate: None,
         tangent: None,
         extra: None,
+        extra_returned: None,
     };
     let grad_body = emit::body(&src, &grad_outputs);
     let grad_types: Vec<TokenStream> = sig
@@ -609,6 +605,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             }),
             tangent: None,
             extra: None,
+            extra_returned: None,
         };
         emit::body(&src, &outputs)
     };
@@ -632,11 +629,13 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
     let allow = quote!(#[allow(unused_parens, unused_variables, unused_mut, non_snake_case, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]);
     let hessian_fns = c.hessian.as_ref().map(|h| {
         let wrt = sig.wrt[0];
-        let several = sig.wrt.len() > 1;
+        // H over the flat elements of several parameters (a struct's
+        // fields too) is n × n.
+        let several = sig.wrt.len() > 1 || has_struct_wrt(sig);
         let (hvp_name, hessian_name) = (format_ident!("{}_hvp", name), format_ident!("{}_hessian", name));
         let tangent = &sig.params[h.tangents[0]];
         let (tname, tty) = (&tangent.name, &tangent.ty);
-        let (tangent_param, tangent_bind) = tangent_params(sig, &h.tangents);
+        let (tangent_param, tangent_bind) = tangent_params(sig);
         let shape_of = |p: usize| match &sig.params[p].kind {
             ParamKind::Float { shape } => shape.clone(),
             _ => Vec::new(),
@@ -650,7 +649,9 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         } else {
             shape.iter().chain(&shape).copied().collect()
         };
-        let body = |code: &crate::second::SecondOrder, shapes: Vec<Vec<usize>>| {
+        // H·v is shaped as the gradient (a struct's by its fields); H is
+        // one array.
+        let body = |code: &crate::second::SecondOrder, shapes: Vec<Vec<usize>>, like_gradient: bool| {
             let src = match &code.graph {
                 Some(graph) => emit::Source {
                     g: graph,
@@ -664,16 +665,17 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 &Outputs {
                     value: code.value,
                     grads: sig.wrt.iter().zip(&code.grad).map(|(&p, g)| (&sig.params[p], g.clone())).collect(),
-                    returned: (0..sig.wrt.len()).map(emit::GradTree::Leaf).collect(),
+                    returned: wrt_trees(sig),
                     always_tuple: false,
                     accumulate: None,
                     tangent: None,
                     extra: Some(code.out.iter().cloned().zip(shapes).collect()),
+                    extra_returned: like_gradient.then(|| wrt_trees(sig)),
                 },
             )
         };
-        let hvp_body = body(&h.hvp, sig.wrt.iter().map(|&p| shape_of(p)).collect());
-        let gtys: Vec<TokenStream> = sig.wrt.iter().map(|&p| grad_type(&sig.params[p], elem)).collect();
+        let hvp_body = body(&h.hvp, sig.wrt.iter().map(|&p| shape_of(p)).collect(), true);
+        let gtys: Vec<TokenStream> = sig.wrt_inputs.iter().map(|&i| input_grad_type(sig, i, elem)).collect();
         let gty = match &gtys[..] {
             [one] => one.clone(),
             several => quote!((#(#several,)*)),
@@ -717,9 +719,100 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             (value, grad, #hm)
         };
         let hessian_body = match &h.dense {
-            Some(code) => body(code, vec![square.clone()]),
+            Some(code) => body(code, vec![square.clone()], false),
+            // Several parameters, or a struct: the unit tangents are held
+            // in one owned value per differentiated input (zeros built as
+            // the gradient is), each element set in turn; H's column j is
+            // H·eⱼ spread over the flat elements.
+            None if several => {
+                let units = emit::local("units");
+                let (one_input, k_of) = (sig.wrt_inputs.len() == 1, |k: usize| syn::Index::from(k));
+                let trees = wrt_trees(sig);
+                let zeros: Vec<TokenStream> = sig.wrt.iter().map(|&p| array_zero(elem, &shape_of(p))).collect();
+                let unit_values = trees.iter().map(|t| t.build(&zeros));
+                // Each leaf: its input, its member path, its parameter.
+                let mut leaves: Vec<(usize, TokenStream, usize)> = Vec::new();
+                for (k, &i) in sig.wrt_inputs.iter().enumerate() {
+                    let mut ls = Vec::new();
+                    crate::forward::struct_leaves(&sig.inputs[i].tree, quote!(), &mut ls);
+                    leaves.extend(ls.into_iter().map(|(path, p)| (k, path, p)));
+                }
+                let pass_one = |k: usize| {
+                    let ki = k_of(k);
+                    match &sig.tangent_inputs[k].1 {
+                        syn::Type::Reference(_) => quote!(&#units.#ki),
+                        _ => quote!(::core::clone::Clone::clone(&#units.#ki)),
+                    }
+                };
+                let pass = if one_input {
+                    pass_one(0)
+                } else {
+                    let each = (0..sig.wrt_inputs.len()).map(pass_one);
+                    quote!((#(#each,)*))
+                };
+                let (hvp_c, hm, last) = (emit::local("hvp"), emit::local("h"), emit::local("last"));
+                let one = quote!(<#elem as ::backprop::__private::num_traits::One>::one());
+                let zero = quote!(<#elem as ::backprop::__private::num_traits::Zero>::zero());
+                // Loops over a leaf's indices with `flat` its flat position
+                // (`offset + row-major index`).
+                let over = |p: usize, prefix: &str, offset: usize, inner: &dyn Fn(&[proc_macro2::Ident], TokenStream) -> TokenStream| {
+                    let shape = shape_of(p);
+                    let vars: Vec<proc_macro2::Ident> = (0..shape.len()).map(|d| emit::local(&format!("{prefix}{d}"))).collect();
+                    let mut flat = quote!(0usize);
+                    for (v, d) in vars.iter().zip(&shape) {
+                        let d = proc_macro2::Literal::usize_unsuffixed(*d);
+                        flat = quote!((#flat) * #d + #v);
+                    }
+                    let offset = proc_macro2::Literal::usize_unsuffixed(offset);
+                    let body = inner(&vars, quote!(#offset + #flat));
+                    vars.iter().zip(&shape).rev().fold(body, |b, (v, d)| {
+                        let d = proc_macro2::Literal::usize_unsuffixed(*d);
+                        quote!(for #v in 0..#d { #b })
+                    })
+                };
+                let mut copy = TokenStream::new();
+                let mut offset = 0;
+                for (k, path, p) in &leaves {
+                    let col = if one_input { quote!(column) } else { let ki = k_of(*k); quote!(column.#ki) };
+                    copy.extend(over(*p, "r", offset, &|vars, row| quote!(#hm[#row][column_index] = #col #path #([#vars])*;)));
+                    offset += shape_of(*p).iter().product::<usize>();
+                }
+                let mut columns = TokenStream::new();
+                let mut offset = 0;
+                for (k, path, p) in &leaves {
+                    let ki = k_of(*k);
+                    let step = |vars: &[proc_macro2::Ident], j: TokenStream| quote! {
+                        let column_index = #j;
+                        #units.#ki #path #([#vars])* = #one;
+                        let (value, grad, column) = #hvp_c(#pass);
+                        #units.#ki #path #([#vars])* = #zero;
+                        #copy
+                        #last = ::core::option::Option::Some((value, grad));
+                    };
+                    columns.extend(over(*p, "c", offset, &step));
+                    offset += shape_of(*p).iter().product::<usize>();
+                }
+                let h_zero = array_zero(elem, &square);
+                quote! {
+                    let #hvp_c = |#tangent_param| {
+                        #tangent_bind
+                        #hvp_body
+                    };
+                    let mut #units = (#(#unit_values,)*);
+                    let mut #hm = #h_zero;
+                    let mut #last = ::core::option::Option::None;
+                    #columns
+                    let (value, grad) = match #last {
+                        ::core::option::Option::Some(last) => last,
+                        ::core::option::Option::None => {
+                            let (value, grad, _) = #hvp_c(#pass);
+                            (value, grad)
+                        }
+                    };
+                    (value, grad, #hm)
+                }
+            }
             // A slice: H row-major in a `Vec` of n², by columns H·e_j.
-            // A slice: H row-major in a `Vec` of n².
             None if slice => {
                 let (n, j, i) = (emit::local("n"), emit::local("j"), emit::local("i"));
                 let x = &sig.params[wrt].name;
@@ -801,7 +894,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
     let jvp_fn = c.jvp.as_ref().map(|j| {
         let (value, d) = (j.value, j.derivative);
         let jvp_name = format_ident!("{}_jvp", name);
-        let (tangent_param, tangent_bind) = tangent_params(sig, &j.tangents);
+        let (tangent_param, tangent_bind) = tangent_params(sig);
         let body = emit::body(
             &src,
             &Outputs {
@@ -812,6 +905,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 accumulate: None,
                 tangent: Some(d),
                 extra: None,
+                extra_returned: None,
             },
         );
         let doc = format!(
@@ -915,23 +1009,53 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
     }
 }
 
-/// The tangent parameter of `NAME_jvp` / `NAME_hvp` and the statement that
-/// binds its parts: `tangent: T` alone, or `tangent: (T0, T1)` then `let
-/// (tangent_0, tangent_1) = tangent;` for several differentiated
-/// parameters.
-fn tangent_params(sig: &SigInfo, tangents: &[usize]) -> (TokenStream, TokenStream) {
-    match tangents {
-        [t] => {
-            let (name, ty) = (&sig.params[*t].name, &sig.params[*t].ty);
-            (quote!(#name: #ty), quote!())
+/// Whether a differentiated input is a struct.
+fn has_struct_wrt(sig: &SigInfo) -> bool {
+    sig.wrt_inputs
+        .iter()
+        .any(|&i| matches!(sig.inputs[i].tree, InputTree::Struct { .. }))
+}
+
+/// The differentiated inputs' trees over their parameters' positions in
+/// `wrt` (how a per-parameter result is returned: a struct for a struct).
+fn wrt_trees(sig: &SigInfo) -> Vec<emit::GradTree> {
+    fn tree(t: &InputTree, wrt: &[usize]) -> emit::GradTree {
+        match t {
+            InputTree::Leaf(p) => emit::GradTree::Leaf(
+                wrt.iter()
+                    .position(|w| w == p)
+                    .expect("a differentiated parameter"),
+            ),
+            InputTree::Struct { path, fields } => emit::GradTree::Struct {
+                path: path.clone(),
+                fields: fields
+                    .iter()
+                    .map(|(m, f)| (m.clone(), tree(f, wrt)))
+                    .collect(),
+            },
         }
+    }
+    sig.wrt_inputs
+        .iter()
+        .map(|&i| tree(&sig.inputs[i].tree, &sig.wrt))
+        .collect()
+}
+
+/// The tangent parameter of `NAME_jvp` / `NAME_hvp` and the statements
+/// that bind its parts: `tangent: T` alone, or `tangent: (T0, T1)` then
+/// `let (tangent_0, tangent_1) = tangent;` for several differentiated
+/// inputs; then a struct tangent's fields, each to its own name.
+fn tangent_params(sig: &SigInfo) -> (TokenStream, TokenStream) {
+    let fields = crate::structs::tangent_field_bindings(sig);
+    match &sig.tangent_inputs[..] {
+        [(name, ty)] => (quote!(#name: #ty), fields),
         several => {
             let whole = emit::local("tangent");
-            let names = several.iter().map(|&t| &sig.params[t].name);
-            let tys = several.iter().map(|&t| &sig.params[t].ty);
+            let names = several.iter().map(|t| &t.0);
+            let tys = several.iter().map(|t| &t.1);
             (
                 quote!(#whole: (#(#tys,)*)),
-                quote!(let (#(#names,)*) = #whole;),
+                quote!(let (#(#names,)*) = #whole; #fields),
             )
         }
     }
@@ -1018,6 +1142,7 @@ fn vjp_fn(func: &syn::ItemFn, c: &Compiled, which: Option<usize>) -> TokenStream
             accumulate: None,
             tangent: None,
             extra: None,
+            extra_returned: None,
         },
     );
     let types = (0..sig.inputs.len()).map(|i| input_grad_type(sig, i, elem));

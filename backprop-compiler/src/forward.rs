@@ -23,8 +23,11 @@ use crate::signature::{ParamInfo, ParamKind, SigInfo};
 
 /// Adds the tangent of each differentiated parameter as a parameter of
 /// its own (same type, a hygienic name: `tangent`, or `tangent_0`,
-/// `tangent_1`, … for several) and returns their indices, in `wrt` order,
-/// or an error if the function is not one forward mode supports yet.
+/// `tangent_1`, … for several differentiated inputs) and returns their
+/// indices, in `wrt` order, or an error if the function is not one
+/// forward mode supports yet. A struct's tangent is a struct of the same
+/// type (in [`SigInfo::tangent_inputs`]), whose fields become tangent
+/// parameters bound from it ([`SigInfo::tangent_fields`]).
 pub fn add_tangent_params(sig: &mut SigInfo) -> Result<Vec<usize>, String> {
     add_tangent_params_of(sig, false)
 }
@@ -32,53 +35,112 @@ pub fn add_tangent_params(sig: &mut SigInfo) -> Result<Vec<usize>, String> {
 /// [`add_tangent_params`]; `element`: differentiating one element of a
 /// function returning a tuple (its second-order companion).
 pub fn add_tangent_params_of(sig: &mut SigInfo, element: bool) -> Result<Vec<usize>, String> {
+    use crate::signature::InputTree;
     if sig.outputs != 1 && !element {
         return Err(
             "`jvp` and `hessian` differentiate a loss, a function returning one float".into(),
         );
     }
-    let mut wrt = Vec::new();
-    for &input in &sig.wrt_inputs {
-        let crate::signature::InputTree::Leaf(p) = sig.inputs[input].tree else {
-            return Err("`jvp` and `hessian` of a struct parameter are not supported yet: differentiate floats or arrays of floats".into());
-        };
-        wrt.push(p);
-    }
-    let several = wrt.len() > 1;
-    let mut tangents = Vec::new();
-    for (k, &p) in wrt.iter().enumerate() {
-        let param = &sig.params[p];
-        let supported = match &param.kind {
-            ParamKind::Float { .. } => true,
-            // A slice or `Vec` of floats: its tangent is one too, as long.
-            ParamKind::Slice {
-                inner, array_len, ..
-            } => inner.is_empty() && array_len.is_none() && !several,
-            _ => false,
-        };
-        if !supported {
-            return Err(format!(
-                "forward mode (`jvp`, `hessian`) needs the differentiated parameter `{}` to be a float, an array of literal length, or (alone in `wrt`) a slice or `Vec` of floats (not of arrays, and not an array whose length is a named constant) for now",
-                param.display
-            ));
-        }
-        let (name, display) = if several {
-            (format!("tangent_{k}"), format!("tangent.{k}"))
+    let several = sig.wrt_inputs.len() > 1;
+    let mut tangent_of: Vec<(usize, usize)> = Vec::new();
+    for (k, &input) in sig.wrt_inputs.clone().iter().enumerate() {
+        let tname = crate::emit::local(&if several {
+            format!("tangent_{k}")
         } else {
-            ("tangent".to_string(), "tangent".to_string())
-        };
-        let tangent = ParamInfo {
-            name: crate::emit::local(&name),
-            kind: param.kind.clone(),
-            by_ref: param.by_ref,
-            ty: param.ty.clone(),
-            display,
-            access: None,
-        };
-        sig.params.push(tangent);
-        tangents.push(sig.params.len() - 1);
+            "tangent".to_string()
+        });
+        match sig.inputs[input].tree.clone() {
+            InputTree::Leaf(p) => {
+                let param = &sig.params[p];
+                let supported = match &param.kind {
+                    ParamKind::Float { .. } => true,
+                    // A slice or `Vec` of floats: its tangent is one too, as long.
+                    ParamKind::Slice {
+                        inner, array_len, ..
+                    } => inner.is_empty() && array_len.is_none() && !several,
+                    _ => false,
+                };
+                if !supported {
+                    return Err(format!(
+                        "forward mode (`jvp`, `hessian`) needs the differentiated parameter `{}` to be a float, an array of literal length, a struct of those, or (alone in `wrt`) a slice or `Vec` of floats (not of arrays, and not an array whose length is a named constant) for now",
+                        param.display
+                    ));
+                }
+                let tangent = ParamInfo {
+                    name: tname.clone(),
+                    kind: param.kind.clone(),
+                    by_ref: param.by_ref,
+                    ty: param.ty.clone(),
+                    display: tname.to_string(),
+                    access: None,
+                };
+                sig.tangent_inputs.push((tname, param.ty.clone()));
+                sig.params.push(tangent);
+                tangent_of.push((p, sig.params.len() - 1));
+            }
+            InputTree::Struct { .. } => {
+                // The struct's own type (`&Mlp`, `Self` for a receiver).
+                let ty: syn::Type = match &sig.inputs[input].arg {
+                    syn::FnArg::Typed(pt) => (*pt.ty).clone(),
+                    syn::FnArg::Receiver(r) if r.reference.is_some() => syn::parse_quote!(&Self),
+                    syn::FnArg::Receiver(_) => syn::parse_quote!(Self),
+                };
+                sig.tangent_inputs.push((tname.clone(), ty));
+                let mut leaves = Vec::new();
+                struct_leaves(&sig.inputs[input].tree, quote::quote!(), &mut leaves);
+                for (path, p) in leaves {
+                    let param = &sig.params[p];
+                    if !matches!(param.kind, ParamKind::Float { .. }) {
+                        return Err(format!(
+                            "forward mode (`jvp`, `hessian`) of a struct needs its fields to be floats or arrays of literal length; `{}` is not, for now",
+                            param.display
+                        ));
+                    }
+                    let j = tangent_of.len();
+                    let tangent = ParamInfo {
+                        name: crate::emit::local(&format!("{tname}__{j}")),
+                        kind: param.kind.clone(),
+                        by_ref: true,
+                        ty: param.ty.clone(),
+                        display: format!("{tname}{}", path.to_string().replace(' ', "")),
+                        access: Some(quote::quote!(#tname #path)),
+                    };
+                    sig.params.push(tangent);
+                    sig.tangent_fields.push(sig.params.len() - 1);
+                    tangent_of.push((p, sig.params.len() - 1));
+                }
+            }
+        }
     }
-    Ok(tangents)
+    // In `wrt` order.
+    Ok(sig
+        .wrt
+        .iter()
+        .map(|&p| {
+            tangent_of
+                .iter()
+                .find(|pt| pt.0 == p)
+                .expect("every differentiated parameter has a tangent")
+                .1
+        })
+        .collect())
+}
+
+/// The float parameters of a struct input's tree, with their member paths
+/// (`.w1`, `.inner.b`), depth first.
+pub fn struct_leaves(
+    tree: &crate::signature::InputTree,
+    at: proc_macro2::TokenStream,
+    out: &mut Vec<(proc_macro2::TokenStream, usize)>,
+) {
+    match tree {
+        crate::signature::InputTree::Leaf(p) => out.push((at, *p)),
+        crate::signature::InputTree::Struct { fields, .. } => {
+            for (m, t) in fields {
+                struct_leaves(t, quote::quote!(#at . #m), out);
+            }
+        }
+    }
 }
 
 /// The value and the tangent of `output` when the elements of each

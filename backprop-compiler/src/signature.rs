@@ -170,6 +170,13 @@ pub struct SigInfo {
     /// The names of the `const N: usize` generic parameters: integers known
     /// at run time (to the macro).
     pub const_generics: Vec<String>,
+    /// With `jvp` or `hessian`: the tangent of each differentiated input,
+    /// as `NAME_jvp` and `NAME_hvp` take it (name and type: a struct's
+    /// tangent is a struct of the same type).
+    pub tangent_inputs: Vec<(Ident, Type)>,
+    /// The tangent parameters that are fields of a struct tangent (bound
+    /// from it only in the functions that take it).
+    pub tangent_fields: Vec<usize>,
 }
 
 /// The length of an element dimension that is a constant the macro cannot
@@ -398,6 +405,8 @@ pub fn check_with(
         struct_args: Vec::new(),
         outputs,
         const_generics,
+        tangent_inputs: Vec::new(),
+        tangent_fields: Vec::new(),
     })
 }
 

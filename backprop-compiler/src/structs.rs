@@ -430,7 +430,22 @@ pub(crate) fn unique_field_names(params: &mut [ParamInfo], mentioned: &HashSet<S
 /// `let net__w1 = &net.w1;` for every field parameter: the first
 /// statements of every generated function.
 pub fn field_bindings(sig: &SigInfo) -> TokenStream {
-    let lets = sig.params.iter().filter_map(|p| {
+    let lets = sig.params.iter().enumerate().filter_map(|(k, p)| {
+        if sig.tangent_fields.contains(&k) {
+            return None;
+        }
+        let access = p.access.as_ref()?;
+        let name = &p.name;
+        Some(quote!(let #name = &#access;))
+    });
+    quote!(#(#lets)*)
+}
+
+/// The fields of struct tangents bound to their own names (in `NAME_jvp`
+/// and `NAME_hvp`, which take them).
+pub fn tangent_field_bindings(sig: &SigInfo) -> TokenStream {
+    let lets = sig.tangent_fields.iter().filter_map(|&k| {
+        let p = &sig.params[k];
         let access = p.access.as_ref()?;
         let name = &p.name;
         Some(quote!(let #name = &#access;))

@@ -16,21 +16,21 @@ fn calls_with_struct(layer: &Layer, x: f64) -> f64 {
     through_layer(layer, x).sin()
 }
 
-// With several parameters H is written out, which needs loops of
-// compile-time length.
-#[derive_grad(hessian, wrt(a, b))]
-fn two(a: f64, b: f64, n: usize) -> f64 {
-    let mut s = 0.0;
-    for i in 0..n {
-        s += a * b * i as f64;
-    }
-    s
-}
-
 // A slice of arrays' tangent is not supported yet (a slice of floats is).
 #[derive_grad(jvp)]
 fn slice(w: &[[f64; 2]]) -> f64 {
     w[0][0] * w[1][1]
+}
+
+#[derive(Clone, Params)]
+struct Grows {
+    w: Vec<f64>,
+}
+
+// A struct's tangent needs fields of compile-time size, for now.
+#[derive_grad(jvp)]
+fn grows(g: &Grows) -> f64 {
+    g.w[0] * g.w[1]
 }
 
 fn main() {}

@@ -62,6 +62,9 @@ pub struct Outputs<'a> {
     /// and its shape (`NAME_hvp`'s H·v, `NAME_hessian`'s H).
     /// (Several: a tuple of them, H·v per parameter.)
     pub extra: Option<Vec<(Grad, Vec<usize>)>>,
+    /// Return the extras grouped as the gradients are, by these trees
+    /// (`NAME_hvp`'s H·v of a struct is a struct).
+    pub extra_returned: Option<Vec<GradTree>>,
 }
 
 /// Where `NAME_grad_acc` adds the gradient and finds its workspace.
@@ -124,7 +127,8 @@ pub enum GradTree {
 }
 
 impl GradTree {
-    fn build(&self, leaves: &[TokenStream]) -> TokenStream {
+    /// The value of this shape made of `leaves` (one per leaf index).
+    pub fn build(&self, leaves: &[TokenStream]) -> TokenStream {
         match self {
             GradTree::Leaf(i) => leaves[*i].clone(),
             GradTree::Struct { path, fields } => {
@@ -1019,10 +1023,13 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
         quote!((#(#grads,)*))
     };
     if let Some(extras) = &out.extra {
-        let extras: Vec<TokenStream> = extras
+        let mut extras: Vec<TokenStream> = extras
             .iter()
             .map(|(extra, shape)| array(extra, shape))
             .collect();
+        if let Some(trees) = &out.extra_returned {
+            extras = trees.iter().map(|t| t.build(&extras)).collect();
+        }
         let extra = match &extras[..] {
             [one] => one.clone(),
             several => quote!((#(#several,)*)),
