@@ -356,3 +356,37 @@ fn explain_with_a_zero_local_derivative() {
     let text = zero_local_derivative_explain().to_string();
     assert!(text.contains("∂y/∂s"), "{text}");
 }
+
+/// Neighbours in a rolled loop: the gradient's `i + 1` contribution is
+/// carried in a register to the next iteration (`emit::loops`,
+/// `plan_carries`). The sums must be the very ones of adding into memory
+/// in program order: `NAME_grad` (carried, into fresh zeros) is bit-equal
+/// to `NAME_grad_acc` adding into a zeroed buffer (not carried: the buffer
+/// is the caller's), signed zeros included.
+#[derive_grad]
+fn neighbours(x: &[f64; 40]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..39 {
+        s += x[i] * x[i + 1] + (x[i + 1] - x[i]).sin();
+    }
+    s
+}
+
+#[test]
+fn carried_neighbour_contributions_are_the_same_sums() {
+    let points: [[f64; 40]; 3] = [
+        std::array::from_fn(|k| (k as f64 * 1.7).sin() * 3.0),
+        [-0.0; 40],
+        std::array::from_fn(|k| if k % 2 == 0 { -0.0 } else { 0.0 }),
+    ];
+    for x in points {
+        let (v, g) = neighbours_grad(&x);
+        assert_same_value("neighbours", v, neighbours(&x));
+        let mut acc = [0.0; 40];
+        let va = neighbours_grad_acc(&x, &mut acc);
+        assert_same_value("neighbours", va, neighbours(&x));
+        for k in 0..40 {
+            assert_eq!(g[k].to_bits(), acc[k].to_bits(), "element {k} at {x:?}");
+        }
+    }
+}

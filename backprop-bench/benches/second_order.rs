@@ -44,6 +44,12 @@ fn rosenbrock_100(c: &mut Criterion) {
     g.bench_function("3_backprop_jvp", |b| {
         b.iter(|| rosenbrock_jvp(black_box(&x), black_box(&v)))
     });
+    g.bench_function("3b_hand_jvp", |b| {
+        b.iter(|| rosenbrock_hand_jvp(black_box(&x), black_box(&v)))
+    });
+    g.bench_function("4b_hand_grad_hvp", |b| {
+        b.iter(|| rosenbrock_hand_grad_hvp(black_box(&x), black_box(&v)))
+    });
     g.bench_function("4_backprop_hvp", |b| {
         b.iter(|| rosenbrock_hvp(black_box(&x), black_box(&v)))
     });

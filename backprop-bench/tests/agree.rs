@@ -225,4 +225,13 @@ fn second_order_contenders_agree() {
     }
     let (_, jv) = rosenbrock_jvp(&x, &v);
     assert!(close(jv, (0..N).map(|i| g[i] * v[i]).sum(), 1e-12));
+    let (value, jv_hand) = rosenbrock_hand_jvp(&x, &v);
+    assert_eq!(value, rosenbrock(&x));
+    assert!(close(jv, jv_hand, 1e-12));
+    let (value, g_hand, hv_fused) = rosenbrock_hand_grad_hvp(&x, &v);
+    assert_eq!(value, rosenbrock(&x));
+    for i in 0..N {
+        assert!(close(g[i], g_hand[i], 1e-12), "g[{i}]");
+        assert!(close(hv[i], hv_fused[i], 1e-10), "fused Hv[{i}]");
+    }
 }

@@ -91,6 +91,19 @@ pub const RULES: &[(&str, &str, &str, Exactness)] = &[
     ("zero-div", "(/ 0 ?a)", "0", GradientOnly),
     ("sub-self", "(- ?a ?a)", "0", GradientOnly),
     ("add-self", "(+ ?a ?a)", "(* 2 ?a)", Exact),
+    // 2·(a·ȧ) as (2·a)·ȧ, the older factor first (see product-pair).
+    (
+        "double-older",
+        "(* 2 (* ?a ?b))",
+        "(* (* 2 ?a) ?b)",
+        GradientOnly,
+    ),
+    (
+        "double-older-swap",
+        "(* 2 (* ?a ?b))",
+        "(* (* 2 ?b) ?a)",
+        GradientOnly,
+    ),
     // A term met twice in a sum (the two factors of `x·x` each pass back
     // `x̄·x`): counted once, doubled.
     (
@@ -142,25 +155,49 @@ pub const RULES: &[(&str, &str, &str, Exactness)] = &[
     (
         "product-pair",
         "(+ (* ?b (* #a ?c)) (* ?c (* #a ?b)))",
-        "(* (* 2 #a) (* ?b ?c))",
+        "(* (* (* 2 #a) ?b) ?c)",
+        GradientOnly,
+    ),
+    (
+        "product-pair-swap",
+        "(+ (* ?b (* #a ?c)) (* ?c (* #a ?b)))",
+        "(* (* (* 2 #a) ?c) ?b)",
         GradientOnly,
     ),
     (
         "product-pair-2",
         "(+ (* (* #a ?c) ?b) (* ?c (* #a ?b)))",
-        "(* (* 2 #a) (* ?b ?c))",
+        "(* (* (* 2 #a) ?b) ?c)",
+        GradientOnly,
+    ),
+    (
+        "product-pair-2-swap",
+        "(+ (* (* #a ?c) ?b) (* ?c (* #a ?b)))",
+        "(* (* (* 2 #a) ?c) ?b)",
         GradientOnly,
     ),
     (
         "product-pair-3",
         "(+ (* ?b (* #a ?c)) (* (* #a ?b) ?c))",
-        "(* (* 2 #a) (* ?b ?c))",
+        "(* (* (* 2 #a) ?b) ?c)",
+        GradientOnly,
+    ),
+    (
+        "product-pair-3-swap",
+        "(+ (* ?b (* #a ?c)) (* (* #a ?b) ?c))",
+        "(* (* (* 2 #a) ?c) ?b)",
         GradientOnly,
     ),
     (
         "product-pair-4",
         "(+ (* (* #a ?c) ?b) (* (* #a ?b) ?c))",
-        "(* (* 2 #a) (* ?b ?c))",
+        "(* (* (* 2 #a) ?b) ?c)",
+        GradientOnly,
+    ),
+    (
+        "product-pair-4-swap",
+        "(+ (* (* #a ?c) ?b) (* (* #a ?b) ?c))",
+        "(* (* (* 2 #a) ?c) ?b)",
         GradientOnly,
     ),
     // signs
@@ -269,6 +306,24 @@ fn side_condition<T: Terms>(g: &T, name: &str, binds: &[Option<Id>; SLOTS]) -> b
         // Pull a negative constant factor out as a negation (`−2·a` becomes
         // `−(2·a)`), so negations meet and cancel (`a − (−(2·b))`), but
         // never for −1 (handled by mul-minus-one) or non-negative constants.
+        // The constant goes with the older factor (the value, where the
+        // other is its tangent: `(200·a)·ȧ`), which the vectoriser pairs
+        // with the value's own `100·a`.
+        "product-pair" | "product-pair-2" | "product-pair-3" | "product-pair-4" => {
+            matches!((binds[1], binds[2]), (Some(b), Some(c)) if b.0 <= c.0)
+        }
+        "product-pair-swap"
+        | "product-pair-2-swap"
+        | "product-pair-3-swap"
+        | "product-pair-4-swap" => {
+            matches!((binds[1], binds[2]), (Some(b), Some(c)) if c.0 < b.0)
+        }
+        "double-older" => {
+            matches!((binds[0], binds[1]), (Some(a), Some(b)) if a.0 <= b.0)
+        }
+        "double-older-swap" => {
+            matches!((binds[0], binds[1]), (Some(a), Some(b)) if b.0 < a.0)
+        }
         "neg-const-mul" => {
             let c = binds[0].and_then(|id| g.as_const(id));
             matches!(c, Some(c) if c < 0.0 && c != -1.0)

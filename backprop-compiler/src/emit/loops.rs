@@ -80,6 +80,7 @@ impl Emitter<'_> {
             self.trips.insert(l, trips.clone());
             trips
         });
+        let carries = self.plan_carries(l, id, fused, stmts);
         let mut body = Vec::new();
         // Pops, in the reverse order of the pushes.
         let tape = self.tape.clone();
@@ -158,6 +159,10 @@ impl Emitter<'_> {
                 quote!((#(#targets),*) = (#(#values),*);)
             }));
         }
+        for c in &carries {
+            let (carry, next) = (&c.carry, &c.next);
+            body.push(Stmt::Raw(quote!(#carry = #next;)));
+        }
         if let Some(trips) = &trips {
             body.push(Stmt::Raw(quote!(#trips += 1;)));
         }
@@ -198,6 +203,176 @@ impl Emitter<'_> {
             }
             None => the_loop,
         }));
+        // The last iteration's `i + 1` contributions, where they belong.
+        for c in &carries {
+            let buf = self.arg(g.get(c.site).args[0]);
+            let carry = &c.carry;
+            let update = match self.elem {
+                crate::signature::ElemTy::Generic(_) => quote!(#buf[#hi] = #buf[#hi] + #carry;),
+                _ => quote!(#buf[#hi] += #carry;),
+            };
+            stmts.push(Stmt::Raw(quote!(if #lo < #hi { #update })));
+        }
+    }
+
+    /// The scatter-adds of loop `l` (and of the reverse fused into it)
+    /// into `b[i]` and `b[i + 1]` of a fresh zero buffer `b` that nothing
+    /// else in the loop touches, `i` the loop's variable counting up by
+    /// one: the `i + 1` contribution is kept in a register (`next`) and
+    /// added into `b[i]` by the next iteration with its own (`b[i] +=
+    /// carry + v`), instead of being stored and loaded back in the next
+    /// iteration (a store-to-load chain through memory, Rosenbrock's H·v).
+    /// Exactly the same sums: `0 + (a + v)` equals `(0 + a) + v` in every
+    /// case, signed zeros included. Declares the registers before the
+    /// loop and marks the two sites; the caller moves `next` into `carry`
+    /// at the end of each iteration and adds the last `carry` after it.
+    fn plan_carries(
+        &mut self,
+        l: u32,
+        id: Id,
+        fused: Option<(u32, Id)>,
+        stmts: &mut Vec<Stmt>,
+    ) -> Vec<Carry> {
+        let g = self.g;
+        let info = &g.loops[l as usize];
+        if info.reversed
+            || info.is_while
+            || info.inclusive
+            || info.exit.is_some()
+            || info.cond.is_some()
+            || info.guard.is_some()
+        {
+            return Vec::new();
+        }
+        // The loops whose bodies run here, each with its variable and the
+        // node holding its buffers' initial values.
+        let mut bodies = vec![(info.body, info.var, l, id)];
+        if let Some((r, rnode)) = fused {
+            let rinfo = &g.loops[r as usize];
+            bodies.push((rinfo.body, rinfo.var, r, rnode));
+        }
+        let in_body = |n: usize| bodies.iter().any(|b| g.region_of[n] == b.0);
+        // Anything else in the bodies (a nested loop, an array built)
+        // makes the plan more than it is worth checking.
+        for b in &bodies {
+            for &n in &self.region_nodes[b.0 as usize] {
+                if matches!(g.get(Id(n as u32)).op, Op::Loop(_)) {
+                    return Vec::new();
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for &(body, var, lp, lnode) in &bodies {
+            let linfo = &g.loops[lp as usize];
+            for (k, &c) in linfo.carried.iter().enumerate() {
+                if linfo.kinds[k] != Kind::Buffer || !self.live[c.index()] {
+                    continue;
+                }
+                let init = g.get(lnode).args[2 + k];
+                if !matches!(g.get(init).op, Op::Zeros(_) | Op::ZerosLike(_)) {
+                    continue;
+                }
+                let storage = g.storage(c);
+                // Every live node of the bodies reading this buffer.
+                let users: Vec<usize> = (0..g.len())
+                    .filter(|&n| self.live[n] && in_body(n))
+                    .filter(|&n| {
+                        g.get(Id(n as u32))
+                            .args
+                            .iter()
+                            .any(|a| g.kinds[a.index()] == Kind::Buffer && g.storage(*a) == storage)
+                    })
+                    .collect();
+                let [a, b] = users[..] else { continue };
+                let one_d_scatter = |n: usize| {
+                    let node = g.get(Id(n as u32));
+                    node.op == Op::ScatterAdd
+                        && node.args.len() == 3
+                        && g.region_of[n] == body
+                        && !g.guards.contains_key(&Id(n as u32))
+                };
+                if !(one_d_scatter(a) && one_d_scatter(b)) {
+                    continue;
+                }
+                let plus_one = |x: Id| {
+                    let node = g.get(x);
+                    node.op == Op::IntAdd
+                        && ((node.args[0] == var && g.get(node.args[1]).op == Op::IntConst(1))
+                            || (node.args[1] == var && g.get(node.args[0]).op == Op::IntConst(1)))
+                };
+                let (ia, ib) = (g.get(Id(a as u32)).args[1], g.get(Id(b as u32)).args[1]);
+                let (here, ahead) = if ia == var && plus_one(ib) {
+                    (a, b)
+                } else if ib == var && plus_one(ia) {
+                    (b, a)
+                } else {
+                    continue;
+                };
+                let carry = local(&self.names.fresh("carry"));
+                let next = local(&self.names.fresh("next"));
+                let zero = super::zero_expr(self.elem);
+                stmts.push(Stmt::Raw(quote!(let mut #carry = #zero;)));
+                stmts.push(Stmt::Raw(quote!(let mut #next = #zero;)));
+                self.carry_sites.insert(
+                    here,
+                    CarrySite::Here {
+                        carry: carry.clone(),
+                        generic: matches!(self.elem, crate::signature::ElemTy::Generic(_)),
+                    },
+                );
+                self.carry_sites
+                    .insert(ahead, CarrySite::Ahead { next: next.clone() });
+                out.push(Carry {
+                    carry,
+                    next,
+                    site: Id(here as u32),
+                });
+            }
+        }
+        out
+    }
+}
+
+/// A buffer whose `i + 1` contributions a loop carries in a register.
+pub(super) struct Carry {
+    /// The contribution the previous iteration made to this one's element.
+    carry: proc_macro2::Ident,
+    /// The contribution this iteration makes to the next one's element.
+    next: proc_macro2::Ident,
+    /// The scatter-add into `b[i]` (whose buffer expression names `b`).
+    site: Id,
+}
+
+/// How a carried scatter-add is emitted.
+pub(super) enum CarrySite {
+    /// `b[i] += carry + v`.
+    Here {
+        /// The register holding the previous iteration's contribution.
+        carry: proc_macro2::Ident,
+        /// The element type is a generic `F` (no `+=`).
+        generic: bool,
+    },
+    /// `next = v` (for `b[i + 1]`).
+    Ahead {
+        /// The register.
+        next: proc_macro2::Ident,
+    },
+}
+
+impl CarrySite {
+    /// The statement replacing `place += v`.
+    pub(super) fn update(&self, place: &TokenStream, v: &TokenStream) -> TokenStream {
+        match self {
+            CarrySite::Here {
+                carry,
+                generic: false,
+            } => quote!(#place += #carry + #v;),
+            CarrySite::Here {
+                carry,
+                generic: true,
+            } => quote!(#place = #place + (#carry + #v);),
+            CarrySite::Ahead { next } => quote!(#next = #v;),
+        }
     }
 }
 

@@ -222,6 +222,7 @@ pub fn straight_line(
             .map(|i| g.get(Id(i as u32)).args[0].index())
             .collect(),
         early: HashSet::new(),
+        carry_sites: HashMap::new(),
     };
     // Floats share one tape; each integer a loop records has its own
     // (typed by what is pushed on it).
@@ -316,6 +317,10 @@ struct Emitter<'a> {
     /// Nodes emitted ahead of their place (a fused reverse loop's initial
     /// values), and reverse loops emitted inside their forward loop.
     early: HashSet<usize>,
+    /// Scatter-adds into `b[i]` and `b[i + 1]` of a loop over `i`, whose
+    /// `i + 1` contribution is carried to the next iteration in a
+    /// register (see `Emitter::plan_carries`).
+    carry_sites: HashMap<usize, loops::CarrySite>,
 }
 
 impl Emitter<'_> {
@@ -457,6 +462,11 @@ impl Emitter<'_> {
                     node.args[1..n - 1].iter().map(|&x| self.arg(x)).collect();
                 let v = self.arg(node.args[n - 1]);
                 let place = quote!(#buf #([#idx])*);
+                if let Some(site) = self.carry_sites.get(&i) {
+                    stmts.push(Stmt::Raw(site.update(&place, &v)));
+                    self.expr[i] = Some(buf);
+                    return;
+                }
                 let update = match (node.op, self.elem) {
                     (Op::Store, _) => quote!(#place = #v;),
                     // `F: Float` has no `+=`.
