@@ -33,6 +33,23 @@ fn logistic_map(c: &mut Criterion) {
     g.finish();
 }
 
+fn logistic_map_both(c: &mut Criterion) {
+    let mut g = c.benchmark_group("logistic_1000_wrt_x0_r");
+    g.bench_function("1_forward", |b| {
+        b.iter(|| logistic_both(black_box(X0), black_box(R)))
+    });
+    g.bench_function("2_backprop_grad", |b| {
+        b.iter(|| logistic_both_grad(black_box(X0), black_box(R)))
+    });
+    g.bench_function("3_hand_forward", |b| {
+        b.iter(|| logistic_both_hand_forward(black_box(X0), black_box(R)))
+    });
+    g.bench_function("4_hand_reverse", |b| {
+        b.iter(|| logistic_both_hand_reverse(black_box(X0), black_box(R)))
+    });
+    g.finish();
+}
+
 fn rosenbrock_100(c: &mut Criterion) {
     let x = point();
     let v = direction();
@@ -73,6 +90,6 @@ criterion_group! {
     config = Criterion::default()
         .warm_up_time(std::time::Duration::from_millis(500))
         .measurement_time(std::time::Duration::from_secs(2));
-    targets = logistic_map, rosenbrock_100
+    targets = logistic_map, logistic_map_both, rosenbrock_100
 }
 criterion_main!(benches);

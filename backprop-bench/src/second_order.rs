@@ -41,6 +41,49 @@ pub fn logistic_hand_forward(x0: f64, r: f64) -> (f64, f64) {
     (x, dx)
 }
 
+/// The same map differentiated with respect to both its start and its
+/// rate: the mode choice takes forward mode for a few scalars.
+#[derive_grad(wrt(x0, r))]
+pub fn logistic_both(x0: f64, r: f64) -> f64 {
+    let mut x = x0;
+    for _ in 0..1000 {
+        x = r * x * (1.0 - x);
+    }
+    x
+}
+
+/// By hand, forward mode with two tangents carried beside the iterate.
+#[inline]
+pub fn logistic_both_hand_forward(x0: f64, r: f64) -> (f64, (f64, f64)) {
+    let (mut x, mut dx0, mut dr) = (x0, 1.0, 0.0);
+    for _ in 0..1000 {
+        let c = r * (1.0 - 2.0 * x);
+        let next = r * x * (1.0 - x);
+        dr = x * (1.0 - x) + c * dr;
+        dx0 *= c;
+        x = next;
+    }
+    (x, (dx0, dr))
+}
+
+/// By hand, reverse mode with respect to both: the iterates kept, then
+/// swept backwards.
+#[inline]
+pub fn logistic_both_hand_reverse(x0: f64, r: f64) -> (f64, (f64, f64)) {
+    let mut xs = [0.0; 1000];
+    let mut x = x0;
+    for xk in xs.iter_mut() {
+        *xk = x;
+        x = r * x * (1.0 - x);
+    }
+    let (mut dx, mut dr) = (1.0, 0.0);
+    for &xk in xs.iter().rev() {
+        dr += dx * xk * (1.0 - xk);
+        dx *= r * (1.0 - 2.0 * xk);
+    }
+    (x, (dx, dr))
+}
+
 /// By hand, reverse mode: the iterates kept, then swept backwards.
 #[inline]
 pub fn logistic_hand_reverse(x0: f64, r: f64) -> (f64, f64) {

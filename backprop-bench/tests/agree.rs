@@ -201,6 +201,17 @@ fn second_order_contenders_agree() {
     );
     assert_eq!(logistic_jvp(X0, R, 1.0).1, d);
 
+    // Both scalars: forward mode chosen, against both hand versions.
+    let (value, (dx0, dr)) = logistic_both_grad(X0, R);
+    assert_eq!(value, logistic_both(X0, R));
+    let (_, (hx0, hr)) = logistic_both_hand_forward(X0, R);
+    let (_, (rx0, rr)) = logistic_both_hand_reverse(X0, R);
+    assert!(
+        close(dx0, hx0, 1e-9) && close(dx0, rx0, 1e-9),
+        "{dx0} {hx0} {rx0}"
+    );
+    assert!(close(dr, hr, 1e-9) && close(dr, rr, 1e-9), "{dr} {hr} {rr}");
+
     let x = point();
     let v = direction();
     let (_, _, h) = rosenbrock_hessian(&x);

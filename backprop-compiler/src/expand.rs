@@ -158,7 +158,7 @@ pub struct Compiled {
     /// mode, where it is cheaper (see
     /// [`crate::forward::cheaper_by_forward`]): the value and the
     /// derivative.
-    pub forward_grad: Option<(Id, Id)>,
+    pub forward_grad: Option<(Id, Vec<Id>)>,
     /// With `hessian`: H·tangent and H (row-major), element by element.
     pub hessian: Option<crate::second::Hessian>,
 }
@@ -340,7 +340,12 @@ pub(crate) fn compile_args(
     }
     // The mode choice of `NAME_grad` and `NAME_grad_acc(_with)`; `NAME_vjp`,
     // which other functions call, stays reverse mode.
-    let forward_grad = crate::forward::cheaper_by_forward(&mut lowered.graph, &sig, lowered.output);
+    // With `explain`, reverse mode: the gradient `NAME_grad` returns is
+    // then the very one the explanation derives and the trace shows.
+    let forward_grad = match args.explain {
+        true => None,
+        false => crate::forward::cheaper_by_forward(&mut lowered.graph, &sig, lowered.output),
+    };
     // Forward mode, on the same graph (its nodes are emitted only by
     // `NAME_jvp`, which has them as roots).
     let jvp = match args.jvp {
@@ -554,12 +559,14 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
 
     let (grads, returned) = outputs_of(&sig.wrt_inputs);
     // By forward mode where it is cheaper: the one derivative.
-    let (value, grads) = match c.forward_grad {
-        Some((value, derivative)) => (
-            value,
+    let (value, grads) = match &c.forward_grad {
+        // One scalar per differentiated input, in `wrt` order.
+        Some((value, derivatives)) => (
+            *value,
             grads
                 .into_iter()
-                .map(|(p, _)| (p, emit::Grad::Elements(vec![derivative])))
+                .zip(derivatives)
+                .map(|((p, _), &d)| (p, emit::Grad::Elements(vec![d])))
                 .collect(),
         ),
         None => (c.lowered.output, grads),

@@ -189,25 +189,41 @@ pub fn tangents(
     Ok(forward(g, roots, wrt, seed, &|_| None)?.tangent)
 }
 
+/// The most scalar parameters the mode choice differentiates by forward
+/// mode: each adds one tangent to every loop it passes through (carried
+/// beside the value in the same loop), while reverse mode's cost does not
+/// grow with their number; past a few, reverse mode's tape is cheaper.
+pub const MAX_FORWARD_SCALARS: usize = 4;
+
 /// The mode choice of `NAME_grad`: forward mode when the function is
-/// differentiated with respect to one float (a scalar parameter) and a
-/// loop that stays a loop carries a value that depends on it (the
-/// logistic map iterated: reverse mode would store every iterate on a
-/// tape and run the loop again backwards; forward mode runs it once,
-/// carrying the derivative, and stores nothing). Returns the value and
-/// the derivative, or `None` where reverse mode is kept: several
-/// parameters or elements (one forward pass per element), or
-/// straight-line code (the reverse sweep is as cheap, and fused).
-pub fn cheaper_by_forward(g: &mut Graph, sig: &SigInfo, output: Id) -> Option<(Id, Id)> {
-    let [p] = sig.wrt[..] else { return None };
-    if sig.outputs != 1 || sig.wrt_inputs.len() != 1 {
+/// differentiated with respect to a few floats (at most
+/// [`MAX_FORWARD_SCALARS`] scalar parameters) and a loop that stays a loop
+/// carries a value that depends on one of them (the logistic map
+/// iterated: reverse mode would store every iterate on a tape and run the
+/// loop again backwards; forward mode runs it once, carrying the
+/// derivatives, and stores nothing). Returns the value and the derivative
+/// with respect to each, or `None` where reverse mode is kept: arrays or
+/// more scalars (one tangent per element), or straight-line code (the
+/// reverse sweep is as cheap, and fused).
+///
+/// Several scalars: one forward pass per scalar, each over the graph the
+/// previous one built, so the loop is rebuilt carrying every tangent
+/// beside its value, in one loop.
+pub fn cheaper_by_forward(g: &mut Graph, sig: &SigInfo, output: Id) -> Option<(Id, Vec<Id>)> {
+    if sig.outputs != 1
+        || sig.wrt.is_empty()
+        || sig.wrt.len() > MAX_FORWARD_SCALARS
+        || sig.wrt_inputs.len() != sig.wrt.len()
+    {
         return None;
     }
-    if !matches!(&sig.params[p].kind, ParamKind::Float { shape } if shape.is_empty()) {
+    let scalar =
+        |p: usize| matches!(&sig.params[p].kind, ParamKind::Float { shape } if shape.is_empty());
+    if !sig.wrt.iter().all(|&p| scalar(p)) {
         return None;
     }
     let live = crate::emit::live_nodes(g, &[output]);
-    let active = crate::reverse::activity(g, &|q| q as usize == p);
+    let active = crate::reverse::activity(g, &|q| sig.wrt.contains(&(q as usize)));
     let carries_active = g.loops.iter().any(|l| {
         l.node.is_some_and(|n| live[n.index()])
             && l.carried
@@ -218,16 +234,23 @@ pub fn cheaper_by_forward(g: &mut Graph, sig: &SigInfo, output: Id) -> Option<(I
     if !carries_active {
         return None;
     }
-    let f = forward(
-        g,
-        &[output],
-        &[p as u32],
-        &mut |g, _, _| Some(g.konst(1.0)),
-        &|_| None,
-    )
-    .ok()?;
-    let d = f.tangent[0].unwrap_or_else(|| g.konst(0.0));
-    Some((f.primal[0], d))
+    // roots: the value, then the derivatives found so far.
+    let mut roots = vec![output];
+    for &p in &sig.wrt {
+        let f = forward(
+            g,
+            &roots,
+            &[p as u32],
+            &mut |g, _, _| Some(g.konst(1.0)),
+            &|_| None,
+        )
+        .ok()?;
+        let d = f.tangent[0].unwrap_or_else(|| g.konst(0.0));
+        roots = f.primal;
+        roots.push(d);
+    }
+    let value = roots.remove(0);
+    Some((value, roots))
 }
 
 /// `sum += x`, where `None` is an empty sum.

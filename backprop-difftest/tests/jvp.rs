@@ -221,3 +221,62 @@ fn jvp_of_a_vec_parameter() {
         .collect();
     close(d, vec_norm(&wd).eps());
 }
+
+/// The logistic map with respect to both its start and its rate: the mode
+/// choice takes forward mode for a few scalars too, one loop carrying a
+/// tangent per scalar beside the iterate (no tape).
+#[derive_grad(wrt(x0, r))]
+fn logistic_both<F: Float>(x0: F, r: F, steps: usize) -> F {
+    let mut x = x0;
+    for _ in 0..steps {
+        x = r * x * (F::one() - x);
+    }
+    x
+}
+
+/// Three scalars, one of them not read in the loop, and an `if` in it.
+#[derive_grad(wrt(a, b, c))]
+fn three<F: Float>(a: F, b: F, c: F) -> F {
+    let mut s = a;
+    // A contraction (derivatives well-conditioned through 300 steps).
+    for i in 0..300 {
+        s = if s > F::zero() {
+            F::from(0.5).unwrap() * (s * b).sin() + F::from(0.001).unwrap() * F::from(i).unwrap()
+        } else {
+            F::from(0.5).unwrap() * s * s - b
+        };
+    }
+    s * c
+}
+
+#[test]
+fn forward_mode_chosen_for_a_few_scalars() {
+    for steps in [0, 1, 20, 1000] {
+        let (value, (dx0, dr)) = logistic_both_grad(0.2f64, 3.2, steps);
+        assert_eq!(value.to_bits(), logistic_both(0.2f64, 3.2, steps).to_bits());
+        let by_x0 = logistic_both(Dual64F::new(0.2, 1.0), Dual64F::constant(3.2), steps).eps();
+        let by_r = logistic_both(Dual64F::constant(0.2), Dual64F::new(3.2, 1.0), steps).eps();
+        close(dx0, by_x0);
+        close(dr, by_r);
+        let mut acc = (0.5, -0.25);
+        let v = logistic_both_grad_acc(0.2f64, 3.2, steps, &mut acc);
+        assert_eq!(v.to_bits(), value.to_bits());
+        close(acc.0, 0.5 + dx0);
+        close(acc.1, -0.25 + dr);
+    }
+    let (a, b, c) = (0.7f64, 1.3, -0.4);
+    let (value, (da, db, dc)) = three_grad(a, b, c);
+    assert_eq!(value.to_bits(), three(a, b, c).to_bits());
+    let d = |k: usize| {
+        let e = |j: usize| if j == k { 1.0 } else { 0.0 };
+        three(
+            Dual64F::new(a, e(0)),
+            Dual64F::new(b, e(1)),
+            Dual64F::new(c, e(2)),
+        )
+        .eps()
+    };
+    close(da, d(0));
+    close(db, d(1));
+    close(dc, d(2));
+}

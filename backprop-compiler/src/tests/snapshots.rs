@@ -123,8 +123,23 @@ const ROLLED: &[(&str, &str, &str)] = &[
             loss
         }",
     ),
+    // Reverse mode through time: the inputs are differentiated too (an
+    // array), so the mode choice keeps reverse mode and a tape of `h`.
     (
         "rolled_rnn_run_time_length",
+        "wrt(w, u, x)",
+        "fn rnn(w: f64, u: f64, x: &[f64; 64], n: usize) -> f64 {
+            let mut h = 0.0;
+            for t in 0..n {
+                h = (w * h + u * x[t]).tanh();
+            }
+            h * h
+        }",
+    ),
+    // With respect to the two scalars only: the mode choice takes forward
+    // mode, one loop carrying both tangents (no tape).
+    (
+        "rolled_rnn_forward_mode_chosen",
         "wrt(w, u)",
         "fn rnn(w: f64, u: f64, x: &[f64; 64], n: usize) -> f64 {
             let mut h = 0.0;
