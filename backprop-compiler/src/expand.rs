@@ -829,15 +829,38 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                     (_, true) => quote!(&#unit),
                     (_, false) => quote!(#unit.clone()),
                 };
-                let step = column_step(quote!([#j]), &pass, quote! {
+                // A slice of arrays: flat element k is element k / m of the
+                // slice, at the row-major position k % m of its inner shape.
+                let inner = match &sig.params[wrt].kind {
+                    ParamKind::Slice { inner, .. } => inner.clone(),
+                    _ => Vec::new(),
+                };
+                let m: usize = inner.iter().product();
+                let m_lit = proc_macro2::Literal::usize_unsuffixed(m);
+                let at = |k: &proc_macro2::Ident| {
+                    if inner.is_empty() {
+                        return quote!([#k]);
+                    }
+                    let mut idx = vec![quote!([#k / #m_lit])];
+                    let mut stride = m;
+                    for &d in &inner {
+                        stride /= d;
+                        let (st, dl) = (proc_macro2::Literal::usize_unsuffixed(stride), proc_macro2::Literal::usize_unsuffixed(d));
+                        idx.push(quote!([(#k % #m_lit) / #st % #dl]));
+                    }
+                    quote!(#(#idx)*)
+                };
+                let (at_j, at_i) = (at(&j), at(&i));
+                let step = column_step(at_j, &pass, quote! {
                     for #i in 0..#n {
-                        #hm[#i * #n + #j] = column[#i];
+                        #hm[#i * #n + #j] = column #at_i;
                     }
                 });
+                let inner_zero = array_zero(elem, &inner);
                 by_columns(
                     quote!(#tname: #tty),
                     quote!(),
-                    quote!(let #n = #x.len(); let mut #unit = ::std::vec![#zero; #n];),
+                    quote!(let #n = #x.len() * #m_lit; let mut #unit = ::std::vec![#inner_zero; #x.len()];),
                     quote!(::std::vec![#zero; #n * #n]),
                     quote!(for #j in 0..#n { #step }),
                     &pass,

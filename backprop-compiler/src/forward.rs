@@ -57,12 +57,16 @@ pub fn add_tangent_params_of(sig: &mut SigInfo, element: bool) -> Result<Vec<usi
                     // A slice or `Vec` of floats: its tangent is one too, as long.
                     ParamKind::Slice {
                         inner, array_len, ..
-                    } => inner.is_empty() && array_len.is_none() && !several,
+                    } => {
+                        inner.iter().all(|&d| d != crate::signature::NAMED_LEN)
+                            && array_len.is_none()
+                            && !several
+                    }
                     _ => false,
                 };
                 if !supported {
                     return Err(format!(
-                        "forward mode (`jvp`, `hessian`) needs the differentiated parameter `{}` to be a float, an array of literal length, a struct of those, or (alone in `wrt`) a slice or `Vec` of floats (not of arrays, and not an array whose length is a named constant) for now",
+                        "forward mode (`jvp`, `hessian`) needs the differentiated parameter `{}` to be a float, an array of literal length, a struct of those, or (alone in `wrt`) a slice or `Vec` of either (not an array whose length is a named constant) for now",
                         param.display
                     ));
                 }

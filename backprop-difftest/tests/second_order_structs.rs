@@ -295,3 +295,56 @@ fn several_parameters_through_a_loop_of_run_time_length() {
         }
     }
 }
+
+/// A slice of arrays: its tangent is a slice of arrays too, and H is
+/// row-major over the flat elements (`H[i * n + j]`, element `k` being
+/// `w[k / 2][k % 2]`).
+#[derive_grad(jvp, hessian)]
+fn pairs<F: Float>(w: &[[F; 2]]) -> F {
+    let mut s = F::zero();
+    for i in 0..w.len() {
+        s = s + (w[i][0] * w[i][1]).sin() + w[i][1] * w[(i + 1) % w.len()][0];
+    }
+    s
+}
+
+#[test]
+fn a_slice_of_arrays() {
+    let w: Vec<[f64; 2]> = (0..4)
+        .map(|k| [0.3 * k as f64 - 0.5, (k as f64).cos()])
+        .collect();
+    let v: Vec<[f64; 2]> = (0..4).map(|k| [(k as f64 * 0.7).sin(), 0.5]).collect();
+    let n = 8;
+    let mut want = vec![0.0; n * n];
+    for j in 0..n {
+        let wd: Vec<[Dual64F; 2]> = (0..4)
+            .map(|k| {
+                std::array::from_fn(|c| {
+                    Dual64F::new(w[k][c], if 2 * k + c == j { 1.0 } else { 0.0 })
+                })
+            })
+            .collect();
+        let g = pairs_grad(&wd).1;
+        for i in 0..n {
+            want[i * n + j] = g[i / 2][i % 2].eps();
+        }
+    }
+    let (value, g, h) = pairs_hessian(&w);
+    assert_eq!(value.to_bits(), pairs(&w).to_bits());
+    assert_eq!(g, pairs_grad(&w).1);
+    for k in 0..n * n {
+        assert_close(h[k], want[k], &format!("H[{}][{}]", k / n, k % n));
+    }
+    let (value, _, hv) = pairs_hvp(&w, &v);
+    assert_eq!(value.to_bits(), pairs(&w).to_bits());
+    for i in 0..n {
+        let row: f64 = (0..n).map(|j| want[i * n + j] * v[j / 2][j % 2]).sum();
+        assert_close(hv[i / 2][i % 2], row, &format!("Hv[{i}]"));
+    }
+    let (_, d) = pairs_jvp(&w, &v);
+    assert_close(
+        d,
+        (0..n).map(|k| g[k / 2][k % 2] * v[k / 2][k % 2]).sum(),
+        "jvp",
+    );
+}
