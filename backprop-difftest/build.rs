@@ -858,13 +858,12 @@ fn generate(seed: u64) -> String {
         // dual numbers run through a generic generated gradient (the
         // twin's, differentiated for that, calling the helpers' twins).
         let twin_body = body(&case, &usable, seed, Mode { elem, twin: true });
-        let second = !case.wrt_c && !twin_body.contains("trunc_i32");
-        let attr = if case.wrt_c {
-            "#[derive_grad(wrt(x, c))]"
-        } else if second {
-            "#[derive_grad(jvp, hessian)]"
-        } else {
-            "#[derive_grad]"
+        let second = !twin_body.contains("trunc_i32");
+        let attr = match (case.wrt_c, second) {
+            (true, true) => "#[derive_grad(wrt(x, c), jvp, hessian)]",
+            (true, false) => "#[derive_grad(wrt(x, c))]",
+            (false, true) => "#[derive_grad(jvp, hessian)]",
+            (false, false) => "#[derive_grad]",
         };
         writeln!(
             out,
@@ -877,7 +876,11 @@ fn generate(seed: u64) -> String {
             writeln!(
                 out,
                 "{}{} {{\n{twin_body}}}\n",
-                if second { "#[derive_grad]\n" } else { "" },
+                match (second, case.wrt_c) {
+                    (true, true) => "#[derive_grad(wrt(x, c))]\n",
+                    (true, false) => "#[derive_grad]\n",
+                    (false, _) => "",
+                },
                 signature(&case, twin),
             )
             .unwrap();
@@ -907,7 +910,7 @@ fn generate(seed: u64) -> String {
             };
             writeln!(
                 second_checks,
-                "    (\"{name}\", check_second!({dual}, {tol}, {name}, {name}_jvp, {name}_hvp, {name}_hessian, {name}_grad, {twin_name}, {twin_name}_grad, {ints}, [{}])),",
+                "    (\"{name}\", check_second!({dual}, {tol}, {name}, {name}_jvp, {name}_hvp, {name}_hessian, {name}_grad, {twin_name}, {twin_name}_grad, {wrt}, {ints}, [{}])),",
                 points.join(", "),
                 name = case.name,
             )

@@ -179,6 +179,42 @@ macro_rules! call_t {
     };
 }
 
+/// The tangent argument: `v`, or `(v, vc)` when `c` is differentiated too.
+macro_rules! tangent {
+    (wrt_x, $v:expr, $vc:expr) => {
+        $v
+    };
+    (wrt_x_c, $v:expr, $vc:expr) => {
+        ($v, $vc)
+    };
+}
+
+/// `c` as a dual number: constant, or moving along `vc`.
+macro_rules! c_along {
+    (wrt_x, $dual:ty, $c:expr, $vc:expr) => {
+        <$dual>::constant($c)
+    };
+    (wrt_x_c, $dual:ty, $c:expr, $vc:expr) => {
+        <$dual>::new($c, $vc)
+    };
+}
+
+/// Element `i` of a dual-number gradient's derivative parts, over `x`'s
+/// `nx` components then `c`'s.
+macro_rules! eps_of {
+    (wrt_x, $g:expr, $i:expr, $nx:expr) => {
+        $crate::Eps::eps_at($g, $i)
+    };
+    (wrt_x_c, $g:expr, $i:expr, $nx:expr) => {{
+        let (gx, gc) = $g;
+        if $i < $nx {
+            $crate::Eps::eps_at(gx, $i)
+        } else {
+            $crate::Eps::eps_at(gc, 0)
+        }
+    }};
+}
+
 /// The second-order check of one case (issue 11): at each point, with the
 /// direction `v` of [`Lift::direction`],
 ///
@@ -192,7 +228,7 @@ macro_rules! call_t {
 /// - `NAME_hessian`'s H is symmetric, its gradient is `NAME_grad`'s, and
 ///   H times v is H·v.
 macro_rules! check_second {
-    ($dual:ty, $tol:expr, $f:ident, $jvp:ident, $hvp:ident, $hess:ident, $grad:ident, $twin:ident, $g2:ident, $ints:ident, [$($p:expr),*]) => {
+    ($dual:ty, $tol:expr, $f:ident, $jvp:ident, $hvp:ident, $hess:ident, $grad:ident, $twin:ident, $g2:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
         || -> $crate::Checked {
             use backprop::core::Params;
             let tol = $tol;
@@ -205,8 +241,10 @@ macro_rules! check_second {
                 let at = format!("at x = {:?}, c = {:?}, n = {}, flag = {}", x, c, p.n, p.flag);
                 let original = call!($ints, $f, x, c, p);
                 let v = Lift::direction(&x);
-                let (jvalue, d) = call_t!($ints, $jvp, x, c, p, v);
-                let (hvalue, hg, hv) = call_t!($ints, $hvp, x, c, p, v);
+                // `c`'s direction, when it is differentiated too.
+                let vc = Lift::direction_at(&c, x.components());
+                let (jvalue, d) = call_t!($ints, $jvp, x, c, p, tangent!($wrt, v, vc));
+                let (hvalue, hg, hv) = call_t!($ints, $hvp, x, c, p, tangent!($wrt, v, vc));
                 let (evalue, eg, h) = call!($ints, $hess, x, c, p);
                 for (what, value) in [("NAME_jvp", jvalue), ("NAME_hvp", hvalue), ("NAME_hessian", evalue)] {
                     if !$crate::same_value(f64::from(value), f64::from(original)) {
@@ -217,7 +255,8 @@ macro_rules! check_second {
                     skipped += 1;
                     continue;
                 }
-                let n = x.components();
+                let nx = x.components();
+                let n = nx + usize::from(stringify!($wrt) == "wrt_x_c");
                 let to64 = |v: Vec<_>| v.into_iter().map(f64::from).collect::<Vec<f64>>();
                 let (g, hg, eg, hv, h) = (
                     to64(call!($ints, $grad, x, c, p).1.to_vec()),
@@ -227,9 +266,9 @@ macro_rules! check_second {
                     to64(h.to_vec()),
                 );
                 // The directional derivative, by dual numbers along v.
-                let dd = call!($ints, $twin, x.lift_dir(&v, 1.0), <$dual>::constant(c), p).eps();
+                let dd = call!($ints, $twin, x.lift_dir(&v, 1.0), c_along!($wrt, $dual, c, vc), p).eps();
                 if !$crate::determined(f64::from(dd), |scale| {
-                    call!($ints, $twin, x.lift64_dir(&v, scale), Dual64F::constant(f64::from(c) * scale), p).eps()
+                    call!($ints, $twin, x.lift64_dir(&v, scale), c_along!($wrt, Dual64F, f64::from(c) * scale, f64::from(vc)), p).eps()
                 }, tol) {
                     skipped_grads += 1;
                 } else if !$crate::close(f64::from(d), f64::from(dd), tol) {
@@ -243,11 +282,11 @@ macro_rules! check_second {
                     }
                 }
                 // H·v: dual numbers along v through a generated gradient.
-                let gd = call!($ints, $g2, x.lift_dir(&v, 1.0), <$dual>::constant(c), p).1;
+                let gd = call!($ints, $g2, x.lift_dir(&v, 1.0), c_along!($wrt, $dual, c, vc), p).1;
                 for i in 0..n {
-                    let want = $crate::Eps::eps_at(&gd, i);
+                    let want = eps_of!($wrt, &gd, i, nx);
                     if !$crate::determined(want, |scale| {
-                        $crate::Eps::eps_at(&call!($ints, $g2, x.lift64_dir(&v, scale), Dual64F::constant(f64::from(c) * scale), p).1, i)
+                        eps_of!($wrt, &call!($ints, $g2, x.lift64_dir(&v, scale), c_along!($wrt, Dual64F, f64::from(c) * scale, f64::from(vc)), p).1, i, nx)
                     }, tol) {
                         skipped_grads += 1;
                         continue;
@@ -257,7 +296,10 @@ macro_rules! check_second {
                     }
                 }
                 // H: symmetric, and H times v is H·v.
-                let vs: Vec<f64> = (0..n).map(|j| Lift::comp(&v, j)).collect();
+                let mut vs: Vec<f64> = (0..nx).map(|j| Lift::comp(&v, j)).collect();
+                if n > nx {
+                    vs.push(f64::from(vc));
+                }
                 let scale = h.iter().fold(1.0f64, |m, e| m.max(e.abs()));
                 for i in 0..n {
                     for j in 0..i {
