@@ -382,6 +382,18 @@ pub(crate) fn compile_args(
                     crate::forward::add_tangent_params_of(&mut sig, args.companion).map_err(at)?
                 }
             };
+            // A struct's H is laid out over its elements at compile time.
+            let run_time_field = has_struct_wrt(&sig)
+                && sig
+                    .wrt
+                    .iter()
+                    .any(|&p| matches!(sig.params[p].kind, ParamKind::Slice { .. }));
+            if run_time_field {
+                return Err(at(format!(
+                    "`hessian` of a struct with a `Vec` field is not supported yet (H's size would be known only at run time): make the field an array, or use `jvp` ({} is differentiated)",
+                    wrt_names_list(&sig)
+                )));
+            }
             let n: usize = sig.wrt.iter().map(|&p| grads[p].len()).sum();
             if n > MAX_HESSIAN && !args.companion {
                 return Err(at(format!(

@@ -94,9 +94,21 @@ pub fn add_tangent_params_of(sig: &mut SigInfo, element: bool) -> Result<Vec<usi
                 struct_leaves(&sig.inputs[input].tree, quote::quote!(), &mut leaves);
                 for (path, p) in leaves {
                     let param = &sig.params[p];
-                    if !matches!(param.kind, ParamKind::Float { .. }) {
+                    // Floats, arrays, and `Vec`s of those (their tangents
+                    // read like them, `tangent_reads_like`).
+                    let supported = match &param.kind {
+                        ParamKind::Float { .. } => true,
+                        ParamKind::Slice {
+                            inner, array_len, ..
+                        } => {
+                            inner.iter().all(|&d| d != crate::signature::NAMED_LEN)
+                                && array_len.is_none()
+                        }
+                        _ => false,
+                    };
+                    if !supported {
                         return Err(format!(
-                            "forward mode (`jvp`, `hessian`) of a struct needs its fields to be floats or arrays of literal length; `{}` is not, for now",
+                            "forward mode (`jvp`, `hessian`) of a struct needs its fields to be floats, arrays of literal length or `Vec`s of those; `{}` is not, for now",
                             param.display
                         ));
                     }

@@ -348,3 +348,45 @@ fn a_slice_of_arrays() {
         "jvp",
     );
 }
+
+#[derive(Clone, Debug, Params)]
+struct Grows<F> {
+    w: Vec<F>,
+    b: F,
+}
+
+/// A struct with a `Vec` field: `jvp` (its tangent a struct of the same
+/// type, the `Vec` as long); `hessian` is refused for it (ui fail_37).
+#[derive_grad(jvp)]
+fn grows<F: Float>(net: &Grows<F>, x: F) -> F {
+    let mut s = net.b;
+    for i in 0..net.w.len() {
+        s = s + (net.w[i] * x).sin() * net.b;
+    }
+    s * s
+}
+
+#[test]
+fn jvp_of_a_struct_with_a_vec_field() {
+    for len in [0, 1, 5] {
+        let net = Grows {
+            w: (0..len).map(|k| 0.3 * k as f64 - 0.4).collect(),
+            b: 0.8,
+        };
+        let v = Grows {
+            w: (0..len).map(|k| (k as f64 * 1.1).cos()).collect(),
+            b: -0.6,
+        };
+        let (value, d) = grows_jvp(&net, 1.3, &v);
+        assert_eq!(value.to_bits(), grows(&net, 1.3).to_bits());
+        let dual = Grows {
+            w: (0..len).map(|k| Dual64F::new(net.w[k], v.w[k])).collect(),
+            b: Dual64F::new(net.b, v.b),
+        };
+        assert_close(
+            d,
+            grows(&dual, Dual64F::constant(1.3)).eps(),
+            &format!("len {len}"),
+        );
+    }
+}

@@ -29,8 +29,9 @@ struct Grows {
     w: Vec<f64>,
 }
 
-// A struct's tangent needs fields of compile-time size, for now.
-#[derive_grad(jvp)]
+// A struct with a `Vec` field has `jvp`, not yet `hessian` (H's size
+// would be known only at run time).
+#[derive_grad(hessian)]
 fn grows(g: &Grows) -> f64 {
     g.w[0] * g.w[1]
 }
