@@ -218,6 +218,9 @@ pub(crate) fn compile_args(
     which: usize,
 ) -> Result<Compiled, Vec<syn::Error>> {
     let mut sig = signature::check_with(&func.sig, &args, ctx, &mut errors);
+    if let Some(s) = &mut sig {
+        s.companion = args.companion;
+    }
     // Struct fields read as the parameters they became.
     let body = match &mut sig {
         Some(s) => match crate::structs::rewrite_body(&func.block, s) {

@@ -177,6 +177,11 @@ pub struct SigInfo {
     /// The tangent parameters that are fields of a struct tangent (bound
     /// from it only in the functions that take it).
     pub tangent_fields: Vec<usize>,
+    /// Compiling the second-order companion, which differentiates every
+    /// float parameter: one the function assigns to is differentiated with
+    /// respect to its value on entry (the user's own `wrt` refuses that,
+    /// to say so).
+    pub companion: bool,
 }
 
 /// The length of an element dimension that is a constant the macro cannot
@@ -407,6 +412,7 @@ pub fn check_with(
         const_generics,
         tangent_inputs: Vec::new(),
         tangent_fields: Vec::new(),
+        companion: false,
     })
 }
 

@@ -240,3 +240,28 @@ fn powi_with_a_run_time_exponent() {
         check(h, hv, v, dual_hessian(w, &|wd| run_time_powi_grad(wd, n).1));
     }
 }
+
+/// A helper that assigns to its own float parameter (not one it is
+/// differentiated with respect to): its companion, which differentiates
+/// every float parameter, takes `a` at its value on entry.
+#[derive_grad(wrt(b))]
+fn reassigns<F: Float>(mut a: F, b: F) -> F {
+    a = a * b + a.sin();
+    a = a * a;
+    a
+}
+
+#[derive_grad(hessian)]
+fn calls_reassigns<F: Float>(w: [F; 2]) -> F {
+    reassigns(w[0], w[1]) * w[1]
+}
+
+#[test]
+fn a_helper_assigning_to_its_parameter() {
+    let w = [0.6f64, -0.8];
+    let v = [0.5, 1.5];
+    let (value, _, h) = calls_reassigns_hessian(w);
+    assert_eq!(value.to_bits(), calls_reassigns(w).to_bits());
+    let (_, _, hv) = calls_reassigns_hvp(w, v);
+    check(h, hv, v, dual_hessian(w, &|wd| calls_reassigns_grad(wd).1));
+}

@@ -91,11 +91,12 @@ impl Lowerer<'_> {
             )
         };
         self.name_value(&elem_name, &value);
+        let companion = self.sig.companion;
         let Some(binding) = self.lookup_mut(&name) else {
             self.error_at(ident, format!("cannot find `{name}`"));
             return;
         };
-        if binding.wrt_param {
+        if binding.wrt_param && !companion {
             self.error_at(
                 ident,
                 format!("cannot assign to `{name}`: it is a parameter being differentiated, and the gradient is taken with respect to its value on entry; copy it first (`let mut {name}_local = {name};`) and change the copy"),
