@@ -111,7 +111,9 @@ pub use num_traits::Float;
 /// assert!((grad[0] - 2.0 * s).abs() < 1e-15 && (grad[1] - (0.5 * s + 1.0)).abs() < 1e-15);
 /// ```
 ///
-/// It states first derivatives only: a function with
+/// With `#[custom_grad(softplus_grad)]` it states first derivatives only
+/// (`#[custom_grad(softplus_grad, hvp = softplus_hvp)]` states a
+/// Hessian-vector product too): a function with
 /// `#[derive_grad(hessian)]` that calls it, directly or through other
 /// `#[derive_grad]` functions, does not build ("second derivatives through
 /// `my_softplus` are not supported (a `#[custom_grad]` function states its

@@ -99,3 +99,66 @@ fn stated_gradients_in_loops_that_stay_loops() {
         }
     }
 }
+
+/// A custom function with its Hessian-vector product stated too
+/// (`hvp = …`): `hessian` callers take second derivatives through it.
+/// q(w, s) = s·(w₀² + 3·w₀·w₁).
+#[custom_grad(quad_grad, hvp = quad_hvp)]
+fn quad(w: [f64; 2], s: f64) -> f64 {
+    s * (w[0] * w[0] + 3.0 * w[0] * w[1])
+}
+
+fn quad_grad(w: [f64; 2], s: f64) -> ([f64; 2], f64) {
+    (
+        [s * (2.0 * w[0] + 3.0 * w[1]), s * 3.0 * w[0]],
+        w[0] * w[0] + 3.0 * w[0] * w[1],
+    )
+}
+
+/// H·(tw, ts): H = [[2s, 3s, 2w₀+3w₁], [3s, 0, 3w₀], [2w₀+3w₁, 3w₀, 0]].
+fn quad_hvp(w: [f64; 2], s: f64, t: ([f64; 2], f64)) -> ([f64; 2], f64) {
+    let ([t0, t1], ts) = t;
+    let a = 2.0 * w[0] + 3.0 * w[1];
+    (
+        [
+            2.0 * s * t0 + 3.0 * s * t1 + a * ts,
+            3.0 * s * t0 + 3.0 * w[0] * ts,
+        ],
+        a * t0 + 3.0 * w[0] * t1,
+    )
+}
+
+#[derive_grad(hessian)]
+fn through_quad(p: [f64; 3]) -> f64 {
+    quad([p[0], p[1]], p[2]).sin() + p[2] * p[0]
+}
+
+#[test]
+fn a_stated_hessian_vector_product_gives_second_derivatives() {
+    let p = [0.4, -0.7, 1.3];
+    let (value, g, h) = through_quad_hessian(p);
+    assert_eq!(value.to_bits(), through_quad(p).to_bits());
+    assert_eq!(g, through_quad_grad(p).1);
+    // Columns of H by central differences of the generated gradient.
+    let eps = 1e-6;
+    for j in 0..3 {
+        let (mut up, mut down) = (p, p);
+        up[j] += eps;
+        down[j] -= eps;
+        let (gu, gd) = (through_quad_grad(up).1, through_quad_grad(down).1);
+        for i in 0..3 {
+            let fd = (gu[i] - gd[i]) / (2.0 * eps);
+            assert!(
+                (h[i][j] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                "H[{i}][{j}]: {} vs {fd}",
+                h[i][j]
+            );
+        }
+    }
+    let v = [0.3, 1.0, -0.5];
+    let (_, _, hv) = through_quad_hvp(p, v);
+    for i in 0..3 {
+        let row: f64 = (0..3).map(|j| h[i][j] * v[j]).sum();
+        assert!((hv[i] - row).abs() < 1e-12 * (1.0 + row.abs()), "Hv[{i}]");
+    }
+}
