@@ -97,9 +97,10 @@ fn slot_types(c: &Compiled, elem: &TokenStream) -> Vec<TokenStream> {
 }
 
 /// The name of a companion's generic marker type, and its bound.
-const MARKER_TYPE: &str = "BackpropMarker";
+pub(crate) const MARKER_TYPE: &str = "BackpropMarker";
 
-fn marker_generics(func: &syn::ItemFn) -> syn::Generics {
+/// `func`'s generics with the companion's marker type parameter added.
+pub(crate) fn marker_generics(func: &syn::ItemFn) -> syn::Generics {
     let marker_ty = format_ident!("{}", MARKER_TYPE);
     let mut generics = func.sig.generics.clone();
     generics.params.push(syn::parse_quote!(

@@ -125,16 +125,19 @@ fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn:
         })
         .collect();
     let grads = format_ident!("__backprop_grads");
-    let slot = |k: usize| -> TokenStream {
+    // Parameter `k`'s part of a value shaped as the stated gradient (one
+    // float parameter's alone, several's a tuple): `()` for the others.
+    let part_of = |value: &proc_macro2::Ident, k: usize| -> TokenStream {
         match floats.iter().position(|&f| f == k) {
             None => quote!(()),
-            Some(_) if floats.len() == 1 => quote!(#grads),
+            Some(_) if floats.len() == 1 => quote!(#value),
             Some(i) => {
                 let i = syn::Index::from(i);
-                quote!(#grads.#i)
+                quote!(#value.#i)
             }
         }
     };
+    let slot = |k: usize| part_of(&grads, k);
     let slots: Vec<TokenStream> = (0..sig.params.len()).map(slot).collect();
     let slot_types: Vec<TokenStream> = sig.params.iter().map(|p| grad_type(p, &elem)).collect();
     let grad_fn_call = quote_spanned!(grad_fn.span()=> #grad_fn(#(#second_args),*));
@@ -161,17 +164,8 @@ fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn:
                     quote!((#(#each,)*))
                 }
             };
-            let hv_slot = |k: usize| -> TokenStream {
-                match floats.iter().position(|&f| f == k) {
-                    None => quote!(()),
-                    Some(_) if floats.len() == 1 => quote!(#hv),
-                    Some(i) => {
-                        let i = syn::Index::from(i);
-                        quote!(#hv.#i)
-                    }
-                }
-            };
-            let hv_slots: Vec<TokenStream> = (0..sig.params.len()).map(hv_slot).collect();
+            let hv_slots: Vec<TokenStream> =
+                (0..sig.params.len()).map(|k| part_of(&hv, k)).collect();
             let zero = quote!(<#elem as ::backprop::__private::num_traits::Zero>::zero());
             let dots = floats.iter().map(|&k| {
                 let (g, t) = (slot(k), t_of(k));
@@ -187,10 +181,8 @@ fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn:
                 })
             });
             let hvp_call = quote_spanned!(hvp_fn.span()=> #hvp_fn(#(#second_args,)* #t_arg));
-            let mut generics = func.sig.generics.clone();
-            generics.params.push(syn::parse_quote!(
-                BackpropMarker: ::backprop::core::functions::internal::SecondOrderMarker
-            ));
+            let generics = crate::companion::marker_generics(func);
+            let marker_ty = format_ident!("{}", crate::companion::MARKER_TYPE);
             let (impl_generics, _, where_clause) = generics.split_for_impl();
             let inputs = func.sig.inputs.iter();
             quote! {
@@ -200,7 +192,7 @@ fn expand(attr: TokenStream, func: &syn::ItemFn) -> Result<TokenStream, Vec<syn:
                 #[doc(hidden)]
                 #[inline]
                 #[allow(clippy::all, clippy::pedantic, unused_variables, unused_mut, non_snake_case)]
-                #vis fn #hvp_all_name #impl_generics (_: BackpropMarker, #(#inputs,)* #tangents: (#(#slot_types,)*)) -> (#elem, (#(#slot_types,)*), (#(#slot_types,)*), #elem) #where_clause {
+                #vis fn #hvp_all_name #impl_generics (_: #marker_ty, #(#inputs,)* #tangents: (#(#slot_types,)*)) -> (#elem, (#(#slot_types,)*), (#(#slot_types,)*), #elem) #where_clause {
                     let __backprop_value = #name #turbofish (#(#first_args),*);
                     let #grads = #grad_fn_call;
                     let #hv = #hvp_call;

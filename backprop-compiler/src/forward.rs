@@ -52,19 +52,7 @@ pub fn add_tangent_params_of(sig: &mut SigInfo, element: bool) -> Result<Vec<usi
         match sig.inputs[input].tree.clone() {
             InputTree::Leaf(p) => {
                 let param = &sig.params[p];
-                let supported = match &param.kind {
-                    ParamKind::Float { .. } => true,
-                    // A slice or `Vec` of floats: its tangent is one too, as long.
-                    ParamKind::Slice {
-                        inner, array_len, ..
-                    } => {
-                        inner.iter().all(|&d| d != crate::signature::NAMED_LEN)
-                            && array_len.is_none()
-                            && !several
-                    }
-                    _ => false,
-                };
-                if !supported {
+                if !has_tangent(&param.kind, !several) {
                     return Err(format!(
                         "forward mode (`jvp`, `hessian`) needs the differentiated parameter `{}` to be a float, an array of literal length, a struct of those, or (alone in `wrt`) a slice or `Vec` of either (not an array whose length is a named constant) for now",
                         param.display
@@ -94,19 +82,7 @@ pub fn add_tangent_params_of(sig: &mut SigInfo, element: bool) -> Result<Vec<usi
                 struct_leaves(&sig.inputs[input].tree, quote::quote!(), &mut leaves);
                 for (path, p) in leaves {
                     let param = &sig.params[p];
-                    // Floats, arrays, and `Vec`s of those (their tangents
-                    // read like them, `tangent_reads_like`).
-                    let supported = match &param.kind {
-                        ParamKind::Float { .. } => true,
-                        ParamKind::Slice {
-                            inner, array_len, ..
-                        } => {
-                            inner.iter().all(|&d| d != crate::signature::NAMED_LEN)
-                                && array_len.is_none()
-                        }
-                        _ => false,
-                    };
-                    if !supported {
+                    if !has_tangent(&param.kind, true) {
                         return Err(format!(
                             "forward mode (`jvp`, `hessian`) of a struct needs its fields to be floats, arrays of literal length or `Vec`s of those; `{}` is not, for now",
                             param.display
@@ -140,6 +116,24 @@ pub fn add_tangent_params_of(sig: &mut SigInfo, element: bool) -> Result<Vec<usi
                 .1
         })
         .collect())
+}
+
+/// Whether forward mode gives a parameter of this kind a tangent: floats
+/// and arrays of literal length, and (`slice_ok`: alone in `wrt`, or a
+/// struct's field) slices and `Vec`s of those, whose tangents are as long
+/// and read like them ([`crate::second::tangent_reads_like`]).
+fn has_tangent(kind: &ParamKind, slice_ok: bool) -> bool {
+    match kind {
+        ParamKind::Float { .. } => true,
+        ParamKind::Slice {
+            inner, array_len, ..
+        } => {
+            slice_ok
+                && array_len.is_none()
+                && inner.iter().all(|&d| d != crate::signature::NAMED_LEN)
+        }
+        _ => false,
+    }
 }
 
 /// The float parameters of a struct input's tree, with their member paths
