@@ -34,12 +34,22 @@ use super::local_derivative_with;
 /// Which nodes depend on a differentiated parameter (carried values by a
 /// fixed point, since a loop's body precedes its carried values' updates).
 pub fn activity(g: &Graph, is_target: &dyn Fn(u32) -> bool) -> Vec<bool> {
+    activity_except(g, is_target, &[])
+}
+
+/// [`activity`], with the nodes in `constant` treated as constants: they
+/// and what depends on the targets only through them are inactive.
+pub fn activity_except(g: &Graph, is_target: &dyn Fn(u32) -> bool, constant: &[Id]) -> Vec<bool> {
     let n = g.len();
     let mut active = vec![false; n];
+    let mut blocked = vec![false; n];
+    for c in constant {
+        blocked[c.index()] = true;
+    }
     loop {
         let mut changed = false;
         for i in 0..n {
-            if active[i] {
+            if active[i] || blocked[i] {
                 continue;
             }
             let node = g.get(Id(i as u32));
@@ -372,11 +382,13 @@ impl<'a> Reverser<'a> {
 
     /// The float values from outside loop `l`'s body (and its inner loops'
     /// bodies) that the body reads or yields, and the array storages from
-    /// outside it that the body reads or writes.
-    fn outside_reads(&self, g: &Graph, l: u32) -> (Vec<Id>, Vec<Id>) {
+    /// outside it that the body reads or writes, and which of those it
+    /// writes.
+    fn outside_reads(&self, g: &Graph, l: u32) -> (Vec<Id>, Vec<Id>, BTreeSet<Id>) {
         let body = g.loops[l as usize].body;
         let mut free = BTreeSet::new();
         let mut storages = BTreeSet::new();
+        let mut written = BTreeSet::new();
         let outside = |a: Id, free: &mut BTreeSet<Id>| {
             if !g.encloses(body, g.region_of[a.index()])
                 && self.active[a.index()]
@@ -408,6 +420,9 @@ impl<'a> Reverser<'a> {
                 if let Some(root) = self.active_storage(g, node.args[0]) {
                     if !g.encloses(body, g.region_of[root.index()]) {
                         storages.insert(root);
+                        if node.op == Op::Store {
+                            written.insert(root);
+                        }
                     }
                 }
             }
@@ -415,7 +430,11 @@ impl<'a> Reverser<'a> {
         for &y in &g.loops[l as usize].yields {
             outside(y, &mut free);
         }
-        (free.into_iter().collect(), storages.into_iter().collect())
+        (
+            free.into_iter().collect(),
+            storages.into_iter().collect(),
+            written,
+        )
     }
 
     /// Whether loop `info`'s carried float `k` is a sum: its only use is
@@ -468,11 +487,12 @@ impl<'a> Reverser<'a> {
         let info = g.loops[l as usize].clone();
         let node = info.node.expect("a finished loop");
         let args = g.get(node).args.clone();
-        let (free, storages) = self.outside_reads(g, l);
+        let (free, storages, written) = self.outside_reads(g, l);
         // Nothing flows back: no adjoint of a final float, and no adjoint
-        // in the memory the loop wrote.
+        // in the memory the loop wrote (memory it only reads gets adjoint
+        // from it only if some float in it has one).
         let any_float = out_adjoints.iter().any(Option::is_some);
-        if !any_float && !storages.iter().any(|r| self.bufs.contains_key(r)) {
+        if !any_float && !written.iter().any(|r| self.bufs.contains_key(r)) {
             return Vec::new();
         }
         // A counted loop (a `while`, or one that can `break`) is reversed

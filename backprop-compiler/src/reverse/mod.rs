@@ -12,9 +12,10 @@ use std::collections::HashMap;
 use crate::graph::{Graph, Id, Mode, Op};
 use crate::pattern::{Pat, SLOTS, TEMPLATES};
 
+mod invariance;
 mod loops;
 
-pub use loops::activity;
+pub use loops::{activity, activity_except};
 
 /// The adjoints of a sweep.
 pub struct Adjoints {
@@ -43,13 +44,16 @@ pub struct Adjoints {
 pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjoints {
     let n = output.index() + 1;
     let forward_len = g.len();
-    // Activity analysis: only nodes that depend on a target need adjoints.
-    let active = activity(g, is_target);
+    // Activity analysis: only nodes that depend on a target need adjoints;
+    // a value the output is invariant to (a log-sum-exp's shift) needs
+    // none, although the output reads it.
+    let live = crate::emit::live_nodes(g, &[output]);
+    let invariant = invariance::shift_invariant(g, &live);
+    let active = activity_except(g, is_target, &invariant);
     // Uses of each active node by active nodes that the output needs. A
     // node read by a loop (as a bound, an initial value or from its body)
     // or by an in-place operation is never part of a tree: its adjoint
     // is needed whole.
-    let live = crate::emit::live_nodes(g, &[output]);
     let mut uses = vec![0u32; n];
     for i in 0..n {
         let node = g.get(Id(i as u32));
