@@ -123,6 +123,7 @@ fn expand_impl(attr: TokenStream, mut imp: syn::ItemImpl) -> TokenStream {
         let func = crate::structs::method_as_fn(method);
         let ctx = crate::structs::Context {
             self_ty: Some((*imp.self_ty).clone()),
+            impl_type_params: crate::structs::impl_type_params(&imp),
             ..Default::default()
         };
         let generated = expand_with(method_attr.clone(), &func, &ctx).unwrap_or_else(|errors| {

@@ -226,6 +226,7 @@ pub fn check_with(
             "#[derive_grad] does not support variadic functions",
         ));
     }
+    // A method's own type parameters, and its impl block's.
     let generic_floats: Vec<Ident> = sig
         .generics
         .params
@@ -234,6 +235,7 @@ pub fn check_with(
             GenericParam::Type(t) => Some(t.ident.clone()),
             _ => None,
         })
+        .chain(ctx.impl_type_params.iter().cloned())
         .collect();
     let const_generics: Vec<String> = sig
         .generics

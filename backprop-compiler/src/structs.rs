@@ -188,6 +188,9 @@ pub struct Context {
     pub defs: Vec<StructDef>,
     /// In a method, the type of `self`.
     pub self_ty: Option<Type>,
+    /// In a method, the type parameters of its `impl` block
+    /// (`impl<F: Float> Model<F>`): in scope in the method as its own are.
+    pub impl_type_params: Vec<Ident>,
     /// Every name the function mentions: the names given to struct fields
     /// (`net__w1`) avoid them.
     pub mentioned: HashSet<String>,
@@ -234,6 +237,7 @@ fn missing(ctx: &Context, sig: &syn::Signature) -> Option<syn::Path> {
         .generics
         .type_params()
         .map(|t| t.ident.clone())
+        .chain(ctx.impl_type_params.iter().cloned())
         .collect();
     // (type, the generic parameters in scope, the path of the struct it is a field of)
     let mut todo: Vec<(Type, Vec<Ident>, Option<syn::Path>)> = Vec::new();
@@ -241,7 +245,7 @@ fn missing(ctx: &Context, sig: &syn::Signature) -> Option<syn::Path> {
         match input {
             syn::FnArg::Receiver(_) => {
                 if let Some(t) = &ctx.self_ty {
-                    todo.push((t.clone(), Vec::new(), None));
+                    todo.push((t.clone(), fn_params.clone(), None));
                 }
             }
             syn::FnArg::Typed(pt) => todo.push(((*pt.ty).clone(), fn_params.clone(), None)),
@@ -952,6 +956,7 @@ pub(crate) fn start_method(
 ) -> Option<TokenStream> {
     let ctx = Context {
         self_ty: Some((*imp.self_ty).clone()),
+        impl_type_params: impl_type_params(imp),
         ..Context::default()
     };
     let path = missing(&ctx, &method.sig)?;
@@ -999,6 +1004,7 @@ fn continue_inner(input: TokenStream) -> TokenStream {
             let ctx = Context {
                 defs,
                 self_ty: None,
+                impl_type_params: Vec::new(),
                 mentioned: crate::emit::UserNames::of(&func).mentioned().clone(),
             };
             if let Some(path) = missing(&ctx, &func.sig) {
@@ -1014,6 +1020,7 @@ fn continue_inner(input: TokenStream) -> TokenStream {
             let ctx = Context {
                 defs,
                 self_ty: Some((*imp.self_ty).clone()),
+                impl_type_params: impl_type_params(&imp),
                 mentioned: crate::emit::UserNames::of(&func).mentioned().clone(),
             };
             if let Some(path) = missing(&ctx, &func.sig) {
@@ -1030,6 +1037,14 @@ fn continue_inner(input: TokenStream) -> TokenStream {
 fn errors(errors: Vec<syn::Error>) -> TokenStream {
     let errors = errors.iter().map(syn::Error::to_compile_error);
     quote!(#(#errors)*)
+}
+
+/// The type parameters of an `impl` block.
+pub(crate) fn impl_type_params(imp: &syn::ItemImpl) -> Vec<Ident> {
+    imp.generics
+        .type_params()
+        .map(|t| t.ident.clone())
+        .collect()
 }
 
 /// A method as a function (same signature, attributes and body).
