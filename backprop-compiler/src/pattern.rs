@@ -33,6 +33,11 @@ pub trait Terms {
     fn build(&mut self, pat: &Pat, binds: &[Option<Id>; SLOTS]) -> Id;
     /// The value of a constant node.
     fn as_const(&self, id: Id) -> Option<f64>;
+    /// How many rolled loops a node is computed in (0: straight-line
+    /// code), for rules that would move work into a loop.
+    fn loop_depth(&self, _id: Id) -> u32 {
+        0
+    }
 }
 
 /// How a pattern variable may be bound.

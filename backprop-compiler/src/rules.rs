@@ -324,6 +324,14 @@ fn side_condition<T: Terms>(g: &T, name: &str, binds: &[Option<Id>; SLOTS]) -> b
         "double-older-swap" => {
             matches!((binds[0], binds[1]), (Some(a), Some(b)) if b.0 < a.0)
         }
+        // `a / b` is one operation where `a · (1/b)` is two, but inside a
+        // loop over `a` with `b` from outside it, the reciprocal is
+        // computed once before the loop and a division per iteration
+        // costs several multiplications (`exp(xᵢ − m) · (1/s)`, a
+        // softmax's adjoint).
+        "mul-recip" => {
+            matches!((binds[0], binds[1]), (Some(a), Some(b)) if g.loop_depth(a) <= g.loop_depth(b))
+        }
         "neg-const-mul" => {
             let c = binds[0].and_then(|id| g.as_const(id));
             matches!(c, Some(c) if c < 0.0 && c != -1.0)

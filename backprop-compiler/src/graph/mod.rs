@@ -691,4 +691,7 @@ impl Terms for Graph {
     fn as_const(&self, id: Id) -> Option<f64> {
         Graph::as_const(self, id)
     }
+    fn loop_depth(&self, id: Id) -> u32 {
+        self.regions[self.region_of[id.index()] as usize].depth
+    }
 }

@@ -149,6 +149,24 @@ const ROLLED: &[(&str, &str, &str)] = &[
             h * h
         }",
     ),
+    // GradBench's lse: the shift `a` gets no adjoint (the output does not
+    // depend on it), so the `max` loop is not reversed and pushes nothing;
+    // the softmax's `1/s` is computed once, outside the reverse loop.
+    (
+        "rolled_log_sum_exp",
+        "",
+        "fn lse(x: &[f64]) -> f64 {
+            let mut a = x[0];
+            for i in 1..x.len() {
+                a = a.max(x[i]);
+            }
+            let mut s = 0.0;
+            for i in 0..x.len() {
+                s += (x[i] - a).exp();
+            }
+            s.ln() + a
+        }",
+    ),
     (
         "rolled_carried_array",
         "",
