@@ -5,12 +5,13 @@
 //! sparse: each reprojection row depends on 11 camera parameters, 3 point
 //! coordinates and 1 weight.
 //!
-//! `#[derive_grad]` gives gradients of scalar functions, so the Jacobian is
-//! built a row at a time: [`reproj_error`] returns one of the two errors
-//! (`row`), and its gradient with respect to (camera, point, weight) is
-//! that row's 15 non-zeros — two reverse sweeps per observation, each
-//! recomputing the projection, where the hand-written C++ computes both
-//! rows in one.
+//! The objective computes both errors of an observation in one call of
+//! [`reproj_errors`]. `#[derive_grad]` gives gradients of scalar
+//! functions, so the Jacobian is built a row at a time: [`reproj_error`]
+//! returns one of the two errors (`row`), and its gradient with respect to
+//! (camera, point, weight) is that row's 15 non-zeros — two reverse sweeps
+//! per observation, each recomputing the projection, where the
+//! hand-written C++ computes both rows in one.
 
 use crate::timing::{measure, Runs};
 use crate::{parse, unknown_function, Evaluated};
@@ -22,11 +23,12 @@ use serde_json::{json, Value};
 /// principal point (2), radial distortion (2).
 pub const NCAM: usize = 11;
 
-/// Reprojection error `row` (0: x, 1: y) of point `x` seen by camera `cam`
-/// at feature `feat`, weighted by `w` (ADBench `computeReprojError`).
-#[derive_grad(wrt(cam, x, w))]
+/// The two reprojection errors of point `x` seen by camera `cam` at
+/// feature `feat`, weighted by `w` (ADBench `computeReprojError`): the
+/// objective's, in one pass.
+#[derive_grad]
 #[inline(always)]
-pub fn reproj_error(cam: [f64; 11], x: [f64; 3], w: f64, feat: [f64; 2], row: usize) -> f64 {
+pub fn reproj_errors(cam: [f64; 11], x: [f64; 3], w: f64, feat: [f64; 2]) -> (f64, f64) {
     // The point relative to the camera centre.
     let p0 = x[0] - cam[3];
     let p1 = x[1] - cam[4];
@@ -63,10 +65,18 @@ pub fn reproj_error(cam: [f64; 11], x: [f64; 3], w: f64, feat: [f64; 2], row: us
     let l = 1.0 + cam[9] * rsq + cam[10] * rsq * rsq;
     let proj0 = q0 * l * cam[6] + cam[7];
     let proj1 = q1 * l * cam[6] + cam[8];
+    (w * (proj0 - feat[0]), w * (proj1 - feat[1]))
+}
+
+/// Reprojection error `row` (0: x, 1: y) of [`reproj_errors`]: a row of
+/// the Jacobian is its gradient.
+#[derive_grad(wrt(cam, x, w))]
+#[inline(always)]
+pub fn reproj_error(cam: [f64; 11], x: [f64; 3], w: f64, feat: [f64; 2], row: usize) -> f64 {
     if row == 0 {
-        w * (proj0 - feat[0])
+        reproj_errors(cam, x, w, feat).0
     } else {
-        w * (proj1 - feat[1])
+        reproj_errors(cam, x, w, feat).1
     }
 }
 
@@ -179,10 +189,9 @@ pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
             let mut w_err = vec![0.0; p];
             let (_, t) = measure(runs, || {
                 for (i, &(c, pt)) in pb.obs.iter().enumerate() {
-                    for row in 0..2 {
-                        reproj[2 * i + row] =
-                            reproj_error(pb.cams[c], pb.points[pt], pb.w[i], pb.feats[i], row);
-                    }
+                    let (ex, ey) = reproj_errors(pb.cams[c], pb.points[pt], pb.w[i], pb.feats[i]);
+                    reproj[2 * i] = ex;
+                    reproj[2 * i + 1] = ey;
                 }
                 for (e, &w) in w_err.iter_mut().zip(&pb.w) {
                     *e = w_error(w);

@@ -472,6 +472,60 @@ fn ba_jacobian_rows_against_finite_differences() {
     }
 }
 
+/// The objective against a transcription of ADBench's
+/// `computeReprojError` written here with a rotation matrix (Rodrigues'
+/// formula R = I + sin θ K + (1 − cos θ) K², an independent form of the
+/// same rotation), and the weight error 1 − w².
+#[test]
+fn ba_objective_against_a_rotation_matrix() {
+    for rot in [[0.3, -0.2, 0.5], [0.0, 0.0, 0.0]] {
+        let input = ba_input(rot);
+        let cam: Vec<f64> = leaves(&input["cam"]);
+        let (x, w, feat) = ([0.3, -0.4, 1.1], 0.8, [0.2, -0.1]);
+        let p = [x[0] - cam[3], x[1] - cam[4], x[2] - cam[5]];
+        let theta = (rot[0] * rot[0] + rot[1] * rot[1] + rot[2] * rot[2]).sqrt();
+        let xc: [f64; 3] = if theta == 0.0 {
+            // The first-order form upstream uses at θ = 0: p + r × p.
+            [
+                p[0] + rot[1] * p[2] - rot[2] * p[1],
+                p[1] + rot[2] * p[0] - rot[0] * p[2],
+                p[2] + rot[0] * p[1] - rot[1] * p[0],
+            ]
+        } else {
+            let k = rot.map(|r| r / theta);
+            let kx = [[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]];
+            let mut r = [[0.0; 3]; 3];
+            for i in 0..3 {
+                for j in 0..3 {
+                    let k2: f64 = (0..3).map(|m| kx[i][m] * kx[m][j]).sum();
+                    let id = if i == j { 1.0 } else { 0.0 };
+                    r[i][j] = id + theta.sin() * kx[i][j] + (1.0 - theta.cos()) * k2;
+                }
+            }
+            std::array::from_fn(|i| (0..3).map(|j| r[i][j] * p[j]).sum())
+        };
+        let q = [xc[0] / xc[2], xc[1] / xc[2]];
+        let rsq = q[0] * q[0] + q[1] * q[1];
+        let l = 1.0 + cam[9] * rsq + cam[10] * rsq * rsq;
+        let want = [
+            w * (q[0] * l * cam[6] + cam[7] - feat[0]),
+            w * (q[1] * l * cam[6] + cam[8] - feat[1]),
+        ];
+        let out = run("ba", "objective", &input);
+        let got = leaves(&out["reproj_error"]["elements"]);
+        for r in 0..2 {
+            assert!(
+                (got[r] - want[r]).abs() < 1e-12,
+                "row {r}: {} vs {}",
+                got[r],
+                want[r]
+            );
+        }
+        assert_eq!(out["reproj_error"]["repeated"], 4);
+        assert_eq!(leaves(&out["w_err"]["element"]), [1.0 - 0.8 * 0.8]);
+    }
+}
+
 /// A small hand: 6 bones (the first finger's three, θ of 10) in a chain with a branch, 6 vertices, and the
 /// eval's JSON shape (matrices as rows; `us` empty in the simple variant).
 fn ht_input(complicated: bool) -> Value {
