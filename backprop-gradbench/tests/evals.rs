@@ -277,10 +277,10 @@ fn kmeans_cost_gradient() {
     let (n, k, d) = (30, 4, 3);
     let points = wavy(n * d, 0.3);
     let centroids: Vec<f64> = wavy(k * d, 2.0).iter().map(|v| 0.7 * v).collect();
-    let (value, grad) = kmeans_cost_grad(&centroids, &points, n, k, d);
-    assert_eq!(value, kmeans_cost(&centroids, &points, n, k, d));
+    let (value, grad) = kmeans_cost_grad(&centroids, &points, d);
+    assert_eq!(value, kmeans_cost(&centroids, &points, d));
     let input = json!({ "c": centroids });
-    let cost = |i: &Value| kmeans_cost(&leaves(&i["c"]), &points, n, k, d);
+    let cost = |i: &Value| kmeans_cost(&leaves(&i["c"]), &points, d);
     check(&input, &["c"], &grad, cost, 1e-6);
     // Through the tool: `cost` and `dir`.
     let rows = |v: &[f64]| v.chunks(d).map(<[f64]>::to_vec).collect::<Vec<_>>();
@@ -311,7 +311,7 @@ fn kmeans_cost_gradient() {
         }
     }
     // The Hessian itself is diagonal: off-diagonal entries are zero.
-    let (_, _, h) = backprop_gradbench::kmeans::kmeans_cost_hessian(&centroids, &points, n, k, d);
+    let (_, _, h) = backprop_gradbench::kmeans::kmeans_cost_hessian(&centroids, &points, d);
     let m = k * d;
     for a in 0..m {
         for b in 0..m {
