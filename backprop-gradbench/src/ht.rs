@@ -5,10 +5,18 @@
 //! respect to θ (26 parameters) and, in the "complicated" variant, each
 //! correspondence's two barycentric coordinates `us` on its triangle.
 //!
-//! `#[derive_grad]` differentiates scalar functions, so [`ht_error`]
-//! computes one error (point `pt`, coordinate `coord`) and its gradient is
-//! one Jacobian row: one reverse sweep per row, each rebuilding the 22 bone
-//! transforms, where the hand-written C++ propagates all 26 columns at once.
+//! Two `#[derive_grad]` functions, as the model is built: [`ht_vertex`],
+//! one coordinate of a posed model vertex (the bones, the skinning, the
+//! global transform), and [`ht_error`], one error of a correspondence from
+//! the posed coordinates of its triangle's vertices. Each vertex a
+//! correspondence refers to is posed once per call, however many
+//! correspondences refer to it (the work grows with the model, not with
+//! the number of correspondences, as in the hand-written C++), and a
+//! Jacobian row is the chain rule through the two generated gradients:
+//! ∂e/∂θ = Σₜ ∂e/∂vₜ · ∂vₜ/∂θ, ∂e/∂u from [`ht_error`]'s own gradient.
+//! Each of a vertex's 3 coordinates is its own reverse sweep, rebuilding the
+//! 22 bone transforms, where the hand-written C++ propagates all 26
+//! columns at once.
 
 use crate::timing::{measure, Runs};
 use crate::{parse, unknown_function, Evaluated};
@@ -16,9 +24,8 @@ use backprop::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// One error of the hand objective: coordinate `coord` of observed point
-/// `point` minus the model's point, which is vertex `v0` (simple variant,
-/// `complicated` false) or u₀·v0 + u₁·v1 + (1 − u₀ − u₁)·v2 on a triangle.
+/// Coordinate `coord` of model vertex `v`, posed by θ: skinned by the
+/// bones' transforms, mirrored, then globally rotated and translated.
 ///
 /// Model arrays are flat: `base_relatives` and `inverse_base_absolutes`
 /// hold a row-major 4×4 matrix per bone, `base_positions` a homogeneous
@@ -27,23 +34,18 @@ use serde_json::{json, Value};
 /// `#[derive_grad]` function cannot take an integer table (LIMITATIONS.md).
 // `div_ceil` is a method call the macro does not differentiate through.
 #[allow(clippy::too_many_arguments, clippy::manual_div_ceil)]
-#[derive_grad(wrt(theta, u))]
-pub fn ht_error(
+#[derive_grad(wrt(theta))]
+pub fn ht_vertex(
     theta: &[f64],
-    u: [f64; 2],
     parents: &[f64],
     base_relatives: &[f64],
     inverse_base_absolutes: &[f64],
     base_positions: &[f64],
     weights: &[f64],
-    point: [f64; 3],
-    v0: usize,
-    v1: usize,
-    v2: usize,
+    v: usize,
     coord: usize,
     bones: usize,
     is_mirrored: bool,
-    complicated: bool,
 ) -> f64 {
     // Each bone's absolute transform times its inverse base absolute.
     let mut absolutes = vec![0.0; bones * 16];
@@ -146,16 +148,39 @@ pub fn ht_error(
         g[7] = z * y * (1.0 - c) + x * s;
         g[8] = z * z + (1.0 - z * z) * c;
     }
-    // The skinned, mirrored, globally transformed vertices v0 (and v1, v2).
+    // The skinned, mirrored, globally transformed vertex.
+    let mut pos = [0.0; 3];
+    for i in 0..3 {
+        let mut s = 0.0;
+        for b in 0..bones {
+            let mut tp = 0.0;
+            for m in 0..4 {
+                tp += transforms[b * 16 + i * 4 + m] * base_positions[v * 4 + m];
+            }
+            s += tp * weights[v * bones + b];
+        }
+        pos[i] = s;
+    }
+    if is_mirrored {
+        pos[0] = -pos[0];
+    }
+    g[coord * 3] * pos[0] + g[coord * 3 + 1] * pos[1] + g[coord * 3 + 2] * pos[2] + theta[3 + coord]
+}
+
+/// One error of the hand objective: coordinate `coord` of the observed
+/// `point` minus the model's point, from the posed coordinates `verts` of
+/// its vertices (`verts[3t + c]`, t = 0, 1, 2): vertex 0 (simple variant,
+/// `complicated` false) or u₀·v0 + u₁·v1 + (1 − u₀ − u₁)·v2 on a triangle.
+#[derive_grad(wrt(u, verts))]
+pub fn ht_error(
+    u: [f64; 2],
+    verts: [f64; 9],
+    point: [f64; 3],
+    coord: usize,
+    complicated: bool,
+) -> f64 {
     let mut hand = 0.0;
     for t in 0..3 {
-        let v = if t == 0 {
-            v0
-        } else if t == 1 {
-            v1
-        } else {
-            v2
-        };
         let factor = if complicated {
             if t == 0 {
                 u[0]
@@ -169,31 +194,12 @@ pub fn ht_error(
         } else {
             0.0
         };
-        let mut pos = [0.0; 3];
-        for i in 0..3 {
-            let mut s = 0.0;
-            for b in 0..bones {
-                let mut tp = 0.0;
-                for m in 0..4 {
-                    tp += transforms[b * 16 + i * 4 + m] * base_positions[v * 4 + m];
-                }
-                s += tp * weights[v * bones + b];
-            }
-            pos[i] = s;
-        }
-        if is_mirrored {
-            pos[0] = -pos[0];
-        }
-        let glob = g[coord * 3] * pos[0]
-            + g[coord * 3 + 1] * pos[1]
-            + g[coord * 3 + 2] * pos[2]
-            + theta[3 + coord];
-        hand += factor * glob;
+        hand += factor * verts[3 * t + coord];
     }
     point[coord] - hand
 }
 
-/// How many pose parameters `bones` bones read (as [`ht_error`] indexes
+/// How many pose parameters `bones` bones read (as [`ht_vertex`] indexes
 /// θ): 6 global ones, then the fingers' angles.
 fn theta_needed(bones: usize) -> usize {
     (5..bones + 3)
@@ -232,7 +238,7 @@ struct Input {
     us: Vec<[f64; 2]>,
 }
 
-/// The model in the flat layout [`ht_error`] takes, and each
+/// The model in the flat layout [`ht_vertex`] takes, and each
 /// correspondence's vertices and barycentric coordinates.
 struct Problem {
     theta: Vec<f64>,
@@ -244,9 +250,11 @@ struct Problem {
     bones: usize,
     is_mirrored: bool,
     complicated: bool,
-    /// Per correspondence: its vertices (one repeated in the simple
-    /// variant), its `us` and the observed point.
+    /// Per correspondence: its vertices as positions in `posed` (one
+    /// repeated in the simple variant), its `us` and the observed point.
     rows: Vec<([usize; 3], [f64; 2], [f64; 3])>,
+    /// The model vertices some correspondence refers to, each once.
+    posed: Vec<usize>,
 }
 
 impl Problem {
@@ -275,6 +283,8 @@ impl Problem {
             return Err("points, correspondences and us differ in length".into());
         }
         let mut rows = Vec::with_capacity(n);
+        let mut posed = Vec::new();
+        let mut position = vec![usize::MAX; verts];
         for (k, &c) in i.data.correspondences.iter().enumerate() {
             let vs = if complicated {
                 *m.triangles.get(c).ok_or("triangle index out of range")?
@@ -284,8 +294,15 @@ impl Problem {
             if vs.iter().any(|&v| v >= verts) {
                 return Err("vertex index out of range".into());
             }
+            let slots = vs.map(|v| {
+                if position[v] == usize::MAX {
+                    position[v] = posed.len();
+                    posed.push(v);
+                }
+                position[v]
+            });
             let u = if complicated { i.us[k] } else { [0.0; 2] };
-            rows.push((vs, u, i.data.points[k]));
+            rows.push((slots, u, i.data.points[k]));
         }
         Ok(Problem {
             theta: i.theta,
@@ -298,63 +315,101 @@ impl Problem {
             is_mirrored: m.is_mirrored,
             complicated,
             rows,
+            posed,
         })
     }
 
-    /// Error `coord` of correspondence `k`.
-    fn error(&self, k: usize, coord: usize) -> f64 {
-        let (v, u, point) = self.rows[k];
-        ht_error(
+    /// Coordinate `coord` of model vertex `v`, posed.
+    fn vertex(&self, v: usize, coord: usize) -> f64 {
+        ht_vertex(
             &self.theta,
-            u,
             &self.parents,
             &self.base_relatives,
             &self.inverse_base_absolutes,
             &self.base_positions,
             &self.weights,
-            point,
-            v[0],
-            v[1],
-            v[2],
+            v,
             coord,
             self.bones,
             self.is_mirrored,
-            self.complicated,
         )
     }
 
-    /// Fills `jac` (row-major, rows = errors, columns = [u₀, u₁,] θ) one
-    /// row per reverse sweep of [`ht_error`].
-    fn jacobian(&self, jac: &mut [f64], work: &mut backprop::core::Workspace<f64>) {
+    /// The posed coordinates of a correspondence's vertices, from the
+    /// posed vertices `posed` (3 per entry of [`Problem::posed`]).
+    fn triangle(posed: &[f64], slots: [usize; 3]) -> [f64; 9] {
+        std::array::from_fn(|i| posed[3 * slots[i / 3] + i % 3])
+    }
+
+    /// The 3 errors per correspondence, each vertex posed once.
+    fn objective(&self, posed: &mut Vec<f64>, err: &mut [f64]) {
+        posed.clear();
+        for &v in &self.posed {
+            posed.extend((0..3).map(|coord| self.vertex(v, coord)));
+        }
+        for (e, &(slots, u, point)) in err.chunks_mut(3).zip(&self.rows) {
+            let verts = Self::triangle(posed, slots);
+            for (coord, x) in e.iter_mut().enumerate() {
+                *x = ht_error(u, verts, point, coord, self.complicated);
+            }
+        }
+    }
+
+    /// Fills `jac` (row-major, rows = errors, columns = [u₀, u₁,] θ): each
+    /// posed vertex coordinate's gradient with respect to θ by a reverse
+    /// sweep of [`ht_vertex`] (`dpose`, 3 rows of θ per posed vertex),
+    /// then each error's row by the chain rule through [`ht_error`]'s
+    /// gradient with respect to its vertices' coordinates and `u`.
+    fn jacobian(
+        &self,
+        jac: &mut [f64],
+        dpose: &mut Vec<f64>,
+        work: &mut backprop::core::Workspace<f64>,
+    ) {
         let skip = if self.complicated { 2 } else { 0 };
-        let cols = skip + self.theta.len();
-        let mut grad = (vec![0.0; self.theta.len()], [0.0; 2]);
-        for (k, &(v, u, point)) in self.rows.iter().enumerate() {
+        let nt = self.theta.len();
+        let cols = skip + nt;
+        let mut posed = Vec::with_capacity(3 * self.posed.len());
+        dpose.resize(3 * self.posed.len() * nt, 0.0);
+        let mut g = vec![0.0; nt];
+        for (p, &v) in self.posed.iter().enumerate() {
             for coord in 0..3 {
-                grad.0.fill(0.0);
-                grad.1 = [0.0; 2];
-                ht_error_grad_acc_with(
+                g.fill(0.0);
+                posed.push(ht_vertex_grad_acc_with(
                     &self.theta,
-                    u,
                     &self.parents,
                     &self.base_relatives,
                     &self.inverse_base_absolutes,
                     &self.base_positions,
                     &self.weights,
-                    point,
-                    v[0],
-                    v[1],
-                    v[2],
+                    v,
                     coord,
                     self.bones,
                     self.is_mirrored,
-                    self.complicated,
-                    &mut grad,
+                    &mut g,
                     work,
-                );
+                ));
+                dpose[(3 * p + coord) * nt..(3 * p + coord + 1) * nt].copy_from_slice(&g);
+            }
+        }
+        for (k, &(slots, u, point)) in self.rows.iter().enumerate() {
+            let verts = Self::triangle(&posed, slots);
+            for coord in 0..3 {
+                let (_, (du, dverts)) = ht_error_grad(u, verts, point, coord, self.complicated);
                 let row = &mut jac[(3 * k + coord) * cols..(3 * k + coord + 1) * cols];
-                row[..skip].copy_from_slice(&grad.1[..skip]);
-                row[skip..].copy_from_slice(&grad.0);
+                row[..skip].copy_from_slice(&du[..skip]);
+                let theta_part = &mut row[skip..];
+                theta_part.fill(0.0);
+                for t in 0..3 {
+                    let d = dverts[3 * t + coord];
+                    if d == 0.0 {
+                        continue;
+                    }
+                    let from = (3 * slots[t] + coord) * nt;
+                    for (j, x) in theta_part.iter_mut().enumerate() {
+                        *x += d * dpose[from + j];
+                    }
+                }
             }
         }
     }
@@ -370,20 +425,16 @@ pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
     let (output, timings) = match function {
         "objective" => {
             let mut err = vec![0.0; 3 * n];
-            let (_, t) = measure(runs, || {
-                for (k, e) in err.chunks_mut(3).enumerate() {
-                    for (coord, x) in e.iter_mut().enumerate() {
-                        *x = pb.error(k, coord);
-                    }
-                }
-            });
+            let mut posed = Vec::new();
+            let (_, t) = measure(runs, || pb.objective(&mut posed, &mut err));
             (json!(err), t)
         }
         "jacobian" => {
             let cols = if pb.complicated { 2 } else { 0 } + pb.theta.len();
             let mut jac = vec![0.0; 3 * n * cols];
+            let mut dpose = Vec::new();
             let mut work = backprop::core::Workspace::new();
-            let (_, t) = measure(runs, || pb.jacobian(&mut jac, &mut work));
+            let (_, t) = measure(runs, || pb.jacobian(&mut jac, &mut dpose, &mut work));
             let rows: Vec<&[f64]> = jac.chunks(cols.max(1)).collect();
             (json!(rows), t)
         }

@@ -558,7 +558,8 @@ fn ht_input(complicated: bool) -> Value {
     let correspondences: Vec<usize> = if complicated {
         vec![0, 2, 1, 1]
     } else {
-        vec![5, 0, 3, 2]
+        // Vertex 5 twice: posed once, read by two correspondences.
+        vec![5, 0, 3, 5]
     };
     let points: Vec<Vec<f64>> = (0..4).map(|k| wavy(3, 7.0 + k as f64)).collect();
     let us: Vec<Vec<f64>> = if complicated {
