@@ -719,7 +719,9 @@ impl VisitMut for Rewriter<'_> {
                     let span = m.receiver.span();
                     let marker = self.marker(shown, tree, access, span);
                     let (method, turbofish, args) = (&m.method, &m.turbofish, &m.args);
-                    *e = syn::parse_quote!(#path::#method #turbofish (&#marker, #args));
+                    // Spanned at the receiver: an error about the struct
+                    // passed whole points at the user's call.
+                    *e = syn::parse_quote_spanned!(span=> #path::#method #turbofish (&#marker, #args));
                 }
             }
             Expr::Field(f) => {

@@ -17,4 +17,24 @@ fn loss(net: &Net) -> f64 {
     whole(net) + net.out
 }
 
+#[derive_grad]
+impl Net {
+    #[derive_grad(wrt(self))]
+    fn scaled(&self) -> f64 {
+        2.0 * self.out
+    }
+
+    // Nor be the receiver of a method call: the error is at the receiver
+    // (it was at the struct's `derive(Params)`).
+    #[derive_grad(wrt(self))]
+    fn twice(&self) -> f64 {
+        self.scaled() * self.scaled()
+    }
+}
+
+#[derive_grad]
+fn through_method(net: &Net) -> f64 {
+    net.scaled() + 1.0
+}
+
 fn main() {}
