@@ -259,3 +259,104 @@ fn a_local_vec_of_run_time_length() {
         w2,
     );
 }
+
+/// `vec![c; n]` with a computed `c`: every element starts at `c`, so `c`'s
+/// adjoint is the sum of the elements' (a recurrence reads them).
+#[derive_grad(jvp, hessian)]
+fn computed_fill(x: &[f64; 3], n: usize) -> f64 {
+    let mut v = vec![x[0] * x[1]; n];
+    for i in 1..n {
+        v[i] += v[i - 1] * x[2];
+    }
+    let mut s = 0.0;
+    for i in 0..n {
+        s += v[i];
+    }
+    s
+}
+
+/// The same fill inside a loop: a fresh vector per row.
+#[derive_grad]
+fn computed_fill_per_row(w: &[f64], m: usize) -> f64 {
+    let mut total = 0.0;
+    for r in 0..w.len() {
+        let v = vec![w[r].sin(); m];
+        let mut p = 1.0;
+        for k in 0..m {
+            p *= v[k] + k as f64;
+        }
+        total += p;
+    }
+    total
+}
+
+#[test]
+fn a_computed_fill_sends_its_adjoint_to_the_fill_value() {
+    let x = [0.7, -1.3, 0.4];
+    for n in [0usize, 1, 2, 5] {
+        check(
+            &format!("computed_fill n = {n}"),
+            |x| computed_fill(&x, n),
+            |x| computed_fill_grad(&x, n),
+            x,
+        );
+        // By hand: with c = x0·x1 and r = x2, every element is c·(1 + r + … + r^i),
+        // so s = c · Σᵢ Σⱼ≤ᵢ rʲ and ∂s/∂x0 = x1 · Σᵢ Σⱼ≤ᵢ rʲ.
+        let weight: f64 = (0..n)
+            .map(|i| (0..=i).map(|j| 0.4f64.powi(j as i32)).sum::<f64>())
+            .sum();
+        let (_, g) = computed_fill_grad(&x, n);
+        assert!(
+            (g[0] - x[1] * weight).abs() < 1e-12,
+            "n = {n}: {} vs {}",
+            g[0],
+            x[1] * weight
+        );
+        // jvp against the gradient, H against central differences of it.
+        let t = [0.3, 0.5, -0.2];
+        let (v, dir) = computed_fill_jvp(&x, n, &t);
+        assert_eq!(v.to_bits(), computed_fill(&x, n).to_bits());
+        let want: f64 = (0..3).map(|i| g[i] * t[i]).sum();
+        assert!(
+            (dir - want).abs() < 1e-12 * (1.0 + want.abs()),
+            "jvp n = {n}"
+        );
+        let (_, _, h) = computed_fill_hessian(&x, n);
+        for j in 0..3 {
+            let step = 1e-6;
+            let (mut xp, mut xm) = (x, x);
+            xp[j] += step;
+            xm[j] -= step;
+            let (gp, gm) = (computed_fill_grad(&xp, n).1, computed_fill_grad(&xm, n).1);
+            for i in 0..3 {
+                let fd = (gp[i] - gm[i]) / (2.0 * step);
+                assert!(
+                    (h[i][j] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                    "H[{i}][{j}] n = {n}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_computed_fill_inside_a_loop() {
+    let w = vec![0.3, -0.8, 1.1, 0.05];
+    for m in [0usize, 1, 3] {
+        let (v, g) = computed_fill_per_row_grad(&w, m);
+        assert_eq!(v.to_bits(), computed_fill_per_row(&w, m).to_bits());
+        for r in 0..w.len() {
+            let h = 1e-6;
+            let mut wp = w.clone();
+            let mut wm = w.clone();
+            wp[r] += h;
+            wm[r] -= h;
+            let fd = (computed_fill_per_row(&wp, m) - computed_fill_per_row(&wm, m)) / (2.0 * h);
+            assert!(
+                (g[r] - fd).abs() < 1e-7 * (1.0 + fd.abs()),
+                "m = {m}, w[{r}]: {} vs {fd}",
+                g[r]
+            );
+        }
+    }
+}

@@ -28,10 +28,15 @@ fn passes_a_slice(x: &[f64]) -> f64 {
     2.0 * total(x)
 }
 
+// A computed fill is supported, but not under a run-time `if`.
 #[derive_grad]
-fn computed_fill(x: &[f64]) -> f64 {
-    let h = vec![x[0]; x.len()];
-    h[0]
+fn computed_fill(x: &[f64], b: bool) -> f64 {
+    let mut s = 0.0;
+    if b {
+        let h = vec![x[0]; x.len()];
+        s = h[0];
+    }
+    s
 }
 
 fn main() {}

@@ -219,12 +219,30 @@ impl Lowerer<'_> {
             };
             return self.error_at(at, what);
         };
-        if !self.is_constant(f) {
-            return self.error_at(fill, format!("the elements of `{written}` start as a constant `c` (not a value computed from the parameters): write it with `0.0`, then write the elements"));
+        if self.is_constant(f) {
+            let buf = self.g.node(Op::NewVec { array }, vec![f, n]);
+            return Value::Slice {
+                buf,
+                len: n,
+                inner: Vec::new(),
+            };
         }
-        let buf = self.g.node(Op::NewVec { array }, vec![f, n]);
+        // A computed fill: zeros, then a rolled loop writing `c` into every
+        // element, so the adjoint of `c` is the sum of the elements'
+        // (built by the reverse of that loop like any other store).
+        if self.g.guard.is_some() {
+            return self.error_at(fill, format!("under a run-time `if`, the elements of `{written}` start as a constant `c` (not a value computed from the parameters): create it before the `if`, or write it with `0.0`, then write the elements"));
+        }
+        let zero = self.g.konst(0.0);
+        let zeros = self.g.node(Op::NewVec { array }, vec![zero, n]);
+        let (l, var, carried) = self
+            .g
+            .begin_loop(vec![crate::graph::Kind::Buffer], false, false);
+        let filled = self.g.node(Op::Store, vec![carried[0], var, f]);
+        let lo = self.g.node(Op::IntConst(0), vec![]);
+        let (_, outs) = self.g.finish_loop(l, lo, n, vec![zeros], vec![filled]);
         Value::Slice {
-            buf,
+            buf: outs[0],
             len: n,
             inner: Vec::new(),
         }
