@@ -543,3 +543,83 @@ fn calls_inside_loops_that_stay_loops() {
         );
     }
 }
+
+/// A bool the loop changes (`found = true`): its value at the start of
+/// each iteration is recorded for the reverse, as an integer's is.
+#[derive_grad(jvp, hessian)]
+fn after_first_positive(x: &[f64]) -> f64 {
+    let mut found = false;
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        if x[i] > 0.0 {
+            found = true;
+        }
+        if found {
+            s += x[i] * x[i];
+        }
+    }
+    s
+}
+
+/// A `while` that runs until a flag the body sets: a Newton iteration
+/// for √a stopped by a bool.
+#[derive_grad]
+fn sqrt_until_close(a: f64) -> f64 {
+    let mut y = a;
+    let mut done = false;
+    let mut steps = 0;
+    while !done && steps < 60 {
+        let next = 0.5 * (y + a / y);
+        done = (next - y).abs() < 1e-12;
+        y = next;
+        steps += 1;
+    }
+    y
+}
+
+#[test]
+fn a_bool_changed_by_a_loop() {
+    for x in [
+        vec![-1.0, -0.5, 2.0, -3.0, 0.25],
+        vec![-1.0, -2.0],
+        vec![0.5],
+        vec![],
+    ] {
+        let (v, g) = after_first_positive_grad(&x);
+        assert_eq!(v.to_bits(), after_first_positive(&x).to_bits());
+        // By hand: 2·xᵢ from the first positive element on, 0 before.
+        let first = x.iter().position(|&v| v > 0.0).unwrap_or(x.len());
+        for (i, &xi) in x.iter().enumerate() {
+            let want = if i >= first { 2.0 * xi } else { 0.0 };
+            assert_eq!(g[i], want, "element {i} of {x:?}");
+        }
+        // jvp and H·v agree with the hand formulas (H = 2 on the diagonal
+        // from the first positive element on).
+        let t: Vec<f64> = (0..x.len()).map(|i| 0.5 - 0.25 * i as f64).collect();
+        let (_, dir) = after_first_positive_jvp(&x, &t);
+        let want: f64 = g.iter().zip(&t).map(|(g, t)| g * t).sum();
+        assert!((dir - want).abs() < 1e-12, "{dir} vs {want}");
+        let (_, _, hv) = after_first_positive_hvp(&x, &t);
+        for i in 0..x.len() {
+            let want = if i >= first { 2.0 * t[i] } else { 0.0 };
+            assert_eq!(hv[i], want, "H·v element {i} of {x:?}");
+        }
+    }
+}
+
+#[test]
+fn a_while_stopped_by_a_flag() {
+    for a in [0.25, 2.0, 9.0, 1e4] {
+        check(
+            &format!("sqrt_until_close({a})"),
+            sqrt_until_close,
+            sqrt_until_close_grad,
+            a,
+        );
+        let (_, g) = sqrt_until_close_grad(a);
+        assert!(
+            (g - 0.5 / a.sqrt()).abs() < 1e-9 * (1.0 + g.abs()),
+            "{g} at {a}"
+        );
+    }
+}

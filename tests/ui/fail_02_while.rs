@@ -1,16 +1,14 @@
 use backprop::prelude::*;
 
-// A loop that stays a loop may change floats, integers and arrays, not a
-// bool declared before it.
+// A loop that stays a loop may change floats, integers, bools and arrays
+// declared before it (a `done` flag works since 2026-11-25), not a tuple.
 #[derive_grad]
 fn loss(x: f64) -> f64 {
-    let mut y = x;
-    let mut done = false;
-    while !done {
-        y = y * 0.5;
-        done = y < 1.0;
+    let mut p = (x, 1.0);
+    while p.0 > 1.0 {
+        p = (p.0 * 0.5, p.1 + 1.0);
     }
-    y
+    p.0 * p.1
 }
 
 fn main() {}

@@ -418,7 +418,7 @@ impl Emitter<'_> {
                 rev.restores
                     .iter()
                     .zip(&rev.restore_kinds)
-                    .filter(|(r, k)| self.live[r.index()] && **k != Kind::Int)
+                    .filter(|(r, k)| self.live[r.index()] && !matches!(**k, Kind::Int | Kind::Bool))
                     .count()
             });
         let mut per_iteration = Count::Known(direct);

@@ -224,12 +224,12 @@ pub fn straight_line(
         early: HashSet::new(),
         carry_sites: HashMap::new(),
     };
-    // Floats share one tape; each integer a loop records has its own
-    // (typed by what is pushed on it).
+    // Floats share one tape; each integer or bool a loop records has its
+    // own (typed by what is pushed on it).
     let mut int_tapes = HashMap::new();
     for info in &g.loops {
         for (k, r) in info.restores.iter().enumerate() {
-            if live[r.index()] && info.restore_kinds[k] == Kind::Int {
+            if live[r.index()] && matches!(info.restore_kinds[k], Kind::Int | Kind::Bool) {
                 let name = local(&e.names.fresh("int_tape"));
                 int_tapes.insert(*r, name);
             }
@@ -239,7 +239,7 @@ pub fn straight_line(
         info.restores
             .iter()
             .zip(&info.restore_kinds)
-            .any(|(r, k)| live[r.index()] && *k != Kind::Int)
+            .any(|(r, k)| live[r.index()] && !matches!(k, Kind::Int | Kind::Bool))
     });
     let mut stmts = Vec::new();
     if uses_tape {

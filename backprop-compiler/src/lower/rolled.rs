@@ -154,7 +154,7 @@ impl Lowerer<'_> {
                     return None;
                 }
                 if self.errors.len() == errors {
-                    self.error_at(f, "this loop cannot stay a loop, and it cannot be written out either (its bounds are known only at run time, or it can `break`): a loop that stays a loop may change floats and arrays of floats declared before it, not integers or bools, and may not call other #[derive_grad] functions");
+                    self.error_at(f, "this loop cannot stay a loop, and it cannot be written out either (its bounds are known only at run time, or it can `break`): a loop that stays a loop may change floats, integers, bools and arrays of floats declared before it, each keeping its type, not tuples or other values");
                 }
                 Some(Value::Poison)
             }
@@ -187,7 +187,6 @@ impl Lowerer<'_> {
             return Err(NotRolled);
         };
         self.try_rolled(
-            f,
             &f.body,
             var_name,
             Header::Range {
@@ -208,13 +207,13 @@ impl Lowerer<'_> {
         let scopes = self.scopes.clone();
         let errors = self.errors.len();
         let region = self.g.current;
-        match self.try_rolled(w, &w.body, None, Header::While { cond: &w.cond }) {
+        match self.try_rolled(&w.body, None, Header::While { cond: &w.cond }) {
             Ok(v) if self.errors.len() == errors => v,
             _ => {
                 self.g.current = region;
                 self.scopes = scopes;
                 if self.errors.len() == errors {
-                    self.error_at(&w.while_token, "this `while` loop cannot be lowered: a loop may change floats and arrays of floats declared before it, but not integers or bools (its condition must be a comparison of floats, or of integers it does not change)");
+                    self.error_at(&w.while_token, "this `while` loop cannot be lowered: a loop may change floats, integers, bools and arrays of floats declared before it, each keeping its type, not tuples or other values");
                 }
                 Value::Poison
             }
@@ -224,7 +223,6 @@ impl Lowerer<'_> {
     /// A rolled loop over `header`, with body `body`.
     fn try_rolled(
         &mut self,
-        at: &dyn quote::ToTokens,
         body: &syn::Block,
         var_name: Option<String>,
         header: Header,
@@ -274,9 +272,13 @@ impl Lowerer<'_> {
                     kinds.push(Kind::Int);
                     shapes.push(Vec::new());
                 }
-                Some(Value::Bool(_)) => {
-                    self.error_at(at, format!("this loop changes `{name}`, a bool declared before it: a loop that stays a loop may change floats, integers and arrays of floats declared before it, not bools; use an integer or a float flag"));
-                    return Err(NotRolled);
+                // A flag the loop sets (`found = true`): like an integer,
+                // its value at the start of each iteration is recorded
+                // for the reverse.
+                Some(Value::Bool(id)) => {
+                    carried.push((name, id));
+                    kinds.push(Kind::Bool);
+                    shapes.push(Vec::new());
                 }
                 Some(_) => return Err(NotRolled),
             }
@@ -316,6 +318,7 @@ impl Lowerer<'_> {
                     shape: shapes[k].clone(),
                 },
                 Kind::Int => Value::RtInt(c),
+                Kind::Bool => Value::Bool(c),
                 _ => Value::Float(c),
             };
         }
@@ -359,7 +362,9 @@ impl Lowerer<'_> {
                 (Kind::Buffer, Some(Value::Slice { buf, .. })) if vec_lens[k].is_some() => {
                     yields.push(buf)
                 }
-                (Kind::Float, Some(Value::Float(id))) => yields.push(id),
+                (Kind::Float, Some(Value::Float(id))) | (Kind::Bool, Some(Value::Bool(id))) => {
+                    yields.push(id)
+                }
                 (Kind::Int, Some(v @ (Value::Int(_) | Value::RtInt(_)))) => match self.int_node(&v)
                 {
                     Some(id) => yields.push(id),
@@ -391,6 +396,7 @@ impl Lowerer<'_> {
                     shape: shapes[k].clone(),
                 },
                 Kind::Int => Value::RtInt(out),
+                Kind::Bool => Value::Bool(out),
                 _ => Value::Float(out),
             };
         }
