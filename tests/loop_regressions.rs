@@ -371,3 +371,70 @@ fn a_value_a_loop_assigns_gets_the_adjoint_of_every_iteration() {
         );
     }
 }
+
+/// A `while` whose body declares an array and fills it in a loop that stays
+/// a loop (17 iterations), differentiated with respect to two scalars: the
+/// second forward pass (one per scalar) rebuilt the inner loop with the
+/// first pass's tangent buffer as the initial value of a carried value it
+/// does not read, a node of a region the new loop is not in, and the macro
+/// panicked (differential test, seed 5, case_011). Through a helper, so
+/// the helper's second-order companion (with respect to both scalars) is
+/// compiled too.
+#[derive_grad(jvp, hessian)]
+fn while_with_inner_fill(x: f64, c: f64, n: i32) -> f64 {
+    let mut w = x;
+    let mut k: usize = 0;
+    while k < (n as usize % 6) {
+        let mut h = [0.0; 17];
+        for i in 0..17 {
+            h[i] = x;
+        }
+        w = w * 0.5 + (if 0.7 > h[16] { c * c } else { 0.7 });
+        k += 1;
+    }
+    w
+}
+
+#[derive_grad(hessian)]
+fn calls_while_with_inner_fill(p: [f64; 2], n: i32) -> f64 {
+    while_with_inner_fill(p[0], p[1], n) * p[0]
+}
+
+#[test]
+fn a_while_filling_an_array_in_a_rolled_loop_through_two_forward_passes() {
+    for (x, c) in [(0.3, -0.8), (-1.2, 0.4), (0.9, -20.0)] {
+        for n in [0, 1, 3] {
+            check(
+                "while_with_inner_fill",
+                |x| while_with_inner_fill(x, c, n),
+                |x| while_with_inner_fill_grad(x, c, n),
+                x,
+            );
+            let p = [x, c];
+            check(
+                "calls_while_with_inner_fill",
+                |p| calls_while_with_inner_fill(p, n),
+                |p| calls_while_with_inner_fill_grad(p, n),
+                p,
+            );
+            // H against central differences of the generated gradient.
+            let (_, _, h) = calls_while_with_inner_fill_hessian(p, n);
+            for j in 0..2 {
+                let step = 1e-6;
+                let (mut pp, mut pm) = (p, p);
+                pp[j] += step;
+                pm[j] -= step;
+                let gp = calls_while_with_inner_fill_grad(pp, n).1;
+                let gm = calls_while_with_inner_fill_grad(pm, n).1;
+                for i in 0..2 {
+                    let fd = (gp[i] - gm[i]) / (2.0 * step);
+                    assert!(
+                        (h[i][j] - fd).abs() < 1e-5 * (1.0 + fd.abs()),
+                        "H[{i}][{j}] at ({x}, {c}), n = {n}: {} vs {fd}",
+                        h[i][j]
+                    );
+                }
+            }
+        }
+    }
+}

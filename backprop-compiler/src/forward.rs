@@ -743,17 +743,23 @@ impl<'s> Sweep<'s> {
         // A carried value nothing reads was not rebuilt (its initial value
         // may be an old node of a loop being rebuilt): any value of its
         // kind will do, since none is emitted.
-        for (k, init) in inits.iter_mut().enumerate() {
+        let rebuilt = |k: usize| {
             let read = self.live[info.carried[k].index()] || self.live[info.outs[k].index()];
             let old = old_args[2 + k];
-            if read || self.map.contains_key(&old) || g.region_of[old.index()] == 0 {
-                continue;
-            }
-            *init = match info.kinds[k] {
+            read || self.map.contains_key(&old) || g.region_of[old.index()] == 0
+        };
+        // For an unread carried buffer, a rebuilt one (an earlier forward
+        // pass's tangent buffer may be the unread one, its initial value in
+        // a region this pass does not rebuild); never emitted either way.
+        let spare_buffer = (0..n).find(|&k| info.kinds[k] == Kind::Buffer && rebuilt(k));
+        let unread: Vec<usize> = (0..n).filter(|&k| !rebuilt(k)).collect();
+        for k in unread {
+            inits[k] = match info.kinds[k] {
                 Kind::Float => g.konst(0.0),
                 Kind::Int => g.node(Op::IntConst(0), vec![]),
                 Kind::Bool => g.bool_const(false),
-                _ => *init,
+                Kind::Buffer => spare_buffer.map_or(inits[k], |s| inits[s]),
+                _ => inits[k],
             };
         }
         for &k in &with_tangent {
