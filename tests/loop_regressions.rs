@@ -438,3 +438,73 @@ fn a_while_filling_an_array_in_a_rolled_loop_through_two_forward_passes() {
         }
     }
 }
+
+/// A `while` loop reads an array element that straight-line code after it
+/// overwrites. Forward mode rebuilds the loop (a new node, later in the
+/// arena) but kept the later writes, so `NAME_jvp` wrote them before the
+/// loop read the element and returned another value than the original
+/// (differential test, seed 17, case_086; present at `fed0de0`).
+#[derive_grad(jvp, hessian)]
+fn loop_reads_before_a_later_write(x: [f64; 3], c: f64, n: i32) -> f64 {
+    let mut h = [0.0; 3];
+    h[n as usize % 3] = x[1];
+    let mut w = x[1];
+    let mut k: usize = 0;
+    while k < 1 {
+        w = w * 0.5 + h[2];
+        k += 1;
+    }
+    for _ in 0..2 {
+        for i in 0..23 {
+            w *= x[i % 3];
+        }
+        for i in 0..3 {
+            h[i] = h[i] * 0.5 + c;
+        }
+    }
+    w + h[2]
+}
+
+#[test]
+fn a_loop_read_before_a_later_write_keeps_its_value_in_forward_mode() {
+    let points = [
+        (
+            [1.343994140625, 0.390869140625, -1.390380859375],
+            -0.624755859375,
+            -1,
+        ),
+        (
+            [-1.421630859375, -1.124755859375, 1.265869140625],
+            0.953369140625,
+            -129,
+        ),
+        ([0.9, 1.05, -0.95], 0.25, 2),
+    ];
+    for (x, c, n) in points {
+        let v = loop_reads_before_a_later_write(x, c, n);
+        let t = [0.25, -0.5, 0.75];
+        let (vj, dir) = loop_reads_before_a_later_write_jvp(x, c, n, t);
+        assert_eq!(vj.to_bits(), v.to_bits(), "NAME_jvp's value at n = {n}");
+        let (vh, g, _) = loop_reads_before_a_later_write_hvp(x, c, n, t);
+        assert_eq!(vh.to_bits(), v.to_bits(), "NAME_hvp's value at n = {n}");
+        let (vg, g_rev) = loop_reads_before_a_later_write_grad(x, c, n);
+        assert_eq!(vg.to_bits(), v.to_bits());
+        let want: f64 = (0..3).map(|i| g_rev[i] * t[i]).sum();
+        assert!(
+            (dir - want).abs() <= 1e-9 * (1.0 + want.abs()),
+            "jvp {dir} vs {want}"
+        );
+        for i in 0..3 {
+            assert!(
+                (g[i] - g_rev[i]).abs() <= 1e-9 * (1.0 + g_rev[i].abs()),
+                "gradient {i}"
+            );
+        }
+        check(
+            "loop_reads_before_a_later_write",
+            |x| loop_reads_before_a_later_write(x, c, n),
+            |x| loop_reads_before_a_later_write_grad(x, c, n),
+            x,
+        );
+    }
+}

@@ -374,6 +374,9 @@ struct Sweep<'s> {
     /// A call's tangent is its [`Op::CallDir`] (see
     /// [`forward_to_differentiate`]).
     dir_calls: bool,
+    /// Whether a loop has been rebuilt yet: writes to memory after it are
+    /// built again (see [`Sweep::visit`]).
+    loops_rebuilt: bool,
     /// Old call node → its [`Op::CallDir`] along its arguments' tangents.
     dirs: HashMap<Id, Id>,
 }
@@ -432,6 +435,7 @@ impl<'s> Sweep<'s> {
             lin: HashMap::new(),
             rebuilding: Vec::new(),
             dir_calls: false,
+            loops_rebuilt: false,
             dirs: HashMap::new(),
         }
     }
@@ -563,6 +567,7 @@ impl<'s> Sweep<'s> {
     fn visit(&mut self, g: &mut Graph, id: Id) -> Result<(), String> {
         let node = g.get(id).clone();
         if let Op::Loop(l) = node.op {
+            self.loops_rebuilt = true;
             return self.rebuild_loop(g, id, l);
         }
         if matches!(node.op, Op::LoopVar(_) | Op::Carried { .. }) {
@@ -573,11 +578,19 @@ impl<'s> Sweep<'s> {
         // belongs to the new loop) or where an argument changed.
         let args: Vec<Id> = node.args.iter().map(|&a| self.p(a)).collect();
         let guard = g.guards.get(&id).map(|&c| self.p(c));
-        if g.region_of[i] != 0 || args != node.args {
+        // A write to memory after a rebuilt loop is built again after it:
+        // the new loop may read the memory as it was before the write, and
+        // a region's nodes are emitted in arena order.
+        let write_after_loop = self.loops_rebuilt && matches!(node.op, Op::Store | Op::ScatterAdd);
+        if g.region_of[i] != 0 || args != node.args || write_after_loop {
             let (mode, saved) = (g.mode, g.guard);
             g.mode = Mode::Forward; // recomputed exactly as the original
             g.guard = guard;
-            let v = g.node(node.op, args.clone());
+            let v = if write_after_loop {
+                g.node_anew(node.op, args.clone())
+            } else {
+                g.node(node.op, args.clone())
+            };
             if g.names[v.index()].is_none() {
                 g.names[v.index()] = g.names[i].clone();
             }

@@ -181,6 +181,9 @@ pub struct Graph {
     pub guards: HashMap<Id, Id>,
     memo: HashMap<(Op, Vec<Id>, u32, Option<Id>), Id>,
     depth: u32,
+    /// Build the next node anew even if an identical one exists
+    /// ([`Graph::node_anew`]).
+    anew: bool,
 }
 
 /// What kind of value a node is.
@@ -231,6 +234,7 @@ impl Graph {
             current: 0,
             memo: HashMap::new(),
             depth: 0,
+            anew: false,
         }
     }
 
@@ -362,6 +366,16 @@ impl Graph {
         (self.as_const(id).is_none(), id.0)
     }
 
+    /// [`Graph::node`], but a new node even where an identical one exists:
+    /// a write to memory that must come after something built since (the
+    /// emitter writes a region's nodes in arena order).
+    pub fn node_anew(&mut self, op: Op, args: Vec<Id>) -> Id {
+        self.anew = true;
+        let id = self.node(op, args);
+        self.anew = false;
+        id
+    }
+
     fn intern(&mut self, op: Op, args: Vec<Id>) -> Id {
         // An anchored node is shared only within its region; any other is
         // placed in the innermost region among its arguments' (so a value
@@ -376,7 +390,8 @@ impl Graph {
         // Two arrays are two memories even when built alike (`let mut a =
         // [0.0; 20]; let mut b = [0.0; 20];`): an allocation is never shared.
         let allocates = op.allocates();
-        if !allocates {
+        let anew = std::mem::take(&mut self.anew);
+        if !allocates && !anew {
             if let Some(&id) = self.memo.get(&key) {
                 return id;
             }
