@@ -166,7 +166,7 @@ fn term_of_sum(g: &Graph, uses: &Uses, sub: Id, exp: u8) -> Option<Id> {
                 // The yield of an accumulation: the sum goes on after the
                 // loop, as its final value.
                 cur = match yield_of(g, *user) {
-                    Some((l, k)) => accumulation(g, uses, l, k, exp)?,
+                    Some((l, k)) => accumulation(g, uses, l, k, exp)?.out,
                     None => *user,
                 };
             }
@@ -175,7 +175,7 @@ fn term_of_sum(g: &Graph, uses: &Uses, sub: Id, exp: u8) -> Option<Id> {
                 let Op::Loop(l) = g.get(*user).op else {
                     break;
                 };
-                cur = accumulation(g, uses, l, k - 2, exp)?;
+                cur = accumulation(g, uses, l, k - 2, exp)?.out;
             }
             _ => break,
         }
@@ -208,12 +208,13 @@ fn all_terms(g: &Graph, uses: &Uses, n: Id, a: Id, exp: u8) -> bool {
         }),
         Op::Const(_) => g.as_const(n) == Some(0.0),
         Op::LoopOut(k) => match g.get(node.args[0]).op {
-            Op::Loop(l) => {
-                accumulation(g, uses, l, k as usize, exp) == Some(n)
-                    && accumulated_terms(g, l, k as usize)
-                        .into_iter()
-                        .all(|t| is_term(g, uses, t, a, exp) || g.as_const(t) == Some(0.0))
-            }
+            Op::Loop(l) => accumulation(g, uses, l, k as usize, exp).is_some_and(|acc| {
+                acc.out == n
+                    && acc
+                        .terms
+                        .iter()
+                        .all(|&t| is_term(g, uses, t, a, exp) || g.as_const(t) == Some(0.0))
+            }),
             _ => false,
         },
         _ => is_term(g, uses, n, a, exp),
@@ -229,29 +230,18 @@ fn is_term(g: &Graph, uses: &Uses, t: Id, a: Id, exp: u8) -> bool {
     }
 }
 
-/// The initial value and the per-iteration term of loop `l`'s carried
-/// value `k` (an accumulation, as [`accumulation`] checked).
-fn accumulated_terms(g: &Graph, l: u32, k: usize) -> Vec<Id> {
-    let info = &g.loops[l as usize];
-    let (Some(node), Some(&carried), Some(&yielded)) =
-        (info.node, info.carried.get(k), info.yields.get(k))
-    else {
-        return Vec::new();
-    };
-    let init = g.get(node).args[2 + k];
-    let add = g.get(yielded);
-    let term = if add.args[0] == carried {
-        add.args[1]
-    } else {
-        add.args[0]
-    };
-    vec![init, term]
+/// A loop's carried value that only sums terms.
+struct Accumulation {
+    /// The node of its final value.
+    out: Id,
+    /// Its initial value and the term it grows by per iteration.
+    terms: [Id; 2],
 }
 
 /// For a loop `l` whose carried value `k` starts at a term or 0 and grows
-/// by one `exp(·)` per iteration, the node of its final value; every node
-/// of the accumulation used once.
-fn accumulation(g: &Graph, uses: &Uses, l: u32, k: usize, exp: u8) -> Option<Id> {
+/// by one `exp(·)` per iteration, that accumulation; every node of it
+/// used once.
+fn accumulation(g: &Graph, uses: &Uses, l: u32, k: usize, exp: u8) -> Option<Accumulation> {
     let info = &g.loops[l as usize];
     let loop_node = info.node?;
     // A loop that may stop early, or not run, still sums terms only, but
@@ -279,7 +269,10 @@ fn accumulation(g: &Graph, uses: &Uses, l: u32, k: usize, exp: u8) -> Option<Id>
         && uses.readers[yielded.index()].as_slice() == [Reader::Other]
         && is_exp(term)
         && (g.as_const(init) == Some(0.0) || (is_exp(init) && read_once_by(init, loop_node)));
-    ok.then_some(out)
+    ok.then_some(Accumulation {
+        out,
+        terms: [init, term],
+    })
 }
 
 /// The nodes reached from a value, whose first use is `first`, by single-use `+`, `−`, unary `−`, with
