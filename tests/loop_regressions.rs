@@ -508,3 +508,53 @@ fn a_loop_read_before_a_later_write_keeps_its_value_in_forward_mode() {
         );
     }
 }
+
+/// The macro panicked (`emit::nest` indexing an empty list; found by the
+/// fuzzer's fixed-seed run): `hessian` of a slice parameter the value does
+/// not depend on took the straight-line construction, which has no
+/// run-time buffers for a slice's H·v and H.
+#[derive_grad(jvp, hessian)]
+fn reads_but_ignores(x: &[f64]) -> f64 {
+    let mut found = false;
+    let s = 0.0;
+    for i in 0..x.len() {
+        if x[i] > 0.0 {
+            found = true;
+        }
+    }
+    let _ = found;
+    s
+}
+
+#[test]
+fn a_slice_the_value_does_not_depend_on_has_zero_second_derivatives() {
+    for n in [0usize, 1, 3] {
+        let x: Vec<f64> = (0..n).map(|i| i as f64 - 1.0).collect();
+        let v = vec![1.5; n];
+        let want = reads_but_ignores(&x);
+        let (value, grad) = reads_but_ignores_grad(&x);
+        assert_eq!(
+            (value.to_bits(), grad.clone()),
+            (want.to_bits(), vec![0.0; n]),
+            "n = {n}"
+        );
+        let (value, dir) = reads_but_ignores_jvp(&x, &v);
+        assert_eq!(
+            (value.to_bits(), dir),
+            (want.to_bits(), 0.0),
+            "n = {n}: jvp"
+        );
+        let (value, grad, hv) = reads_but_ignores_hvp(&x, &v);
+        assert_eq!(
+            (value.to_bits(), &grad, &hv),
+            (want.to_bits(), &vec![0.0; n], &vec![0.0; n]),
+            "n = {n}: hvp"
+        );
+        let (value, grad, h) = reads_but_ignores_hessian(&x);
+        assert_eq!(
+            (value.to_bits(), &grad, &h),
+            (want.to_bits(), &vec![0.0; n], &vec![0.0; n * n]),
+            "n = {n}: hessian"
+        );
+    }
+}

@@ -435,7 +435,12 @@ pub(crate) fn compile_args(
                 sig.wrt.iter().map(|&p| param_nodes[p].clone()).collect()
             };
             let pristine = pristine.expect("cloned for `hessian`");
-            let built = if crate::second::has_loops(&pristine, lowered.output, &sig.wrt) {
+            // A slice's derivatives live in run-time buffers, which only
+            // the looped construction builds (a function that does not
+            // read its slice at all, too: its H·v is zeros of its length).
+            let built = if crate::second::has_loops(&pristine, lowered.output, &sig.wrt)
+                || w.params.iter().any(|p| p.slice)
+            {
                 // H written out needs the loops unrolled: lowered again.
                 let unrolled = body.as_ref().filter(|_| !args.companion).and_then(|b| {
                     let mut errs = Vec::new();

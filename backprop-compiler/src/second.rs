@@ -324,13 +324,15 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
         out: hv,
         direction: Some(direction),
     };
+    // H written out needs fixed sizes: a slice's is assembled at run time.
     let dense = match unrolled {
         Some(u)
-            if !has_loops(
-                &u.graph,
-                u.output,
-                &wrt.params.iter().map(|w| w.param).collect::<Vec<_>>(),
-            ) =>
+            if !wrt.params.iter().any(|w| w.slice)
+                && !has_loops(
+                    &u.graph,
+                    u.output,
+                    &wrt.params.iter().map(|w| w.param).collect::<Vec<_>>(),
+                ) =>
         {
             let Lowered {
                 mut graph,
