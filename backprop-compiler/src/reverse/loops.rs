@@ -322,6 +322,11 @@ impl<'a> Reverser<'a> {
                 }
             }
             Op::Carried { .. } | Op::LoopOut(_) | Op::LoopTrips => self.restore(g, c, id),
+            // A comparison of values that would each come from the tape
+            // (`dist < closest`, a running minimum): the outcome is what
+            // the reverse needs (a `select`'s local derivatives), and one
+            // bool is taped instead of two floats.
+            Op::Cmp(_) if self.all_from_tape(g, c, &node.args) => self.restore(g, c, id),
             Op::Fun(f) if PRIMITIVES[f as usize].is_expensive() => self.restore(g, c, id),
             // A read of memory written later, or of memory some iteration
             // being reversed wrote: its value is not what the buffer holds
@@ -358,6 +363,18 @@ impl<'a> Reverser<'a> {
         };
         self.ctxs[c].map.insert(id, value);
         value
+    }
+
+    /// Whether every one of `args` is a value of context `c`'s loop body
+    /// that the reverse would restore from the tape and has not yet.
+    fn all_from_tape(&self, g: &Graph, c: usize, args: &[Id]) -> bool {
+        let body = g.loops[self.ctxs[c].l as usize].body;
+        args.iter().all(|a| {
+            g.region_of[a.index()] == body
+                && !self.ctxs[c].map.contains_key(a)
+                && matches!(g.get(*a).op, Op::Carried { .. } | Op::LoopOut(_))
+                && g.kinds[a.index()] == Kind::Float
+        })
     }
 
     /// Puts forward value `id` of context `c`'s loop on the tape, and
@@ -647,7 +664,11 @@ impl<'a> Reverser<'a> {
             .collect();
         yields.extend(acc.iter().copied());
         yields.extend(storages.iter().map(|r| self.bufs[r]));
+        let skip_unless = super::skip::neutral_guard(g, rev, &inits, &yields);
         let (_, outs) = g.finish_loop(rev, lo, hi, inits, yields);
+        if skip_unless.is_some() {
+            g.loops[rev as usize].guard = skip_unless;
+        }
         self.ctxs.pop();
         for (j, r) in storages.iter().enumerate() {
             self.bufs.insert(*r, outs[n_floats + free.len() + j]);

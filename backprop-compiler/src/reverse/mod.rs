@@ -14,6 +14,7 @@ use crate::pattern::{Pat, SLOTS, TEMPLATES};
 
 mod invariance;
 mod loops;
+mod skip;
 
 pub use loops::{activity, activity_except};
 

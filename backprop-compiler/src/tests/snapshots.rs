@@ -167,6 +167,26 @@ const ROLLED: &[(&str, &str, &str)] = &[
             s.ln() + a
         }",
     ),
+    // Only the nearest centroid's distance reaches the cost: the reverse
+    // of the distance loop runs under `if` its candidate won.
+    (
+        "rolled_nearest_centroid",
+        "",
+        "fn cost(centroids: &[f64], points: &[f64], d: usize) -> f64 {
+            let mut total = 0.0;
+            for p in points.chunks(d) {
+                let mut closest = f64::INFINITY;
+                for c in centroids.chunks(d) {
+                    let dist: f64 = p.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum();
+                    if dist < closest {
+                        closest = dist;
+                    }
+                }
+                total += closest;
+            }
+            total
+        }",
+    ),
     (
         "rolled_carried_array",
         "",
