@@ -223,6 +223,7 @@ pub fn straight_line(
             .collect(),
         early: HashSet::new(),
         carry_sites: HashMap::new(),
+        row_of: HashMap::new(),
     };
     // Floats share one tape; each integer or bool a loop records has its
     // own (typed by what is pushed on it).
@@ -321,6 +322,9 @@ struct Emitter<'a> {
     /// `i + 1` contribution is carried to the next iteration in a
     /// register (see `Emitter::plan_carries`).
     carry_sites: HashMap<usize, loops::CarrySite>,
+    /// Loads emitted as reads of a row (see `Emitter::row_reads`): the
+    /// row's variable and the loop variable.
+    row_of: HashMap<usize, (Ident, TokenStream)>,
 }
 
 impl Emitter<'_> {
@@ -461,7 +465,10 @@ impl Emitter<'_> {
                 let idx: Vec<TokenStream> =
                     node.args[1..n - 1].iter().map(|&x| self.arg(x)).collect();
                 let v = self.arg(node.args[n - 1]);
-                let place = quote!(#buf #([#idx])*);
+                let place = match self.row_of.get(&i) {
+                    Some((row, var)) => quote!(#row[#var]),
+                    None => quote!(#buf #([#idx])*),
+                };
                 if let Some(site) = self.carry_sites.get(&i) {
                     stmts.push(Stmt::Raw(site.update(&place, &v)));
                     self.expr[i] = Some(buf);
@@ -584,10 +591,13 @@ impl Emitter<'_> {
                 let (c, t, e) = (&a[0], &a[1], &a[2]);
                 quote!(if #c { #t } else { #e })
             }
-            Op::Load => {
-                let (buf, idx) = (&a[0], &a[1..]);
-                quote!(#buf #([#idx])*)
-            }
+            Op::Load => match self.row_of.get(&i) {
+                Some((row, var)) => quote!(#row[#var]),
+                None => {
+                    let (buf, idx) = (&a[0], &a[1..]);
+                    quote!(#buf #([#idx])*)
+                }
+            },
             Op::RangeNth(l) => {
                 let (range, k) = (&self.ranges[&l], &a[0]);
                 // `k` is below the number of iterations the loop ran.
