@@ -284,6 +284,7 @@ impl Op {
             _ => matches!(
                 self,
                 Op::Load
+                    | Op::Store
                     | Op::ScatterAdd
                     | Op::Call(_)
                     | Op::CallDir(_)

@@ -1,17 +1,22 @@
 use backprop::prelude::*;
 
 // What run-time sizes do not support yet, each refused at its span with what
-// to write instead: an element written at a run-time index inside a run-time
-// `if`, a slice passed to another #[derive_grad] function, and a `vec!`
-// whose fill is computed from the parameters.
+// to write instead: a fixed-size array changed at a fixed index by the
+// `then` branch of a run-time `if` and written at a run-time index by the
+// `else` branch (writes at run-time indices in branches are supported,
+// and the other order), a slice passed to another
+// #[derive_grad] function, and a `vec!` whose fill is computed from the
+// parameters under a run-time `if`.
 
 #[derive_grad]
-fn write_in_if(x: &[f64], k: usize) -> f64 {
-    let mut h = vec![0.0; x.len()];
+fn mixed_writes_in_if(x: [f64; 4], k: usize) -> f64 {
+    let mut h = [0.0; 4];
     if x[0] > 0.0 {
+        h[1] = x[1];
+    } else {
         h[k] = x[0];
     }
-    h[k]
+    h[0] + h[1]
 }
 
 #[derive_grad]

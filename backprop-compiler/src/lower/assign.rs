@@ -139,14 +139,11 @@ impl Lowerer<'_> {
             self.error_at(lhs, EARLY_RETURN_WRITE);
             return;
         }
-        if self.runtime_if_depth > 0 {
-            self.error_at(lhs, "an array element with a run-time index cannot be assigned inside an `if` with a run-time condition: compute the value with an `if` expression and assign it after (`h[j] = if c { a } else { b };`)");
-            return;
-        }
         let Some(binding) = self.lookup(name) else {
             self.error_at(ident, format!("cannot find `{name}`"));
             return;
         };
+
         if binding.wrt_param {
             self.error_at(ident, format!("cannot assign to `{name}`: it is a parameter being differentiated; copy it first (`let mut {name}_local = {name};`) and change the copy"));
             return;
@@ -233,10 +230,6 @@ impl Lowerer<'_> {
         };
         if self.early_return_depth > 0 {
             self.error_at(lhs, EARLY_RETURN_WRITE);
-            return;
-        }
-        if self.runtime_if_depth > 0 {
-            self.error_at(lhs, "an element of a `vec!` or `[0.0; N]` cannot be assigned inside an `if` with a run-time condition: compute the value with an `if` expression and assign it after (`h[j] = if c { a } else { b };`)");
             return;
         }
         if idx.len() != 1 + inner.len() {

@@ -140,6 +140,8 @@ impl Lowerer<'_> {
         otherwise: impl FnOnce(&mut Self) -> Value,
     ) -> Value {
         let saved = self.scopes.clone();
+        let pre = saved.clone();
+        let before = self.g.len();
         self.runtime_if_depth += 1;
         // What can panic in a branch runs only when the branch is taken.
         let outer_guard = self.g.guard;
@@ -149,6 +151,18 @@ impl Lowerer<'_> {
         self.g.guard = Some(guard_then);
         let then_v = then(self);
         let then_scopes = std::mem::replace(&mut self.scopes, saved);
+        // Memory the `then` branch wrote (under its condition, so not when
+        // the `else` branch runs) is where the `else` branch reads and
+        // writes: one chain of writes, each guarded by its branch.
+        for (level, scope) in self.scopes.iter_mut().enumerate() {
+            for (name, binding) in scope.iter_mut() {
+                if let Some(t) = then_scopes[level].get(name) {
+                    if written_in_place(&self.g, &binding.value, &t.value, before) {
+                        binding.value = t.value.clone();
+                    }
+                }
+            }
+        }
         self.g.guard = Some(guard_else);
         let else_v = otherwise(self);
         self.g.guard = outer_guard;
@@ -158,7 +172,13 @@ impl Lowerer<'_> {
         for (level, scope) in merged.iter_mut().enumerate() {
             for (name, binding) in scope.iter_mut() {
                 let t = &then_scopes[level][name].value;
-                if *t != binding.value {
+                // Memory: the end of the chain of both branches' writes.
+                // (An array moved into memory by the `else` branch chains
+                // only if the `then` branch left it as it was.)
+                let unchanged =
+                    memory_of(t).is_some() || pre[level].get(name).is_some_and(|p| p.value == *t);
+                let chained = unchanged && written_in_place(&self.g, t, &binding.value, before);
+                if *t != binding.value && !chained {
                     binding.value = self.merge(cond, t.clone(), binding.value.clone(), i, name);
                 }
             }
@@ -268,6 +288,10 @@ impl Lowerer<'_> {
             (Value::Int(_), Value::Int(_)) => self.error_at(
                 &at.if_token,
                 format!("`{what}` is an integer that this run-time `if` sets differently in its branches; integers must be known at compile time (they index arrays); use a float instead"),
+            ),
+            (Value::Array(_), Value::Buffer { .. }) => self.error_at(
+                &at.if_token,
+                format!("`{what}` is changed at fixed indices by the `then` branch of this run-time `if` and written at a run-time index by the `else` branch: swap the branches (`if !(…)`; the branch that writes at a run-time index must come first), or compute the values with `if` expressions and assign them after"),
             ),
             _ => self.error_at(&at.if_token, format!("`{what}` has different kinds of values in the two branches")),
         }
@@ -456,5 +480,33 @@ impl Lowerer<'_> {
                 }
             },
         }
+    }
+}
+
+/// The buffer of an array in memory as a whole (written in place).
+fn memory_of(v: &Value) -> Option<Id> {
+    match v {
+        Value::Buffer { buf, index, .. } if index.is_empty() => Some(*buf),
+        Value::Slice { buf, .. } => Some(*buf),
+        _ => None,
+    }
+}
+
+/// Whether `after` is `before` written in place by a branch (the same
+/// memory, or an array moved into memory in the branch, at a node from
+/// `since` on, to be written there): the other branch then continues the
+/// same chain of writes. Not when the branch assigned another array to
+/// the name (`h = other;`).
+fn written_in_place(g: &Graph, before: &Value, after: &Value, since: usize) -> bool {
+    let Some(now) = memory_of(after) else {
+        return false;
+    };
+    let root = g.storage(now);
+    match (before, memory_of(before)) {
+        (_, Some(was)) => g.storage(was) == root,
+        (Value::Array(_), None) => {
+            root.index() >= since && matches!(g.get(root).op, Op::NewArray(_))
+        }
+        _ => false,
     }
 }

@@ -258,6 +258,12 @@ impl<'a> Reverser<'a> {
                     .iter()
                     .map(|&i| self.fwd(g, i))
                     .collect();
+                // A write in a branch of a run-time `if` is reversed in it:
+                // the element's adjoint moves to the value only if the
+                // write happened (else the load gives 0, the clear is
+                // skipped).
+                let guard = g.guards.get(&id).copied().map(|c| self.fwd(g, c));
+                let saved = std::mem::replace(&mut g.guard, guard);
                 let d = self.bufs[&root];
                 let mut load = vec![d];
                 load.extend(&idx);
@@ -267,6 +273,7 @@ impl<'a> Reverser<'a> {
                 store.extend(&idx);
                 store.push(zero);
                 let cleared = g.node(Op::Store, store);
+                g.guard = saved;
                 self.bufs.insert(root, cleared);
                 if self.active[value.index()] {
                     contribute(g, value, a);
