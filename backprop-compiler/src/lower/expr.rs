@@ -73,8 +73,8 @@ impl Lowerer<'_> {
                 &l.loop_token,
                 "`loop` is not supported: write `while cond { … }`, or `for i in 0..n`",
             ),
-            Expr::Break(b) => self.error_at(b, "`break` is supported as the last statement of an `if` block that stands directly in a loop's body, with no label or value: `if c { …; break; }`; move it there, or compute a flag"),
-            Expr::Continue(c) => self.error_at(c, "`continue` is supported as the last statement of an `if` block that stands directly in a loop's body, with no label: `if c { …; continue; }`; move it there, or wrap the rest of the body in `if`"),
+            Expr::Break(b) => self.error_at(b, "`break` is supported as a statement in the `if`s of a loop's body (nested `if`s too), with no label or value: `if c { …; break; }`; not inside an expression (`let y = if c { break } else { … };`) or a block of its own: make the `if` a statement"),
+            Expr::Continue(c) => self.error_at(c, "`continue` is supported as a statement in the `if`s of a loop's body (nested `if`s too), with no label: `if c { …; continue; }`; not inside an expression (`let y = if c { continue } else { … };`) or a block of its own: make the `if` a statement"),
             Expr::Return(r) => self.error_at(
                 r,
                 "early `return` is not supported in a #[derive_grad] function: the derivative follows one path to the end; assign the result to a variable and return it as the last expression",

@@ -397,6 +397,19 @@ impl Lowerer<'_> {
     }
 
     fn block_stmts(&mut self, stmts: &[Stmt], pos: Position) -> Value {
+        // `break`/`continue` nested in `if`s: rewritten with a flag into the
+        // form below (`if c { …; break; } rest`).
+        let flattened;
+        let stmts = match pos {
+            Position::LoopBody => match jumps::flatten_nested(stmts) {
+                Some(s) => {
+                    flattened = s;
+                    &flattened[..]
+                }
+                None => stmts,
+            },
+            _ => stmts,
+        };
         let mut value = Value::Unit;
         for (i, stmt) in stmts.iter().enumerate() {
             let last = i + 1 == stmts.len();
@@ -672,6 +685,7 @@ mod consts;
 mod control;
 mod expr;
 mod iter;
+mod jumps;
 mod matching;
 mod print;
 mod rolled;
