@@ -96,6 +96,27 @@ fn fixed_by_selects(x: [f64; 4], k: usize) -> f64 {
     h[0] * h[1] + h[2] * h[3]
 }
 
+/// Writes after a `continue` and before a `break` (the rest of the body
+/// after a jump is the jump's `else` branch).
+#[derive_grad(jvp, hessian)]
+fn after_jumps(x: &[f64]) -> f64 {
+    let mut h = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        if x[i] < 0.0 {
+            continue;
+        }
+        h[i] = x[i] * x[i];
+        if h[i] > 4.0 {
+            break;
+        }
+    }
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += h[i] * x[i];
+    }
+    s
+}
+
 fn central<F: Fn(&[f64]) -> f64>(f: F, x: &[f64]) -> Vec<f64> {
     (0..x.len())
         .map(|i| {
@@ -323,4 +344,24 @@ fn a_fixed_array_first_written_in_a_branch() {
         fixed_first_written_in_branch_grad(x, 9).0.to_bits(),
         fixed_first_written_in_branch(x, 9).to_bits()
     );
+}
+
+#[test]
+fn writes_after_a_continue_and_before_a_break() {
+    for x in [
+        vec![0.5, -1.0, 1.5, 2.5, 0.7],
+        vec![-0.5, -1.0],
+        vec![1.0, 0.3, 1.9],
+        vec![],
+    ] {
+        check_all(
+            &format!("after_jumps at {x:?}"),
+            &after_jumps,
+            &after_jumps_grad,
+            &after_jumps_jvp,
+            &after_jumps_hvp,
+            &after_jumps_hessian,
+            &x,
+        );
+    }
 }
