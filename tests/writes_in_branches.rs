@@ -117,6 +117,19 @@ fn after_jumps(x: &[f64]) -> f64 {
     s
 }
 
+/// A `vec!` with a computed fill declared in a branch of a run-time `if`.
+#[derive_grad(jvp, hessian)]
+fn fill_in_branch(x: &[f64], b: bool) -> f64 {
+    let mut s = 0.0;
+    if b {
+        let h = vec![x[0] * x[1]; x.len()];
+        for i in 0..x.len() {
+            s += h[i] * x[i];
+        }
+    }
+    s
+}
+
 fn central<F: Fn(&[f64]) -> f64>(f: F, x: &[f64]) -> Vec<f64> {
     (0..x.len())
         .map(|i| {
@@ -363,5 +376,38 @@ fn writes_after_a_continue_and_before_a_break() {
             &after_jumps_hessian,
             &x,
         );
+    }
+}
+
+#[test]
+fn a_computed_fill_declared_in_a_branch() {
+    for b in [true, false] {
+        let x = [0.4, -1.3, 0.8, 2.0];
+        check_all(
+            &format!("fill_in_branch, b = {b}"),
+            &move |x| fill_in_branch(x, b),
+            &move |x| fill_in_branch_grad(x, b),
+            &move |x, t| fill_in_branch_jvp(x, b, t),
+            &move |x, t| fill_in_branch_hvp(x, b, t),
+            &move |x| fill_in_branch_hessian(x, b),
+            &x,
+        );
+        // By hand: s = x0·x1·Σxᵢ when b.
+        let (_, g) = fill_in_branch_grad(&x, b);
+        let sum: f64 = x.iter().sum();
+        let p = x[0] * x[1];
+        let want: Vec<f64> = (0..4)
+            .map(|i| {
+                if !b {
+                    return 0.0;
+                }
+                p + match i {
+                    0 => x[1] * sum,
+                    1 => x[0] * sum,
+                    _ => 0.0,
+                }
+            })
+            .collect();
+        assert_near(&g, &want, 1e-13, &format!("b = {b}: hand gradient"));
     }
 }

@@ -4,9 +4,8 @@ use backprop::prelude::*;
 // to write instead: a fixed-size array changed at a fixed index by the
 // `then` branch of a run-time `if` and written at a run-time index by the
 // `else` branch (writes at run-time indices in branches are supported,
-// and the other order), a slice passed to another
-// #[derive_grad] function, and a `vec!` whose fill is computed from the
-// parameters under a run-time `if`.
+// and the other order), and a slice passed to another #[derive_grad]
+// function.
 
 #[derive_grad]
 fn mixed_writes_in_if(x: [f64; 4], k: usize) -> f64 {
@@ -31,17 +30,6 @@ fn total(x: &[f64]) -> f64 {
 #[derive_grad]
 fn passes_a_slice(x: &[f64]) -> f64 {
     2.0 * total(x)
-}
-
-// A computed fill is supported, but not under a run-time `if`.
-#[derive_grad]
-fn computed_fill(x: &[f64], b: bool) -> f64 {
-    let mut s = 0.0;
-    if b {
-        let h = vec![x[0]; x.len()];
-        s = h[0];
-    }
-    s
 }
 
 fn main() {}

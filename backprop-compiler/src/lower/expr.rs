@@ -206,7 +206,6 @@ impl Lowerer<'_> {
     /// A local `vec![c; n]` (or, with `array`, `[c; N]` with `N` a named
     /// constant) of length `len`: a buffer written and read at indices.
     fn local_buffer(&mut self, fill: &Expr, len: Value, array: bool, at: &dyn ToTokens) -> Value {
-        let written = if array { "[c; N]" } else { "vec![c; n]" };
         let fill_value = self.expr(fill);
         let (Value::Float(f), Some(n)) = (fill_value.clone(), self.int_node(&len)) else {
             if fill_value == Value::Poison || len == Value::Poison {
@@ -229,18 +228,19 @@ impl Lowerer<'_> {
         }
         // A computed fill: zeros, then a rolled loop writing `c` into every
         // element, so the adjoint of `c` is the sum of the elements'
-        // (built by the reverse of that loop like any other store).
-        if self.g.guard.is_some() {
-            return self.error_at(fill, format!("under a run-time `if`, the elements of `{written}` start as a constant `c` (not a value computed from the parameters): create it before the `if`, or write it with `0.0`, then write the elements"));
-        }
+        // (built by the reverse of that loop like any other store). Under
+        // a run-time `if`, the loop runs only when its branch is taken.
         let zero = self.g.konst(0.0);
         let zeros = self.g.node(Op::NewVec { array }, vec![zero, n]);
+        let outer_guard = self.g.guard.take();
         let (l, var, carried) = self
             .g
             .begin_loop(vec![crate::graph::Kind::Buffer], false, false);
         let filled = self.g.node(Op::Store, vec![carried[0], var, f]);
         let lo = self.g.node(Op::IntConst(0), vec![]);
+        self.g.loops[l as usize].guard = outer_guard;
         let (_, outs) = self.g.finish_loop(l, lo, n, vec![zeros], vec![filled]);
+        self.g.guard = outer_guard;
         Value::Slice {
             buf: outs[0],
             len: n,
