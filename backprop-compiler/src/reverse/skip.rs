@@ -64,8 +64,8 @@ fn nested_loops_pop(g: &Graph, info: &LoopInfo) -> bool {
 }
 
 /// Whether carried value `k` of `info`, initially `init` and yielding
-/// `end`, comes out as it went in unless the shared condition `cond` (set by the first term
-/// met) holds.
+/// `end`, comes out as it went in unless the shared condition `cond` (set
+/// by the first term met) holds.
 fn neutral_yield(
     g: &Graph,
     info: &LoopInfo,
