@@ -441,22 +441,27 @@ pub(crate) fn compile_args(
             let built = if crate::second::has_loops(&pristine, lowered.output, &sig.wrt)
                 || w.params.iter().any(|p| p.slice)
             {
-                // H written out needs the loops unrolled: lowered again.
-                let unrolled = body.as_ref().filter(|_| !args.companion).and_then(|b| {
-                    let mut errs = Vec::new();
-                    let l = lower::lower_unrolling(
-                        &sig,
-                        b,
-                        which,
-                        crate::second::UNROLL_FOR_HESSIAN,
-                        &mut errs,
-                    )?;
-                    errs.is_empty().then(|| crate::second::Lowered {
-                        param_nodes: nodes_of(&l.param_nodes),
-                        graph: l.graph,
-                        output: l.output,
-                    })
-                });
+                // H written out needs the loops unrolled: lowered again
+                // (never for a slice, whose H is assembled at run time).
+                let slice = w.params.iter().any(|p| p.slice);
+                let unrolled = body
+                    .as_ref()
+                    .filter(|_| !args.companion && !slice)
+                    .and_then(|b| {
+                        let mut errs = Vec::new();
+                        let l = lower::lower_unrolling(
+                            &sig,
+                            b,
+                            which,
+                            crate::second::UNROLL_FOR_HESSIAN,
+                            &mut errs,
+                        )?;
+                        errs.is_empty().then(|| crate::second::Lowered {
+                            param_nodes: nodes_of(&l.param_nodes),
+                            graph: l.graph,
+                            output: l.output,
+                        })
+                    });
                 let pristine = crate::second::Lowered {
                     graph: pristine,
                     output: lowered.output,
