@@ -14,6 +14,7 @@
 mod common;
 
 use backprop::prelude::*;
+use common::{assert_near, central_slice};
 
 /// A `break` two `if`s deep, statements after it in both blocks.
 #[derive_grad(jvp, hessian)]
@@ -84,29 +85,6 @@ fn inner_and_outer(w: [f64; 4], x: [f64; 4]) -> f64 {
     s
 }
 
-fn central(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
-    (0..x.len())
-        .map(|i| {
-            let h = 1e-6 * x[i].abs().max(1.0);
-            let at = |d: f64| {
-                let mut y = x.to_vec();
-                y[i] += d;
-                f(&y)
-            };
-            (at(h) - at(-h)) / (2.0 * h)
-        })
-        .collect()
-}
-
-fn assert_near(got: &[f64], want: &[f64], tol: f64, what: &str) {
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tol * w.abs().max(1.0),
-            "{what}, element {i}: {g:e} vs {w:e}"
-        );
-    }
-}
-
 #[test]
 fn a_break_two_ifs_deep() {
     for w in [
@@ -118,7 +96,7 @@ fn a_break_two_ifs_deep() {
         let what = format!("w = {w:?}");
         let (v, g) = nested_break_grad(w);
         assert_eq!(v.to_bits(), nested_break(w).to_bits(), "{what}");
-        let fd = central(|y| nested_break(std::array::from_fn(|i| y[i])), &w);
+        let fd = central_slice(|y| nested_break(std::array::from_fn(|i| y[i])), &w);
         assert_near(&g, &fd, 1e-6, &format!("{what}: gradient"));
         let t = [0.3, -0.1, 0.2, 0.5, -0.4, 0.1];
         let (v2, dir) = nested_break_jvp(w, t);
@@ -172,7 +150,7 @@ fn jumps_in_else_if_chains_of_a_while() {
         assert_eq!(v.to_bits(), chains(&x, a).to_bits(), "{what}");
         assert_near(
             &g,
-            &central(|y| chains(y, a), &x),
+            &central_slice(|y| chains(y, a), &x),
             1e-6,
             &format!("{what}: gradient"),
         );

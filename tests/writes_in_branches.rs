@@ -13,7 +13,10 @@
     clippy::collapsible_if
 )]
 
+mod common;
+
 use backprop::prelude::*;
+use common::{assert_near, central_slice};
 
 /// Squares, clipped in place to `lim·x` where they exceed `lim`, then
 /// weighted by `x` again.
@@ -130,30 +133,6 @@ fn fill_in_branch(x: &[f64], b: bool) -> f64 {
     s
 }
 
-fn central<F: Fn(&[f64]) -> f64>(f: F, x: &[f64]) -> Vec<f64> {
-    (0..x.len())
-        .map(|i| {
-            let h = 1e-6 * x[i].abs().max(1.0);
-            let at = |d: f64| {
-                let mut y = x.to_vec();
-                y[i] += d;
-                f(&y)
-            };
-            (at(h) - at(-h)) / (2.0 * h)
-        })
-        .collect()
-}
-
-fn assert_near(got: &[f64], want: &[f64], tol: f64, what: &str) {
-    assert_eq!(got.len(), want.len(), "{what}: lengths");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= tol * w.abs().max(1.0),
-            "{what}, element {i}: {g:e} vs {w:e}"
-        );
-    }
-}
-
 type Grad = dyn Fn(&[f64]) -> (f64, Vec<f64>);
 type Jvp = dyn Fn(&[f64], &[f64]) -> (f64, f64);
 type Hvp = dyn Fn(&[f64], &[f64]) -> (f64, Vec<f64>, Vec<f64>);
@@ -173,7 +152,7 @@ fn check_all(
     let value = f(x);
     let (v, g) = grad(x);
     assert_eq!(v.to_bits(), value.to_bits(), "{what}: value");
-    assert_near(&g, &central(f, x), 1e-6, &format!("{what}: gradient"));
+    assert_near(&g, &central_slice(f, x), 1e-6, &format!("{what}: gradient"));
     let t: Vec<f64> = (0..n).map(|i| 0.3 - 0.2 * i as f64).collect();
     let (v, dir) = jvp(x, &t);
     assert_eq!(v.to_bits(), value.to_bits(), "{what}: value from jvp");
@@ -308,7 +287,7 @@ fn a_fixed_array_first_written_in_a_branch() {
             fixed_by_selects(x, k).to_bits(),
             "{what}: against plain Rust"
         );
-        let fd = central(
+        let fd = central_slice(
             |y: &[f64]| fixed_by_selects([y[0], y[1], y[2], y[3]], k),
             &x,
         );

@@ -135,3 +135,31 @@ pub fn check<P: Flat, R: Flat>(
     assert_same_value(what, v, f(at));
     assert_grad(what, &g, f, at);
 }
+
+/// Central differences of `f` at a slice `x` (a step of 1e-6 relative to
+/// each element, at least 1e-6), for functions of run-time length.
+pub fn central_slice(f: impl Fn(&[f64]) -> f64, x: &[f64]) -> Vec<f64> {
+    (0..x.len())
+        .map(|i| {
+            let h = 1e-6 * x[i].abs().max(1.0);
+            let at = |d: f64| {
+                let mut y = x.to_vec();
+                y[i] += d;
+                f(&y)
+            };
+            (at(h) - at(-h)) / (2.0 * h)
+        })
+        .collect()
+}
+
+/// Asserts `got` equals `want` element by element within `tol` relative
+/// (absolute below 1).
+pub fn assert_near(got: &[f64], want: &[f64], tol: f64, what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * w.abs().max(1.0),
+            "{what}, element {i}: {g:e} vs {w:e}"
+        );
+    }
+}
