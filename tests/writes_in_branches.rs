@@ -88,6 +88,30 @@ fn fixed_first_written_in_branch(x: [f64; 4], k: usize) -> f64 {
     h[0] * h[1] + h[2] * h[3]
 }
 
+/// The `then` branch changes an element at a fixed index, the `else`
+/// branch writes one at a run-time index.
+#[derive_grad(jvp, hessian)]
+fn fixed_then_run_time_else(x: [f64; 4], k: usize) -> f64 {
+    let mut h = [x[0], x[1], x[2], x[3]];
+    if x[0] > 0.0 {
+        h[1] = x[1] * x[2];
+    } else {
+        h[k] = x[0].cos();
+    }
+    h[0] * h[1] + h[2] * h[3]
+}
+
+/// The same in plain Rust, for comparison.
+fn fixed_then_run_time_else_plain(x: [f64; 4], k: usize) -> f64 {
+    let mut h = x;
+    if x[0] > 0.0 {
+        h[1] = x[1] * x[2];
+    } else {
+        h[k] = x[0].cos();
+    }
+    h[0] * h[1] + h[2] * h[3]
+}
+
 /// The same computed with `if` expressions, for comparison.
 fn fixed_by_selects(x: [f64; 4], k: usize) -> f64 {
     let mut h = x;
@@ -389,4 +413,57 @@ fn a_computed_fill_declared_in_a_branch() {
             .collect();
         assert_near(&g, &want, 1e-13, &format!("b = {b}: hand gradient"));
     }
+}
+
+#[test]
+fn a_fixed_index_in_one_branch_and_a_run_time_index_in_the_other() {
+    for (x, k) in [
+        ([0.6, -0.3, 1.1, 0.8], 3usize),
+        ([-0.6, -0.3, 1.1, 0.8], 3),
+        ([-0.6, 0.3, 1.1, 0.8], 1),
+    ] {
+        let what = format!("x = {x:?}, k = {k}");
+        let (v, g) = fixed_then_run_time_else_grad(x, k);
+        assert_eq!(
+            v.to_bits(),
+            fixed_then_run_time_else(x, k).to_bits(),
+            "{what}"
+        );
+        assert_eq!(
+            v.to_bits(),
+            fixed_then_run_time_else_plain(x, k).to_bits(),
+            "{what}: against plain Rust"
+        );
+        let fd = central_slice(
+            |y: &[f64]| fixed_then_run_time_else_plain([y[0], y[1], y[2], y[3]], k),
+            &x,
+        );
+        assert_near(&g, &fd, 1e-6, &format!("{what}: gradient"));
+        let t = [0.2, -0.5, 0.7, 0.1];
+        let (_, dir) = fixed_then_run_time_else_jvp(x, k, t);
+        let want: f64 = g.iter().zip(&t).map(|(a, b)| a * b).sum();
+        assert!(
+            (dir - want).abs() <= 1e-12 * want.abs().max(1.0),
+            "{what}: jvp"
+        );
+        let (_, _, h) = fixed_then_run_time_else_hessian(x, k);
+        for r in 0..4 {
+            let gp =
+                fixed_then_run_time_else_grad(std::array::from_fn(|i| x[i] + 1e-6 * t[i]), k).1;
+            let gm =
+                fixed_then_run_time_else_grad(std::array::from_fn(|i| x[i] - 1e-6 * t[i]), k).1;
+            let fd = (gp[r] - gm[r]) / 2e-6;
+            let row: f64 = (0..4).map(|c| h[r][c] * t[c]).sum();
+            assert!(
+                (row - fd).abs() <= 1e-5 * fd.abs().max(1.0),
+                "{what}: H·t row {r}: {row} vs {fd}"
+            );
+        }
+    }
+    // The run-time index out of bounds only in the branch not taken.
+    let x = [0.6, -0.3, 1.1, 0.8];
+    assert_eq!(
+        fixed_then_run_time_else_grad(x, 7).0.to_bits(),
+        fixed_then_run_time_else(x, 7).to_bits()
+    );
 }

@@ -178,6 +178,22 @@ impl Lowerer<'_> {
                 let unchanged =
                     memory_of(t).is_some() || pre[level].get(name).is_some_and(|p| p.value == *t);
                 let chained = unchanged && written_in_place(&self.g, t, &binding.value, before);
+                // The `then` branch changed elements at fixed indices, the
+                // `else` branch moved the array into memory and wrote it:
+                // the `then` branch's elements are written into that
+                // memory under its condition, continuing the chain.
+                if !chained {
+                    if let Some(Value::Buffer { buf, index, shape }) = self.then_writes_after(
+                        pre[level].get(name).map(|p| &p.value),
+                        t,
+                        &binding.value,
+                        before,
+                        guard_then,
+                    ) {
+                        binding.value = Value::Buffer { buf, index, shape };
+                        continue;
+                    }
+                }
                 if *t != binding.value && !chained {
                     binding.value = self.merge(cond, t.clone(), binding.value.clone(), i, name);
                 }
@@ -185,6 +201,56 @@ impl Lowerer<'_> {
         }
         self.scopes = merged;
         self.merge(cond, then_v, else_v, i, "the `if` expression")
+    }
+
+    /// For an array `pre` before a run-time `if`, `then` after its `then`
+    /// branch (changed at fixed indices, not in memory) and `after_else`
+    /// after its `else` branch (moved into memory there and written): the
+    /// memory with the `then` branch's changed elements written into it
+    /// under `guard_then` (when the `then` branch runs, the `else` branch's
+    /// writes do not, and the memory holds `pre`).
+    fn then_writes_after(
+        &mut self,
+        pre: Option<&Value>,
+        then: &Value,
+        after_else: &Value,
+        since: usize,
+        guard_then: Id,
+    ) -> Option<Value> {
+        let pre = pre?;
+        if !matches!((pre, then), (Value::Array(_), Value::Array(_)))
+            || !written_in_place(&self.g, pre, after_else, since)
+        {
+            return None;
+        }
+        let Value::Buffer { buf, index, shape } = after_else else {
+            return None;
+        };
+        let (mut was, mut now) = (Vec::new(), Vec::new());
+        let (mut shape_was, mut shape_now) = (Vec::new(), Vec::new());
+        if !call::flatten(pre, &mut was, &mut shape_was, 0)
+            || !call::flatten(then, &mut now, &mut shape_now, 0)
+            || shape_was != shape_now
+            || shape_now != *shape
+        {
+            return None;
+        }
+        let saved = self.g.guard.replace(guard_then);
+        let mut buf = *buf;
+        for (j, (&a, &b)) in was.iter().zip(&now).enumerate() {
+            if a != b {
+                let mut args = vec![buf];
+                args.extend(self.g.index_consts(j, shape));
+                args.push(b);
+                buf = self.g.node(Op::Store, args);
+            }
+        }
+        self.g.guard = saved;
+        Some(Value::Buffer {
+            buf,
+            index: index.clone(),
+            shape: shape.clone(),
+        })
     }
 
     /// `if c { A; continue; } rest` as `if c { A } else { rest }`, and the
@@ -291,7 +357,7 @@ impl Lowerer<'_> {
             ),
             (Value::Array(_), Value::Buffer { .. }) => self.error_at(
                 &at.if_token,
-                format!("`{what}` is changed at fixed indices by the `then` branch of this run-time `if` and written at a run-time index by the `else` branch: swap the branches (`if !(…)`; the branch that writes at a run-time index must come first), or compute the values with `if` expressions and assign them after"),
+                format!("`{what}` is an array in memory after the `else` branch of this run-time `if` that is not the one it was before (another array was assigned to it there): write the elements of the array `{what}` was (`{what}[k] = …`), or compute the values with `if` expressions and assign them after"),
             ),
             _ => self.error_at(&at.if_token, format!("`{what}` has different kinds of values in the two branches")),
         }
