@@ -611,3 +611,83 @@ fn bad_options() {
         Error::InvalidOptions(_)
     ));
 }
+
+/// `train_acc` names the sample of a non-finite loss or gradient, and the
+/// parameters stay as they were: with a batch of one part (up to
+/// `MIN_PART` samples, added straight into the batch's gradient) and of
+/// several, and a gradient whose parts are finite but whose sum is not.
+#[test]
+fn train_acc_names_the_sample_of_a_non_finite_loss_or_gradient() {
+    // Sample k: loss w·k, gradient k (k = −1 gives a NaN loss, k = −2 an
+    // infinite gradient with a finite loss, k = −3 a gradient of 1e308).
+    let per_sample = |w: &[f64; 1], &k: &f64, g: &mut [f64; 1], _: &mut Workspace<f64>| {
+        if k == -1.0 {
+            return f64::NAN;
+        }
+        g[0] += if k == -2.0 {
+            f64::INFINITY
+        } else if k == -3.0 {
+            1e308
+        } else {
+            k
+        };
+        w[0] * k
+    };
+    for n in [4usize, 40] {
+        for (bad, at) in [(-1.0, n / 2), (-2.0, n - 1)] {
+            let mut data: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
+            data[at] = bad;
+            let mut w = [0.25];
+            let err = train_acc(
+                &mut w,
+                &mut Sgd::new(0.1),
+                &data,
+                &one_full_batch(),
+                per_sample,
+            )
+            .unwrap_err();
+            let where_ = At::Batch {
+                epoch: 0,
+                batch: 0,
+                sample: Some(at),
+            };
+            match (bad, err) {
+                (-1.0, Error::NonFiniteLoss { at, value }) => {
+                    assert_eq!(at, where_, "{n} samples");
+                    assert!(value.is_nan());
+                }
+                (-2.0, Error::NonFiniteGradient { at, index, .. }) => {
+                    assert_eq!((at, index), (where_, 0), "{n} samples");
+                }
+                (_, e) => panic!("{n} samples, bad {bad}: {e}"),
+            }
+            assert_eq!(w, [0.25], "{n} samples: no step");
+        }
+        // Finite per sample, infinite summed: no sample is named.
+        let mut data: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
+        data[0] = -3.0;
+        data[n - 1] = -3.0;
+        let mut w = [0.25];
+        let err = train_acc(
+            &mut w,
+            &mut Sgd::new(0.1),
+            &data,
+            &one_full_batch(),
+            per_sample,
+        )
+        .unwrap_err();
+        let Error::NonFiniteGradient { at, .. } = err else {
+            panic!("{n} samples: {err}");
+        };
+        assert_eq!(
+            at,
+            At::Batch {
+                epoch: 0,
+                batch: 0,
+                sample: None
+            },
+            "{n} samples"
+        );
+        assert_eq!(w, [0.25]);
+    }
+}
