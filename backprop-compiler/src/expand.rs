@@ -438,12 +438,10 @@ pub(crate) fn compile_args(
             // A slice's derivatives live in run-time buffers, which only
             // the looped construction builds (a function that does not
             // read its slice at all, too: its H·v is zeros of its length).
-            let built = if crate::second::has_loops(&pristine, lowered.output, &sig.wrt)
-                || w.params.iter().any(|p| p.slice)
-            {
+            let slice = w.params.iter().any(|p| p.slice);
+            let built = if slice || crate::second::has_loops(&pristine, lowered.output, &sig.wrt) {
                 // H written out needs the loops unrolled: lowered again
                 // (never for a slice, whose H is assembled at run time).
-                let slice = w.params.iter().any(|p| p.slice);
                 let unrolled = body
                     .as_ref()
                     .filter(|_| !args.companion && !slice)

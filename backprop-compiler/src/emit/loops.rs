@@ -1,7 +1,8 @@
 //! Emission of rolled loops: a loop region as a `for` (or `loop`), its
 //! carried values, the tape's pushes and pops, the counter of a loop that
 //! may stop early, the tape's reservation, and a reverse loop fused into
-//! its forward loop.
+//! its forward loop (the version of a loop that reads rows of slices is
+//! in [`super::rows`]).
 
 use proc_macro2::{Literal, TokenStream};
 use quote::{quote, ToTokens};
@@ -121,45 +122,9 @@ impl Emitter<'_> {
         let the_loop = if rows.is_empty() {
             the_loop
         } else {
-            let mut names: Vec<proc_macro2::Ident> = Vec::new();
-            let mut gets: Vec<TokenStream> = Vec::new();
-            for row in &rows {
-                let array = self.arg(row.array);
-                let get = if row.write {
-                    quote!(get_mut)
-                } else {
-                    quote!(get)
-                };
-                let get = match row.base {
-                    Some(b) => {
-                        let b = self.offset(b, row.body).expect("checked by row_reads");
-                        quote!(#array.#get(#b..(#b).wrapping_add(#hi)))
-                    }
-                    None => quote!(#array.#get(..#hi)),
-                };
-                // The same row read by the loop and its fused reverse
-                // (the offset computed in each) is taken once.
-                let same = gets.iter().position(|e| e.to_string() == get.to_string());
-                let name = match same {
-                    Some(k) => names[k].clone(),
-                    None => {
-                        let name = local(&self.names.fresh("row"));
-                        gets.push(get);
-                        names.push(name.clone());
-                        name
-                    }
-                };
-                for &load in &row.loads {
-                    self.row_of
-                        .insert(load.index(), (name.clone(), var.clone()));
-                }
-            }
+            let (names, gets) = self.take_rows(&rows, &hi, &var);
             let fast = self.loop_body(l, fused, &fused_updates, &updated, &carries, trips.as_ref());
-            for row in &rows {
-                for load in &row.loads {
-                    self.row_of.remove(&load.index());
-                }
-            }
+            self.drop_rows(&rows);
             let fast = bindings(fast);
             quote! {
                 if let (#(::core::option::Option::Some(#names),)*) = (#(#gets,)*) {
@@ -293,198 +258,6 @@ impl Emitter<'_> {
         body
     }
 
-    /// Integer expression `x` computed before a loop whose body is
-    /// `body`: a value from outside the body, or `+`, `−`, `·` of such
-    /// values and constants in the body (which stays where it is written,
-    /// as arithmetic that may overflow does, and still runs there: its
-    /// overflow panics where the original's does). Wrapping here, where
-    /// it only chooses between the loop's two versions.
-    fn offset(&self, x: Id, body: u32) -> Option<TokenStream> {
-        let g = self.g;
-        let node = g.get(x);
-        // Typed, so that a method can be called on it: an index is a `usize`.
-        match node.op {
-            Op::IntConst(k) => {
-                let k = Literal::usize_suffixed(usize::try_from(k).ok()?);
-                return Some(quote!(#k));
-            }
-            Op::RtInt(k) => {
-                let tokens = &g.rt_ints[k as usize];
-                return Some(quote!((#tokens as usize)));
-            }
-            _ => {}
-        }
-        if !g.encloses(body, g.region_of[x.index()]) {
-            return self.expr[x.index()].clone();
-        }
-        let method = match node.op {
-            Op::IntAdd => quote!(wrapping_add),
-            Op::IntSub => quote!(wrapping_sub),
-            Op::IntMul => quote!(wrapping_mul),
-            _ => return None,
-        };
-        let a = self.offset(node.args[0], body)?;
-        let b = self.offset(node.args[1], body)?;
-        Some(quote!((#a).#method(#b)))
-    }
-
-    /// Whether `x` is `p.len()`, for slice parameter `p`.
-    fn is_len_of(&self, x: Id, p: u32) -> bool {
-        let Op::RtInt(k) = self.g.get(x).op else {
-            return false;
-        };
-        let spelled: String = self.g.rt_ints[k as usize]
-            .to_string()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        spelled == format!("{}.len()", self.params[p as usize].name)
-    }
-
-    /// The rows loop `l` reads or adds into (the loop counting up or down
-    /// from 0, to the end of its range, with no loop inside): reads of a
-    /// slice parameter, and scatter-adds into a buffer the loop carries
-    /// that nothing else in it touches, at `base + i` or `i` (`i` the loop
-    /// variable, `base` the same in every iteration), grouped by array and
-    /// base (one base per buffer written).
-    fn row_reads(&self, l: u32, id: Id, fused: Option<(u32, Id)>) -> Vec<RowRead> {
-        let g = self.g;
-        let info = &g.loops[l as usize];
-        let lo = g.get(id).args[0];
-        let from_zero = match g.get(lo).op {
-            Op::IntConst(0) => true,
-            Op::RtInt(k) => matches!(g.rt_ints[k as usize].to_string().as_str(), "0" | "0usize"),
-            _ => false,
-        };
-        if info.counted() || info.inclusive || !from_zero {
-            return Vec::new();
-        }
-        // The loops whose bodies run here: this one, and the reverse fused
-        // into it (over the same range, its variable the same).
-        let mut loops = vec![l];
-        loops.extend(fused.map(|(r, _)| r));
-        let all_nodes: Vec<usize> = loops
-            .iter()
-            .flat_map(|&lp| {
-                self.region_nodes[g.loops[lp as usize].body as usize]
-                    .iter()
-                    .copied()
-            })
-            .collect();
-        if all_nodes
-            .iter()
-            .any(|&n| matches!(g.get(Id(n as u32)).op, Op::Loop(_)))
-        {
-            return Vec::new();
-        }
-        // The offset of an index `base + i` (`Some(None)` for `i`), `i`
-        // the variable of the loop whose body is `body`.
-        let offset_of = |index: Id, var: Id, body: u32| -> Option<Option<Id>> {
-            if index == var {
-                return Some(None);
-            }
-            let at = g.get(index);
-            if at.op != Op::IntAdd {
-                return None;
-            }
-            let other = match (at.args[0] == var, at.args[1] == var) {
-                (true, false) => at.args[1],
-                (false, true) => at.args[0],
-                _ => return None,
-            };
-            self.offset(other, body)?;
-            Some(Some(other))
-        };
-        let mut rows: Vec<RowRead> = Vec::new();
-        let mut add = |array: Id, base: Option<Id>, body: u32, node: Id, write: bool| match rows
-            .iter_mut()
-            .find(|r| r.array == array && r.base == base)
-        {
-            Some(r) => r.loads.push(node),
-            None => rows.push(RowRead {
-                array,
-                base,
-                body,
-                loads: vec![node],
-                write,
-            }),
-        };
-        for &lp in &loops {
-            let (var, body) = (g.loops[lp as usize].var, g.loops[lp as usize].body);
-            for &n in &self.region_nodes[body as usize] {
-                let node = g.get(Id(n as u32));
-                if node.op != Op::Load || node.args.len() != 2 || self.early.contains(&n) {
-                    continue;
-                }
-                let (array, index) = (node.args[0], node.args[1]);
-                let Op::ArrayParam(p) = g.get(array).op else {
-                    continue;
-                };
-                if !g.slice_params.contains_key(&p) {
-                    continue;
-                }
-                let Some(base) = offset_of(index, var, body) else {
-                    continue;
-                };
-                // `for i in 0..x.len() { x[i] }` is checked once already.
-                if base.is_none() && self.is_len_of(g.get(id).args[1], p) {
-                    continue;
-                }
-                add(array, base, body, Id(n as u32), false);
-            }
-        }
-        // Buffers carried through the loops and only added into.
-        for &lp in &loops {
-            let linfo = &g.loops[lp as usize];
-            'buffers: for (k, &c) in linfo.carried.iter().enumerate() {
-                if linfo.kinds[k] != Kind::Buffer || !self.live[c.index()] || linfo.yields[k] == c {
-                    continue;
-                }
-                let storage = g.storage(c);
-                // Of a run-time length (a fixed one's bounds are known).
-                let run_time = matches!(
-                    g.get(storage).op,
-                    Op::ZerosLike(_) | Op::ZerosLen { .. } | Op::NewVec { .. }
-                );
-                if !run_time {
-                    continue;
-                }
-                let mut sites = Vec::new();
-                let mut base = None;
-                for &n in &all_nodes {
-                    let node = g.get(Id(n as u32));
-                    let touches = node
-                        .args
-                        .iter()
-                        .any(|a| g.kinds[a.index()] == Kind::Buffer && g.storage(*a) == storage);
-                    if !touches {
-                        continue;
-                    }
-                    if node.op != Op::ScatterAdd
-                        || node.args.len() != 3
-                        || self.early.contains(&n)
-                        || g.region_of[n] != linfo.body
-                    {
-                        continue 'buffers;
-                    }
-                    let Some(b) = offset_of(node.args[1], linfo.var, linfo.body) else {
-                        continue 'buffers;
-                    };
-                    if sites.is_empty() {
-                        base = b;
-                    } else if base != b {
-                        continue 'buffers;
-                    }
-                    sites.push(Id(n as u32));
-                }
-                for site in sites {
-                    add(c, base, linfo.body, site, true);
-                }
-            }
-        }
-        rows
-    }
-
     /// The scatter-adds of loop `l` (and of the reverse fused into it)
     /// into `b[i]` and `b[i + 1]` of a fresh zero buffer `b` that nothing
     /// else in the loop touches, `i` the loop's variable counting up by
@@ -601,21 +374,6 @@ impl Emitter<'_> {
         }
         out
     }
-}
-
-/// A row of a slice a loop reads: `array[base + i]` (or `array[i]`) for
-/// the loop's variable `i`.
-pub(super) struct RowRead {
-    /// The slice parameter, or the carried buffer.
-    array: Id,
-    /// The offset (see `Emitter::offset`).
-    base: Option<Id>,
-    /// The body of the loop reading it.
-    body: u32,
-    /// The loads reading it, or the scatter-adds adding into it.
-    loads: Vec<Id>,
-    /// Whether it is added into (a buffer the loop carries).
-    write: bool,
 }
 
 /// A buffer whose `i + 1` contributions a loop carries in a register.

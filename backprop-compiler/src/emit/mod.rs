@@ -14,6 +14,7 @@ use crate::signature::{ElemTy, ParamInfo};
 
 mod loops;
 mod names;
+mod rows;
 
 pub use loops::MAX_TAPE_RESERVE;
 use names::Names;

@@ -143,7 +143,6 @@ impl Lowerer<'_> {
             self.error_at(ident, format!("cannot find `{name}`"));
             return;
         };
-
         if binding.wrt_param {
             self.error_at(ident, format!("cannot assign to `{name}`: it is a parameter being differentiated; copy it first (`let mut {name}_local = {name};`) and change the copy"));
             return;

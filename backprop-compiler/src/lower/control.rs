@@ -17,19 +17,7 @@ pub(super) enum Jump {
 
 /// Whether a loop body has a `break` of its own (not one of an inner loop).
 fn has_break(body: &syn::Block) -> bool {
-    struct Finder(bool);
-    impl<'ast> syn::visit::Visit<'ast> for Finder {
-        fn visit_expr_break(&mut self, _: &'ast syn::ExprBreak) {
-            self.0 = true;
-        }
-        fn visit_expr_for_loop(&mut self, _: &'ast syn::ExprForLoop) {}
-        fn visit_expr_while(&mut self, _: &'ast syn::ExprWhile) {}
-        fn visit_expr_loop(&mut self, _: &'ast syn::ExprLoop) {}
-        fn visit_expr_closure(&mut self, _: &'ast syn::ExprClosure) {}
-    }
-    let mut f = Finder(false);
-    syn::visit::Visit::visit_block(&mut f, body);
-    f.0
+    super::jumps::own_jumps(&body.stmts).0.brk
 }
 
 /// `Some` if `branch` is `if c { …; continue; }` or `if c { …; break; }`
@@ -140,9 +128,7 @@ impl Lowerer<'_> {
         otherwise: impl FnOnce(&mut Self) -> Value,
     ) -> Value {
         let saved = self.scopes.clone();
-        let pre = saved.clone();
         let before = self.g.len();
-        self.runtime_if_depth += 1;
         // What can panic in a branch runs only when the branch is taken.
         let outer_guard = self.g.guard;
         let not_cond = self.g.node(Op::Not, vec![cond]);
@@ -153,43 +139,46 @@ impl Lowerer<'_> {
         let then_scopes = std::mem::replace(&mut self.scopes, saved);
         // Memory the `then` branch wrote (under its condition, so not when
         // the `else` branch runs) is where the `else` branch reads and
-        // writes: one chain of writes, each guarded by its branch.
+        // writes: one chain of writes, each guarded by its branch. The
+        // values before the `if` of what the `then` branch changed are
+        // kept for the merge.
+        let mut changed_from: Vec<HashMap<String, Value>> = vec![HashMap::new(); self.scopes.len()];
         for (level, scope) in self.scopes.iter_mut().enumerate() {
             for (name, binding) in scope.iter_mut() {
-                if let Some(t) = then_scopes[level].get(name) {
-                    if written_in_place(&self.g, &binding.value, &t.value, before) {
-                        binding.value = t.value.clone();
-                    }
+                let Some(t) = then_scopes[level].get(name) else {
+                    continue;
+                };
+                if t.value == binding.value {
+                    continue;
+                }
+                changed_from[level].insert(name.clone(), binding.value.clone());
+                if written_in_place(&self.g, &binding.value, &t.value, before) {
+                    binding.value = t.value.clone();
                 }
             }
         }
         self.g.guard = Some(guard_else);
         let else_v = otherwise(self);
         self.g.guard = outer_guard;
-        self.runtime_if_depth -= 1;
         let else_scopes = std::mem::take(&mut self.scopes);
         let mut merged = else_scopes.clone();
         for (level, scope) in merged.iter_mut().enumerate() {
             for (name, binding) in scope.iter_mut() {
                 let t = &then_scopes[level][name].value;
+                let before_if = changed_from[level].get(name).unwrap_or(t);
                 // Memory: the end of the chain of both branches' writes.
                 // (An array moved into memory by the `else` branch chains
                 // only if the `then` branch left it as it was.)
-                let unchanged =
-                    memory_of(t).is_some() || pre[level].get(name).is_some_and(|p| p.value == *t);
+                let unchanged = memory_of(t).is_some() || before_if == t;
                 let chained = unchanged && written_in_place(&self.g, t, &binding.value, before);
                 // The `then` branch changed elements at fixed indices, the
                 // `else` branch moved the array into memory and wrote it:
                 // the `then` branch's elements are written into that
                 // memory under its condition, continuing the chain.
                 if !chained {
-                    if let Some(Value::Buffer { buf, index, shape }) = self.then_writes_after(
-                        pre[level].get(name).map(|p| &p.value),
-                        t,
-                        &binding.value,
-                        before,
-                        guard_then,
-                    ) {
+                    if let Some(Value::Buffer { buf, index, shape }) =
+                        self.then_writes_after(before_if, t, &binding.value, before, guard_then)
+                    {
                         binding.value = Value::Buffer { buf, index, shape };
                         continue;
                     }
@@ -211,13 +200,12 @@ impl Lowerer<'_> {
     /// writes do not, and the memory holds `pre`).
     fn then_writes_after(
         &mut self,
-        pre: Option<&Value>,
+        pre: &Value,
         then: &Value,
         after_else: &Value,
         since: usize,
         guard_then: Id,
     ) -> Option<Value> {
-        let pre = pre?;
         if !matches!((pre, then), (Value::Array(_), Value::Array(_)))
             || !written_in_place(&self.g, pre, after_else, since)
         {

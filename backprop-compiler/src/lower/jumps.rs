@@ -25,16 +25,18 @@ use syn::{parse_quote, Expr, Stmt};
 const BREAK_FLAG: &str = "__backprop_break";
 const CONTINUE_FLAG: &str = "__backprop_continue";
 
-/// Which jumps an `if` holds below its branches' last statements.
+/// Which jumps of a loop's own a piece of its body holds.
 #[derive(Clone, Copy, Default)]
-struct Jumps {
-    brk: bool,
-    cont: bool,
+pub(super) struct Jumps {
+    /// A `break`.
+    pub brk: bool,
+    /// A `continue`.
+    pub cont: bool,
 }
 
 /// The jumps of this loop in `stmts` (not an inner loop's or closure's),
-/// or `None` if one has a label or a value (left to the lowering's error).
-fn jumps_in(stmts: &[Stmt]) -> Option<Jumps> {
+/// and whether all are plain (no label, no value).
+pub(super) fn own_jumps(stmts: &[Stmt]) -> (Jumps, bool) {
     struct Finder {
         jumps: Jumps,
         plain: bool,
@@ -60,7 +62,14 @@ fn jumps_in(stmts: &[Stmt]) -> Option<Jumps> {
     for s in stmts {
         syn::visit::Visit::visit_stmt(&mut f, s);
     }
-    f.plain.then_some(f.jumps)
+    (f.jumps, f.plain)
+}
+
+/// The plain jumps of this loop in `stmts`, or `None` if one has a label
+/// or a value (left to the lowering's error).
+fn jumps_in(stmts: &[Stmt]) -> Option<Jumps> {
+    let (jumps, plain) = own_jumps(stmts);
+    plain.then_some(jumps)
 }
 
 /// Whether statement `s` is an `if` with a jump that the lowering does not

@@ -128,7 +128,6 @@ pub fn lower_unrolling(
         reported: Default::default(),
         iterations: 0,
         rolled_depth: 0,
-        runtime_if_depth: 0,
         early_return_depth: 0,
         loops: Vec::new(),
         desugared: HashMap::new(),
@@ -258,9 +257,6 @@ struct Lowerer<'a> {
     iterations: u64,
     /// How many rolled loops enclose the code being lowered.
     rolled_depth: u32,
-    /// How many `if`s with run-time conditions enclose it (both branches
-    /// are lowered, so neither may write an array in place).
-    runtime_if_depth: u32,
     /// How many of those `if`s are early `return`s (`if c { return a; }`),
     /// whose run-time `else` is the rest of the function.
     early_return_depth: u32,
