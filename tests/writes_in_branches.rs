@@ -157,6 +157,59 @@ fn fill_in_branch(x: &[f64], b: bool) -> f64 {
     s
 }
 
+type Fixed = [f64; 4];
+
+/// Every generated function of a loss of `[f64; 4]` at `x` against the
+/// original `f`, the same loss in plain Rust, central differences of it
+/// and of the gradient: the value bit for bit, the gradient, `jvp` as the
+/// gradient along a tangent, the Hessian's rows against H·t, and H·t
+/// against central differences of the gradient.
+#[allow(clippy::too_many_arguments)]
+fn check_fixed(
+    what: &str,
+    f: &dyn Fn(Fixed) -> f64,
+    plain: &dyn Fn(Fixed) -> f64,
+    grad: &dyn Fn(Fixed) -> (f64, Fixed),
+    jvp: &dyn Fn(Fixed, Fixed) -> (f64, f64),
+    hvp: &dyn Fn(Fixed, Fixed) -> (f64, Fixed, Fixed),
+    hessian: &dyn Fn(Fixed) -> (f64, Fixed, [Fixed; 4]),
+    x: Fixed,
+) {
+    let (v, g) = grad(x);
+    assert_eq!(v.to_bits(), f(x).to_bits(), "{what}");
+    assert_eq!(
+        v.to_bits(),
+        plain(x).to_bits(),
+        "{what}: against plain Rust"
+    );
+    let fd = central_slice(|y: &[f64]| plain([y[0], y[1], y[2], y[3]]), &x);
+    assert_near(&g, &fd, 1e-6, &format!("{what}: gradient"));
+    let t = [0.2, -0.5, 0.7, 0.1];
+    let (_, dir) = jvp(x, t);
+    let want: f64 = g.iter().zip(&t).map(|(a, b)| a * b).sum();
+    assert!(
+        (dir - want).abs() <= 1e-12 * want.abs().max(1.0),
+        "{what}: jvp"
+    );
+    let (_, _, h) = hessian(x);
+    let hv = hvp(x, t).2;
+    let gp = grad(std::array::from_fn(|i| x[i] + 1e-6 * t[i])).1;
+    let gm = grad(std::array::from_fn(|i| x[i] - 1e-6 * t[i])).1;
+    for r in 0..4 {
+        let row: f64 = (0..4).map(|c| h[r][c] * t[c]).sum();
+        assert!(
+            (row - hv[r]).abs() <= 1e-12 * hv[r].abs().max(1.0),
+            "{what}: H row {r}"
+        );
+        let fd = (gp[r] - gm[r]) / 2e-6;
+        assert!(
+            (hv[r] - fd).abs() <= 1e-5 * fd.abs().max(1.0),
+            "{what}: H·t row {r}: {} vs {fd}",
+            hv[r]
+        );
+    }
+}
+
 type Grad = dyn Fn(&[f64]) -> (f64, Vec<f64>);
 type Jvp = dyn Fn(&[f64], &[f64]) -> (f64, f64);
 type Hvp = dyn Fn(&[f64], &[f64]) -> (f64, Vec<f64>, Vec<f64>);
@@ -299,51 +352,16 @@ fn a_fixed_array_first_written_in_a_branch() {
         ([0.6, -0.3, 1.1, 0.8], 0),
         ([-0.6, 0.3, 1.1, 0.8], 2),
     ] {
-        let what = format!("x = {x:?}, k = {k}");
-        let (v, g) = fixed_first_written_in_branch_grad(x, k);
-        assert_eq!(
-            v.to_bits(),
-            fixed_first_written_in_branch(x, k).to_bits(),
-            "{what}"
+        check_fixed(
+            &format!("x = {x:?}, k = {k}"),
+            &|x| fixed_first_written_in_branch(x, k),
+            &|x| fixed_by_selects(x, k),
+            &|x| fixed_first_written_in_branch_grad(x, k),
+            &|x, t| fixed_first_written_in_branch_jvp(x, k, t),
+            &|x, t| fixed_first_written_in_branch_hvp(x, k, t),
+            &|x| fixed_first_written_in_branch_hessian(x, k),
+            x,
         );
-        assert_eq!(
-            v.to_bits(),
-            fixed_by_selects(x, k).to_bits(),
-            "{what}: against plain Rust"
-        );
-        let fd = central_slice(
-            |y: &[f64]| fixed_by_selects([y[0], y[1], y[2], y[3]], k),
-            &x,
-        );
-        assert_near(&g, &fd, 1e-6, &format!("{what}: gradient"));
-        let t = [0.2, -0.5, 0.7, 0.1];
-        let (_, dir) = fixed_first_written_in_branch_jvp(x, k, t);
-        let want: f64 = g.iter().zip(&t).map(|(a, b)| a * b).sum();
-        assert!(
-            (dir - want).abs() <= 1e-12 * want.abs().max(1.0),
-            "{what}: jvp"
-        );
-        let (_, _, h) = fixed_first_written_in_branch_hessian(x, k);
-        let hv = fixed_first_written_in_branch_hvp(x, k, t).2;
-        for r in 0..4 {
-            let row: f64 = (0..4).map(|c| h[r][c] * t[c]).sum();
-            assert!(
-                (row - hv[r]).abs() <= 1e-12 * hv[r].abs().max(1.0),
-                "{what}: H row {r}"
-            );
-            let gp =
-                fixed_first_written_in_branch_grad(std::array::from_fn(|i| x[i] + 1e-6 * t[i]), k)
-                    .1;
-            let gm =
-                fixed_first_written_in_branch_grad(std::array::from_fn(|i| x[i] - 1e-6 * t[i]), k)
-                    .1;
-            let fd = (gp[r] - gm[r]) / 2e-6;
-            assert!(
-                (hv[r] - fd).abs() <= 1e-5 * fd.abs().max(1.0),
-                "{what}: H·t row {r}: {} vs {fd}",
-                hv[r]
-            );
-        }
     }
     // Out of bounds in the branch taken: both panic; in the branch not
     // taken: neither does.
@@ -422,43 +440,16 @@ fn a_fixed_index_in_one_branch_and_a_run_time_index_in_the_other() {
         ([-0.6, -0.3, 1.1, 0.8], 3),
         ([-0.6, 0.3, 1.1, 0.8], 1),
     ] {
-        let what = format!("x = {x:?}, k = {k}");
-        let (v, g) = fixed_then_run_time_else_grad(x, k);
-        assert_eq!(
-            v.to_bits(),
-            fixed_then_run_time_else(x, k).to_bits(),
-            "{what}"
+        check_fixed(
+            &format!("x = {x:?}, k = {k}"),
+            &|x| fixed_then_run_time_else(x, k),
+            &|x| fixed_then_run_time_else_plain(x, k),
+            &|x| fixed_then_run_time_else_grad(x, k),
+            &|x, t| fixed_then_run_time_else_jvp(x, k, t),
+            &|x, t| fixed_then_run_time_else_hvp(x, k, t),
+            &|x| fixed_then_run_time_else_hessian(x, k),
+            x,
         );
-        assert_eq!(
-            v.to_bits(),
-            fixed_then_run_time_else_plain(x, k).to_bits(),
-            "{what}: against plain Rust"
-        );
-        let fd = central_slice(
-            |y: &[f64]| fixed_then_run_time_else_plain([y[0], y[1], y[2], y[3]], k),
-            &x,
-        );
-        assert_near(&g, &fd, 1e-6, &format!("{what}: gradient"));
-        let t = [0.2, -0.5, 0.7, 0.1];
-        let (_, dir) = fixed_then_run_time_else_jvp(x, k, t);
-        let want: f64 = g.iter().zip(&t).map(|(a, b)| a * b).sum();
-        assert!(
-            (dir - want).abs() <= 1e-12 * want.abs().max(1.0),
-            "{what}: jvp"
-        );
-        let (_, _, h) = fixed_then_run_time_else_hessian(x, k);
-        for r in 0..4 {
-            let gp =
-                fixed_then_run_time_else_grad(std::array::from_fn(|i| x[i] + 1e-6 * t[i]), k).1;
-            let gm =
-                fixed_then_run_time_else_grad(std::array::from_fn(|i| x[i] - 1e-6 * t[i]), k).1;
-            let fd = (gp[r] - gm[r]) / 2e-6;
-            let row: f64 = (0..4).map(|c| h[r][c] * t[c]).sum();
-            assert!(
-                (row - fd).abs() <= 1e-5 * fd.abs().max(1.0),
-                "{what}: H·t row {r}: {row} vs {fd}"
-            );
-        }
     }
     // The run-time index out of bounds only in the branch not taken.
     let x = [0.6, -0.3, 1.1, 0.8];

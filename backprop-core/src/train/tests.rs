@@ -633,19 +633,27 @@ fn train_acc_names_the_sample_of_a_non_finite_loss_or_gradient() {
         };
         w[0] * k
     };
+    // One full batch of n samples 0, 0.5, 1, … with some replaced; the
+    // parameters after it and its error.
+    let run = |n: usize, replaced: &[(usize, f64)]| {
+        let mut data: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
+        for &(at, k) in replaced {
+            data[at] = k;
+        }
+        let mut w = [0.25];
+        let err = train_acc(
+            &mut w,
+            &mut Sgd::new(0.1),
+            &data,
+            &one_full_batch(),
+            per_sample,
+        )
+        .unwrap_err();
+        (w, err)
+    };
     for n in [4usize, 40] {
         for (bad, at) in [(-1.0, n / 2), (-2.0, n - 1)] {
-            let mut data: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
-            data[at] = bad;
-            let mut w = [0.25];
-            let err = train_acc(
-                &mut w,
-                &mut Sgd::new(0.1),
-                &data,
-                &one_full_batch(),
-                per_sample,
-            )
-            .unwrap_err();
+            let (w, err) = run(n, &[(at, bad)]);
             let where_ = At::Batch {
                 epoch: 0,
                 batch: 0,
@@ -664,18 +672,7 @@ fn train_acc_names_the_sample_of_a_non_finite_loss_or_gradient() {
             assert_eq!(w, [0.25], "{n} samples: no step");
         }
         // Finite per sample, infinite summed: no sample is named.
-        let mut data: Vec<f64> = (0..n).map(|i| i as f64 * 0.5).collect();
-        data[0] = -3.0;
-        data[n - 1] = -3.0;
-        let mut w = [0.25];
-        let err = train_acc(
-            &mut w,
-            &mut Sgd::new(0.1),
-            &data,
-            &one_full_batch(),
-            per_sample,
-        )
-        .unwrap_err();
+        let (w, err) = run(n, &[(0, -3.0), (n - 1, -3.0)]);
         let Error::NonFiniteGradient { at, .. } = err else {
             panic!("{n} samples: {err}");
         };
