@@ -19,6 +19,9 @@ pub struct Args {
     /// `NAME_hvp_all` (H·t only, never H written out, for element `k` of
     /// a tuple too).
     pub companion: bool,
+    /// Not an attribute argument: compiling the companion `NAME_pullback`
+    /// (the output's adjoint a parameter, not 1).
+    pub pullback: bool,
 }
 
 /// Parses the tokens inside `#[derive_grad(...)]`.

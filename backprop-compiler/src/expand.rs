@@ -6,8 +6,9 @@ use syn::spanned::Spanned;
 
 use crate::emit::{self, AdjointName, Outputs};
 use crate::explain::{self, ExplainData};
-use crate::graph::Id;
+use crate::graph::{Id, Op};
 use crate::lower::{self, Lowered};
+use crate::pullback::PULLBACK_SEED;
 use crate::signature::{self, ElemTy, InputTree, ParamInfo, ParamKind, SigInfo};
 use crate::structs::Context;
 use crate::{args, reverse};
@@ -267,7 +268,14 @@ pub(crate) fn compile_args(
     // Second derivatives through loops start again from the forward graph.
     let pristine = args.hessian.then(|| lowered.graph.clone());
     let is_float: Vec<bool> = sig.params.iter().map(ParamInfo::is_float).collect();
-    let adj = reverse::sweep(&mut lowered.graph, lowered.output, &|p| {
+    // `NAME_pullback`'s output adjoint is its parameter `seed`.
+    let seed = args.pullback.then(|| {
+        let g = &mut lowered.graph;
+        let seed = emit::local(PULLBACK_SEED);
+        g.externs.push(quote!(#seed));
+        g.node(Op::Extern(g.externs.len() as u32 - 1), vec![])
+    });
+    let adj = reverse::sweep_seeded(&mut lowered.graph, lowered.output, seed, &|p| {
         is_float[p as usize]
     });
     let g = &mut lowered.graph;
@@ -346,7 +354,7 @@ pub(crate) fn compile_args(
     // which other functions call, stays reverse mode.
     // With `explain`, reverse mode: the gradient `NAME_grad` returns is
     // then the very one the explanation derives and the trace shows.
-    let forward_grad = match args.explain {
+    let forward_grad = match args.explain || args.pullback {
         true => None,
         false => crate::forward::cheaper_by_forward(&mut lowered.graph, &sig, lowered.output),
     };
@@ -483,6 +491,12 @@ pub(crate) fn compile_args(
     let explain = match args.explain {
         false => None,
         true => {
+            if let Some(call) = lowered.graph.calls.iter().find(|c| c.passes_slices()) {
+                return Err(vec![syn::Error::new(
+                    func.sig.ident.span(),
+                    format!("`explain` does not show calls that pass a slice (to `{}`) yet: remove `explain`, or write the callee's loop in this function", call.callee),
+                )]);
+            }
             let name = func.sig.ident.to_string();
             let data = explain::explain(
                 &mut lowered.graph,
@@ -539,6 +553,7 @@ pub(crate) fn expand_with(
     if c.sig.outputs == 1 {
         let mut out = crate::companion::hvp_all_fn(func, &c, ctx, None);
         out.extend(generate(func, &c));
+        out.extend(crate::pullback::pullback_fn(attr, func, ctx, None)?);
         return Ok(out);
     }
     if args::parse(attr.clone()).is_ok_and(|a| a.explain) {
@@ -552,10 +567,22 @@ pub(crate) fn expand_with(
     // `let (a, b) = f(…)` or `f(…).k`).
     let mut out = vjp_fn(func, &c, Some(0));
     out.extend(crate::companion::hvp_all_fn(func, &c, ctx, Some(0)));
+    out.extend(crate::pullback::pullback_fn(
+        attr.clone(),
+        func,
+        ctx,
+        Some(0),
+    )?);
     for k in 1..c.sig.outputs {
         let ck = compile_output(attr.clone(), func, ctx, k)?;
         out.extend(vjp_fn(func, &ck, Some(k)));
         out.extend(crate::companion::hvp_all_fn(func, &ck, ctx, Some(k)));
+        out.extend(crate::pullback::pullback_fn(
+            attr.clone(),
+            func,
+            ctx,
+            Some(k),
+        )?);
     }
     Ok(out)
 }
@@ -633,6 +660,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 grad: acc_grad.clone(),
                 tuple: sig.wrt_inputs.len() > 1,
                 workspace: workspace.cloned(),
+                buffers_only: false,
             }),
             tangent: None,
             extra: None,
@@ -1242,7 +1270,7 @@ fn wrt_names_list(sig: &SigInfo) -> String {
 }
 
 /// The gradient of an input: its leaves pushed onto `grads`.
-fn grad_tree<'a>(
+pub(crate) fn grad_tree<'a>(
     t: &InputTree,
     c: &'a Compiled,
     grads: &mut Vec<(&'a ParamInfo, emit::Grad)>,

@@ -697,6 +697,9 @@ impl<'s> Sweep<'s> {
                 Some(g.node(Op::HvProj(k), vec![d]))
             }
             Op::HvProj(_) | Op::CallDir(_) => return Err(THIRD.into()),
+            Op::Call(k) if g.calls[k as usize].passes_slices() => {
+                return Err(format!("forward mode (`jvp`, `hessian`) through a call that passes a slice (to `{}`) is not supported yet: use `NAME_grad`, or pass a fixed-size array", g.calls[k as usize].callee));
+            }
             Op::Call(_) if self.dir_calls => Some(self.call_dir(g, id)?),
             Op::Restore { .. } | Op::RangeNth(_) => return Err(LOOPS.into()),
             _ if g.kinds[i] != Kind::Float => None,

@@ -25,6 +25,7 @@ pub mod lower;
 pub mod op;
 pub mod ops;
 pub mod pattern;
+pub mod pullback;
 pub mod reverse;
 pub mod rules;
 pub mod second;

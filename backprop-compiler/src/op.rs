@@ -58,6 +58,40 @@ impl CmpOp {
     }
 }
 
+/// Bitwise operators and shifts on integers (no derivative).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BitOp {
+    /// `&`
+    And,
+    /// `|`
+    Or,
+    /// `^`
+    Xor,
+    /// `<<`
+    Shl,
+    /// `>>`
+    Shr,
+}
+
+impl BitOp {
+    /// The Rust operator.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BitOp::And => "&",
+            BitOp::Or => "|",
+            BitOp::Xor => "^",
+            BitOp::Shl => "<<",
+            BitOp::Shr => ">>",
+        }
+    }
+
+    /// Whether it can panic (a shift by the type's width or more, in a
+    /// debug build).
+    pub fn may_panic(self) -> bool {
+        matches!(self, BitOp::Shl | BitOp::Shr)
+    }
+}
+
 /// The integer types [`Op::ToInt`] converts to, as Rust spells them.
 pub const INT_TYPE_NAMES: [&str; 12] = [
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
@@ -102,6 +136,8 @@ pub enum Op {
     IntDiv,
     /// Integer `a % b`.
     IntRem,
+    /// Integer `a & b`, `a | b`, `a ^ b`, `a << b`, `a >> b`.
+    IntBit(BitOp),
     /// A comparison of two integers.
     IntCmp(CmpOp),
     /// An integer converted to the float type (`i as f64`).
@@ -216,6 +252,19 @@ pub enum Op {
     CallDir(u32),
     /// Element `k` of `H·t` of a [`Op::CallDir`] (its one argument).
     HvProj(u32),
+    /// The reverse of a call that passes slices (index into
+    /// [`Graph::calls`]), through the callee's companion `NAME_pullback`:
+    /// it adds `seed · ∂f/∂slice` into the slices' adjoint buffers in
+    /// place and returns `seed · ∂f/∂a` for every other argument `a` (read
+    /// by [`Op::Proj`]). Arguments: the seed (the call's adjoint), the
+    /// call's flattened arguments, then per slice argument its adjoint
+    /// buffer, or the seed again where no derivative flows into that
+    /// slice (the callee then gets an empty buffer).
+    Pullback(u32),
+    /// An adjoint buffer after a [`Op::Pullback`] added into it: the
+    /// arguments are the buffer before and the pullback (the same memory,
+    /// updated in place).
+    PullbackBuf,
 }
 
 impl Op {
@@ -252,6 +301,7 @@ impl Op {
             | Op::Extern(_) => 0,
             Op::Fun(f) => PRIMITIVES[f as usize].arity(),
             Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) | Op::HvProj(_) => 1,
+            Op::PullbackBuf => 2,
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
             Op::Select => 3,
             Op::IntConst(_)
@@ -261,11 +311,18 @@ impl Op {
             | Op::Restore { .. } => 0,
             Op::IntToFloat | Op::ToInt(_) | Op::LoopOut(_) | Op::LoopTrips | Op::RangeNth(_) => 1,
             Op::Zeros(_) | Op::ZerosLike(_) => 0,
-            Op::IntAdd | Op::IntSub | Op::IntMul | Op::IntDiv | Op::IntRem | Op::IntCmp(_) => 2,
+            Op::IntAdd
+            | Op::IntSub
+            | Op::IntMul
+            | Op::IntDiv
+            | Op::IntRem
+            | Op::IntBit(_)
+            | Op::IntCmp(_) => 2,
             Op::NewVec { .. } => 2,
             Op::ZerosLen { .. } => 1,
             Op::Call(_)
             | Op::CallDir(_)
+            | Op::Pullback(_)
             | Op::Load
             | Op::ScatterAdd
             | Op::Store
@@ -281,6 +338,7 @@ impl Op {
     pub fn is_guarded(self) -> bool {
         match self {
             Op::Fun(f) => PRIMITIVES[f as usize].may_panic,
+            Op::IntBit(b) => b.may_panic(),
             _ => matches!(
                 self,
                 Op::Load
@@ -288,6 +346,7 @@ impl Op {
                     | Op::ScatterAdd
                     | Op::Call(_)
                     | Op::CallDir(_)
+                    | Op::Pullback(_)
                     | Op::IntAdd
                     | Op::IntSub
                     | Op::IntMul
@@ -331,6 +390,7 @@ impl Op {
     pub fn is_anchored(self) -> bool {
         match self {
             Op::Fun(f) => PRIMITIVES[f as usize].may_panic,
+            Op::IntBit(b) => b.may_panic(),
             _ => matches!(
                 self,
                 Op::Load
@@ -347,6 +407,8 @@ impl Op {
                     | Op::Loop(_)
                     | Op::Call(_)
                     | Op::CallDir(_)
+                    | Op::Pullback(_)
+                    | Op::PullbackBuf
                     | Op::IntAdd
                     | Op::IntSub
                     | Op::IntMul
@@ -376,6 +438,7 @@ impl Op {
                 | Op::Carried { .. }
                 | Op::Restore { .. }
                 | Op::LoopOut(_)
+                | Op::PullbackBuf
         )
     }
 

@@ -22,6 +22,7 @@
 #![allow(clippy::needless_range_loop, clippy::manual_memcpy)]
 
 pub mod ba;
+pub mod det;
 pub mod gmm;
 pub mod hello;
 pub mod ht;
@@ -65,6 +66,7 @@ pub fn module(name: &str) -> Result<EvalFn, String> {
         "lstm" => Ok(lstm::evaluate),
         "ba" => Ok(ba::evaluate),
         "ht" => Ok(ht::evaluate),
+        "det" => Ok(det::evaluate),
         other => Err(unsupported::reason(other)),
     }
 }

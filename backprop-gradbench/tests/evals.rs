@@ -111,6 +111,53 @@ fn lse_gradient() {
 }
 
 #[test]
+fn det_gradient() {
+    for ell in [1, 2, 3, 5] {
+        let a: Vec<f64> = wavy(ell * ell, 0.3).iter().map(|v| 2.0 * v + 0.1).collect();
+        let input = json!({ "A": a, "ell": ell });
+        let grad = leaves(&run("det", "gradient", &input));
+        check(
+            &input,
+            &["A"],
+            &grad,
+            |i| run("det", "primal", i).as_f64().unwrap(),
+            1e-7,
+        );
+    }
+}
+
+#[test]
+fn det_matches_the_determinant_by_elimination() {
+    // Gaussian elimination with partial pivoting, an independent algorithm.
+    let ell = 6;
+    let a: Vec<f64> = wavy(ell * ell, 0.7);
+    let mut m = a.clone();
+    let mut det = 1.0;
+    for c in 0..ell {
+        let p = (c..ell)
+            .max_by(|&i, &j| m[i * ell + c].abs().total_cmp(&m[j * ell + c].abs()))
+            .unwrap();
+        if p != c {
+            for k in 0..ell {
+                m.swap(p * ell + k, c * ell + k);
+            }
+            det = -det;
+        }
+        det *= m[c * ell + c];
+        for r in c + 1..ell {
+            let f = m[r * ell + c] / m[c * ell + c];
+            for k in c..ell {
+                m[r * ell + k] -= f * m[c * ell + k];
+            }
+        }
+    }
+    let v = run("det", "primal", &json!({ "A": a, "ell": ell }))
+        .as_f64()
+        .unwrap();
+    assert!((v - det).abs() < 1e-12 * det.abs().max(1.0), "{v} vs {det}");
+}
+
+#[test]
 fn ode_gradient_of_the_last_element() {
     for (n, s) in [(1, 3), (4, 1), (9, 5)] {
         let x: Vec<f64> = wavy(n, 0.5).iter().map(|v| 1.0 + 0.5 * v).collect();

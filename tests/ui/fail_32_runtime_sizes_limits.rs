@@ -1,9 +1,9 @@
 use backprop::prelude::*;
 
-// What run-time sizes do not support yet, refused at its span with what to
-// write instead: a slice passed to another #[derive_grad] function (writes
-// at run-time indices in branches of a run-time `if`, and a computed
-// `vec!` fill there, are supported).
+// What slices passed whole to another #[derive_grad] function do not
+// support yet, refused at its span with what to write instead (a slice or
+// `Vec` parameter, or a local `vec!` not written after the call, passed by
+// reference, is supported).
 
 #[derive_grad]
 fn total(x: &[f64]) -> f64 {
@@ -14,9 +14,49 @@ fn total(x: &[f64]) -> f64 {
     s
 }
 
+// Written after the call: the callee's derivative would read new values.
 #[derive_grad]
-fn passes_a_slice(x: &[f64]) -> f64 {
-    2.0 * total(x)
+fn written_after(x: &[f64]) -> f64 {
+    let mut h = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        h[i] = x[i] * x[i];
+    }
+    let a = total(&h);
+    h[0] = 1.0;
+    a + total(&h)
+}
+
+#[derive_grad]
+fn total_owned(x: Vec<f64>) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i];
+    }
+    s
+}
+
+// Moved, not borrowed.
+#[derive_grad]
+fn moved(x: &[f64]) -> f64 {
+    let h = vec![1.0; x.len()];
+    total_owned(h) + x[0]
+}
+
+// Declared inside a loop that stays a loop.
+#[derive_grad]
+fn in_a_loop(x: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for _ in 0..n {
+        let h = vec![x[0]; 3];
+        s += total(&h);
+    }
+    s
+}
+
+// Forward mode does not go through it yet.
+#[derive_grad(jvp)]
+fn forward_mode(x: &[f64]) -> f64 {
+    total(x).sin()
 }
 
 fn main() {}

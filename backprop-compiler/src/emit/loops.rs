@@ -19,11 +19,13 @@ impl Emitter<'_> {
         let info = &g.loops[l as usize];
         let args = &g.get(id).args;
         let (lo, hi) = (self.arg(args[0]), self.arg(args[1]));
+        let mut reserve = None;
         if g.region_of[id.index()] == 0 {
             // One allocation for everything this loop nest pushes, where
-            // the counts are known on entry (else the tape grows).
+            // the counts are known on entry (else the tape grows); only if
+            // the loop runs (a recursion's last call runs none).
             if let (Some(tape), Some(count)) = (self.tape.clone(), self.pushes(id)) {
-                stmts.push(Stmt::Raw(match count {
+                reserve = Some(match count {
                     Count::Known(n) => {
                         let n = Literal::usize_unsuffixed(n.min(MAX_TAPE_RESERVE));
                         quote!(#tape.reserve(#n);)
@@ -31,7 +33,7 @@ impl Emitter<'_> {
                     Count::Expr(n) => {
                         quote!(#tape.reserve(::core::cmp::min(#n, #MAX_TAPE_RESERVE));)
                     }
-                }));
+                });
             }
         }
         // A reverse loop that needs nothing computed after this loop runs
@@ -137,9 +139,9 @@ impl Emitter<'_> {
         stmts.push(Stmt::Raw(match info.guard {
             Some(c) => {
                 let c = self.arg(c);
-                quote!(if #c { #the_loop })
+                quote!(if #c { #reserve #the_loop })
             }
-            None => the_loop,
+            None => quote!(#reserve #the_loop),
         }));
         // The last iteration's `i + 1` contributions, where they belong.
         for c in &carries {

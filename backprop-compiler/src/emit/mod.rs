@@ -77,6 +77,10 @@ pub struct Accumulate {
     pub tuple: bool,
     /// The `&mut Workspace` parameter of `NAME_grad_acc_with`, if any.
     pub workspace: Option<Ident>,
+    /// Add only the gradients held in buffers (slices') into `grad`, and
+    /// return the others, as a tuple with `()` in place of each added
+    /// one, instead of the value (`NAME_pullback`).
+    pub buffers_only: bool,
 }
 
 impl Accumulate {
@@ -151,6 +155,9 @@ pub struct Memory {
     pub buffers: HashMap<Id, TokenStream>,
     /// The workspace whose tape to use (else a local `Vec`).
     pub workspace: Option<Ident>,
+    /// A caller's tape to use as a stack (`NAME_pullback`'s parameter):
+    /// what this function pushes it pops, and it pops nothing else.
+    pub shared_tape: Option<Ident>,
 }
 
 /// A parameter's gradient in the graph.
@@ -213,6 +220,7 @@ pub fn straight_line(
         out_value: value,
         region_nodes,
         tape: None,
+        tape_is_ref: false,
         buffers: &memory.buffers,
         trips: HashMap::new(),
         ranges: HashMap::new(),
@@ -243,21 +251,27 @@ pub fn straight_line(
             .zip(&info.restore_kinds)
             .any(|(r, k)| live[r.index()] && !matches!(k, Kind::Int | Kind::Bool))
     });
+    // The pullbacks a function calls share its tape (one stack for a whole
+    // recursion: no allocation per call).
+    let calls_pullbacks =
+        (0..g.len()).any(|i| live[i] && matches!(g.get(Id(i as u32)).op, Op::Pullback(_)));
     let mut stmts = Vec::new();
-    if uses_tape {
+    if uses_tape || calls_pullbacks {
         let tape = local(&e.names.fresh("tape"));
         let ty = match elem {
             ElemTy::F64 => quote!(f64),
             ElemTy::F32 => quote!(f32),
             ElemTy::Generic(t) => quote!(#t),
         };
-        stmts.push(Stmt::Raw(match &memory.workspace {
+        stmts.push(Stmt::Raw(match (&memory.shared_tape, &memory.workspace) {
+            (Some(shared), _) => quote!(let #tape: &mut ::std::vec::Vec<#ty> = #shared;),
             // Emptied first: a call that panicked may have left values.
-            Some(work) => {
+            (None, Some(work)) => {
                 quote!(let #tape: &mut ::std::vec::Vec<#ty> = &mut #work.tape; #tape.clear();)
             }
-            None => quote!(let mut #tape: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();),
+            (None, None) => quote!(let mut #tape: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();),
         }));
+        e.tape_is_ref = memory.shared_tape.is_some() || memory.workspace.is_some();
         e.tape = Some(tape);
     }
     for name in int_tapes.values() {
@@ -303,6 +317,9 @@ struct Emitter<'a> {
     region_nodes: Vec<Vec<usize>>,
     /// The tape's variable, if a loop uses one.
     tape: Option<Ident>,
+    /// Whether [`Emitter::tape`] is a `&mut Vec` (a workspace's or a
+    /// caller's), not a local `Vec`.
+    tape_is_ref: bool,
     /// Gradient buffers that are the caller's memory.
     buffers: &'a HashMap<Id, TokenStream>,
     /// The iteration counter of each counted loop emitted.
@@ -458,6 +475,11 @@ impl Emitter<'_> {
                 self.expr[i] = Some(quote!(#ident));
                 return;
             }
+            // Updated in place by the pullback it follows.
+            Op::PullbackBuf => {
+                self.expr[i] = Some(self.arg(node.args[0]));
+                return;
+            }
             Op::Store | Op::ScatterAdd => {
                 // In place: every buffer value is read by exactly one
                 // update, so the buffer is one variable throughout.
@@ -582,6 +604,10 @@ impl Emitter<'_> {
             Op::IntMul => binop(&a, quote!(*)),
             Op::IntDiv => binop(&a, quote!(/)),
             Op::IntRem => binop(&a, quote!(%)),
+            Op::IntBit(b) => {
+                let op: TokenStream = b.symbol().parse().unwrap();
+                binop(&a, op)
+            }
             Op::And => binop(&a, quote!(&&)),
             Op::Or => binop(&a, quote!(||)),
             Op::Not => {
@@ -730,9 +756,10 @@ impl Emitter<'_> {
                 self.expr[i] = Some(quote!(#value));
                 return;
             }
+            Op::Pullback(k) => return self.emit_pullback(k, id, stmts),
             Op::Proj(k) | Op::HvProj(k) => {
                 let call = g.get(node.args[0]);
-                let (Op::Call(ci) | Op::CallDir(ci)) = call.op else {
+                let (Op::Call(ci) | Op::CallDir(ci) | Op::Pullback(ci)) = call.op else {
                     unreachable!("a projection reads a call")
                 };
                 // The gradient's tuple, or H·t's (of `NAME_hvp_all`'s result).
@@ -876,8 +903,25 @@ pub enum AdjointName {
 /// or with [`Outputs::accumulate`] the additions into the caller's gradient
 /// and the value).
 pub fn body(src: &Source, out: &Outputs) -> TokenStream {
+    body_in(src, out, None)
+}
+
+/// [`body`] pushing and popping on the caller's tape `tape` (a `&mut Vec`
+/// parameter, used as a stack) instead of one of its own.
+pub fn body_with_tape(src: &Source, out: &Outputs, tape: &Ident) -> TokenStream {
+    body_in(src, out, Some(tape))
+}
+
+fn body_in(src: &Source, out: &Outputs, shared_tape: Option<&Ident>) -> TokenStream {
     let (g, elem) = (src.g, src.elem);
-    let mut roots = vec![out.value];
+    // `NAME_pullback` does not return the value: only what its
+    // derivatives read of it is computed.
+    let buffers_only = out.accumulate.as_ref().is_some_and(|a| a.buffers_only);
+    let mut roots = if buffers_only {
+        Vec::new()
+    } else {
+        vec![out.value]
+    };
     roots.extend(out.tangent);
     for (extra, _) in out.extra.iter().flatten() {
         match extra {
@@ -901,7 +945,14 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
             Grad::Elements(ids) => roots.extend(ids),
             Grad::Buffer(b) => {
                 roots.push(*b);
-                if out.accumulate.is_some() {
+                // `NAME_pullback` adds a slice's gradient into the
+                // caller's buffer and returns a fixed-size array's.
+                let returned = buffers_only
+                    && !matches!(
+                        out.grads[k].0.kind,
+                        crate::signature::ParamKind::Slice { .. }
+                    );
+                if out.accumulate.is_some() && !returned {
                     // Updated in place: the caller's buffer is the gradient buffer.
                     memory.buffers.insert(g.storage(*b), places[k].clone());
                 }
@@ -911,8 +962,9 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
     if let Some(acc) = &out.accumulate {
         memory.workspace.clone_from(&acc.workspace);
     }
+    memory.shared_tape = shared_tape.cloned();
     let (mut stmts, expr) = straight_line(src, &roots, out.value, &memory);
-    let value = expr[out.value.index()].clone().unwrap();
+    let value = || expr[out.value.index()].clone().unwrap();
     // The user's `assert!`s and prints, once everything is computed, in
     // program order.
     let mut effects: Vec<(usize, TokenStream)> = Vec::new();
@@ -979,6 +1031,32 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
                 }
             });
         }
+        if buffers_only {
+            let leaves: Vec<TokenStream> = out
+                .grads
+                .iter()
+                .map(|(p, grad)| match (grad, &p.kind) {
+                    (Grad::Elements(ids), crate::signature::ParamKind::Float { shape }) => {
+                        let flat: Vec<TokenStream> = ids
+                            .iter()
+                            .map(|id| expr[id.index()].clone().unwrap())
+                            .collect();
+                        nest(&flat, shape)
+                    }
+                    (Grad::Buffer(b), crate::signature::ParamKind::Float { .. }) => {
+                        expr[b.index()].clone().unwrap()
+                    }
+                    _ => quote!(()),
+                })
+                .collect();
+            let grads = out.returned.iter().map(|t| t.build(&leaves));
+            return quote! {
+                #(#checks)*
+                #(#stmts)*
+                (#(#grads,)*)
+            };
+        }
+        let value = value();
         let mut adds = Vec::new();
         for (k, (_, grad)) in out.grads.iter().enumerate() {
             let Grad::Elements(ids) = grad else {
@@ -1009,6 +1087,7 @@ pub fn body(src: &Source, out: &Outputs) -> TokenStream {
             #value
         };
     }
+    let value = value();
     // A gradient-shaped value: its buffer, or its elements nested into an
     // array of `shape`.
     let array = |grad: &Grad, shape: &[usize]| match grad {
@@ -1167,6 +1246,84 @@ fn call_args(info: &crate::graph::CallInfo, flat: &[TokenStream]) -> Vec<TokenSt
             }
         })
         .collect()
+}
+
+impl Emitter<'_> {
+    /// `let pb = f_pullback(args…, seed, (&mut d_x, (), …));`: the reverse
+    /// of call `k` passing slices ([`Op::Pullback`]), under its guard.
+    fn emit_pullback(&mut self, k: u32, id: Id, stmts: &mut Vec<Stmt>) {
+        let g = self.g;
+        let node = g.get(id);
+        let info = &g.calls[k as usize];
+        let n_flat: usize = info
+            .args
+            .iter()
+            .map(|(s, _)| s.iter().product::<usize>())
+            .sum();
+        let a: Vec<TokenStream> = node.args.iter().map(|&x| self.arg(x)).collect();
+        let seed = &a[0];
+        let args = call_args(info, &a[1..1 + n_flat]);
+        // One place per argument: the adjoint buffer of a slice (an empty
+        // one where none is wanted), `()` for any other. A buffer passed
+        // twice (`dot(w, w)`) cannot be borrowed twice: the second time,
+        // an empty one, added into it after the call.
+        let mut buffers = node.args[1 + n_flat..].iter();
+        let mut seen = HashSet::new();
+        let mut after = Vec::new();
+        let places: Vec<TokenStream> = info
+            .slices
+            .iter()
+            .map(|&slice| {
+                if !slice {
+                    return quote!(());
+                }
+                let b = *buffers.next().expect("one per slice");
+                if g.kinds[b.index()] != Kind::Buffer {
+                    return quote!(&mut ::std::vec::Vec::new());
+                }
+                let buf = self.arg(b);
+                if seen.insert(g.storage(b)) {
+                    return quote!(&mut #buf);
+                }
+                let twice = local(&self.names.fresh("twice"));
+                stmts.push(Stmt::Raw(quote!(let mut #twice = ::std::vec::Vec::new();)));
+                after.push(quote! {
+                    for (a, b) in #buf.iter_mut().zip(&#twice) {
+                        *a = *a + *b;
+                    }
+                });
+                quote!(&mut #twice)
+            })
+            .collect();
+        let path = &info.pullback_path;
+        let tape = self
+            .tape
+            .clone()
+            .expect("a function calling pullbacks has a tape");
+        let tape = if self.tape_is_ref {
+            quote!(&mut *#tape)
+        } else {
+            quote!(&mut #tape)
+        };
+        let call = quote!(#path(#(#args,)* #seed, (#(#places,)*), #tape));
+        // Not `NAME_pullback`, which would hide the companion it calls.
+        let name = local(&self.names.fresh(&format!("{}_back", info.callee)));
+        match g.guards.get(&id) {
+            Some(&c) => {
+                let c = self.arg(c);
+                stmts.push(Stmt::Let(
+                    vec![name.clone()],
+                    quote!(if #c { ::core::option::Option::Some(#call) } else { ::core::option::Option::None }),
+                ));
+                self.guarded_calls.insert(id.index());
+            }
+            None => stmts.push(Stmt::Let(vec![name.clone()], call)),
+        }
+        stmts.extend(after.into_iter().map(Stmt::Raw));
+        self.call_grads[id.index()] = Some(name.clone());
+        self.emitted_name[id.index()] = Some(name.to_string());
+        self.expr[id.index()] = Some(quote!(#name));
+    }
 }
 
 /// A float literal of the element type; negative values parenthesised so

@@ -51,6 +51,20 @@ pub struct CallInfo {
     /// For element `k` of a function returning a tuple (`f_vjp_k`): `k`,
     /// the element of the plain call's result.
     pub element: Option<usize>,
+    /// Which arguments are slices (or `Vec`s) passed whole: one flattened
+    /// argument each, the buffer node. A call passing one is reversed by
+    /// the callee's `NAME_pullback` ([`crate::graph::Op::Pullback`])
+    /// instead of reading a gradient its forward call returned.
+    pub slices: Vec<bool>,
+    /// The path of the companion `NAME_pullback` (`NAME_pullback_k`).
+    pub pullback_path: TokenStream,
+}
+
+impl CallInfo {
+    /// Whether the call passes a slice whole (see [`CallInfo::slices`]).
+    pub fn passes_slices(&self) -> bool {
+        self.slices.iter().any(|&s| s)
+    }
 }
 
 /// A struct of parameters passed whole to a call: it is passed as it is
@@ -264,7 +278,7 @@ impl Graph {
         loop {
             let node = self.get(b);
             match node.op {
-                Op::Store | Op::ScatterAdd => b = node.args[0],
+                Op::Store | Op::ScatterAdd | Op::PullbackBuf => b = node.args[0],
                 Op::LoopOut(k) => b = self.get(node.args[0]).args[2 + k as usize],
                 Op::Carried { l, k } => match self.loops[l as usize].node {
                     Some(n) => b = self.get(n).args[2 + k as usize],
@@ -437,6 +451,7 @@ impl Graph {
             | Op::IntMul
             | Op::IntDiv
             | Op::IntRem
+            | Op::IntBit(_)
             | Op::ToInt(_)
             | Op::LoopTrips
             | Op::RangeNth(_) => Kind::Int,
@@ -448,7 +463,8 @@ impl Graph {
             | Op::ZerosLen { .. }
             | Op::NewArray(_)
             | Op::Store
-            | Op::ScatterAdd => Kind::Buffer,
+            | Op::ScatterAdd
+            | Op::PullbackBuf => Kind::Buffer,
             Op::Loop(_) => Kind::Loop,
             // `if c { m + 1 } else { m }` picks integers too.
             Op::Select => self.kinds[args[1].index()],

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
 use syn::Expr;
 
-use crate::graph::{CallInfo, Id, Op};
+use crate::graph::{CallInfo, Id, Kind, Op};
 use crate::op::CmpOp;
 use crate::ops::{self, PRIMITIVES};
 use crate::signature::{ElemTy, ParamKind, NAMED_LEN};
@@ -90,12 +90,14 @@ impl Lowerer<'_> {
                             CompanionPaths {
                                 vjp: quote!(#core::powi_vjp),
                                 hvp_all: quote!(#core::powi_hvp_all),
+                                pullback: TokenStream::new(),
                                 value: quote!(#core::powi),
                             },
                             "powi".into(),
                             vec![x, n],
                             vec![(Vec::new(), false), (Vec::new(), false)],
                             vec![None, None],
+                            vec![false, false],
                         );
                     }
                     ("powi", _) => {
@@ -337,7 +339,9 @@ impl Lowerer<'_> {
         let mut flat = Vec::new();
         let mut layout = Vec::new();
         let mut places = Vec::new();
+        let mut slices = Vec::new();
         for &a in args {
+            slices.push(false);
             // A struct of parameters passed whole: its fields' elements.
             if let Some(arg) = self.struct_arg(a) {
                 let Some((ids, place)) = self.struct_elements(a, &arg) else {
@@ -374,13 +378,19 @@ impl Lowerer<'_> {
                 }
                 _ => {}
             }
+            if let Value::Slice { buf, .. } = v {
+                if !self.slice_argument(a, buf, by_ref) {
+                    return Value::Poison;
+                }
+                flat.push(buf);
+                layout.push((Vec::new(), by_ref));
+                *slices.last_mut().expect("pushed above") = true;
+                continue;
+            }
             let mut shape = Vec::new();
             if !flatten(&v, &mut flat, &mut shape, 0) {
                 if v != Value::Poison {
-                    let instead = match v {
-                        Value::Slice { .. } => "write the callee's loop in this function, or pass a fixed-size array (`&[f64; 4]`)",
-                        _ => "pass the floats it is made of",
-                    };
+                    let instead = "pass the floats it is made of";
                     self.error_at(
                         a,
                         format!("arguments of a call to another #[derive_grad] function must be floats, arrays of floats, integers or bools, not {}: {instead}", describe(&v)),
@@ -414,12 +424,14 @@ impl Lowerer<'_> {
         let last = &fp.path.segments.last().unwrap().ident;
         let callee = last.to_string().trim_start_matches("r#").to_owned();
         let vjp = companion("vjp");
+        let pullback = companion("pullback");
         let paths = CompanionPaths {
             vjp: quote!(#vjp),
             hvp_all: quote!(#hvp_all),
+            pullback: quote!(#pullback),
             value: value_path,
         };
-        let id = self.call_node(paths, callee, flat, layout, places);
+        let id = self.call_node(paths, callee, flat, layout, places, slices);
         if let (Some(k), Value::Float(call)) = (element, &id) {
             // The plain call (`f(…)`, where only the value is needed) gives
             // the whole tuple: element `k` of it.
@@ -428,6 +440,104 @@ impl Lowerer<'_> {
             }
         }
         id
+    }
+
+    /// Checks a slice or `Vec` passed whole to another `#[derive_grad]`
+    /// function (`dot(&w, x)`), and records it for
+    /// [`Lowerer::check_slice_arguments`]: whether it can be passed.
+    fn slice_argument(&mut self, a: &Expr, buf: Id, by_ref: bool) -> bool {
+        let storage = self.g.storage(buf);
+        let supported = match self.g.get(storage).op {
+            Op::ArrayParam(p) => matches!(
+                self.sig.params[p as usize].kind,
+                ParamKind::Slice {
+                    array_len: None,
+                    ..
+                }
+            ),
+            Op::NewVec { array } => !array,
+            _ => false,
+        };
+        if !supported {
+            self.error_at(
+                a,
+                "a slice passed to another #[derive_grad] function must be a slice or `Vec` parameter, or a local `vec![…]`: pass one of those",
+            );
+            return false;
+        }
+        // The generated gradient reads the slice again after the call
+        // (the callee's derivative runs in the reverse sweep): it is
+        // borrowed, not moved.
+        if !by_ref && !self.names_slice_reference(a) {
+            self.error_at(
+                a,
+                format!(
+                    "a `Vec` passed by value to another #[derive_grad] function is not supported (its derivative reads it again after the call): make the parameter a slice (`x: &[f64]`) and pass `&{}`",
+                    a.to_token_stream()
+                ),
+            );
+            return false;
+        }
+        if self.g.region_of[storage.index()] != 0 {
+            self.error_at(
+                a,
+                "a `vec!` declared inside a loop that stays a loop cannot be passed to another #[derive_grad] function yet: declare it before the loop, or pass a slice parameter",
+            );
+            return false;
+        }
+        self.slice_args.push((buf, a.clone()));
+        true
+    }
+
+    /// Whether `a` names a slice parameter whose type is a reference
+    /// (`x` of `x: &[f64]`), not shadowed.
+    fn names_slice_reference(&self, a: &Expr) -> bool {
+        let Expr::Path(p) = strip_parens(a) else {
+            return false;
+        };
+        let Some(id) = p.path.get_ident() else {
+            return false;
+        };
+        let name = id.to_string();
+        let innermost = self.scopes.iter().rposition(|s| s.contains_key(&name));
+        innermost == Some(0)
+            && self
+                .sig
+                .params
+                .iter()
+                .any(|q| q.name == name && q.by_ref && matches!(q.kind, ParamKind::Slice { .. }))
+    }
+
+    /// A slice passed to a call must still hold, when the whole function
+    /// has run, what the callee read: the callee's derivative reads it
+    /// again in the reverse sweep. Reports each one written afterwards.
+    pub(super) fn check_slice_arguments(&mut self) {
+        let mut written = std::collections::HashSet::new();
+        for node in &self.g.nodes {
+            match node.op {
+                Op::Store | Op::ScatterAdd => {
+                    written.insert(node.args[0]);
+                }
+                Op::Loop(l) => {
+                    let info = &self.g.loops[l as usize];
+                    for (k, kind) in info.kinds.iter().enumerate() {
+                        if *kind == Kind::Buffer && info.yields[k] != info.carried[k] {
+                            written.insert(node.args[2 + k]);
+                            written.insert(info.carried[k]);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for (buf, a) in std::mem::take(&mut self.slice_args) {
+            if written.contains(&buf) {
+                self.error_once(
+                    &a,
+                    "this array is written after it is passed to another #[derive_grad] function, whose derivative reads it again once the whole function has run: write the new values into another `vec!` instead",
+                );
+            }
+        }
     }
 
     /// The struct argument `a` stands for (`&__bp_struct_0`), if any.
@@ -489,6 +599,7 @@ impl Lowerer<'_> {
         flat: Vec<Id>,
         layout: Vec<(Vec<usize>, bool)>,
         places: Vec<Option<crate::graph::StructPlace>>,
+        slices: Vec<bool>,
     ) -> Value {
         let place_key = |p: &[Option<crate::graph::StructPlace>]| -> Vec<String> {
             p.iter()
@@ -513,6 +624,8 @@ impl Lowerer<'_> {
                     args: layout,
                     places,
                     element: None,
+                    slices,
+                    pullback_path: paths.pullback,
                 });
                 self.g.calls.len() - 1
             }
@@ -528,6 +641,8 @@ struct CompanionPaths {
     vjp: TokenStream,
     /// `NAME_hvp_all` (`NAME_hvp_all_k`): also H·t, for second derivatives.
     hvp_all: TokenStream,
+    /// `NAME_pullback` (`NAME_pullback_k`): the reverse of a call passing slices.
+    pullback: TokenStream,
     /// The function itself, as written.
     value: TokenStream,
 }

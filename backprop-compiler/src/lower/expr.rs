@@ -5,6 +5,7 @@ use quote::{quote, ToTokens};
 use syn::{BinOp, Expr, Lit, UnOp};
 
 use crate::graph::{int_type_index, CmpOp, Id, Op};
+use crate::op::BitOp;
 use crate::signature::ElemTy;
 
 use super::*;
@@ -322,7 +323,23 @@ impl Lowerer<'_> {
             DivAssign(_) => Some(Op::Div),
             RemAssign(_) | BitXorAssign(_) | BitAndAssign(_) | BitOrAssign(_) | ShlAssign(_)
             | ShrAssign(_) => {
-                return self.error_at(b, "only `+= -= *= /=` are supported compound assignments");
+                // Integers only: `used |= 1 << j`.
+                let bit = match b.op {
+                    RemAssign(_) => None,
+                    BitXorAssign(_) => Some(BitOp::Xor),
+                    BitAndAssign(_) => Some(BitOp::And),
+                    BitOrAssign(_) => Some(BitOp::Or),
+                    ShlAssign(_) => Some(BitOp::Shl),
+                    _ => Some(BitOp::Shr),
+                };
+                let rhs = self.expr(&b.right);
+                let current = self.expr(&b.left);
+                let v = self.int_binary(bit, current, rhs, b);
+                if v == Value::Poison {
+                    return v;
+                }
+                self.assign(&b.left, v);
+                return Value::Unit;
             }
             _ => None,
         };
@@ -392,26 +409,12 @@ impl Lowerer<'_> {
             Sub(_) => Op::Sub,
             Mul(_) => Op::Mul,
             Div(_) => Op::Div,
-            Rem(_) => {
-                if let (Value::Int(x), Value::Int(y)) = (&l, &r) {
-                    if let Some(v) = x.checked_rem(*y) {
-                        return Value::Int(v);
-                    }
-                }
-                if let (Value::Int(_) | Value::RtInt(_), Value::Int(_) | Value::RtInt(_)) = (&l, &r)
-                {
-                    // Written out as the user wrote it (Rust's `%`, its
-                    // types and its panic on a zero divisor).
-                    return match (self.int_node(&l), self.int_node(&r)) {
-                        (Some(a), Some(b)) => Value::RtInt(self.g.node(Op::IntRem, vec![a, b])),
-                        _ => self.error_at(b, "this integer does not fit in 64 bits"),
-                    };
-                }
-                return self.error_at(
-                    b,
-                    "`%` is supported only on integers; for floats write `a - (a / b).trunc() * b`",
-                );
-            }
+            Rem(_) => return self.int_binary(None, l, r, b),
+            BitAnd(_) => return self.int_binary(Some(BitOp::And), l, r, b),
+            BitOr(_) => return self.int_binary(Some(BitOp::Or), l, r, b),
+            BitXor(_) => return self.int_binary(Some(BitOp::Xor), l, r, b),
+            Shl(_) => return self.int_binary(Some(BitOp::Shl), l, r, b),
+            Shr(_) => return self.int_binary(Some(BitOp::Shr), l, r, b),
             _ => {
                 return self.error_at(
                     b,
@@ -420,6 +423,47 @@ impl Lowerer<'_> {
             }
         };
         self.arith(op, l, r, b)
+    }
+
+    /// `%` (`bit` is `None`) or a bitwise operator or shift: integers only,
+    /// written out as the user wrote them (Rust's types, its panic on a
+    /// zero divisor or an overlong shift), or folded where both sides are
+    /// known and the result does not depend on their type.
+    fn int_binary(&mut self, bit: Option<BitOp>, l: Value, r: Value, at: &dyn ToTokens) -> Value {
+        if let (Value::Int(x), Value::Int(y)) = (&l, &r) {
+            let folded = match bit {
+                None => x.checked_rem(*y),
+                // The same bits in every type that holds both operands.
+                Some(BitOp::And) => Some(x & y),
+                Some(BitOp::Or) => Some(x | y),
+                Some(BitOp::Xor) => Some(x ^ y),
+                // A shift's result depends on the type's width.
+                Some(BitOp::Shl | BitOp::Shr) => None,
+            };
+            if let Some(v) = folded {
+                return Value::Int(v);
+            }
+        }
+        match (&l, &r) {
+            (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
+            (Value::Int(_) | Value::RtInt(_), Value::Int(_) | Value::RtInt(_)) => {
+                let op = bit.map_or(Op::IntRem, Op::IntBit);
+                match (self.int_node(&l), self.int_node(&r)) {
+                    (Some(a), Some(b)) => Value::RtInt(self.g.node(op, vec![a, b])),
+                    _ => self.error_at(at, "this integer does not fit in 64 bits"),
+                }
+            }
+            _ => match bit {
+                None => self.error_at(
+                    at,
+                    "`%` is supported only on integers; for floats write `a - (a / b).trunc() * b`",
+                ),
+                Some(b) => self.error_at(
+                    at,
+                    format!("`{}` is supported only on integers", b.symbol()),
+                ),
+            },
+        }
     }
 
     pub(super) fn arith(&mut self, op: Op, l: Value, r: Value, at: &dyn ToTokens) -> Value {

@@ -132,6 +132,7 @@ pub fn lower_unrolling(
         loops: Vec::new(),
         desugared: HashMap::new(),
         closures: Vec::new(),
+        slice_args: Vec::new(),
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
@@ -193,6 +194,7 @@ pub fn lower_unrolling(
             None
         }
     };
+    lw.check_slice_arguments();
     errors.append(&mut lw.errors);
     let output = output?;
     if !errors.is_empty() {
@@ -268,6 +270,9 @@ struct Lowerer<'a> {
     desugared: HashMap<usize, iter::Desugared>,
     /// The closures bound with `let`, with the values they captured.
     closures: Vec<closure::ClosureDef>,
+    /// Slices passed whole to calls: the buffer value passed, and the
+    /// argument as written (see `Lowerer::check_slice_arguments`).
+    slice_args: Vec<(Id, syn::Expr)>,
 }
 
 /// A loop whose body is being lowered.
@@ -306,6 +311,15 @@ impl Lowerer<'_> {
             self.errors.push(syn::Error::new_spanned(tokens, msg));
         }
         Value::Poison
+    }
+
+    /// Reports an error at an expression once per text and message (an
+    /// unrolled loop lowers it, a clone, once per iteration).
+    fn error_once(&mut self, e: &syn::Expr, msg: &str) {
+        let key = (0, format!("{} {msg}", e.to_token_stream()));
+        if self.reported.insert(key) {
+            self.errors.push(syn::Error::new_spanned(e, msg));
+        }
     }
 
     fn param_value(&mut self, p: u32, shape: &[usize], next: &mut u32) -> Value {

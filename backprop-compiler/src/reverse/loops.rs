@@ -233,6 +233,59 @@ impl<'a> Reverser<'a> {
         self.bufs.insert(root, b);
     }
 
+    /// The reverse of a call passing slices: the callee's pullback with
+    /// `seed` (the call's adjoint) adds into the slices' adjoint buffers
+    /// and returns the other arguments' adjoints, which go to
+    /// `contribute(target, adjoint)`.
+    pub(super) fn pullback(
+        &mut self,
+        g: &mut Graph,
+        call: Id,
+        seed: Id,
+        contribute: &mut dyn FnMut(&mut Graph, Id, Id),
+    ) {
+        let node = g.get(call).clone();
+        let Op::Call(k) = node.op else {
+            unreachable!("a pullback reverses a call")
+        };
+        let info = g.calls[k as usize].clone();
+        let mut args = vec![seed];
+        for &a in &node.args {
+            args.push(self.fwd(g, a));
+        }
+        // Each slice's adjoint buffer, where derivatives flow into it.
+        let mut at = 0;
+        let mut roots = Vec::new();
+        for ((shape, _), &slice) in info.args.iter().zip(&info.slices) {
+            if slice {
+                match self.active_storage(g, node.args[at]) {
+                    Some(root) => {
+                        args.push(self.dbuf(g, root));
+                        roots.push(root);
+                    }
+                    None => args.push(seed),
+                }
+            }
+            at += shape.iter().product::<usize>();
+        }
+        // Where the call ran only in a branch, so does its reverse.
+        let guard = g.guards.get(&call).copied().map(|c| self.fwd(g, c));
+        let saved = std::mem::replace(&mut g.guard, guard);
+        let pb = g.node_anew(Op::Pullback(k), args);
+        g.guard = saved;
+        for root in roots {
+            let before = self.bufs[&root];
+            let after = g.node(Op::PullbackBuf, vec![before, pb]);
+            self.bufs.insert(root, after);
+        }
+        for (j, &a) in node.args.iter().enumerate() {
+            if self.active[a.index()] && g.kinds[a.index()] == Kind::Float {
+                let adjoint = g.node(Op::Proj(j as u32), vec![pb]);
+                contribute(g, a, adjoint);
+            }
+        }
+    }
+
     /// The reverse of a buffer operation: a [`Op::Store`] hands the
     /// stored value the element's adjoint and clears it; a
     /// [`Op::NewArray`] hands each element its adjoint. Contributions go
@@ -335,6 +388,10 @@ impl<'a> Reverser<'a> {
             // bool is taped instead of two floats.
             Op::Cmp(_) if self.all_from_tape(g, c, &node.args) => self.restore(g, c, id),
             Op::Fun(f) if PRIMITIVES[f as usize].is_expensive() => self.restore(g, c, id),
+            // A call's value, where its reverse is a pullback (not read
+            // from the gradient its forward call returned): recomputing it
+            // would run the callee again.
+            Op::Call(k) if g.calls[k as usize].passes_slices() => self.restore(g, c, id),
             // A read of memory written later, or of memory some iteration
             // being reversed wrote: its value is not what the buffer holds
             // when the reverse sweep runs, and the array itself is not on
@@ -438,6 +495,20 @@ impl<'a> Reverser<'a> {
             if let Op::Loop(inner) = node.op {
                 for &y in &g.loops[inner as usize].yields {
                     outside(y, &mut free);
+                }
+            }
+            // A call passing a slice reads it (its pullback adds into
+            // the slice's adjoint buffer).
+            if super::passes_slices(g, id) {
+                for &a in &node.args {
+                    if g.kinds[a.index()] != Kind::Buffer {
+                        continue;
+                    }
+                    if let Some(root) = self.active_storage(g, a) {
+                        if !g.encloses(body, g.region_of[root.index()]) {
+                            storages.insert(root);
+                        }
+                    }
                 }
             }
             if matches!(node.op, Op::Load | Op::Store) {
@@ -648,6 +719,13 @@ impl<'a> Reverser<'a> {
             match op {
                 Op::Carried { .. } | Op::LoopOut(_) => {}
                 Op::Load => self.scatter(g, id, a),
+                _ if super::passes_slices(g, id) => {
+                    let mut found = Vec::new();
+                    self.pullback(g, id, a, &mut |_, t, v| found.push((t, v)));
+                    for (t, v) in found {
+                        contribute(g, &mut adj, t, v);
+                    }
+                }
                 _ => {
                     let children = g.get(id).args.clone();
                     for (k, &child) in children.iter().enumerate() {

@@ -43,6 +43,17 @@ pub struct Adjoints {
 /// logistic map, `d·(b·r − a)` instead of `d·b·r − d·a`). Values the user
 /// named stay roots, so they keep adjoints of their own (`d_z1`, traces).
 pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjoints {
+    sweep_seeded(g, output, None, is_target)
+}
+
+/// [`sweep`], with the output's adjoint `seed` (a node) instead of 1:
+/// every adjoint is then `seed` times the derivative (`NAME_pullback`).
+pub fn sweep_seeded(
+    g: &mut Graph,
+    output: Id,
+    seed: Option<Id>,
+    is_target: &dyn Fn(u32) -> bool,
+) -> Adjoints {
     let n = output.index() + 1;
     let forward_len = g.len();
     // Activity analysis: only nodes that depend on a target need adjoints;
@@ -63,11 +74,14 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
         if !counts {
             continue;
         }
+        // A call passing slices is reversed by its callee's pullback,
+        // which returns whole adjoints of its arguments.
         let whole = g.region_of[i] != 0
             || matches!(
                 node.op,
                 Op::Loop(_) | Op::Load | Op::Store | Op::NewArray(_) | Op::ScatterAdd
-            );
+            )
+            || passes_slices(g, Id(i as u32));
         for a in &node.args {
             if a.index() < n && active[a.index()] {
                 uses[a.index()] += if whole { 2 } else { 1 };
@@ -88,12 +102,14 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
         uses[i] == 1
             && g.get(Id(i as u32)).op.is_operation()
             && !matches!(g.get(Id(i as u32)).op, Op::Load | Op::Loop(_))
+            && !passes_slices(g, Id(i as u32))
             && g.names[i].is_none()
             && i != output.index()
     };
     let saved_mode = g.mode;
     g.mode = Mode::Gradient;
     let one = g.konst(1.0);
+    let seed = seed.unwrap_or(one);
     let mut adjoint: Vec<Option<Id>> = vec![None; n];
     // For a tree node: (its root, ∂root/∂node).
     let mut in_root: Vec<Option<(usize, Id)>> = vec![None; n];
@@ -142,7 +158,7 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
             // Every tree reading this value has been processed (they all
             // come later in the arena), and their roots' adjoints are final.
             let adj = if i == output.index() {
-                Some(one)
+                Some(seed)
             } else {
                 let mut total: Option<Id> = None;
                 for c in std::mem::take(&mut direct[i]) {
@@ -168,6 +184,12 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
             adjoint[i] = Some(adj);
             if g.get(id).op == Op::Load {
                 rev.scatter(g, id, adj);
+                continue;
+            }
+            if passes_slices(g, id) {
+                rev.pullback(g, id, adj, &mut |_, target, value| {
+                    direct[target.index()].push(value)
+                });
                 continue;
             }
             (i, one)
@@ -200,6 +222,15 @@ pub fn sweep(g: &mut Graph, output: Id, is_target: &dyn Fn(u32) -> bool) -> Adjo
         adjoint,
         forward_len,
         buffers: rev.into_buffers(g),
+    }
+}
+
+/// Whether `id` is a call passing a slice whole (reversed by
+/// [`Op::Pullback`]).
+pub fn passes_slices(g: &Graph, id: Id) -> bool {
+    match g.get(id).op {
+        Op::Call(k) => g.calls[k as usize].passes_slices(),
+        _ => false,
     }
 }
 
