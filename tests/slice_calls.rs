@@ -254,3 +254,34 @@ fn a_determinant_by_expansion_in_minors() {
         );
     }
 }
+
+/// A callee whose parameter and locals are named like `NAME_pullback`'s
+/// own parameters (`grad`, `seed`, `shared_tape`): none hides another.
+#[derive_grad]
+fn named_like_the_pullback(a: &[f64], grad: f64) -> f64 {
+    let mut seed = 0.0;
+    for i in 0..a.len() {
+        seed += a[i] * grad;
+    }
+    let shared_tape = seed * seed;
+    shared_tape + 0.0
+}
+
+#[derive_grad]
+fn calls_named_like_the_pullback(a: &[f64]) -> f64 {
+    3.0 * named_like_the_pullback(a, 0.5)
+}
+
+#[test]
+fn locals_named_like_the_pullbacks_parameters() {
+    let a = sample(5, 0.47);
+    let (v, g) = calls_named_like_the_pullback_grad(&a);
+    assert_eq!(v.to_bits(), calls_named_like_the_pullback(&a).to_bits());
+    // 3·(Σ a_i / 2)²: ∂/∂a_i = 3·(Σ a / 2).
+    let s: f64 = a.iter().map(|x| x * 0.5).sum();
+    assert_near(&g, &[3.0 * s; 5], 1e-15, "named like the pullback");
+    // In `NAME_grad_acc` too, whose own parameter is `grad`.
+    let mut acc = vec![0.0; 5];
+    named_like_the_pullback_grad_acc(&a, 0.5, &mut acc);
+    assert_near(&acc, &[2.0 * s * 0.5; 5], 1e-15, "grad_acc");
+}

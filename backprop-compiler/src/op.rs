@@ -92,6 +92,53 @@ impl BitOp {
     }
 }
 
+/// Functions of one integer (no derivative): `!a` and the bit counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum IntFn {
+    /// `!a`
+    Not,
+    /// `a.trailing_zeros()`
+    TrailingZeros,
+    /// `a.leading_zeros()`
+    LeadingZeros,
+    /// `a.trailing_ones()`
+    TrailingOnes,
+    /// `a.leading_ones()`
+    LeadingOnes,
+    /// `a.count_ones()`
+    CountOnes,
+    /// `a.count_zeros()`
+    CountZeros,
+}
+
+impl IntFn {
+    /// The bit-count methods, by their Rust names.
+    pub const METHODS: [(&'static str, IntFn); 6] = [
+        ("trailing_zeros", IntFn::TrailingZeros),
+        ("leading_zeros", IntFn::LeadingZeros),
+        ("trailing_ones", IntFn::TrailingOnes),
+        ("leading_ones", IntFn::LeadingOnes),
+        ("count_ones", IntFn::CountOnes),
+        ("count_zeros", IntFn::CountZeros),
+    ];
+
+    /// The method `name` (`count_ones`), if it is one of these.
+    pub fn method(name: &str) -> Option<IntFn> {
+        IntFn::METHODS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+    }
+
+    /// Its Rust name (`!` for the complement).
+    pub fn name(self) -> &'static str {
+        IntFn::METHODS
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("!", |(n, _)| n)
+    }
+}
+
 /// The integer types [`Op::ToInt`] converts to, as Rust spells them.
 pub const INT_TYPE_NAMES: [&str; 12] = [
     "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
@@ -138,6 +185,8 @@ pub enum Op {
     IntRem,
     /// Integer `a & b`, `a | b`, `a ^ b`, `a << b`, `a >> b`.
     IntBit(BitOp),
+    /// `!a` or a bit count of an integer (`a.trailing_zeros()`).
+    IntFn(IntFn),
     /// A comparison of two integers.
     IntCmp(CmpOp),
     /// An integer converted to the float type (`i as f64`).
@@ -300,7 +349,7 @@ impl Op {
             | Op::BoolConst(_)
             | Op::Extern(_) => 0,
             Op::Fun(f) => PRIMITIVES[f as usize].arity(),
-            Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) | Op::HvProj(_) => 1,
+            Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) | Op::HvProj(_) | Op::IntFn(_) => 1,
             Op::PullbackBuf => 2,
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
             Op::Select => 3,

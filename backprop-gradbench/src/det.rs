@@ -15,8 +15,9 @@ use serde_json::{json, Value};
 /// `det a`.
 #[derive_grad]
 pub fn minor(a: &[f64], n: usize, row: usize, used: u64) -> f64 {
-    if row == n {
-        return 1.0;
+    // The last row: one column is left.
+    if row + 1 == n {
+        return a[row * n + (!used).trailing_zeros() as usize];
     }
     let mut total = 0.0;
     let mut sign = 1.0;
@@ -46,9 +47,10 @@ pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
             a.len()
         ));
     }
-    // The bit set of used columns is a `u64`.
-    if ell > 64 {
-        return Err(format!("ell = {ell}: at most 64 columns"));
+    // The bit set of used columns is a `u64`; the expansion ends at a
+    // 1 × 1 minor.
+    if ell == 0 || ell > 64 {
+        return Err(format!("ell = {ell}: between 1 and 64 columns"));
     }
     let runs = Runs::of(input);
     let (output, timings) = match function {

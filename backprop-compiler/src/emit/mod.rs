@@ -9,6 +9,7 @@ use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 
 use crate::graph::{Graph, Id, Kind, Op};
+use crate::op::IntFn;
 use crate::ops::{Spelling, PRIMITIVES};
 use crate::signature::{ElemTy, ParamInfo};
 
@@ -158,6 +159,10 @@ pub struct Memory {
     /// A caller's tape to use as a stack (`NAME_pullback`'s parameter):
     /// what this function pushes it pops, and it pops nothing else.
     pub shared_tape: Option<Ident>,
+    /// Names of the generated function's own parameters (`grad`,
+    /// `seed`), which no local may take: a user's `let seed = …` would
+    /// hide one (hygiene does not separate them, both being generated).
+    pub reserved: Vec<String>,
 }
 
 /// A parameter's gradient in the graph.
@@ -211,7 +216,7 @@ pub fn straight_line(
         elem,
         params,
         live: &live,
-        names: Names::new(params, user),
+        names: Names::new(params, user, &memory.reserved),
         expr: vec![None; g.len()],
         emitted_name: vec![None; g.len()],
         adjoint_of,
@@ -608,6 +613,14 @@ impl Emitter<'_> {
                 let op: TokenStream = b.symbol().parse().unwrap();
                 binop(&a, op)
             }
+            Op::IntFn(IntFn::Not) => {
+                let x = &a[0];
+                quote!(!#x)
+            }
+            Op::IntFn(f) => {
+                let (x, m) = (&a[0], format_ident!("{}", f.name()));
+                quote!((#x).#m())
+            }
             Op::And => binop(&a, quote!(&&)),
             Op::Or => binop(&a, quote!(||)),
             Op::Not => {
@@ -961,8 +974,18 @@ fn body_in(src: &Source, out: &Outputs, shared_tape: Option<&Ident>) -> TokenStr
     }
     if let Some(acc) = &out.accumulate {
         memory.workspace.clone_from(&acc.workspace);
+        memory.reserved.push(acc.grad.to_string());
+        memory
+            .reserved
+            .extend(acc.workspace.iter().map(Ident::to_string));
     }
     memory.shared_tape = shared_tape.cloned();
+    memory.reserved.extend(shared_tape.map(Ident::to_string));
+    if out.accumulate.as_ref().is_some_and(|a| a.buffers_only) {
+        memory
+            .reserved
+            .push(crate::pullback::PULLBACK_SEED.to_owned());
+    }
     let (mut stmts, expr) = straight_line(src, &roots, out.value, &memory);
     let value = || expr[out.value.index()].clone().unwrap();
     // The user's `assert!`s and prints, once everything is computed, in

@@ -70,9 +70,13 @@ pub(super) struct Names<'a> {
 }
 
 impl<'a> Names<'a> {
-    pub(super) fn new(params: &[ParamInfo], user: &'a UserNames) -> Names<'a> {
+    pub(super) fn new(params: &[ParamInfo], user: &'a UserNames, reserved: &[String]) -> Names<'a> {
         Names {
-            used: params.iter().map(|p| p.name.to_string()).collect(),
+            used: params
+                .iter()
+                .map(|p| p.name.to_string())
+                .chain(reserved.iter().cloned())
+                .collect(),
             next_suffix: HashMap::new(),
             user,
             invented: Vec::new(),

@@ -463,6 +463,7 @@ impl<'a> Builder<'a> {
             Op::IntDiv => Affine::atom(&format!("({}/{})", arg(0), arg(1))),
             Op::IntRem => Affine::atom(&format!("({} mod {})", arg(0), arg(1))),
             Op::IntBit(b) => Affine::atom(&format!("({} {} {})", arg(0), b.symbol(), arg(1))),
+            Op::IntFn(f) => Affine::atom(&format!("{}({})", f.name(), arg(0))),
             _ => Affine::atom("?"),
         }
     }

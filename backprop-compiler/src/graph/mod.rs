@@ -452,6 +452,7 @@ impl Graph {
             | Op::IntDiv
             | Op::IntRem
             | Op::IntBit(_)
+            | Op::IntFn(_)
             | Op::ToInt(_)
             | Op::LoopTrips
             | Op::RangeNth(_) => Kind::Int,

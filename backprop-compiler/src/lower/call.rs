@@ -5,7 +5,7 @@ use quote::{format_ident, quote, ToTokens};
 use syn::Expr;
 
 use crate::graph::{CallInfo, Id, Kind, Op};
-use crate::op::CmpOp;
+use crate::op::{CmpOp, IntFn};
 use crate::ops::{self, PRIMITIVES};
 use crate::signature::{ElemTy, ParamKind, NAMED_LEN};
 
@@ -158,6 +158,14 @@ impl Lowerer<'_> {
                     },
                 }
             }
+            Value::RtInt(x) if args.is_empty() && IntFn::method(&name).is_some() => {
+                let f = IntFn::method(&name).expect("checked");
+                Value::RtInt(self.g.node(Op::IntFn(f), vec![x]))
+            }
+            Value::Int(_) if args.is_empty() && IntFn::method(&name).is_some() => self.error_at(
+                at,
+                format!("`.{name}()` is supported on integers known at run time (computed from integer parameters, as in `(!used).{name}()`); of a constant, whose result depends on its integer type, write the result"),
+            ),
             other => self.error_at(method, format!("unsupported method `.{name}()` on {}", describe(&other))),
         }
     }

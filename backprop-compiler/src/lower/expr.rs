@@ -5,7 +5,7 @@ use quote::{quote, ToTokens};
 use syn::{BinOp, Expr, Lit, UnOp};
 
 use crate::graph::{int_type_index, CmpOp, Id, Op};
-use crate::op::BitOp;
+use crate::op::{BitOp, IntFn};
 use crate::signature::ElemTy;
 
 use super::*;
@@ -307,6 +307,12 @@ impl Lowerer<'_> {
             (UnOp::Neg(_), Value::Float(a)) => Value::Float(self.g.neg(a)),
             (UnOp::Neg(_), Value::Int(a)) => Value::Int(-a),
             (UnOp::Not(_), Value::Bool(a)) => Value::Bool(self.g.node(Op::Not, vec![a])),
+            // The complement of an integer depends on its type: written
+            // out, even for a constant.
+            (UnOp::Not(_), v @ (Value::Int(_) | Value::RtInt(_))) => match self.int_node(&v) {
+                Some(x) => Value::RtInt(self.g.node(Op::IntFn(IntFn::Not), vec![x])),
+                None => self.error_at(u, "this integer does not fit in 64 bits"),
+            },
             (_, v) => self.error_at(
                 u,
                 format!("this operator is not supported on {}", describe(&v)),
