@@ -40,6 +40,16 @@ pub fn companion_pretty(src: &str) -> String {
     prettyplease::unparse(&file)
 }
 
+/// The companion `NAME_pullback` of a function with a slice parameter,
+/// pretty-printed.
+pub fn pullback_pretty(src: &str) -> String {
+    let func: syn::ItemFn = syn::parse_str(src).expect("a function");
+    let tokens = crate::pullback::pullback_fn(quote::quote!(), &func, &Default::default(), None)
+        .expect("compiles");
+    let file: syn::File = syn::parse2(tokens).expect("generated code parses");
+    prettyplease::unparse(&file)
+}
+
 /// The messages of the errors the pipeline reports on `src`.
 pub fn errors(attr: &str, src: &str) -> Vec<String> {
     match compile(attr, src) {

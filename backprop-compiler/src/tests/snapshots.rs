@@ -28,6 +28,40 @@ fn second_order_companion_snapshot() {
     });
 }
 
+/// A recursive expansion in minors passing its slice to itself: the
+/// caller's reverse calls the callee's `NAME_pullback` (seeded with the
+/// call's adjoint, adding into the slice's adjoint buffer, sharing the
+/// tape), under the condition the call ran under; the call's value is
+/// taped, not recomputed. The snapshot is the function's `NAME_grad` and
+/// its own pullback.
+#[test]
+fn slice_call_snapshot() {
+    let src = "fn minor(a: &[f64], n: usize, row: usize, used: u64) -> f64 {
+        if row + 1 == n {
+            return a[row * n + (!used).trailing_zeros() as usize];
+        }
+        let mut total = 0.0;
+        let mut sign = 1.0;
+        for j in 0..n {
+            if used & (1 << j) == 0 {
+                total += sign * a[row * n + j] * minor(a, n, row + 1, used | (1 << j));
+                sign = -sign;
+            }
+        }
+        total
+    }";
+    let code = expand_pretty("", src)
+        .lines()
+        .skip_while(|l| !l.contains("fn minor_grad("))
+        .take_while(|l| !l.starts_with("/// Value of [`minor`], adding"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let code = format!("{code}\n{}", super::pullback_pretty(src));
+    insta::with_settings!({ description => src, omit_expression => true }, {
+        insta::assert_snapshot!("slice_call_minor", code);
+    });
+}
+
 #[test]
 fn no_expression_swell_on_any_fixture() {
     let mut report = String::new();
