@@ -285,3 +285,123 @@ fn locals_named_like_the_pullbacks_parameters() {
     named_like_the_pullback_grad_acc(&a, 0.5, &mut acc);
     assert_near(&acc, &[2.0 * s * 0.5; 5], 1e-15, "grad_acc");
 }
+
+/// `log Σ_i exp(h_i) − h[label]` (cross-entropy of softmax), with the
+/// maximum shift.
+#[derive_grad]
+fn cross_entropy(h: &[f64], label: usize) -> f64 {
+    let mut m = h[0];
+    for i in 1..h.len() {
+        m = m.max(h[i]);
+    }
+    let mut s = 0.0;
+    for i in 0..h.len() {
+        s += (h[i] - m).exp();
+    }
+    s.ln() + m - h[label]
+}
+
+/// A tanh layer per sample in a `vec!` declared inside the loop over
+/// samples (a loop that stays a loop), passed to a helper: the reverse
+/// finds each sample's layer on the tape.
+#[derive_grad]
+fn per_sample(w: &[f64], xs: &[f64], k: usize) -> f64 {
+    let d = w.len() / k;
+    let n = xs.len() / d;
+    let mut total = 0.0;
+    for s in 0..n {
+        let mut h = vec![0.0; k];
+        for c in 0..k {
+            let mut z = 0.0;
+            for j in 0..d {
+                z += w[c * d + j] * xs[s * d + j];
+            }
+            h[c] = z.tanh();
+        }
+        total += cross_entropy(&h, s % k);
+    }
+    total
+}
+
+/// The same loss with the helper written out: an independent oracle.
+#[derive_grad]
+fn per_sample_inline(w: &[f64], xs: &[f64], k: usize) -> f64 {
+    let d = w.len() / k;
+    let n = xs.len() / d;
+    let mut total = 0.0;
+    for s in 0..n {
+        let mut h = vec![0.0; k];
+        for c in 0..k {
+            let mut z = 0.0;
+            for j in 0..d {
+                z += w[c * d + j] * xs[s * d + j];
+            }
+            h[c] = z.tanh();
+        }
+        let mut m = h[0];
+        for i in 1..k {
+            m = m.max(h[i]);
+        }
+        let mut e = 0.0;
+        for i in 0..k {
+            e += (h[i] - m).exp();
+        }
+        total += e.ln() + m - h[s % k];
+    }
+    total
+}
+
+#[test]
+fn a_vec_declared_in_a_rolled_loop_and_passed() {
+    let (k, d, n) = (3, 4, 5);
+    let w = sample(k * d, 0.37);
+    let xs = sample(n * d, 1.91);
+    let (v, g) = per_sample_grad(&w, &xs, k);
+    assert_eq!(v.to_bits(), per_sample(&w, &xs, k).to_bits());
+    let (vi, gi) = per_sample_inline_grad(&w, &xs, k);
+    assert_eq!(vi.to_bits(), per_sample_inline(&w, &xs, k).to_bits());
+    assert!((v - vi).abs() < 1e-13, "{v} vs {vi}");
+    assert_near(&g, &gi, 1e-13, "per_sample: against the helper written out");
+    let fd = central_slice(|w| per_sample(w, &xs, k), &w);
+    assert_near(&g, &fd, 1e-8, "per_sample: central differences");
+    // `NAME_grad_acc_with` and a reused workspace: the same, twice.
+    let mut work = backprop::core::Workspace::new();
+    for _ in 0..2 {
+        let mut acc = vec![0.0; k * d];
+        per_sample_grad_acc_with(&w, &xs, k, &mut acc, &mut work);
+        assert_near(&acc, &g, 0.0, "per_sample: grad_acc_with");
+    }
+}
+
+/// One `vec!` declared before the loop, rewritten every iteration and
+/// passed to a helper each time: each iteration's reverse must see what
+/// that iteration's call read, not what the memory holds at the end.
+#[derive_grad]
+fn reused_buffer(w: &[f64], xs: &[f64]) -> f64 {
+    let mut h = vec![0.0; 2];
+    let mut t = 0.0;
+    for s in 0..xs.len() {
+        h[0] = (w[0] * xs[s]).sin();
+        h[1] = w[1] * xs[s] + w[0];
+        t += dot(&h, &h) * xs[s];
+    }
+    t
+}
+
+#[test]
+fn a_buffer_rewritten_every_iteration_and_passed() {
+    let w = [0.7, -0.4];
+    let xs = sample(5, 0.83);
+    let (v, g) = reused_buffer_grad(&w, &xs);
+    assert_eq!(v.to_bits(), reused_buffer(&w, &xs).to_bits());
+    // Σ_s x_s (sin²(w0 x_s) + (w1 x_s + w0)²).
+    let mut hand = [0.0; 2];
+    for &x in &xs {
+        let (a, b) = ((w[0] * x).sin(), w[1] * x + w[0]);
+        hand[0] += x * (2.0 * a * (w[0] * x).cos() * x + 2.0 * b);
+        hand[1] += x * 2.0 * b * x;
+    }
+    assert_near(&g, &hand, 1e-14, "reused_buffer: by hand");
+    let fd = central_slice(|w| reused_buffer(w, &xs), &w);
+    assert_near(&g, &fd, 1e-8, "reused_buffer: central differences");
+}

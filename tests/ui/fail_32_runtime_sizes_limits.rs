@@ -3,7 +3,7 @@ use backprop::prelude::*;
 // What slices passed whole to another #[derive_grad] function do not
 // support yet, refused at its span with what to write instead (a slice or
 // `Vec` parameter, or a local `vec!` not written after the call, passed by
-// reference, is supported).
+// reference, is supported, a `vec!` declared inside a loop too).
 
 #[derive_grad]
 fn total(x: &[f64]) -> f64 {
@@ -40,17 +40,6 @@ fn total_owned(x: Vec<f64>) -> f64 {
 fn moved(x: &[f64]) -> f64 {
     let h = vec![1.0; x.len()];
     total_owned(h) + x[0]
-}
-
-// Declared inside a loop that stays a loop.
-#[derive_grad]
-fn in_a_loop(x: &[f64], n: usize) -> f64 {
-    let mut s = 0.0;
-    for _ in 0..n {
-        let h = vec![x[0]; 3];
-        s += total(&h);
-    }
-    s
 }
 
 // Forward mode does not go through it yet.

@@ -169,19 +169,30 @@ impl Emitter<'_> {
         let g = self.g;
         let info = &g.loops[l as usize];
         let mut body = Vec::new();
-        // Pops, in the reverse order of the pushes.
+        // Pops, in the reverse order of the pushes (a slice's length, on
+        // its own integer tape, before the slice).
+        // (The body may be emitted twice, for the rows of slices: each
+        // time pops anew.)
         let tape = self.tape.clone();
+        let mut popped = std::collections::HashSet::new();
         for &r in info.restores.iter().rev() {
-            if self.live[r.index()] {
-                let name = local(&self.names.fresh("restored"));
-                let from = self
-                    .int_tapes
-                    .get(&r)
-                    .cloned()
-                    .map_or(quote!(#tape), |t| quote!(#t));
-                body.push(Stmt::Raw(quote!(let #name = #from.pop().unwrap();)));
-                self.expr[r.index()] = Some(quote!(#name));
+            if !self.live[r.index()] || !popped.insert(r) {
+                continue;
             }
+            if g.kinds[r.index()] == Kind::Buffer {
+                let len = g.get(r).args[0];
+                if matches!(g.get(len).op, Op::Restore { .. }) && popped.insert(len) {
+                    self.pop(len, &mut body);
+                }
+                let name = local(&self.names.fresh("restored"));
+                let len = self.arg(len);
+                body.push(Stmt::Raw(
+                    quote!(let #name = #tape.split_off(#tape.len() - #len);),
+                ));
+                self.expr[r.index()] = Some(quote!(#name));
+                continue;
+            }
+            self.pop(r, &mut body);
         }
         // A `while` checks its condition before anything else of the body
         // runs (the condition's own nodes come first in the body).
@@ -223,6 +234,12 @@ impl Emitter<'_> {
         if let Some(rev) = g.loops.iter().find(|r| r.reverses == Some(l)) {
             for (k, &v) in info.tape.iter().enumerate() {
                 let r = rev.restores[k];
+                if self.live[r.index()] && g.kinds[r.index()] == Kind::Buffer {
+                    // A slice a call read: its contents.
+                    let v = self.arg(v);
+                    body.push(Stmt::Raw(quote!(#tape.extend_from_slice(&#v);)));
+                    continue;
+                }
                 if self.live[r.index()] {
                     let v = self.arg(v);
                     let to = self
@@ -426,6 +443,20 @@ impl CarrySite {
 pub const MAX_TAPE_RESERVE: usize = 1 << 22;
 
 impl Emitter<'_> {
+    /// `let restored = tape.pop().unwrap();` for restored value `r`, from
+    /// its integer tape if it has one.
+    fn pop(&mut self, r: Id, body: &mut Vec<Stmt>) {
+        let tape = self.tape.clone();
+        let name = local(&self.names.fresh("restored"));
+        let from = self
+            .int_tapes
+            .get(&r)
+            .cloned()
+            .map_or(quote!(#tape), |t| quote!(#t));
+        body.push(Stmt::Raw(quote!(let #name = #from.pop().unwrap();)));
+        self.expr[r.index()] = Some(quote!(#name));
+    }
+
     /// The number of values loop node `id` pushes on the tape, as a `usize`
     /// expression valid before the loop (a literal when the trip counts
     /// are), if it pushes any and the trip counts of the loops inside it
@@ -463,7 +494,7 @@ impl Emitter<'_> {
                 rev.restores
                     .iter()
                     .zip(&rev.restore_kinds)
-                    .filter(|(r, k)| self.live[r.index()] && !matches!(**k, Kind::Int | Kind::Bool))
+                    .filter(|(r, k)| self.live[r.index()] && **k == Kind::Float)
                     .count()
             });
         let mut per_iteration = Count::Known(direct);

@@ -454,25 +454,6 @@ impl Lowerer<'_> {
     /// function (`dot(&w, x)`), and records it for
     /// [`Lowerer::check_slice_arguments`]: whether it can be passed.
     fn slice_argument(&mut self, a: &Expr, buf: Id, by_ref: bool) -> bool {
-        let storage = self.g.storage(buf);
-        let supported = match self.g.get(storage).op {
-            Op::ArrayParam(p) => matches!(
-                self.sig.params[p as usize].kind,
-                ParamKind::Slice {
-                    array_len: None,
-                    ..
-                }
-            ),
-            Op::NewVec { array } => !array,
-            _ => false,
-        };
-        if !supported {
-            self.error_at(
-                a,
-                "a slice passed to another #[derive_grad] function must be a slice or `Vec` parameter, or a local `vec![…]`: pass one of those",
-            );
-            return false;
-        }
         // The generated gradient reads the slice again after the call
         // (the callee's derivative runs in the reverse sweep): it is
         // borrowed, not moved.
@@ -483,13 +464,6 @@ impl Lowerer<'_> {
                     "a `Vec` passed by value to another #[derive_grad] function is not supported (its derivative reads it again after the call): make the parameter a slice (`x: &[f64]`) and pass `&{}`",
                     a.to_token_stream()
                 ),
-            );
-            return false;
-        }
-        if self.g.region_of[storage.index()] != 0 {
-            self.error_at(
-                a,
-                "a `vec!` declared inside a loop that stays a loop cannot be passed to another #[derive_grad] function yet: declare it before the loop, or pass a slice parameter",
             );
             return false;
         }
@@ -539,6 +513,26 @@ impl Lowerer<'_> {
             }
         }
         for (buf, a) in std::mem::take(&mut self.slice_args) {
+            // Where it lives (known once the loops that carry it are
+            // finished).
+            let supported = match self.g.get(self.g.storage(buf)).op {
+                Op::ArrayParam(p) => matches!(
+                    self.sig.params[p as usize].kind,
+                    ParamKind::Slice {
+                        array_len: None,
+                        ..
+                    }
+                ),
+                Op::NewVec { array } => !array,
+                _ => false,
+            };
+            if !supported {
+                self.error_once(
+                    &a,
+                    "a slice passed to another #[derive_grad] function must be a slice or `Vec` parameter, or a local `vec![…]`: pass one of those",
+                );
+                continue;
+            }
             if written.contains(&buf) {
                 self.error_once(
                     &a,

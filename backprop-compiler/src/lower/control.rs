@@ -163,7 +163,13 @@ impl Lowerer<'_> {
         let else_scopes = std::mem::take(&mut self.scopes);
         let mut merged = else_scopes.clone();
         for (level, scope) in merged.iter_mut().enumerate() {
-            for (name, binding) in scope.iter_mut() {
+            // In the order of the names, not the map's (random per run):
+            // the merges' nodes, and so the emitted code, are the same at
+            // every build.
+            let mut names: Vec<String> = scope.keys().cloned().collect();
+            names.sort_unstable();
+            for name in &names {
+                let binding = scope.get_mut(name).expect("a key of the scope");
                 let t = &then_scopes[level][name].value;
                 let before_if = changed_from[level].get(name).unwrap_or(t);
                 // Memory: the end of the chain of both branches' writes.

@@ -251,7 +251,11 @@ impl<'a> Reverser<'a> {
         let info = g.calls[k as usize].clone();
         let mut args = vec![seed];
         for &a in &node.args {
-            args.push(self.fwd(g, a));
+            let v = match g.kinds[a.index()] {
+                Kind::Buffer => self.slice_value(g, a),
+                _ => self.fwd(g, a),
+            };
+            args.push(v);
         }
         // Each slice's adjoint buffer, where derivatives flow into it.
         let mut at = 0;
@@ -284,6 +288,50 @@ impl<'a> Reverser<'a> {
                 contribute(g, a, adjoint);
             }
         }
+    }
+
+    /// A slice a call read, as the reverse sweep passes it to the callee's
+    /// pullback: the memory itself, unless what it held was made by an
+    /// iteration of a loop being reversed (a `vec!` declared in the loop's
+    /// body, or one the body writes), whose contents then go on the tape
+    /// at the end of that iteration (the call read its final contents
+    /// there: the lowering refuses a write after the call).
+    fn slice_value(&mut self, g: &mut Graph, buf: Id) -> Id {
+        let region = g.region_of[buf.index()];
+        let Some(c) = self
+            .ctxs
+            .iter()
+            .rposition(|ctx| g.encloses(g.loops[ctx.l as usize].body, region))
+        else {
+            // Not written after the call (the lowering checked): the
+            // memory still holds what the callee read.
+            return buf;
+        };
+        if let Some(&v) = self.ctxs[c].map.get(&buf) {
+            return v;
+        }
+        // Its length first (an integer of the same iteration), which
+        // the pop of the contents needs.
+        let Op::NewVec { .. } = g.get(g.storage(buf)).op else {
+            unreachable!("a slice declared in a loop is a local `vec!`")
+        };
+        let len = g.get(g.storage(buf)).args[1];
+        let len = match g.encloses(
+            g.loops[self.ctxs[c].l as usize].body,
+            g.region_of[len.index()],
+        ) {
+            true => self.restore(g, c, len),
+            false => self.fwd(g, len),
+        };
+        let (l, rev) = (self.ctxs[c].l, self.ctxs[c].rev);
+        let k = g.loops[rev as usize].restores.len() as u32;
+        g.loops[rev as usize].restore_kinds.push(Kind::Buffer);
+        let body = g.loops[rev as usize].body;
+        let r = g.node_in(body, Op::Restore { l: rev, k }, vec![len]);
+        g.loops[rev as usize].restores.push(r);
+        g.loops[l as usize].tape.push(buf);
+        self.ctxs[c].map.insert(buf, r);
+        r
     }
 
     /// The reverse of a buffer operation: a [`Op::Store`] hands the
