@@ -184,11 +184,13 @@ impl Emitter<'_> {
                 if matches!(g.get(len).op, Op::Restore { .. }) && popped.insert(len) {
                     self.pop(len, &mut body);
                 }
-                let name = local(&self.names.fresh("restored"));
+                let name = self.restored_slices[&r].clone();
                 let len = self.arg(len);
-                body.push(Stmt::Raw(
-                    quote!(let #name = #tape.split_off(#tape.len() - #len);),
-                ));
+                body.push(Stmt::Raw(quote! {
+                    #name.clear();
+                    #name.extend_from_slice(&#tape[#tape.len() - #len..]);
+                    #tape.truncate(#tape.len() - #len);
+                }));
                 self.expr[r.index()] = Some(quote!(#name));
                 continue;
             }

@@ -231,6 +231,7 @@ pub fn straight_line(
         ranges: HashMap::new(),
         guarded_calls: HashSet::new(),
         int_tapes: HashMap::new(),
+        restored_slices: HashMap::new(),
         calls_with_grad: (0..g.len())
             .filter(|&i| live[i] && matches!(g.get(Id(i as u32)).op, Op::Proj(_)))
             .map(|i| g.get(Id(i as u32)).args[0].index())
@@ -283,6 +284,18 @@ pub fn straight_line(
         stmts.push(Stmt::Raw(quote!(let mut #name = ::std::vec::Vec::new();)));
     }
     e.int_tapes = int_tapes;
+    // A slice restored from the tape for a call's pullback (a `vec!` of a
+    // loop's iteration) is copied into one buffer reused by every
+    // iteration, not a new one each time.
+    for info in &g.loops {
+        for (k, r) in info.restores.iter().enumerate() {
+            if live[r.index()] && info.restore_kinds[k] == Kind::Buffer {
+                let name = local(&e.names.fresh("restored_slice"));
+                stmts.push(Stmt::Raw(quote!(let mut #name = ::std::vec::Vec::new();)));
+                e.restored_slices.insert(*r, name);
+            }
+        }
+    }
     e.region(0, &mut stmts);
 
     // A `let` cannot bind a name that an outside `const`, `static` or unit
@@ -335,6 +348,8 @@ struct Emitter<'a> {
     guarded_calls: HashSet<usize>,
     /// The tape of each integer a reverse loop restores (by its restore).
     int_tapes: HashMap<Id, Ident>,
+    /// The buffer each slice restored from the tape is copied into.
+    restored_slices: HashMap<Id, Ident>,
     /// The calls whose gradient is read (the others call the function
     /// itself, not its companion).
     calls_with_grad: HashSet<usize>,

@@ -318,8 +318,18 @@ impl Lowerer<'_> {
         Some(out)
     }
 
-    /// Whether `a` is a parameter passed by reference (and not shadowed).
+    /// Whether `a` is an array parameter passed by reference (and not
+    /// shadowed), as `x` of `x: &[f64; 4]`.
     fn names_reference_param(&self, a: &Expr) -> bool {
+        self.names_reference(
+            a,
+            |k| matches!(k, ParamKind::Float { shape } if !shape.is_empty()),
+        )
+    }
+
+    /// Whether `a` names a parameter whose type is a reference, of a kind
+    /// `kind_ok` accepts, not shadowed by a local.
+    fn names_reference(&self, a: &Expr, kind_ok: impl Fn(&ParamKind) -> bool) -> bool {
         let Expr::Path(p) = strip_parens(a) else {
             return false;
         };
@@ -329,11 +339,11 @@ impl Lowerer<'_> {
         let name = id.to_string();
         let innermost = self.scopes.iter().rposition(|s| s.contains_key(&name));
         innermost == Some(0)
-            && self.sig.params.iter().any(|q| {
-                q.name == name
-                    && q.by_ref
-                    && matches!(&q.kind, ParamKind::Float { shape } if !shape.is_empty())
-            })
+            && self
+                .sig
+                .params
+                .iter()
+                .any(|q| q.name == name && q.by_ref && kind_ok(&q.kind))
     }
 
     /// A call to another `#[derive_grad]` function, through its companion
@@ -457,7 +467,7 @@ impl Lowerer<'_> {
         // The generated gradient reads the slice again after the call
         // (the callee's derivative runs in the reverse sweep): it is
         // borrowed, not moved.
-        if !by_ref && !self.names_slice_reference(a) {
+        if !by_ref && !self.names_reference(a, |k| matches!(k, ParamKind::Slice { .. })) {
             self.error_at(
                 a,
                 format!(
@@ -469,25 +479,6 @@ impl Lowerer<'_> {
         }
         self.slice_args.push((buf, a.clone()));
         true
-    }
-
-    /// Whether `a` names a slice parameter whose type is a reference
-    /// (`x` of `x: &[f64]`), not shadowed.
-    fn names_slice_reference(&self, a: &Expr) -> bool {
-        let Expr::Path(p) = strip_parens(a) else {
-            return false;
-        };
-        let Some(id) = p.path.get_ident() else {
-            return false;
-        };
-        let name = id.to_string();
-        let innermost = self.scopes.iter().rposition(|s| s.contains_key(&name));
-        innermost == Some(0)
-            && self
-                .sig
-                .params
-                .iter()
-                .any(|q| q.name == name && q.by_ref && matches!(q.kind, ParamKind::Slice { .. }))
     }
 
     /// A slice passed to a call must still hold, when the whole function
