@@ -291,6 +291,36 @@ fn logistic(c: &mut Criterion) {
     g.finish();
 }
 
+fn helper_calls(c: &mut Criterion) {
+    use helper_calls::*;
+    let mut g = c.benchmark_group("helper_calls_10_64_64");
+    let (w, xs) = data();
+    let mut grad = vec![0.0; K * D];
+    let mut work = backprop::core::Workspace::new();
+    g.bench_function("1_forward", |b| {
+        b.iter(|| with_helper(black_box(&w), black_box(&xs), K))
+    });
+    g.bench_function("2_with_helper", |b| {
+        b.iter(|| {
+            grad.fill(0.0);
+            with_helper_grad_acc_with(black_box(&w), black_box(&xs), K, &mut grad, &mut work)
+        })
+    });
+    g.bench_function("3_written_out", |b| {
+        b.iter(|| {
+            grad.fill(0.0);
+            written_out_grad_acc_with(black_box(&w), black_box(&xs), K, &mut grad, &mut work)
+        })
+    });
+    g.bench_function("4_hand", |b| {
+        b.iter(|| {
+            grad.fill(0.0);
+            hand(black_box(&w), black_box(&xs), &mut grad)
+        })
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -301,6 +331,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = seed001, seed003, rosenbrock, mlp, mnist_mlp, mlp_sizes, logistic
+    targets = seed001, seed003, rosenbrock, mlp, mnist_mlp, mlp_sizes, logistic, helper_calls
 }
 criterion_main!(benches);

@@ -20,6 +20,7 @@
 
 // symdiff's generated gradients multiply by -1.0.
 #[allow(clippy::neg_multiply)]
+pub mod helper_calls;
 pub mod logistic;
 pub mod mlp;
 pub mod mlp_sizes;
