@@ -405,3 +405,41 @@ fn a_buffer_rewritten_every_iteration_and_passed() {
     let fd = central_slice(|w| reused_buffer(w, &xs), &w);
     assert_near(&g, &fd, 1e-8, "reused_buffer: central differences");
 }
+
+/// One scalar parameter carried through a loop, and a call passing a
+/// slice that depends on it: `NAME_grad` would take forward mode, which
+/// does not go through such a call; it must fall back to reverse mode,
+/// not drop the call's contribution.
+#[derive_grad]
+fn scalar_chain(r: f64, x: &[f64]) -> f64 {
+    let mut h = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        h[i] = (r * x[i]).sin();
+    }
+    let mut s = r;
+    for i in 0..x.len() {
+        s = s * dot(&h, x) * 0.1 + h[i];
+    }
+    s
+}
+
+#[test]
+fn the_mode_choice_falls_back_to_reverse_mode() {
+    let x = sample(4, 0.9);
+    let r = 0.6;
+    let (v, g) = scalar_chain_grad(r, &x);
+    assert_eq!(v.to_bits(), scalar_chain(r, &x).to_bits());
+    let h = 1e-6;
+    let fd = (scalar_chain(r + h, &x) - scalar_chain(r - h, &x)) / (2.0 * h);
+    assert!((g - fd).abs() < 1e-8, "{g} vs {fd}");
+    // By hand: q = 0.1·Σ sin(r x_j) x_j, s ← s·q + sin(r x_i), so
+    // s' ← s'·q + s·q' + x_i cos(r x_i), q' = 0.1·Σ x_j² cos(r x_j).
+    let q = 0.1 * x.iter().map(|a| (r * a).sin() * a).sum::<f64>();
+    let dq = 0.1 * x.iter().map(|a| a * a * (r * a).cos()).sum::<f64>();
+    let (mut s, mut ds) = (r, 1.0);
+    for &xi in &x {
+        ds = ds * q + s * dq + xi * (r * xi).cos();
+        s = s * q + (r * xi).sin();
+    }
+    assert!((g - ds).abs() < 1e-14, "{g} vs {ds}");
+}

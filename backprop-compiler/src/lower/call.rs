@@ -506,21 +506,32 @@ impl Lowerer<'_> {
         for (buf, a) in std::mem::take(&mut self.slice_args) {
             // Where it lives (known once the loops that carry it are
             // finished).
-            let supported = match self.g.get(self.g.storage(buf)).op {
-                Op::ArrayParam(p) => matches!(
-                    self.sig.params[p as usize].kind,
-                    ParamKind::Slice {
-                        array_len: None,
-                        ..
-                    }
-                ),
+            let storage = self.g.storage(buf);
+            let supported = match self.g.get(storage).op {
+                // As the caller received it (rustc refuses a write through
+                // `&[f64]` anyway).
+                Op::ArrayParam(p) => {
+                    buf == storage
+                        && matches!(
+                            self.sig.params[p as usize].kind,
+                            ParamKind::Slice {
+                                array_len: None,
+                                ..
+                            }
+                        )
+                }
                 Op::NewVec { array } => !array,
                 _ => false,
             };
             if !supported {
+                let written_param = matches!(self.g.get(storage).op, Op::ArrayParam(_));
                 self.error_once(
                     &a,
-                    "a slice passed to another #[derive_grad] function must be a slice or `Vec` parameter, or a local `vec![…]`: pass one of those",
+                    if written_param {
+                        "this slice parameter is written before the call, and a slice passed to another #[derive_grad] function must be passed as the caller received it: write the new values into a local `vec!` and pass that"
+                    } else {
+                        "a slice passed to another #[derive_grad] function must be a slice or `Vec` parameter, or a local `vec![…]`: pass one of those"
+                    },
                 );
                 continue;
             }

@@ -74,6 +74,29 @@ fn slices_used_as_whole_values_get_one_clear_error_each() {
     );
 }
 
+/// Found by the fuzzer (a mutation of `tests/slice_calls.rs`): a slice
+/// parameter written in a loop, then passed to a call, made the reverse
+/// sweep panic ("a slice declared in a loop is a local `vec!`").
+#[test]
+fn a_written_slice_parameter_passed_to_a_call_is_refused() {
+    let e = errors(
+        "",
+        "fn f(w: &[f64], s: &[f64]) -> f64 {
+            let mut t = 0.0;
+            for k in 0..s.len() {
+                w[0] = 1.0;
+                t += g(w, s[k]);
+            }
+            t
+        }",
+    );
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].contains("slice parameter is written before the call"),
+        "{e:?}"
+    );
+}
+
 #[test]
 fn writing_a_shadowing_copy_of_an_array_in_memory_is_refused() {
     // Both names would share one memory: refused, never a silent write
