@@ -5,6 +5,8 @@
 //! that this file names them all).
 
 #![allow(non_upper_case_globals, non_camel_case_types, dead_code)]
+// The losses index slices in loops over ranges, the form under test.
+#![allow(clippy::needless_range_loop)]
 
 mod common;
 
@@ -104,6 +106,51 @@ fn helper(x: f64) -> f64 {
 fn calls_helper(x: f64) -> f64 {
     let h = helper(x * 0.5);
     h * d_h + d_s * d_c
+}
+
+mod slice_calls {
+    use backprop::prelude::*;
+
+    // The locals the calls passing slices emit (their pullbacks', the
+    // restored `vec!`, the second buffer), as outside items here.
+    outside!(carry d d_1 d_w i i_1 k_1 restored_slice sum_sq_1 sum_sq_2 sum_sq_back sum_sq_back_1 t_1 tape d_v row s_1 s_2);
+
+    #[derive_grad]
+    pub fn sum_sq(v: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for j in 0..v.len() {
+            s += v[j] * v[j];
+        }
+        s
+    }
+
+    /// Calls passing slices: a `vec!` of each iteration (restored from
+    /// the tape for the pullback), and a slice parameter.
+    #[derive_grad]
+    pub fn calls_with_slices(w: &[f64]) -> f64 {
+        let mut t = 0.0;
+        for k in 0..w.len() {
+            let h = vec![w[k]; 2];
+            t += sum_sq(&h);
+        }
+        t + sum_sq(w) * super::helper(w[0])
+    }
+}
+use slice_calls::{calls_with_slices, calls_with_slices_grad};
+
+#[test]
+fn outer_items_named_like_the_locals_of_slice_calls_are_not_clobbered() {
+    let w = [0.4, -1.3, 0.9];
+    let (loss, grad) = calls_with_slices_grad(&w);
+    assert_eq!(loss.to_bits(), calls_with_slices(&w).to_bits());
+    // Σ 2 w_k² + Σ w_k² · e^{w_0} d_a: ∂/∂w_k = 4 w_k + 2 w_k e^{w_0} d_a,
+    // plus Σ w² e^{w_0} d_a for k = 0.
+    let e = w[0].exp() * d_a;
+    let q: f64 = w.iter().map(|x| x * x).sum();
+    for k in 0..3 {
+        let want = 4.0 * w[k] + 2.0 * w[k] * e + if k == 0 { q * e } else { 0.0 };
+        assert!((grad[k] - want).abs() < 1e-13, "{k}: {} vs {want}", grad[k]);
+    }
 }
 
 #[test]

@@ -88,7 +88,7 @@ fn hygiene_fixture_covers_every_emitted_name() {
             _ => proc_macro2::TokenStream::new(),
         };
         func.attrs.remove(pos);
-        let compiled = expand::compile(attr, &func).unwrap_or_else(|_| panic!("compiles"));
+        let compiled = expand::compile(attr.clone(), &func).unwrap_or_else(|_| panic!("compiles"));
         let mut tokens = expand::generate(&func, &compiled);
         tokens.extend(crate::companion::hvp_all_fn(
             &func,
@@ -96,6 +96,10 @@ fn hygiene_fixture_covers_every_emitted_name() {
             &Default::default(),
             None,
         ));
+        tokens.extend(
+            crate::pullback::pullback_fn(attr, &func, &Default::default(), None)
+                .unwrap_or_else(|_| panic!("compiles")),
+        );
         let generated: syn::File = syn::parse2(tokens).unwrap();
         let mut user = Bindings(HashSet::new());
         user.visit_item_fn(&func);
