@@ -15,6 +15,7 @@ use crate::signature::{ElemTy, ParamInfo};
 
 mod loops;
 mod names;
+mod pullback;
 mod rows;
 
 pub use loops::MAX_TAPE_RESERVE;
@@ -1284,84 +1285,6 @@ fn call_args(info: &crate::graph::CallInfo, flat: &[TokenStream]) -> Vec<TokenSt
             }
         })
         .collect()
-}
-
-impl Emitter<'_> {
-    /// `let pb = f_pullback(args…, seed, (&mut d_x, (), …));`: the reverse
-    /// of call `k` passing slices ([`Op::Pullback`]), under its guard.
-    fn emit_pullback(&mut self, k: u32, id: Id, stmts: &mut Vec<Stmt>) {
-        let g = self.g;
-        let node = g.get(id);
-        let info = &g.calls[k as usize];
-        let n_flat: usize = info
-            .args
-            .iter()
-            .map(|(s, _)| s.iter().product::<usize>())
-            .sum();
-        let a: Vec<TokenStream> = node.args.iter().map(|&x| self.arg(x)).collect();
-        let seed = &a[0];
-        let args = call_args(info, &a[1..1 + n_flat]);
-        // One place per argument: the adjoint buffer of a slice (an empty
-        // one where none is wanted), `()` for any other. A buffer passed
-        // twice (`dot(w, w)`) cannot be borrowed twice: the second time,
-        // an empty one, added into it after the call.
-        let mut buffers = node.args[1 + n_flat..].iter();
-        let mut seen = HashSet::new();
-        let mut after = Vec::new();
-        let places: Vec<TokenStream> = info
-            .slices
-            .iter()
-            .map(|&slice| {
-                if !slice {
-                    return quote!(());
-                }
-                let b = *buffers.next().expect("one per slice");
-                if g.kinds[b.index()] != Kind::Buffer {
-                    return quote!(&mut ::std::vec::Vec::new());
-                }
-                let buf = self.arg(b);
-                if seen.insert(g.storage(b)) {
-                    return quote!(&mut #buf);
-                }
-                let twice = local(&self.names.fresh("twice"));
-                stmts.push(Stmt::Raw(quote!(let mut #twice = ::std::vec::Vec::new();)));
-                after.push(quote! {
-                    for (a, b) in #buf.iter_mut().zip(&#twice) {
-                        *a = *a + *b;
-                    }
-                });
-                quote!(&mut #twice)
-            })
-            .collect();
-        let path = &info.pullback_path;
-        let tape = self
-            .tape
-            .clone()
-            .expect("a function calling pullbacks has a tape");
-        let tape = if self.tape_is_ref {
-            quote!(&mut *#tape)
-        } else {
-            quote!(&mut #tape)
-        };
-        let call = quote!(#path(#(#args,)* #seed, (#(#places,)*), #tape));
-        // Not `NAME_pullback`, which would hide the companion it calls.
-        let name = local(&self.names.fresh(&format!("{}_back", info.callee)));
-        match g.guards.get(&id) {
-            Some(&c) => {
-                let c = self.arg(c);
-                stmts.push(Stmt::Let(
-                    vec![name.clone()],
-                    quote!(if #c { ::core::option::Option::Some(#call) } else { ::core::option::Option::None }),
-                ));
-                self.guarded_calls.insert(id.index());
-            }
-            None => stmts.push(Stmt::Let(vec![name.clone()], call)),
-        }
-        stmts.extend(after.into_iter().map(Stmt::Raw));
-        self.call_grads[id.index()] = Some(name.clone());
-        self.emitted_name[id.index()] = Some(name.to_string());
-        self.expr[id.index()] = Some(quote!(#name));
-    }
 }
 
 /// A float literal of the element type; negative values parenthesised so

@@ -1,0 +1,89 @@
+//! The reverse of a call passing slices ([`crate::graph::Op::Pullback`]): the callee's
+//! `NAME_pullback` called with the call's adjoint, the caller's adjoint
+//! buffers and its tape.
+
+use std::collections::HashSet;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use super::{call_args, local, Emitter, Stmt};
+use crate::graph::{Id, Kind};
+
+impl Emitter<'_> {
+    /// `let pb = f_pullback(args…, seed, (&mut d_x, (), …));`: the reverse
+    /// of call `k` passing slices ([`Op::Pullback`]), under its guard.
+    pub(super) fn emit_pullback(&mut self, k: u32, id: Id, stmts: &mut Vec<Stmt>) {
+        let g = self.g;
+        let node = g.get(id);
+        let info = &g.calls[k as usize];
+        let n_flat: usize = info
+            .args
+            .iter()
+            .map(|(s, _)| s.iter().product::<usize>())
+            .sum();
+        let a: Vec<TokenStream> = node.args.iter().map(|&x| self.arg(x)).collect();
+        let seed = &a[0];
+        let args = call_args(info, &a[1..1 + n_flat]);
+        // One place per argument: the adjoint buffer of a slice (an empty
+        // one where none is wanted), `()` for any other. A buffer passed
+        // twice (`dot(w, w)`) cannot be borrowed twice: the second time,
+        // an empty one, added into it after the call.
+        let mut buffers = node.args[1 + n_flat..].iter();
+        let mut seen = HashSet::new();
+        let mut after = Vec::new();
+        let places: Vec<TokenStream> = info
+            .slices
+            .iter()
+            .map(|&slice| {
+                if !slice {
+                    return quote!(());
+                }
+                let b = *buffers.next().expect("one per slice");
+                if g.kinds[b.index()] != Kind::Buffer {
+                    return quote!(&mut ::std::vec::Vec::new());
+                }
+                let buf = self.arg(b);
+                if seen.insert(g.storage(b)) {
+                    return quote!(&mut #buf);
+                }
+                let twice = local(&self.names.fresh("twice"));
+                stmts.push(Stmt::Raw(quote!(let mut #twice = ::std::vec::Vec::new();)));
+                after.push(quote! {
+                    for (a, b) in #buf.iter_mut().zip(&#twice) {
+                        *a = *a + *b;
+                    }
+                });
+                quote!(&mut #twice)
+            })
+            .collect();
+        let path = &info.pullback_path;
+        let tape = self
+            .tape
+            .clone()
+            .expect("a function calling pullbacks has a tape");
+        let tape = if self.tape_is_ref {
+            quote!(&mut *#tape)
+        } else {
+            quote!(&mut #tape)
+        };
+        let call = quote!(#path(#(#args,)* #seed, (#(#places,)*), #tape));
+        // Not `NAME_pullback`, which would hide the companion it calls.
+        let name = local(&self.names.fresh(&format!("{}_back", info.callee)));
+        match g.guards.get(&id) {
+            Some(&c) => {
+                let c = self.arg(c);
+                stmts.push(Stmt::Let(
+                    vec![name.clone()],
+                    quote!(if #c { ::core::option::Option::Some(#call) } else { ::core::option::Option::None }),
+                ));
+                self.guarded_calls.insert(id.index());
+            }
+            None => stmts.push(Stmt::Let(vec![name.clone()], call)),
+        }
+        stmts.extend(after.into_iter().map(Stmt::Raw));
+        self.call_grads[id.index()] = Some(name.clone());
+        self.emitted_name[id.index()] = Some(name.to_string());
+        self.expr[id.index()] = Some(quote!(#name));
+    }
+}
