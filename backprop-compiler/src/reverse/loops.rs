@@ -313,16 +313,17 @@ impl<'a> Reverser<'a> {
         // Its length first (an integer of the same iteration), which
         // the pop of the contents needs. (Only a local `vec!` is written
         // in a loop: the lowering refuses a written slice parameter.)
-        let Op::NewVec { .. } = g.get(g.storage(buf)).op else {
+        let storage = g.storage(buf);
+        let Op::NewVec { .. } = g.get(storage).op else {
             return buf;
         };
-        let len = g.get(g.storage(buf)).args[1];
-        let len = match g.encloses(
-            g.loops[self.ctxs[c].l as usize].body,
-            g.region_of[len.index()],
-        ) {
-            true => self.restore(g, c, len),
-            false => self.fwd(g, len),
+        // Taped, not recomputed: the pops come before the body's nodes.
+        let len = g.get(storage).args[1];
+        let body = g.loops[self.ctxs[c].l as usize].body;
+        let len = if g.encloses(body, g.region_of[len.index()]) {
+            self.restore(g, c, len)
+        } else {
+            self.fwd(g, len)
         };
         let (l, rev) = (self.ctxs[c].l, self.ctxs[c].rev);
         let k = g.loops[rev as usize].restores.len() as u32;
