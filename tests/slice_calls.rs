@@ -373,6 +373,31 @@ fn a_vec_declared_in_a_rolled_loop_and_passed() {
     }
 }
 
+/// A function whose own forward loop tapes what its reverse needs, called
+/// with slices: its `NAME_pullback`, which does not return the value,
+/// must still run that loop (it dropped it, the loop's results being
+/// unread, and popped values it had never pushed).
+#[derive_grad]
+fn calls_per_sample(w: &[f64], xs: &[f64], k: usize) -> f64 {
+    let half = per_sample(w, xs, k) * 0.5;
+    half * half
+}
+
+#[test]
+fn a_callee_that_tapes_in_a_loop() {
+    let (k, d, n) = (3, 4, 5);
+    let w = sample(k * d, 0.37);
+    let xs = sample(n * d, 1.91);
+    let (v, g) = calls_per_sample_grad(&w, &xs, k);
+    assert_eq!(v.to_bits(), calls_per_sample(&w, &xs, k).to_bits());
+    // By hand: ∂(p/2)²/∂w = (p/2)·∂p/∂w, with ∂p/∂w from `per_sample_grad`.
+    let (p, gp) = per_sample_grad(&w, &xs, k);
+    let hand: Vec<f64> = gp.iter().map(|g| 0.5 * p * g).collect();
+    assert_near(&g, &hand, 1e-14, "calls_per_sample: by hand");
+    let fd = central_slice(|w| calls_per_sample(w, &xs, k), &w);
+    assert_near(&g, &fd, 1e-8, "calls_per_sample: central differences");
+}
+
 /// One `vec!` declared before the loop, rewritten every iteration and
 /// passed to a helper each time: each iteration's reverse must see what
 /// that iteration's call read, not what the memory holds at the end.

@@ -249,7 +249,9 @@ fn emit_hvp_all(func: &syn::ItemFn, c: &Compiled, fn_name: &syn::Ident) -> Token
 /// A `NAME_hvp_all` that refuses: its body evaluates a constant of its
 /// marker type that panics with the reason, so the error comes when (and
 /// only if) a `hessian` function's code instantiates it.
-/// `types`: of each argument's tangent (`()` for an integer or a bool).
+/// `types`: of each argument's gradient (`()` for an integer or a bool).
+/// The tangents may be of any type: a caller passing a fixed-size array
+/// to a slice parameter passes an array as its tangent.
 pub fn refusal(
     func: &syn::ItemFn,
     elem: &TokenStream,
@@ -271,7 +273,7 @@ pub fn refusal(
     quote! {
         #[doc(hidden)]
         #[allow(unused_variables, unused_mut, non_snake_case, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
-        #vis fn #fn_name #impl_generics (_: #marker_ty, #(#inputs,)* _: (#(#types,)*)) -> (#elem, (#(#types,)*), (#(#types,)*), #elem) #where_clause {
+        #vis fn #fn_name #impl_generics (_: #marker_ty, #(#inputs,)* _: impl ::core::marker::Sized) -> (#elem, (#(#types,)*), (#(#types,)*), #elem) #where_clause {
             struct Refused<M>(::core::marker::PhantomData<M>);
             impl<M> Refused<M> {
                 const REASON: () = ::core::panic!(#message);

@@ -3,7 +3,8 @@
 //! reverse sweep ([`crate::graph::Op::Pullback`]).
 //!
 //! `NAME_pullback(args…, seed, grad)` adds `seed · ∂f/∂s` into `grad.i`
-//! (a `&mut Vec`, sized on first use if empty) for each slice parameter
+//! (a `&mut [F]` as long as `s`: the caller's adjoint buffer of the slice
+//! it passed, or of the range of one) for each slice parameter
 //! `s`, input `i`, and returns a tuple of `seed · ∂f/∂a` for every other
 //! input `a` (`()` in place of each slice, integer and bool). The caller's
 //! slices' adjoint buffers are updated in place, so no gradient as long as
@@ -93,9 +94,15 @@ pub fn pullback_fn(
     let (places, returns): (Vec<TokenStream>, Vec<TokenStream>) = (0..sig.inputs.len())
         .map(|i| {
             let ty = input_grad_type(sig, i, elem);
-            if is_slice(&sig.inputs[i].tree) {
-                (quote!(&mut #ty), quote!(()))
-            } else {
+            if let InputTree::Leaf(p) = &sig.inputs[i].tree {
+                if is_slice(&sig.inputs[i].tree) {
+                    // A slice, so that a caller passing a range of its
+                    // slice (`&w[a..b]`) passes that range of its adjoint.
+                    let item = sig.params[*p].slice_element(elem.clone());
+                    return (quote!(&mut [#item]), quote!(()));
+                }
+            }
+            {
                 (quote!(()), ty)
             }
         })

@@ -799,8 +799,8 @@ impl Emitter<'_> {
                 let info = &g.calls[ci as usize];
                 let mut k = k as usize;
                 let mut arg = 0;
-                while k >= info.args[arg].0.iter().product::<usize>() {
-                    k -= info.args[arg].0.iter().product::<usize>();
+                while k >= info.flat_len(arg) {
+                    k -= info.flat_len(arg);
                     arg += 1;
                 }
                 let grad = self.call_grads[node.args[0].index()].clone();
@@ -1058,13 +1058,23 @@ fn body_in(src: &Source, out: &Outputs, shared_tape: Option<&Ident>) -> TokenStr
             let slice = &p.name;
             let fill = p.slice_element(zero_expr(elem));
             let shown = &p.display;
-            let message = format!(
-                "the gradient buffer of `{shown}` has length {{}} but `{shown}` has length {{}}: pass an empty `Vec` (it is sized on first use) or one as long as `{shown}`"
-            );
-            checks.push(quote! {
-                if #place.is_empty() {
-                    #place.resize(#slice.len(), #fill);
+            let message = if buffers_only {
+                format!("the gradient buffer of `{shown}` has length {{}} but `{shown}` has length {{}}")
+            } else {
+                format!(
+                    "the gradient buffer of `{shown}` has length {{}} but `{shown}` has length {{}}: pass an empty `Vec` (it is sized on first use) or one as long as `{shown}`"
+                )
+            };
+            // (A pullback's buffers are slices, made by its caller.)
+            let resize = (!buffers_only).then(|| {
+                quote! {
+                    if #place.is_empty() {
+                        #place.resize(#slice.len(), #fill);
+                    }
                 }
+            });
+            checks.push(quote! {
+                #resize
                 if #place.len() != #slice.len() {
                     ::std::panic!(#message, #place.len(), #slice.len());
                 }
@@ -1265,9 +1275,14 @@ fn call_args(info: &crate::graph::CallInfo, flat: &[TokenStream]) -> Vec<TokenSt
     info.args
         .iter()
         .zip(&info.places)
-        .map(|((shape, by_ref), place)| {
-            let n: usize = shape.iter().product();
-            let flat: Vec<TokenStream> = rest.by_ref().take(n).cloned().collect();
+        .enumerate()
+        .map(|(k, ((shape, by_ref), place))| {
+            let flat: Vec<TokenStream> = rest.by_ref().take(info.flat_len(k)).cloned().collect();
+            if let Some(crate::graph::SliceArg { range: true, .. }) = info.slices[k] {
+                // Sliced as the original slices it (and panics as it does).
+                let (buf, start, end) = (&flat[0], &flat[1], &flat[2]);
+                return quote!(&#buf[(#start)..(#end)]);
+            }
             // A struct is passed as it is, not rebuilt from its elements.
             if let Some(place) = place {
                 let access = &place.access;
@@ -1317,8 +1332,15 @@ pub fn literal(v: f64, elem: &ElemTy) -> TokenStream {
 
 /// Nodes needed for `roots`. A live loop needs its body's final values;
 /// a live value restored from the tape needs the value the forward loop
-/// pushes.
+/// pushes, and a live value of a loop's body needs the loop (a forward
+/// loop whose results nothing reads still runs for what it tapes, as in
+/// `NAME_pullback`, which does not return the value).
 pub fn live_nodes(g: &Graph, roots: &[Id]) -> Vec<bool> {
+    let loop_of_body: HashMap<u32, Id> = g
+        .loops
+        .iter()
+        .filter_map(|info| Some((info.body, info.node?)))
+        .collect();
     let mut live = vec![false; g.len()];
     let mut stack: Vec<Id> = roots.to_vec();
     while let Some(id) = stack.pop() {
@@ -1326,6 +1348,7 @@ pub fn live_nodes(g: &Graph, roots: &[Id]) -> Vec<bool> {
             continue;
         }
         live[id.index()] = true;
+        stack.extend(loop_of_body.get(&g.region_of[id.index()]));
         let node = g.get(id);
         match node.op {
             // A loop's initial values are needed only for the carried

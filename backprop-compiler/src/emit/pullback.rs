@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{call_args, local, Emitter, Stmt};
+use super::{call_args, local, zero_expr, Emitter, Stmt};
 use crate::graph::{Id, Kind};
 
 impl Emitter<'_> {
@@ -17,46 +17,67 @@ impl Emitter<'_> {
         let g = self.g;
         let node = g.get(id);
         let info = &g.calls[k as usize];
-        let n_flat: usize = info
-            .args
-            .iter()
-            .map(|(s, _)| s.iter().product::<usize>())
-            .sum();
+        let n_flat = info.flat_total();
         let a: Vec<TokenStream> = node.args.iter().map(|&x| self.arg(x)).collect();
         let seed = &a[0];
-        let args = call_args(info, &a[1..1 + n_flat]);
-        // One place per argument: the adjoint buffer of a slice (an empty
-        // one where none is wanted), `()` for any other. A buffer passed
-        // twice (`dot(w, w)`) cannot be borrowed twice: the second time,
-        // an empty one, added into it after the call.
+        let flat = &a[1..1 + n_flat];
+        let args = call_args(info, flat);
+        // One place per argument: the adjoint buffer of a slice (or its
+        // range), a zeroed one where none is wanted, `()` for any other.
+        // A buffer passed twice (`dot(w, w)`) cannot be borrowed twice:
+        // the second time, a zeroed one, added into it after the call.
         let mut buffers = node.args[1 + n_flat..].iter();
         let mut seen = HashSet::new();
         let mut after = Vec::new();
-        let places: Vec<TokenStream> = info
-            .slices
-            .iter()
-            .map(|&slice| {
-                if !slice {
-                    return quote!(());
+        let mut at = 0;
+        let mut places = Vec::new();
+        for (k, slice) in info.slices.iter().enumerate() {
+            let first = at;
+            at += info.flat_len(k);
+            let Some(slice) = slice else {
+                places.push(quote!(()));
+                continue;
+            };
+            let b = *buffers.next().expect("one per slice");
+            let zeros = || {
+                let zero = slice
+                    .inner
+                    .iter()
+                    .rev()
+                    .fold(zero_expr(self.elem), |z, n| quote!([#z; #n]));
+                let arg = &args[k];
+                quote!(::std::vec![#zero; (#arg).len()])
+            };
+            if g.kinds[b.index()] != Kind::Buffer {
+                let zeros = zeros();
+                places.push(quote!(&mut #zeros));
+                continue;
+            }
+            let buf = self.arg(b);
+            let target = if slice.range {
+                let (start, end) = (&flat[first + 1], &flat[first + 2]);
+                quote!(#buf[(#start)..(#end)])
+            } else {
+                quote!(#buf[..])
+            };
+            if seen.insert(g.storage(b)) {
+                places.push(quote!(&mut #target));
+                continue;
+            }
+            let twice = local(&self.names.fresh("twice"));
+            let zeros = zeros();
+            stmts.push(Stmt::Raw(quote!(let mut #twice = #zeros;)));
+            let add = (0..slice.inner.len()).fold(
+                quote!(*a = *a + *b;),
+                |body, _| quote!(for (a, b) in a.iter_mut().zip(b) { #body }),
+            );
+            after.push(quote! {
+                for (a, b) in #target.iter_mut().zip(&#twice) {
+                    #add
                 }
-                let b = *buffers.next().expect("one per slice");
-                if g.kinds[b.index()] != Kind::Buffer {
-                    return quote!(&mut ::std::vec::Vec::new());
-                }
-                let buf = self.arg(b);
-                if seen.insert(g.storage(b)) {
-                    return quote!(&mut #buf);
-                }
-                let twice = local(&self.names.fresh("twice"));
-                stmts.push(Stmt::Raw(quote!(let mut #twice = ::std::vec::Vec::new();)));
-                after.push(quote! {
-                    for (a, b) in #buf.iter_mut().zip(&#twice) {
-                        *a = *a + *b;
-                    }
-                });
-                quote!(&mut #twice)
-            })
-            .collect();
+            });
+            places.push(quote!(&mut #twice));
+        }
         let path = &info.pullback_path;
         let tape = self
             .tape

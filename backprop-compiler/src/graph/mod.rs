@@ -51,11 +51,12 @@ pub struct CallInfo {
     /// For element `k` of a function returning a tuple (`f_vjp_k`): `k`,
     /// the element of the plain call's result.
     pub element: Option<usize>,
-    /// Which arguments are slices (or `Vec`s) passed whole: one flattened
-    /// argument each, the buffer node. A call passing one is reversed by
-    /// the callee's `NAME_pullback` ([`crate::graph::Op::Pullback`])
-    /// instead of reading a gradient its forward call returned.
-    pub slices: Vec<bool>,
+    /// Which arguments are slices (or `Vec`s) passed whole or as a range
+    /// of one (`&w[a..b]`): the buffer node, then for a range its start
+    /// and end. A call passing one is reversed by the callee's
+    /// `NAME_pullback` ([`crate::graph::Op::Pullback`]) instead of reading
+    /// a gradient its forward call returned.
+    pub slices: Vec<Option<SliceArg>>,
     /// The path of the companion `NAME_pullback` (`NAME_pullback_k`).
     pub pullback_path: TokenStream,
 }
@@ -63,8 +64,33 @@ pub struct CallInfo {
 impl CallInfo {
     /// Whether the call passes a slice whole (see [`CallInfo::slices`]).
     pub fn passes_slices(&self) -> bool {
-        self.slices.iter().any(|&s| s)
+        self.slices.iter().any(Option::is_some)
     }
+
+    /// How many of the call node's arguments argument `k` takes: its
+    /// elements, or a slice's buffer (and a range's start and end).
+    pub fn flat_len(&self, k: usize) -> usize {
+        match &self.slices[k] {
+            Some(SliceArg { range: true, .. }) => 3,
+            Some(_) => 1,
+            None => self.args[k].0.iter().product(),
+        }
+    }
+
+    /// How many arguments the call node has.
+    pub fn flat_total(&self) -> usize {
+        (0..self.args.len()).map(|k| self.flat_len(k)).sum()
+    }
+}
+
+/// A slice (or `Vec`) argument of a call ([`CallInfo::slices`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SliceArg {
+    /// The shape of one element (empty for a float, `[4]` for `&[[f64; 4]]`).
+    pub inner: Vec<usize>,
+    /// Passed as a range of the slice (`&w[a..b]`, a chunk of it): the
+    /// call node's next two arguments are the range's start and end.
+    pub range: bool,
 }
 
 /// A struct of parameters passed whole to a call: it is passed as it is

@@ -4,7 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, ToTokens};
 use syn::Expr;
 
-use crate::graph::{CallInfo, Id, Kind, Op};
+use crate::graph::{CallInfo, Id, Kind, Op, SliceArg};
 use crate::op::{CmpOp, IntFn};
 use crate::ops::{self, PRIMITIVES};
 use crate::signature::{ElemTy, ParamKind, NAMED_LEN};
@@ -97,7 +97,7 @@ impl Lowerer<'_> {
                             vec![x, n],
                             vec![(Vec::new(), false), (Vec::new(), false)],
                             vec![None, None],
-                            vec![false, false],
+                            vec![None, None],
                         );
                     }
                     ("powi", _) => {
@@ -359,7 +359,25 @@ impl Lowerer<'_> {
         let mut places = Vec::new();
         let mut slices = Vec::new();
         for &a in args {
-            slices.push(false);
+            slices.push(None);
+            // A range of a slice (`&w[a..b]`, a chunk `row` of
+            // `w.chunks(d)`): the slice, the range's start and its end.
+            // (A literal range of a fixed-size array is its elements.)
+            let mut of_array = None;
+            if let Some((base, range)) = range_of_slice(a) {
+                match self.range_argument(a, base, range) {
+                    RangeArgument::OfSlice(ids, inner) => {
+                        flat.extend(ids);
+                        layout.push((Vec::new(), true));
+                        places.push(None);
+                        *slices.last_mut().expect("pushed above") =
+                            Some(SliceArg { inner, range: true });
+                        continue;
+                    }
+                    RangeArgument::OfArray(v) => of_array = Some(v),
+                    RangeArgument::Refused => return Value::Poison,
+                }
+            }
             // A struct of parameters passed whole: its fields' elements.
             if let Some(arg) = self.struct_arg(a) {
                 let Some((ids, place)) = self.struct_elements(a, &arg) else {
@@ -376,9 +394,15 @@ impl Lowerer<'_> {
             places.push(None);
             // `&w`, or a parameter that is itself a reference (`x` of
             // `x: &[f64; 4]`, a struct field `net.w`) passed on as it is.
-            let by_ref =
-                matches!(strip_parens(a), Expr::Reference(_)) || self.names_reference_param(a);
-            let v = self.expr(a);
+            // (A range is a slice: passed by reference even as a chunk
+            // `row` of an iterator chain, read as `w[a..b]`.)
+            let by_ref = of_array.is_some()
+                || matches!(strip_parens(a), Expr::Reference(_))
+                || self.names_reference_param(a);
+            let v = match of_array {
+                Some(v) => v,
+                None => self.expr(a),
+            };
             // An integer or a bool is passed as it is (its gradient is `()`).
             match v {
                 Value::Int(_) | Value::RtInt(_) => {
@@ -396,13 +420,16 @@ impl Lowerer<'_> {
                 }
                 _ => {}
             }
-            if let Value::Slice { buf, .. } = v {
+            if let Value::Slice { buf, inner, .. } = v {
                 if !self.slice_argument(a, buf, by_ref) {
                     return Value::Poison;
                 }
                 flat.push(buf);
                 layout.push((Vec::new(), by_ref));
-                *slices.last_mut().expect("pushed above") = true;
+                *slices.last_mut().expect("pushed above") = Some(SliceArg {
+                    inner,
+                    range: false,
+                });
                 continue;
             }
             let mut shape = Vec::new();
@@ -458,6 +485,115 @@ impl Lowerer<'_> {
             }
         }
         id
+    }
+
+    /// A range passed to a call (`&w[a..b]`, `&w[a..]`, `&w[..b]`): of a
+    /// slice, its buffer, start and end (integer nodes) and the shape of
+    /// one element, the forward call slicing as the original does (and
+    /// panicking as it does for a bad range); of a fixed-size array, with
+    /// literal bounds, its elements.
+    fn range_argument(&mut self, a: &Expr, base: &Expr, range: &syn::ExprRange) -> RangeArgument {
+        if matches!(range.limits, syn::RangeLimits::Closed(_)) {
+            self.error_at(
+                range,
+                "an inclusive range (`a..=b`) of a slice passed to another #[derive_grad] function is not supported: write `a..b + 1`",
+            );
+            return RangeArgument::Refused;
+        }
+        let (buf, len, inner) = match self.expr(base) {
+            Value::Slice { buf, len, inner } => (buf, len, inner),
+            Value::Array(items) => return self.range_of_array(base, range, items),
+            Value::Poison => return RangeArgument::Refused,
+            other => {
+                self.error_at(
+                    base,
+                    format!(
+                        "a range passed to another #[derive_grad] function must be a range of a slice or `Vec` parameter, of a local `vec![…]`, or of an array with literal bounds, not of {}",
+                        describe(&other)
+                    ),
+                );
+                return RangeArgument::Refused;
+            }
+        };
+        let zero = self.g.node(Op::IntConst(0), vec![]);
+        let (Some(start), Some(end)) = (
+            self.range_bound(range.start.as_deref(), zero),
+            self.range_bound(range.end.as_deref(), len),
+        ) else {
+            return RangeArgument::Refused;
+        };
+        if !self.slice_argument(a, buf, true) {
+            return RangeArgument::Refused;
+        }
+        RangeArgument::OfSlice([buf, start, end], inner)
+    }
+
+    /// `items[range]` of a fixed-size array, for literal bounds.
+    fn range_of_array(
+        &mut self,
+        base: &Expr,
+        range: &syn::ExprRange,
+        items: Vec<Value>,
+    ) -> RangeArgument {
+        let n = items.len();
+        let mut literal = |e: Option<&Expr>, default: usize| -> Option<usize> {
+            match e {
+                None => Some(default),
+                Some(e) => match self.int_expr(e) {
+                    Value::Int(k) => usize::try_from(k).ok(),
+                    _ => None,
+                },
+            }
+        };
+        let start = literal(range.start.as_deref(), 0);
+        let end = literal(range.end.as_deref(), n);
+        match (start, end) {
+            (Some(s), Some(e)) if s <= e && e <= n => {
+                RangeArgument::OfArray(Value::Array(items[s..e].to_vec()))
+            }
+            (Some(s), Some(e)) => {
+                self.error_at(
+                    range,
+                    format!(
+                        "the range {s}..{e} is not within the array `{}` of {n} elements",
+                        base.to_token_stream()
+                    ),
+                );
+                RangeArgument::Refused
+            }
+            _ => {
+                self.error_at(
+                    range,
+                    "a range of a fixed-size array passed to another #[derive_grad] function must have literal bounds (`&w[0..2]`): for bounds known at run time, make the array a slice (`&[f64]`) or a `Vec`",
+                );
+                RangeArgument::Refused
+            }
+        }
+    }
+
+    /// A bound of a range of a slice (an integer node), or `default`.
+    fn range_bound(&mut self, e: Option<&Expr>, default: Id) -> Option<Id> {
+        let Some(e) = e else { return Some(default) };
+        match self.int_expr(e) {
+            v @ (Value::Int(_) | Value::RtInt(_)) => {
+                let id = self.int_node(&v);
+                if id.is_none() {
+                    self.error_at(e, "this index does not fit in 64 bits");
+                }
+                id
+            }
+            Value::Poison => None,
+            other => {
+                self.error_at(
+                    e,
+                    format!(
+                        "the bounds of a range of a slice are integers (`usize`), not {}",
+                        describe(&other)
+                    ),
+                );
+                None
+            }
+        }
     }
 
     /// Checks a slice or `Vec` passed whole to another `#[derive_grad]`
@@ -603,19 +739,25 @@ impl Lowerer<'_> {
         flat: Vec<Id>,
         layout: Vec<(Vec<usize>, bool)>,
         places: Vec<Option<crate::graph::StructPlace>>,
-        slices: Vec<bool>,
+        slices: Vec<Option<SliceArg>>,
     ) -> Value {
         let place_key = |p: &[Option<crate::graph::StructPlace>]| -> Vec<String> {
             p.iter()
                 .map(|p| p.as_ref().map(|p| p.access.to_string()).unwrap_or_default())
                 .collect()
         };
-        let key = (paths.vjp.to_string(), layout.clone(), place_key(&places));
+        let key = (
+            paths.vjp.to_string(),
+            layout.clone(),
+            place_key(&places),
+            slices.clone(),
+        );
         let idx = match self.g.calls.iter().position(|ci| {
             (
                 ci.vjp_path.to_string(),
                 ci.args.clone(),
                 place_key(&ci.places),
+                ci.slices.clone(),
             ) == key
         }) {
             Some(i) => i,
@@ -636,6 +778,30 @@ impl Lowerer<'_> {
         };
         let id = self.g.node(Op::Call(idx as u32), flat);
         Value::Float(id)
+    }
+}
+
+/// What a range passed to a call is ([`Lowerer::range_argument`]).
+enum RangeArgument {
+    /// Of a slice: its buffer, start and end, and the shape of an element.
+    OfSlice([Id; 3], Vec<usize>),
+    /// Of a fixed-size array: the elements in the range.
+    OfArray(Value),
+    /// Refused (an error was reported).
+    Refused,
+}
+
+/// `base` and the range of an argument `&base[range]` (or `base[range]`,
+/// a window's reads rewritten by the lowering of iterator chains).
+fn range_of_slice(a: &Expr) -> Option<(&Expr, &syn::ExprRange)> {
+    let mut e = strip_parens(a);
+    if let Expr::Reference(r) = e {
+        e = strip_parens(&r.expr);
+    }
+    let Expr::Index(ix) = e else { return None };
+    match strip_parens(&ix.index) {
+        Expr::Range(r) => Some((&ix.expr, r)),
+        _ => None,
     }
 }
 

@@ -260,8 +260,8 @@ impl<'a> Reverser<'a> {
         // Each slice's adjoint buffer, where derivatives flow into it.
         let mut at = 0;
         let mut roots = Vec::new();
-        for ((shape, _), &slice) in info.args.iter().zip(&info.slices) {
-            if slice {
+        for (k, slice) in info.slices.iter().enumerate() {
+            if slice.is_some() {
                 match self.active_storage(g, node.args[at]) {
                     Some(root) => {
                         args.push(self.dbuf(g, root));
@@ -270,7 +270,7 @@ impl<'a> Reverser<'a> {
                     None => args.push(seed),
                 }
             }
-            at += shape.iter().product::<usize>();
+            at += info.flat_len(k);
         }
         // Where the call ran only in a branch, so does its reverse.
         let guard = g.guards.get(&call).copied().map(|c| self.fwd(g, c));

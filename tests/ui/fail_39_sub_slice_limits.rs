@@ -1,0 +1,41 @@
+use backprop::prelude::*;
+
+// Ranges of slices passed to another #[derive_grad] function
+// (`total(&x[a..b])`, a chunk of `x.chunks(d)`) are supported; what is
+// not is refused at its span, with what to write instead.
+
+#[derive_grad]
+fn total(x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..x.len() {
+        s += x[i];
+    }
+    s
+}
+
+// An inclusive range.
+#[derive_grad]
+fn inclusive(x: &[f64], n: usize) -> f64 {
+    total(&x[1..=n])
+}
+
+// A range of a fixed-size array with a bound known at run time only, and
+// one outside the array (literal ranges of arrays are supported).
+#[derive_grad]
+fn of_an_array(w: [f64; 4], n: usize) -> f64 {
+    total(&w[0..n]) + total(&w[2..5])
+}
+
+// A range of a local `vec!` written after the call.
+#[derive_grad]
+fn written_after(x: &[f64]) -> f64 {
+    let mut h = vec![0.0; x.len()];
+    for i in 0..x.len() {
+        h[i] = x[i] * x[i];
+    }
+    let a = total(&h[1..]);
+    h[1] = 1.0;
+    a + h[1]
+}
+
+fn main() {}
