@@ -8,6 +8,13 @@
 //! num-dual's dual numbers. A generic function is its own twin. The random
 //! choices never depend on which of the two is being printed, only on the
 //! seed and the element type, so the two texts are the same program.
+//!
+//! Some statements pass slices to generic `slice_*` helpers (a local
+//! `vec!` whole, as ranges, by chunks, rewritten after the call or in
+//! every iteration of a loop; `x` whole or as a range); they are drawn
+//! from a stream of their own, so the rest of each case is the program it
+//! was before they were added, and their cases get no `jvp`/`hessian`
+//! (forward mode does not go through such calls).
 
 use std::fmt::Write as _;
 use std::{env, fs, path::PathBuf};
@@ -187,6 +194,10 @@ struct Gen<'a> {
     /// How many enclosing loops stay loops (run-time bounds, or more than
     /// 16 iterations): calls to other functions are not allowed in them.
     rolled: usize,
+    /// The stream of the statements passing slices ([`Gen::slice_call`]),
+    /// apart from `rng` so that the rest of a case is the program it was
+    /// before they were added.
+    side: Rng,
 }
 
 impl Gen<'_> {
@@ -400,6 +411,11 @@ impl Gen<'_> {
     fn statements(&mut self, count: usize, loop_depth: usize, out: &mut String, indent: usize) {
         let pad = "    ".repeat(indent);
         for _ in 0..count {
+            if !self.scope.after_jump && loop_depth < 2 && self.side.chance(0.12) {
+                std::mem::swap(&mut self.rng, &mut self.side);
+                self.slice_call(out, indent);
+                std::mem::swap(&mut self.rng, &mut self.side);
+            }
             let mutables: Vec<String> = self
                 .scope
                 .floats
@@ -549,6 +565,149 @@ impl Gen<'_> {
                 }
                 _ => {}
             }
+        }
+    }
+
+    /// A statement passing slices to the `slice_*` helpers (issue 9): a
+    /// local `vec!` filled by a loop and passed whole, as a range, as two
+    /// ranges, or by chunks; one rewritten in every iteration of a loop
+    /// and passed each time; `x` passed whole or as a literal range. The
+    /// result is added into a float of the scope (or a new one).
+    fn slice_call(&mut self, out: &mut String, indent: usize) {
+        let pad = "    ".repeat(indent);
+        let (zero, ty) = (self.mode.zero(), self.mode.ty());
+        let mutables: Vec<String> = self
+            .scope
+            .floats
+            .iter()
+            .filter(|(_, m)| *m)
+            .map(|(n, _)| n.clone())
+            .collect();
+        let target = if mutables.is_empty() || self.rng.chance(0.3) {
+            let a = self.fresh("a");
+            writeln!(out, "{pad}let mut {a}: {ty} = {zero};").unwrap();
+            self.scope.floats.push((a.clone(), true));
+            a
+        } else {
+            mutables[self.rng.below(mutables.len())].clone()
+        };
+        // Long enough, in a rolled loop, for the filling loop to stay one.
+        let len = if self.rolled > 0 && self.rng.chance(0.3) {
+            17 + self.rng.below(8)
+        } else {
+            2 + self.rng.below(4)
+        };
+        match self.rng.below(5) {
+            0 | 1 => {
+                let h = self.fill_vec(len, &pad, out);
+                let call = self.slice_call_expr(&h, len);
+                writeln!(out, "{pad}{target} = {target} + {call};").unwrap();
+            }
+            2 if self.case.x_len.is_some() => {
+                let n = self.case.x_len.unwrap();
+                let arg = match self.rng.below(3) {
+                    0 => "&x".to_string(),
+                    1 => {
+                        let a = self.rng.below(n);
+                        let b = a + 1 + self.rng.below(n - a);
+                        format!("&x[{a}..{b}]")
+                    }
+                    _ => format!("&x[{}..]", self.rng.below(n)),
+                };
+                let q = self.expr(1);
+                writeln!(out, "{pad}{target} = {target} + slice_sum({arg}, {q});").unwrap();
+            }
+            _ => {
+                // Rewritten in every iteration, passed each time.
+                let i = self.fresh("i");
+                let (range, bound, rolled) = if self.case.ints && self.rng.chance(0.3) {
+                    ("0..(n as usize % 5)".to_string(), 5, true)
+                } else if self.rng.chance(0.5) {
+                    let long = 17 + self.rng.below(8);
+                    (format!("0..{long}"), long, true)
+                } else {
+                    let short = 1 + self.rng.below(3);
+                    (format!("0..{short}"), short, false)
+                };
+                let h = self.fresh("h");
+                writeln!(out, "{pad}let mut {h} = vec![{zero}; {len}];").unwrap();
+                writeln!(out, "{pad}for {i} in {range} {{").unwrap();
+                self.scope.loop_vars.push((i, bound));
+                self.rolled += rolled as usize;
+                let j = self.fresh("j");
+                self.scope.loop_vars.push((j.clone(), len));
+                let e = self.finite_element();
+                self.scope.loop_vars.pop();
+                writeln!(out, "{pad}    for {j} in 0..{len} {{").unwrap();
+                writeln!(out, "{pad}        {h}[{j}] = {e};").unwrap();
+                writeln!(out, "{pad}    }}").unwrap();
+                let call = self.slice_call_expr(&h, len);
+                let half = self.mode.lit(0.5);
+                writeln!(out, "{pad}    {target} = {target} * {half} + {call};").unwrap();
+                self.rolled -= rolled as usize;
+                self.scope.loop_vars.pop();
+                writeln!(out, "{pad}}}").unwrap();
+            }
+        }
+    }
+
+    /// `let mut h = vec![0.0; len];` filled by a loop; returns its name.
+    fn fill_vec(&mut self, len: usize, pad: &str, out: &mut String) -> String {
+        let (h, j) = (self.fresh("h"), self.fresh("j"));
+        let zero = self.mode.zero();
+        writeln!(out, "{pad}let mut {h} = vec![{zero}; {len}];").unwrap();
+        self.scope.loop_vars.push((j.clone(), len));
+        let e = self.finite_element();
+        self.scope.loop_vars.pop();
+        writeln!(out, "{pad}for {j} in 0..{len} {{").unwrap();
+        writeln!(out, "{pad}    {h}[{j}] = {e};").unwrap();
+        writeln!(out, "{pad}}}").unwrap();
+        h
+    }
+
+    /// An element of a `vec!` passed to a helper: an expression without
+    /// `.powi(-1)`, whose value is infinite at 0 (a loop variable's first
+    /// value). A helper may leave elements unread, where dual numbers give
+    /// no derivative; the reverse sweep multiplies their zero adjoint by
+    /// the element's local derivatives, and 0·∞ is NaN: a difference of
+    /// convention for non-finite intermediates, which the oracle sets
+    /// aside elsewhere by points where the value is not finite.
+    fn finite_element(&mut self) -> String {
+        loop {
+            let e = self.expr(2);
+            if !e.contains("powi(-1)") {
+                return e;
+            }
+        }
+    }
+
+    /// A call passing `h` (of `len` elements) or ranges of it.
+    fn slice_call_expr(&mut self, h: &str, len: usize) -> String {
+        let q = self.expr(1);
+        match self.rng.below(7) {
+            0 => format!("slice_sum(&{h}, {q})"),
+            1 => {
+                let a = self.rng.below(len + 1);
+                let b = a + self.rng.below(len + 1 - a);
+                format!("slice_sum(&{h}[{a}..{b}], {q})")
+            }
+            2 => {
+                let m = self.rng.below(len + 1);
+                if self.rng.chance(0.5) {
+                    format!("slice_pair(&{h}[..{m}], &{h}[{m}..])")
+                } else {
+                    format!("slice_pair(&{h}, &{h}[{m}..])")
+                }
+            }
+            3 => {
+                let k = 1 + self.rng.below(len);
+                let (s, r) = (self.fresh("s"), self.fresh("r"));
+                let zero = self.mode.zero();
+                format!("{h}.chunks({k}).fold({zero}, |{s}, {r}| {s} + slice_sum({r}, {q}))")
+            }
+            4 => format!("slice_rec(&{h}, {})", len - 1),
+            5 => format!("slice_nested(&{h}, {q})"),
+            _ => format!("slice_pair(&{h}, &{h})"),
         }
     }
 
@@ -710,6 +869,7 @@ fn body(case: &Case, helpers: &[Helper], seed: u64, mode: Mode) -> String {
         helpers,
         scope: Scope::default(),
         rolled: 0,
+        side: Rng::new(seed ^ 0x511C_E5CA_11ED),
     };
     let mut out = String::new();
     let count = 2 + g.rng.below(5);
@@ -822,6 +982,7 @@ fn generate(seed: u64) -> String {
         }
         out.push('\n');
     }
+    out.push_str(SLICE_HELPERS);
     let mut checks = String::new();
     let mut second_checks = String::new();
     for k in 0..CASES {
@@ -858,7 +1019,8 @@ fn generate(seed: u64) -> String {
         // dual numbers run through a generic generated gradient (the
         // twin's, differentiated for that, calling the helpers' twins).
         let twin_body = body(&case, &usable, seed, Mode { elem, twin: true });
-        let second = !twin_body.contains("trunc_i32");
+        // (`jvp` and `hessian` do not go through calls passing slices.)
+        let second = !twin_body.contains("trunc_i32") && !twin_body.contains("slice_");
         let attr = match (case.wrt_c, second) {
             (true, true) => "#[derive_grad(wrt(x, c), jvp, hessian)]",
             (true, false) => "#[derive_grad(wrt(x, c))]",
@@ -929,6 +1091,50 @@ fn generate(seed: u64) -> String {
     writeln!(out, "/// The cases with `jvp` and `hessian`: their second-order checks.\npub const SECOND: &[(&str, fn() -> crate::Checked)] = &[\n{second_checks}];").unwrap();
     out
 }
+
+/// The helpers taking slices (generic: the dual twins call them too): a
+/// sum over a slice with a scalar, a pair of slices, a recursion through
+/// a range of its own slice, and one calling the others with ranges.
+const SLICE_HELPERS: &str = "\
+#[derive_grad]
+pub fn slice_sum<F: Float>(p: &[F], q: F) -> F {
+    let mut s = q;
+    for i in 0..p.len() {
+        s = s + (p[i] * q).tanh() * p[i] + sigmoid(p[i] - q) * F::from(0.25).unwrap();
+    }
+    s
+}
+
+#[derive_grad]
+pub fn slice_pair<F: Float>(p: &[F], r: &[F]) -> F {
+    let mut s = F::from(0.5).unwrap();
+    for i in 0..p.len().min(r.len()) {
+        s = s + p[i].sin() * r[i];
+    }
+    for i in 0..r.len() {
+        s = s * F::from(0.75).unwrap() + r[i] * r[i];
+    }
+    s
+}
+
+#[derive_grad]
+pub fn slice_rec<F: Float>(p: &[F], k: usize) -> F {
+    if k == 0 {
+        return p[0].sin();
+    }
+    (p[k] * slice_rec(&p[..k], k - 1)).tanh() + p[k]
+}
+
+#[derive_grad]
+pub fn slice_nested<F: Float>(p: &[F], q: F) -> F {
+    let mut s = slice_sum(p, q);
+    for i in 0..p.len() {
+        s = s + slice_pair(&p[i..], &p[..i]) * F::from(0.125).unwrap();
+    }
+    s
+}
+
+";
 
 /// Valid code of sizes that once made rustc overflow its stack only because
 /// of the generated code (issue 8): a 2,000-term sum, 500 nested blocks and

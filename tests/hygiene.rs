@@ -153,6 +153,69 @@ fn outer_items_named_like_the_locals_of_slice_calls_are_not_clobbered() {
     }
 }
 
+mod ranges_and_copies {
+    use backprop::prelude::*;
+
+    // The locals of calls passing ranges of slices, a `vec!` copied at
+    // the call (written after it), and a second buffer for one slice
+    // passed twice, as outside items here.
+    outside!(a_1 v_1 v_2 v_3 v_4 v_5 snapshot d_h d_w twice into from dot_1 dot_back sum_sq_1 sum_sq_back sum_sq_back_1 row row_1 row_2 d_p d_q d_v s_1 s_2 value);
+
+    #[derive_grad]
+    pub fn sum_sq(v: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for j in 0..v.len() {
+            s += v[j] * v[j];
+        }
+        s
+    }
+
+    #[derive_grad]
+    pub fn dot(p: &[f64], q: &[f64]) -> f64 {
+        let mut s = 0.0;
+        for j in 0..p.len() {
+            s += p[j] * q[j];
+        }
+        s
+    }
+
+    /// A range of a `vec!` written after the call (copied at the call),
+    /// the `vec!` and a range of it in one call (a second buffer), and a
+    /// range of a slice parameter.
+    #[derive_grad]
+    pub fn ranges_and_copies(w: &[f64]) -> f64 {
+        let mut h = vec![0.0; 2];
+        h[0] = w[0] * 2.0;
+        h[1] = w[1];
+        let a = sum_sq(&h[..1]);
+        h[0] = w[1] * w[0];
+        a + dot(&h, &h[..]) + sum_sq(&w[1..])
+    }
+}
+use ranges_and_copies::{ranges_and_copies, ranges_and_copies_grad};
+
+#[test]
+fn outer_items_named_like_the_locals_of_ranges_and_copies_are_not_clobbered() {
+    let w = [0.4, -1.3, 0.9];
+    let (loss, grad) = ranges_and_copies_grad(&w);
+    assert_eq!(loss.to_bits(), ranges_and_copies(&w).to_bits());
+    // 4 w0² + w1² w0² + w1² + w1² + w2²: ∂/∂w0 = 8 w0 + 2 w1² w0,
+    // ∂/∂w1 = 2 w1 w0² + 4 w1, ∂/∂w2 = 2 w2.
+    let want = [
+        8.0 * w[0] + 2.0 * w[1] * w[1] * w[0],
+        2.0 * w[1] * w[0] * w[0] + 4.0 * w[1],
+        2.0 * w[2],
+    ];
+    for k in 0..3 {
+        assert!(
+            (grad[k] - want[k]).abs() < 1e-13,
+            "{k}: {} vs {}",
+            grad[k],
+            want[k]
+        );
+    }
+}
+
 #[test]
 fn outer_items_named_like_generated_locals_are_read_not_clobbered() {
     for x in [-0.7, 0.3, 1.1] {

@@ -314,6 +314,12 @@ pub enum Op {
     /// arguments are the buffer before and the pullback (the same memory,
     /// updated in place).
     PullbackBuf,
+    /// A copy of a local `vec!`'s contents (its one argument) where a call
+    /// reads it, for the call's pullback when the `vec!` is written after
+    /// the call (`h.to_vec()`; emitted only then, see
+    /// [`crate::graph::Graph::snapshots`]). No derivative flows through
+    /// it: the pullback adds into the `vec!`'s own adjoint buffer.
+    Snapshot,
 }
 
 impl Op {
@@ -351,6 +357,7 @@ impl Op {
             Op::Fun(f) => PRIMITIVES[f as usize].arity(),
             Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) | Op::HvProj(_) | Op::IntFn(_) => 1,
             Op::PullbackBuf => 2,
+            Op::Snapshot => 1,
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
             Op::Select => 3,
             Op::IntConst(_)
@@ -415,6 +422,7 @@ impl Op {
                 | Op::NewArray(_)
                 | Op::NewVec { .. }
                 | Op::ZerosLen { .. }
+                | Op::Snapshot
         )
     }
 
@@ -458,6 +466,7 @@ impl Op {
                     | Op::CallDir(_)
                     | Op::Pullback(_)
                     | Op::PullbackBuf
+                    | Op::Snapshot
                     | Op::IntAdd
                     | Op::IntSub
                     | Op::IntMul

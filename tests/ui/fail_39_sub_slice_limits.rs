@@ -26,16 +26,5 @@ fn of_an_array(w: [f64; 4], n: usize) -> f64 {
     total(&w[0..n]) + total(&w[2..5])
 }
 
-// A range of a local `vec!` written after the call.
-#[derive_grad]
-fn written_after(x: &[f64]) -> f64 {
-    let mut h = vec![0.0; x.len()];
-    for i in 0..x.len() {
-        h[i] = x[i] * x[i];
-    }
-    let a = total(&h[1..]);
-    h[1] = 1.0;
-    a + h[1]
-}
 
 fn main() {}

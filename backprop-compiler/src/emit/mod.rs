@@ -496,6 +496,14 @@ impl Emitter<'_> {
                 self.expr[i] = Some(quote!(#ident));
                 return;
             }
+            // What a call read of a `vec!` written after it.
+            Op::Snapshot => {
+                let of = self.arg(node.args[0]);
+                let name = local(&self.name_for(i, "snapshot"));
+                stmts.push(Stmt::Let(vec![name.clone()], quote!(#of.to_vec())));
+                self.expr[i] = Some(quote!(#name));
+                return;
+            }
             // Updated in place by the pullback it follows.
             Op::PullbackBuf => {
                 self.expr[i] = Some(self.arg(node.args[0]));

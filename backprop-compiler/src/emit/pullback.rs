@@ -67,12 +67,19 @@ impl Emitter<'_> {
             let twice = local(&self.names.fresh("twice"));
             let zeros = zeros();
             stmts.push(Stmt::Raw(quote!(let mut #twice = #zeros;)));
+            // Element by element (nested for a slice of arrays), with
+            // names of the emitter's own: a user's outer item named `a`
+            // would make the pattern `a` a match against it.
+            let (into, from) = (
+                local(&self.names.fresh("into")),
+                local(&self.names.fresh("from")),
+            );
             let add = (0..slice.inner.len()).fold(
-                quote!(*a = *a + *b;),
-                |body, _| quote!(for (a, b) in a.iter_mut().zip(b) { #body }),
+                quote!(*#into = *#into + *#from;),
+                |body, _| quote!(for (#into, #from) in #into.iter_mut().zip(#from) { #body }),
             );
             after.push(quote! {
-                for (a, b) in #target.iter_mut().zip(&#twice) {
+                for (#into, #from) in #target.iter_mut().zip(&#twice) {
                     #add
                 }
             });

@@ -219,6 +219,11 @@ pub struct Graph {
     pub guard: Option<Id>,
     /// The nodes that run only under a condition, and that condition.
     pub guards: HashMap<Id, Id>,
+    /// A local `vec!` passed to a call and written after it (the version
+    /// the call read), and its [`Op::Snapshot`] taken at the call: what
+    /// the call's pullback reads (in a loop that stays a loop, what goes
+    /// on the tape for it).
+    pub snapshots: HashMap<Id, Id>,
     memo: HashMap<(Op, Vec<Id>, u32, Option<Id>), Id>,
     depth: u32,
     /// Build the next node anew even if an identical one exists
@@ -271,6 +276,7 @@ impl Graph {
             slice_params: HashMap::new(),
             guard: None,
             guards: HashMap::new(),
+            snapshots: HashMap::new(),
             current: 0,
             memo: HashMap::new(),
             depth: 0,
@@ -491,7 +497,8 @@ impl Graph {
             | Op::NewArray(_)
             | Op::Store
             | Op::ScatterAdd
-            | Op::PullbackBuf => Kind::Buffer,
+            | Op::PullbackBuf
+            | Op::Snapshot => Kind::Buffer,
             Op::Loop(_) => Kind::Loop,
             // `if c { m + 1 } else { m }` picks integers too.
             Op::Select => self.kinds[args[1].index()],

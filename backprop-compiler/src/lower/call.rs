@@ -424,6 +424,7 @@ impl Lowerer<'_> {
                 if !self.slice_argument(a, buf, by_ref) {
                     return Value::Poison;
                 }
+                self.snapshot_candidate(buf);
                 flat.push(buf);
                 layout.push((Vec::new(), by_ref));
                 *slices.last_mut().expect("pushed above") = Some(SliceArg {
@@ -525,6 +526,7 @@ impl Lowerer<'_> {
         if !self.slice_argument(a, buf, true) {
             return RangeArgument::Refused;
         }
+        self.snapshot_candidate(buf);
         RangeArgument::OfSlice([buf, start, end], inner)
     }
 
@@ -617,6 +619,23 @@ impl Lowerer<'_> {
         true
     }
 
+    /// A copy of a local `vec!` passed to a call, for the call's pullback
+    /// should the `vec!` be written after the call (known only once the
+    /// function is lowered: see [`Lowerer::check_slice_arguments`], which
+    /// keeps it then, and otherwise leaves it unread, so never emitted).
+    fn snapshot_candidate(&mut self, buf: Id) {
+        // (Inside a loop not yet finished, a `vec!` the loop carries is
+        // not yet known to be one: only parameters are ruled out here.)
+        if matches!(
+            self.g.get(self.g.storage(buf)).op,
+            Op::ArrayParam(_) | Op::NewVec { array: true }
+        ) {
+            return;
+        }
+        let snapshot = self.g.node(Op::Snapshot, vec![buf]);
+        self.snapshot_candidates.insert(buf, snapshot);
+    }
+
     /// A slice passed to a call must still hold, when the whole function
     /// has run, what the callee read: the callee's derivative reads it
     /// again in the reverse sweep. Reports each one written afterwards.
@@ -672,9 +691,15 @@ impl Lowerer<'_> {
                 continue;
             }
             if written.contains(&buf) {
+                // In straight-line code, the pullback reads a copy taken
+                // at the call.
+                if let Some(&snapshot) = self.snapshot_candidates.get(&buf) {
+                    self.g.snapshots.insert(buf, snapshot);
+                    continue;
+                }
                 self.error_once(
                     &a,
-                    "this array is written after it is passed to another #[derive_grad] function, whose derivative reads it again once the whole function has run: write the new values into another `vec!` instead",
+                    "this slice is written after it is passed to another #[derive_grad] function, whose derivative reads it again once the whole function has run: pass a local `vec!` instead (a copy is taken at the call), or write the new values into one",
                 );
             }
         }

@@ -133,6 +133,7 @@ pub fn lower_unrolling(
         desugared: HashMap::new(),
         closures: Vec::new(),
         slice_args: Vec::new(),
+        snapshot_candidates: HashMap::new(),
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
@@ -273,6 +274,9 @@ struct Lowerer<'a> {
     /// Slices passed whole to calls: the buffer value passed, and the
     /// argument as written (see `Lowerer::check_slice_arguments`).
     slice_args: Vec<(Id, syn::Expr)>,
+    /// Copies of local `vec!`s taken where calls read them, by the version
+    /// read ([`Graph::snapshots`] keeps those written after the call).
+    snapshot_candidates: HashMap<Id, Id>,
 }
 
 /// A loop whose body is being lowered.

@@ -297,14 +297,16 @@ impl<'a> Reverser<'a> {
     /// at the end of that iteration (the call read its final contents
     /// there: the lowering refuses a write after the call).
     fn slice_value(&mut self, g: &mut Graph, buf: Id) -> Id {
+        // A `vec!` written after the call: the copy taken at the call.
+        let buf = g.snapshots.get(&buf).copied().unwrap_or(buf);
         let region = g.region_of[buf.index()];
         let Some(c) = self
             .ctxs
             .iter()
             .rposition(|ctx| g.encloses(g.loops[ctx.l as usize].body, region))
         else {
-            // Not written after the call (the lowering checked): the
-            // memory still holds what the callee read.
+            // Not written after the call (the lowering checked), or a
+            // copy.
             return buf;
         };
         if let Some(&v) = self.ctxs[c].map.get(&buf) {
@@ -313,7 +315,10 @@ impl<'a> Reverser<'a> {
         // Its length first (an integer of the same iteration), which
         // the pop of the contents needs. (Only a local `vec!` is written
         // in a loop: the lowering refuses a written slice parameter.)
-        let storage = g.storage(buf);
+        let mut storage = g.storage(buf);
+        if g.get(storage).op == Op::Snapshot {
+            storage = g.storage(g.get(storage).args[0]);
+        }
         let Op::NewVec { .. } = g.get(storage).op else {
             return buf;
         };
