@@ -471,6 +471,77 @@ impl<'s> Sweep<'s> {
         Ok(d)
     }
 
+    /// The tangent of a call passing slices (old node `call`, call `k`):
+    /// the callee's pullback with seed 1 gives its gradient, added into a
+    /// buffer of zeros for each slice with a tangent and returned for
+    /// every other argument, and the tangent is its dot product with the
+    /// arguments' tangents. (The pullback runs the callee's forward sweep
+    /// again: about three evaluations of the callee, where a tangent
+    /// companion of the callee would cost two.)
+    fn slice_call_tangent(
+        &mut self,
+        g: &mut Graph,
+        call: Id,
+        k: u32,
+    ) -> Result<Option<Id>, String> {
+        let info = g.calls[k as usize].clone();
+        let old = g.get(call).args.clone();
+        let one = g.konst(1.0);
+        let mut args = vec![one];
+        args.extend(old.iter().map(|&a| self.p(a)));
+        // Per slice with a tangent: the buffer of zeros its gradient goes
+        // into, its tangent and the range passed.
+        let mut dots = Vec::new();
+        let mut at = 0;
+        for (j, slice) in info.slices.iter().enumerate() {
+            let first = at;
+            at += info.flat_len(j);
+            let Some(slice) = slice else { continue };
+            let buf = old[first];
+            let Some(&tangent) = self.tan.get(&buf) else {
+                // No derivative flows from it: the pullback gets a
+                // scratch buffer (see `Op::Pullback`).
+                args.push(one);
+                continue;
+            };
+            let storage = g.storage(buf);
+            let zeros = match g.get(storage).op {
+                Op::ArrayParam(p) => g.node(Op::ZerosLike(p), vec![]),
+                Op::NewVec { array: false } if slice.inner.is_empty() => {
+                    let len = self.p(g.get(storage).args[1]);
+                    g.node(Op::ZerosLen { array: false }, vec![len])
+                }
+                _ => return Err(format!("forward mode (`jvp`) through this call passing a slice (to `{}`) is not supported yet: use `NAME_grad`", info.callee)),
+            };
+            args.push(zeros);
+            let range = if slice.range {
+                vec![self.p(old[first + 1]), self.p(old[first + 2])]
+            } else {
+                Vec::new()
+            };
+            dots.push((zeros, tangent, slice.inner.len() as u8, range));
+        }
+        let pb = g.node_anew(Op::Pullback(k), args);
+        let mut sum: Option<Id> = None;
+        for (j, &a) in old.iter().enumerate() {
+            if g.kinds[a.index()] != Kind::Float {
+                continue;
+            }
+            let Some(t) = self.tan_of(g, a) else { continue };
+            let d = g.node(Op::Proj(j as u32), vec![pb]);
+            let term = g.mul(d, t);
+            add_to(g, &mut sum, term);
+        }
+        for (zeros, tangent, depth, range) in dots {
+            let grad = g.node(Op::PullbackBuf, vec![zeros, pb]);
+            let mut a = vec![grad, tangent];
+            a.extend(range);
+            let term = g.node(Op::SliceDot(depth), a);
+            add_to(g, &mut sum, term);
+        }
+        Ok(sum)
+    }
+
     /// The tangent of old node `id` as a node (`None`: zero), building a
     /// preaccumulated one's sum (in the current region).
     fn tan_of(&mut self, g: &mut Graph, id: Id) -> Option<Id> {
@@ -698,8 +769,14 @@ impl<'s> Sweep<'s> {
             }
             Op::HvProj(_) | Op::CallDir(_) => return Err(THIRD.into()),
             Op::Call(k) if g.calls[k as usize].passes_slices() => {
-                return Err(format!("forward mode (`jvp`, `hessian`) through a call that passes a slice (to `{}`) is not supported yet: use `NAME_grad`, or pass a fixed-size array", g.calls[k as usize].callee));
+                if self.dir_calls {
+                    return Err(format!("second derivatives (`hessian`) through a call that passes a slice (to `{}`) are not supported yet: use `NAME_grad` or `jvp`, or pass a fixed-size array", g.calls[k as usize].callee));
+                }
+                self.slice_call_tangent(g, id, k)?
             }
+            // (A reverse sweep is differentiated for second derivatives
+            // only, which refuse calls passing slices above.)
+            Op::Pullback(_) | Op::PullbackBuf => return Err(THIRD.into()),
             Op::Call(_) if self.dir_calls => Some(self.call_dir(g, id)?),
             Op::Restore { .. } | Op::RangeNth(_) => return Err(LOOPS.into()),
             _ if g.kinds[i] != Kind::Float => None,

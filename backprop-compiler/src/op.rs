@@ -320,6 +320,12 @@ pub enum Op {
     /// [`crate::graph::Graph::snapshots`]). No derivative flows through
     /// it: the pullback adds into the `vec!`'s own adjoint buffer.
     Snapshot,
+    /// `Σ_i a[i]·b[i]` over two buffers of floats (or of arrays, `depth`
+    /// levels of them, flattened), over all of them or, with two more
+    /// arguments, over the range `start..end`: the derivative along a
+    /// slice's tangent of a call passing it, from the gradient its pullback
+    /// gave (forward mode).
+    SliceDot(u8),
 }
 
 impl Op {
@@ -358,6 +364,7 @@ impl Op {
             Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) | Op::HvProj(_) | Op::IntFn(_) => 1,
             Op::PullbackBuf => 2,
             Op::Snapshot => 1,
+            Op::SliceDot(_) => return None,
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
             Op::Select => 3,
             Op::IntConst(_)
@@ -467,6 +474,7 @@ impl Op {
                     | Op::Pullback(_)
                     | Op::PullbackBuf
                     | Op::Snapshot
+                    | Op::SliceDot(_)
                     | Op::IntAdd
                     | Op::IntSub
                     | Op::IntMul

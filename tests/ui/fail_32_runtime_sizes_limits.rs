@@ -39,8 +39,8 @@ fn moved(x: &[f64]) -> f64 {
     total_owned(h) + x[0]
 }
 
-// Forward mode does not go through it yet.
-#[derive_grad(jvp)]
+// Second derivatives do not go through it yet (`jvp` does).
+#[derive_grad(jvp, hessian)]
 fn forward_mode(x: &[f64]) -> f64 {
     total(x).sin()
 }

@@ -655,6 +655,22 @@ impl Emitter<'_> {
                 let (c, t, e) = (&a[0], &a[1], &a[2]);
                 quote!(if #c { #t } else { #e })
             }
+            Op::SliceDot(depth) => {
+                let (x, y) = (&a[0], &a[1]);
+                let (x, y) = match &a[2..] {
+                    [start, end] => (quote!(#x[(#start)..(#end)]), quote!(#y[(#start)..(#end)])),
+                    _ => (quote!(#x[..]), quote!(#y[..])),
+                };
+                let flat = (0..depth).map(|_| quote!(.flatten()));
+                let flat_too = flat.clone();
+                let zero = zero_expr(elem);
+                let (sum, p, q) = (
+                    local(&self.names.fresh("sum")),
+                    local(&self.names.fresh("p")),
+                    local(&self.names.fresh("q")),
+                );
+                quote!(#x.iter() #(#flat)* .zip(#y.iter() #(#flat_too)*).fold(#zero, |#sum, (#p, #q)| #sum + *#p * *#q))
+            }
             Op::Load => match self.row_of.get(&i) {
                 Some((row, var)) => quote!(#row[#var]),
                 None => {
@@ -800,8 +816,10 @@ impl Emitter<'_> {
                     unreachable!("a projection reads a call")
                 };
                 // The gradient's tuple, or H·t's (of `NAME_hvp_all`'s result).
-                let slot = match node.op {
-                    Op::HvProj(_) => quote!(.2),
+                // (A pullback returns the gradients' tuple itself.)
+                let slot = match (node.op, call.op) {
+                    (Op::HvProj(_), _) => quote!(.2),
+                    (_, Op::Pullback(_)) => TokenStream::new(),
                     _ => quote!(.1),
                 };
                 let info = &g.calls[ci as usize];
