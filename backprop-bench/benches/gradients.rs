@@ -318,6 +318,15 @@ fn helper_calls(c: &mut Criterion) {
             hand(black_box(&w), black_box(&xs), &mut grad)
         })
     });
+    g.bench_function("5_row_helper", |b| {
+        b.iter(|| {
+            grad.fill(0.0);
+            with_row_helper_grad_acc_with(black_box(&w), black_box(&xs), K, &mut grad, &mut work)
+        })
+    });
+    g.bench_function("6_row_helper_forward", |b| {
+        b.iter(|| with_row_helper(black_box(&w), black_box(&xs), K))
+    });
     g.finish();
 }
 

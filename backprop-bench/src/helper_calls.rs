@@ -2,8 +2,11 @@
 //! softmax cross-entropy computed by a `#[derive_grad]` helper that takes
 //! the layer as `&[f64]` (the caller's reverse calls the helper's
 //! `NAME_pullback`, which runs the helper's forward sweep again), against
-//! the same loss written out in one function, and a hand-written gradient.
-//! k = 10 classes, d = 64 inputs, 64 samples (a digits-sized batch).
+//! the same loss written out in one function, and a hand-written gradient;
+//! and the same loss with each of the layer's dot products by a helper too,
+//! on ranges of the weights and of the samples (`dot(&w[c·d..(c+1)·d],
+//! &xs[s·d..(s+1)·d])`). k = 10 classes, d = 64 inputs, 64 samples (a
+//! digits-sized batch).
 
 #![allow(clippy::needless_range_loop)]
 
@@ -53,6 +56,32 @@ pub fn with_helper(w: &[f64], xs: &[f64], k: usize) -> f64 {
                 z += w[c * d + j] * xs[s * d + j];
             }
             h[c] = z.tanh();
+        }
+        total += cross_entropy(&h, s % k);
+    }
+    total
+}
+
+/// `Σ_j a_j·b_j`.
+#[derive_grad]
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for j in 0..a.len() {
+        s += a[j] * b[j];
+    }
+    s
+}
+
+/// 5: the layer's dot products by a helper too, on ranges of `w` and `xs`.
+#[derive_grad]
+pub fn with_row_helper(w: &[f64], xs: &[f64], k: usize) -> f64 {
+    let d = w.len() / k;
+    let n = xs.len() / d;
+    let mut total = 0.0;
+    for s in 0..n {
+        let mut h = vec![0.0; k];
+        for c in 0..k {
+            h[c] = dot(&w[c * d..(c + 1) * d], &xs[s * d..(s + 1) * d]).tanh();
         }
         total += cross_entropy(&h, s % k);
     }
@@ -124,16 +153,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_three_gradients_agree() {
+    fn the_four_gradients_agree() {
         let (w, xs) = data();
         let (mut a, mut b, mut c) = (vec![0.0; K * D], vec![0.0; K * D], vec![0.0; K * D]);
+        let mut r = vec![0.0; K * D];
         let va = with_helper_grad_acc(&w, &xs, K, &mut a);
         let vb = written_out_grad_acc(&w, &xs, K, &mut b);
+        let vr = with_row_helper_grad_acc(&w, &xs, K, &mut r);
         let vc = hand(&w, &xs, &mut c);
-        assert!((va - vc).abs() < 1e-10 && (vb - vc).abs() < 1e-10);
+        assert!((va - vc).abs() < 1e-10 && (vb - vc).abs() < 1e-10 && (vr - vc).abs() < 1e-10);
+        assert_eq!(vr.to_bits(), with_row_helper(&w, &xs, K).to_bits());
         for i in 0..K * D {
             assert!((a[i] - c[i]).abs() < 1e-12, "{i}: {} vs {}", a[i], c[i]);
             assert!((b[i] - c[i]).abs() < 1e-12, "{i}: {} vs {}", b[i], c[i]);
+            assert!((r[i] - c[i]).abs() < 1e-12, "{i}: {} vs {}", r[i], c[i]);
         }
     }
 }
