@@ -187,4 +187,35 @@ pub mod __private {
     pub fn cast<F: num_traits::Float, I: num_traits::ToPrimitive>(i: I) -> F {
         F::from(i).unwrap_or_else(F::nan)
     }
+
+    /// Whether a caller wants a `NAME_pullback` to add the gradient with
+    /// respect to one of its slices: a type ([`Wanted`], [`Unwanted`]), so
+    /// that the additions nobody reads are a branch on a constant, which
+    /// the optimizer removes with what feeds them.
+    pub trait Want: Copy {
+        /// Wanted.
+        const ON: bool;
+    }
+
+    /// The gradient is wanted (see [`Want`]).
+    #[derive(Clone, Copy)]
+    pub struct Wanted;
+
+    /// The gradient is not wanted (see [`Want`]): its buffer may be empty.
+    #[derive(Clone, Copy)]
+    pub struct Unwanted;
+
+    impl Want for Wanted {
+        const ON: bool = true;
+    }
+
+    impl Want for Unwanted {
+        const ON: bool = false;
+    }
+
+    /// [`Want::ON`] of a value's type.
+    #[inline(always)]
+    pub fn wanted<W: Want>(_: W) -> bool {
+        W::ON
+    }
 }

@@ -661,6 +661,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 tuple: sig.wrt_inputs.len() > 1,
                 workspace: workspace.cloned(),
                 buffers_only: false,
+                want: None,
             }),
             tangent: None,
             extra: None,

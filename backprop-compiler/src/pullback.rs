@@ -72,6 +72,7 @@ pub fn pullback_fn(
         .collect();
     let grad = emit::local("grad");
     let tape = emit::local("shared_tape");
+    let want = emit::local("want");
     let body = emit::body_with_tape(
         &common.source(&c),
         &Outputs {
@@ -84,6 +85,7 @@ pub fn pullback_fn(
                 tuple: true,
                 workspace: None,
                 buffers_only: true,
+                want: Some(want.clone()),
             }),
             tangent: None,
             extra: None,
@@ -107,6 +109,7 @@ pub fn pullback_fn(
             }
         })
         .unzip();
+    let wants = (0..sig.inputs.len()).map(|_| quote!(impl ::backprop::__private::Want));
     let seed = emit::local(PULLBACK_SEED);
     let checks = core_checks(&c.lowered.graph, elem);
     Ok(quote! {
@@ -117,7 +120,7 @@ pub fn pullback_fn(
         #[doc(hidden)]
         #[inline]
         #[allow(unused_parens, unused_variables, unused_mut, non_snake_case, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
-        #vis fn #fn_name #impl_generics (#(#inputs,)* #seed: #elem, mut #grad: (#(#places,)*), #tape: &mut ::std::vec::Vec<#elem>) -> (#(#returns,)*) #where_clause {
+        #vis fn #fn_name #impl_generics (#(#inputs,)* #seed: #elem, mut #grad: (#(#places,)*), #tape: &mut ::std::vec::Vec<#elem>, #want: (#(#wants,)*)) -> (#(#returns,)*) #where_clause {
             #fields
             #(#checks)*
             #body

@@ -337,6 +337,11 @@ impl Emitter<'_> {
                     continue;
                 }
                 let storage = g.storage(c);
+                // (A gradient a pullback's caller may not want is added
+                // to under a condition, not carried.)
+                if self.wants.contains_key(&storage) {
+                    continue;
+                }
                 // Every live node of the bodies reading this buffer.
                 let users: Vec<usize> = (0..g.len())
                     .filter(|&n| self.live[n] && in_body(n))

@@ -71,6 +71,7 @@ pub struct Outputs<'a> {
 }
 
 /// Where `NAME_grad_acc` adds the gradient and finds its workspace.
+#[derive(Clone)]
 pub struct Accumulate {
     /// The `&mut` gradient parameter: the gradient itself for one
     /// differentiated parameter, else a tuple of them.
@@ -83,6 +84,11 @@ pub struct Accumulate {
     /// return the others, as a tuple with `()` in place of each added
     /// one, instead of the value (`NAME_pullback`).
     pub buffers_only: bool,
+    /// `NAME_pullback`'s parameter saying, per input, whether its caller
+    /// wants the gradient with respect to a slice (a tuple of values whose
+    /// types implement `backprop::__private::Want`): an unwanted one's
+    /// additions are skipped, and its buffer may be empty.
+    pub want: Option<Ident>,
 }
 
 impl Accumulate {
@@ -164,6 +170,10 @@ pub struct Memory {
     /// `seed`), which no local may take: a user's `let seed = …` would
     /// hide one (hygiene does not separate them, both being generated).
     pub reserved: Vec<String>,
+    /// In `NAME_pullback`: the caller's gradient buffers of slices (by
+    /// storage), each with its element of the `want` parameter (whose
+    /// type says whether the caller wants that gradient).
+    pub wants: HashMap<Id, TokenStream>,
 }
 
 /// A parameter's gradient in the graph.
@@ -228,6 +238,7 @@ pub fn straight_line(
         tape: None,
         tape_is_ref: false,
         buffers: &memory.buffers,
+        wants: &memory.wants,
         trips: HashMap::new(),
         ranges: HashMap::new(),
         guarded_calls: HashSet::new(),
@@ -341,6 +352,9 @@ struct Emitter<'a> {
     tape_is_ref: bool,
     /// Gradient buffers that are the caller's memory.
     buffers: &'a HashMap<Id, TokenStream>,
+    /// Those a `NAME_pullback`'s caller may not want, with the element
+    /// of `want` that says (see [`Memory::wants`]).
+    wants: &'a HashMap<Id, TokenStream>,
     /// The iteration counter of each counted loop emitted.
     trips: HashMap<u32, Ident>,
     /// The range of each counted range loop emitted, as a variable.
@@ -532,6 +546,12 @@ impl Emitter<'_> {
                     (_, ElemTy::Generic(_)) => quote!(#place = #place + #v;),
                     _ => quote!(#place += #v;),
                 };
+                // Into a gradient its caller may not want: a branch on a
+                // constant, removed with what feeds it when unwanted.
+                let update = match self.wants.get(&g.storage(node.args[0])) {
+                    Some(want) => quote!(if ::backprop::__private::wanted(#want) { #update }),
+                    None => update,
+                };
                 stmts.push(Stmt::Raw(match g.guards.get(&id) {
                     Some(&c) => {
                         let c = self.arg(c);
@@ -542,6 +562,8 @@ impl Emitter<'_> {
                 self.expr[i] = Some(buf);
                 return;
             }
+            // (Its buffers are emitted only where wanted.)
+            Op::Pullback(k) => return self.emit_pullback(k, id, stmts),
             _ => {}
         }
         let a: Vec<TokenStream> = node.args.iter().map(|&x| self.arg(x)).collect();
@@ -809,7 +831,6 @@ impl Emitter<'_> {
                 self.expr[i] = Some(quote!(#value));
                 return;
             }
-            Op::Pullback(k) => return self.emit_pullback(k, id, stmts),
             Op::Proj(k) | Op::HvProj(k) => {
                 let call = g.get(node.args[0]);
                 let (Op::Call(ci) | Op::CallDir(ci) | Op::Pullback(ci)) = call.op else {
@@ -995,6 +1016,19 @@ fn body_in(src: &Source, out: &Outputs, shared_tape: Option<&Ident>) -> TokenStr
         Some(acc) => acc.places(&out.returned, out.grads.len()),
         None => Vec::new(),
     };
+    // `want.k` beside each `grad.k` of `NAME_pullback`.
+    let want_places = match &out.accumulate {
+        Some(
+            acc @ Accumulate {
+                want: Some(want), ..
+            },
+        ) => Accumulate {
+            grad: want.clone(),
+            ..acc.clone()
+        }
+        .places(&out.returned, out.grads.len()),
+        _ => Vec::new(),
+    };
     for (k, (_, grad)) in out.grads.iter().enumerate() {
         match grad {
             Grad::Elements(ids) => roots.extend(ids),
@@ -1010,6 +1044,9 @@ fn body_in(src: &Source, out: &Outputs, shared_tape: Option<&Ident>) -> TokenStr
                 if out.accumulate.is_some() && !returned {
                     // Updated in place: the caller's buffer is the gradient buffer.
                     memory.buffers.insert(g.storage(*b), places[k].clone());
+                    if buffers_only {
+                        memory.wants.insert(g.storage(*b), want_places[k].clone());
+                    }
                 }
             }
         }
@@ -1023,10 +1060,13 @@ fn body_in(src: &Source, out: &Outputs, shared_tape: Option<&Ident>) -> TokenStr
     }
     memory.shared_tape = shared_tape.cloned();
     memory.reserved.extend(shared_tape.map(Ident::to_string));
-    if out.accumulate.as_ref().is_some_and(|a| a.buffers_only) {
+    if let Some(acc) = out.accumulate.as_ref().filter(|a| a.buffers_only) {
         memory
             .reserved
             .push(crate::pullback::PULLBACK_SEED.to_owned());
+        memory
+            .reserved
+            .extend(acc.want.iter().map(Ident::to_string));
     }
     let (mut stmts, expr) = straight_line(src, &roots, out.value, &memory);
     let value = || expr[out.value.index()].clone().unwrap();
@@ -1099,9 +1139,13 @@ fn body_in(src: &Source, out: &Outputs, shared_tape: Option<&Ident>) -> TokenStr
                     }
                 }
             });
+            // (An unwanted gradient's buffer may be empty.)
+            let wanted = want_places
+                .get(k)
+                .map(|want| quote!(::backprop::__private::wanted(#want) &&));
             checks.push(quote! {
                 #resize
-                if #place.len() != #slice.len() {
+                if #wanted #place.len() != #slice.len() {
                     ::std::panic!(#message, #place.len(), #slice.len());
                 }
             });
@@ -1383,6 +1427,12 @@ pub fn live_nodes(g: &Graph, roots: &[Id]) -> Vec<bool> {
                 stack.extend(&node.args[..2]);
                 let info = &g.loops[l as usize];
                 stack.extend(info.cond.iter().chain(&info.exit).chain(&info.guard));
+            }
+            // A slice's adjoint buffer only if what the pullback adds into
+            // it is read (its `PullbackBuf` is live): else it gets an
+            // empty one and is told the gradient is unwanted.
+            Op::Pullback(k) => {
+                stack.extend(&node.args[..1 + g.calls[k as usize].flat_total()]);
             }
             _ => stack.extend(&node.args),
         }

@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{call_args, local, zero_expr, Emitter, Stmt};
-use crate::graph::{Id, Kind};
+use crate::graph::{Id, Kind, Op};
 
 impl Emitter<'_> {
     /// `let pb = f_pullback(args…, seed, (&mut d_x, (), …));`: the reverse
@@ -18,12 +18,17 @@ impl Emitter<'_> {
         let node = g.get(id);
         let info = &g.calls[k as usize];
         let n_flat = info.flat_total();
-        let a: Vec<TokenStream> = node.args.iter().map(|&x| self.arg(x)).collect();
+        let a: Vec<TokenStream> = node.args[..1 + n_flat]
+            .iter()
+            .map(|&x| self.arg(x))
+            .collect();
         let seed = &a[0];
         let flat = &a[1..1 + n_flat];
         let args = call_args(info, flat);
         // One place per argument: the adjoint buffer of a slice (or its
-        // range), a zeroed one where none is wanted, `()` for any other.
+        // range), an empty one where none is wanted, `()` for any other;
+        // and whether it is wanted, as a type (`Wanted`, `Unwanted`, or a
+        // pullback's own `want.k` for its caller's buffer, passed on).
         // A buffer passed twice (`dot(w, w)`) cannot be borrowed twice:
         // the second time, a zeroed one, added into it after the call.
         let mut buffers = node.args[1 + n_flat..].iter();
@@ -31,14 +36,44 @@ impl Emitter<'_> {
         let mut after = Vec::new();
         let mut at = 0;
         let mut places = Vec::new();
+        let mut wants = Vec::new();
+        let unwanted = quote!(::backprop::__private::Unwanted);
         for (k, slice) in info.slices.iter().enumerate() {
             let first = at;
             at += info.flat_len(k);
             let Some(slice) = slice else {
                 places.push(quote!(()));
+                wants.push(unwanted.clone());
                 continue;
             };
             let b = *buffers.next().expect("one per slice");
+            // Wanted where what the pullback leaves in the buffer is read.
+            let read_after = g.kinds[b.index()] == Kind::Buffer
+                && (0..g.len()).any(|n| {
+                    self.live[n] && {
+                        let node = g.get(Id(n as u32));
+                        node.op == Op::PullbackBuf && node.args == [b, id]
+                    }
+                });
+            if !read_after {
+                places.push(quote!(&mut []));
+                wants.push(unwanted.clone());
+                continue;
+            }
+            // This pullback's own caller's buffer: passed on only if that
+            // caller wants it (else it may be empty, and a range of it
+            // would panic).
+            let passed_on = self.wants.get(&g.storage(b)).cloned();
+            wants.push(match &passed_on {
+                Some(want) => want.clone(),
+                None => quote!(::backprop::__private::Wanted),
+            });
+            let only_if_wanted = |place: TokenStream| match &passed_on {
+                Some(want) => quote! {
+                    (if ::backprop::__private::wanted(#want) { #place } else { &mut [] })
+                },
+                None => place,
+            };
             let zeros = || {
                 let zero = slice
                     .inner
@@ -48,11 +83,6 @@ impl Emitter<'_> {
                 let arg = &args[k];
                 quote!(::std::vec![#zero; (#arg).len()])
             };
-            if g.kinds[b.index()] != Kind::Buffer {
-                let zeros = zeros();
-                places.push(quote!(&mut #zeros));
-                continue;
-            }
             let buf = self.arg(b);
             let target = if slice.range {
                 let (start, end) = (&flat[first + 1], &flat[first + 2]);
@@ -61,7 +91,7 @@ impl Emitter<'_> {
                 quote!(#buf[..])
             };
             if seen.insert(g.storage(b)) {
-                places.push(quote!(&mut #target));
+                places.push(only_if_wanted(quote!(&mut #target)));
                 continue;
             }
             let twice = local(&self.names.fresh("twice"));
@@ -78,10 +108,14 @@ impl Emitter<'_> {
                 quote!(*#into = *#into + *#from;),
                 |body, _| quote!(for (#into, #from) in #into.iter_mut().zip(#from) { #body }),
             );
-            after.push(quote! {
+            let add_in = quote! {
                 for (#into, #from) in #target.iter_mut().zip(&#twice) {
                     #add
                 }
+            };
+            after.push(match &passed_on {
+                Some(want) => quote!(if ::backprop::__private::wanted(#want) { #add_in }),
+                None => add_in,
             });
             places.push(quote!(&mut #twice));
         }
@@ -95,7 +129,7 @@ impl Emitter<'_> {
         } else {
             quote!(&mut #tape)
         };
-        let call = quote!(#path(#(#args,)* #seed, (#(#places,)*), #tape));
+        let call = quote!(#path(#(#args,)* #seed, (#(#places,)*), #tape, (#(#wants,)*)));
         // Not `NAME_pullback`, which would hide the companion it calls.
         let name = local(&self.names.fresh(&format!("{}_back", info.callee)));
         match g.guards.get(&id) {

@@ -57,6 +57,18 @@ impl Emitter<'_> {
                 }
                 None => quote!(#array.#get(..#hi)),
             };
+            // A gradient a pullback's caller does not want may be empty,
+            // and is never added to: an empty row then.
+            let get = match self.wants.get(&self.g.storage(row.array)) {
+                Some(want) if row.write => quote! {
+                    (if ::backprop::__private::wanted(#want) {
+                        #get
+                    } else {
+                        ::core::option::Option::Some(::core::default::Default::default())
+                    })
+                },
+                _ => get,
+            };
             // The same row read by the loop and its fused reverse
             // (the offset computed in each) is taken once.
             let same = gets.iter().position(|e| e.to_string() == get.to_string());
