@@ -985,6 +985,7 @@ fn generate(seed: u64) -> String {
     out.push_str(SLICE_HELPERS);
     let mut checks = String::new();
     let mut second_checks = String::new();
+    let mut jvp_checks = String::new();
     for k in 0..CASES {
         let elem = [Elem::F64, Elem::F64, Elem::Generic, Elem::F32][rng.below(4)];
         let case = Case {
@@ -1019,13 +1020,18 @@ fn generate(seed: u64) -> String {
         // dual numbers run through a generic generated gradient (the
         // twin's, differentiated for that, calling the helpers' twins).
         let twin_body = body(&case, &usable, seed, Mode { elem, twin: true });
-        // (`jvp` and `hessian` do not go through calls passing slices.)
-        let second = !twin_body.contains("trunc_i32") && !twin_body.contains("slice_");
-        let attr = match (case.wrt_c, second) {
-            (true, true) => "#[derive_grad(wrt(x, c), jvp, hessian)]",
-            (true, false) => "#[derive_grad(wrt(x, c))]",
-            (false, true) => "#[derive_grad(jvp, hessian)]",
-            (false, false) => "#[derive_grad]",
+        // (`hessian` does not go through calls passing slices: those
+        // cases get `jvp` alone.)
+        let passes_slices = twin_body.contains("slice_");
+        let second = !twin_body.contains("trunc_i32") && !passes_slices;
+        let jvp_only = !twin_body.contains("trunc_i32") && passes_slices;
+        let attr = match (case.wrt_c, second, jvp_only) {
+            (true, true, _) => "#[derive_grad(wrt(x, c), jvp, hessian)]",
+            (true, false, true) => "#[derive_grad(wrt(x, c), jvp)]",
+            (true, false, false) => "#[derive_grad(wrt(x, c))]",
+            (false, true, _) => "#[derive_grad(jvp, hessian)]",
+            (false, false, true) => "#[derive_grad(jvp)]",
+            (false, false, false) => "#[derive_grad]",
         };
         writeln!(
             out,
@@ -1065,6 +1071,19 @@ fn generate(seed: u64) -> String {
         } else {
             format!("{}_twin", case.name)
         };
+        if jvp_only {
+            let (dual, tol) = match elem {
+                Elem::F32 => ("backprop_difftest::Dual32F", "1e-3"),
+                _ => ("backprop_difftest::Dual64F", "1e-6"),
+            };
+            writeln!(
+                jvp_checks,
+                "    (\"{name}\", check_jvp!({dual}, {tol}, {name}, {name}_jvp, {twin_name}, {wrt}, {ints}, [{}])),",
+                points.join(", "),
+                name = case.name,
+            )
+            .unwrap();
+        }
         if second {
             let (dual, tol) = match elem {
                 Elem::F32 => ("backprop_difftest::Dual32F", "1e-3"),
@@ -1089,6 +1108,7 @@ fn generate(seed: u64) -> String {
     }
     writeln!(out, "/// Every case: its name and its check.\npub const CASES: &[(&str, fn() -> crate::Checked)] = &[\n{checks}];").unwrap();
     writeln!(out, "/// The cases with `jvp` and `hessian`: their second-order checks.\npub const SECOND: &[(&str, fn() -> crate::Checked)] = &[\n{second_checks}];").unwrap();
+    writeln!(out, "/// The cases calling helpers with slices, with `jvp` only: its checks.\npub const JVP_ONLY: &[(&str, fn() -> crate::Checked)] = &[\n{jvp_checks}];").unwrap();
     out
 }
 

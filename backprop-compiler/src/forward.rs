@@ -489,6 +489,18 @@ impl<'s> Sweep<'s> {
         let one = g.konst(1.0);
         let mut args = vec![one];
         args.extend(old.iter().map(|&a| self.p(a)));
+        // The pullback is a new node, emitted after the old nodes of its
+        // region: where those include writes to a `vec!` after the call
+        // (no loop rebuilt yet, so the old nodes keep their places), it
+        // reads the copy taken at the call. Elsewhere the writes around it
+        // are new nodes too, in order, and the memory is what the call read.
+        if !self.loops_rebuilt && self.rebuilding.is_empty() {
+            for a in args[1..].iter_mut() {
+                if let Some(&copy) = g.snapshots.get(a) {
+                    *a = copy;
+                }
+            }
+        }
         // Per slice with a tangent: the buffer of zeros its gradient goes
         // into, its tangent and the range passed.
         let mut dots = Vec::new();

@@ -319,6 +319,46 @@ macro_rules! check_second {
     };
 }
 
+/// The forward-mode check of a case calling helpers with slices (which
+/// `hessian` does not go through): `NAME_jvp` returns `NAME`'s value bit
+/// for bit, and its derivative is the dual-number derivative of the twin
+/// along the direction `v` of [`Lift::direction`].
+macro_rules! check_jvp {
+    ($dual:ty, $tol:expr, $f:ident, $jvp:ident, $twin:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
+        || -> $crate::Checked {
+            let tol = $tol;
+            let mut problems = Vec::new();
+            let mut skipped = 0;
+            let mut skipped_grads = 0;
+            let points = [$($p),*];
+            for p in points {
+                let Point { x, c, .. } = p;
+                let at = format!("at x = {:?}, c = {:?}, n = {}, flag = {}", x, c, p.n, p.flag);
+                let original = call!($ints, $f, x, c, p);
+                let v = Lift::direction(&x);
+                let vc = Lift::direction_at(&c, x.components());
+                let (value, d) = call_t!($ints, $jvp, x, c, p, tangent!($wrt, v, vc));
+                if !$crate::same_value(f64::from(value), f64::from(original)) {
+                    problems.push(format!("value {value:?} of NAME_jvp, {original:?} of the original, {at}"));
+                }
+                if !f64::from(original).is_finite() {
+                    skipped += 1;
+                    continue;
+                }
+                let dd = call!($ints, $twin, x.lift_dir(&v, 1.0), c_along!($wrt, $dual, c, vc), p).eps();
+                if !$crate::determined(f64::from(dd), |scale| {
+                    call!($ints, $twin, x.lift64_dir(&v, scale), c_along!($wrt, Dual64F, f64::from(c) * scale, f64::from(vc)), p).eps()
+                }, tol) {
+                    skipped_grads += 1;
+                } else if !$crate::close(f64::from(d), f64::from(dd), tol) {
+                    problems.push(format!("jvp: {d:?} generated, {dd:?} by dual numbers, {at}"));
+                }
+            }
+            $crate::Checked { problems, points: points.len(), skipped, skipped_grads }
+        }
+    };
+}
+
 #[allow(
     unused_mut,
     unused_variables,
@@ -670,6 +710,37 @@ fn the_check_reports_a_wrong_value_and_a_wrong_gradient() {
         problems[1]
     );
     assert!(problems[2].contains("x[0]"), "{}", problems[2]);
+}
+
+#[test]
+fn every_jvp_through_calls_passing_slices_agrees_with_dual_numbers() {
+    let Summary {
+        failures,
+        checks,
+        points,
+        skipped,
+        skipped_grads,
+    } = run(cases::JVP_ONLY);
+    eprintln!(
+        "{checks} generated functions calling helpers with slices, jvp checked at {points} points \
+         ({skipped} with a non-finite value: values only; \
+         {skipped_grads} derivatives too ill-conditioned to compare)"
+    );
+    assert!(checks >= 50, "only {checks} functions with jvp only");
+    assert!(
+        skipped * 20 < points,
+        "{skipped} of {points} points skipped"
+    );
+    assert!(
+        skipped_grads * 10 < points,
+        "{skipped_grads} derivatives skipped"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} disagreement(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -27,4 +27,12 @@ fn of_an_array(w: [f64; 4], n: usize) -> f64 {
 }
 
 
+// A range bound to a name (passed to a call or iterated directly, it is
+// supported).
+#[derive_grad]
+fn bound_to_a_name(w: &[f64]) -> f64 {
+    let row = &w[1..3];
+    total(row)
+}
+
 fn main() {}

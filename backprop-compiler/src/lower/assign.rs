@@ -276,6 +276,13 @@ impl Lowerer<'_> {
     // ------------------------------------------------------------- indexing
 
     pub(super) fn index(&mut self, i: &syn::ExprIndex) -> Value {
+        // A range of a slice as a value of its own (`let row = &w[a..b];`).
+        if let Expr::Range(r) = strip_parens(&i.index) {
+            return self.error_at(
+                r,
+                "a range of a slice is supported as an argument of a call to another #[derive_grad] function (`dot(&w[a..b], x)`) and as the source of an iterator chain (`w[a..b].iter()`), not yet as a value of its own (`let row = &w[a..b];`): use one of those, or read `w[a + i]`",
+            );
+        }
         // `w[i][j]` on a variable is read in place: evaluating `w` first
         // would copy the whole array for every element read, which makes
         // unrolled loops over large arrays quadratic.
