@@ -1071,11 +1071,11 @@ fn generate(seed: u64) -> String {
         } else {
             format!("{}_twin", case.name)
         };
+        let (dual, tol) = match elem {
+            Elem::F32 => ("backprop_difftest::Dual32F", "1e-3"),
+            _ => ("backprop_difftest::Dual64F", "1e-6"),
+        };
         if jvp_only {
-            let (dual, tol) = match elem {
-                Elem::F32 => ("backprop_difftest::Dual32F", "1e-3"),
-                _ => ("backprop_difftest::Dual64F", "1e-6"),
-            };
             writeln!(
                 jvp_checks,
                 "    (\"{name}\", check_jvp!({dual}, {tol}, {name}, {name}_jvp, {twin_name}, {wrt}, {ints}, [{}])),",
@@ -1085,10 +1085,6 @@ fn generate(seed: u64) -> String {
             .unwrap();
         }
         if second {
-            let (dual, tol) = match elem {
-                Elem::F32 => ("backprop_difftest::Dual32F", "1e-3"),
-                _ => ("backprop_difftest::Dual64F", "1e-6"),
-            };
             writeln!(
                 second_checks,
                 "    (\"{name}\", check_second!({dual}, {tol}, {name}, {name}_jvp, {name}_hvp, {name}_hessian, {name}_grad, {twin_name}, {twin_name}_grad, {wrt}, {ints}, [{}])),",

@@ -13,9 +13,13 @@
 #![allow(clippy::needless_range_loop)]
 
 mod common;
+#[path = "common/per_sample.rs"]
+mod per_sample;
 
 use backprop::prelude::*;
 use common::{assert_near, central_slice};
+// (A glob: a call to `cross_entropy` needs its hidden companions too.)
+use per_sample::*;
 
 #[derive_grad]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -286,21 +290,6 @@ fn locals_named_like_the_pullbacks_parameters() {
     assert_near(&acc, &[2.0 * s * 0.5; 5], 1e-15, "grad_acc");
 }
 
-/// `log Σ_i exp(h_i) − h[label]` (cross-entropy of softmax), with the
-/// maximum shift.
-#[derive_grad]
-fn cross_entropy(h: &[f64], label: usize) -> f64 {
-    let mut m = h[0];
-    for i in 1..h.len() {
-        m = m.max(h[i]);
-    }
-    let mut s = 0.0;
-    for i in 0..h.len() {
-        s += (h[i] - m).exp();
-    }
-    s.ln() + m - h[label]
-}
-
 /// A tanh layer per sample in a `vec!` declared inside the loop over
 /// samples (a loop that stays a loop), passed to a helper: the reverse
 /// finds each sample's layer on the tape.
@@ -319,34 +308,6 @@ fn per_sample(w: &[f64], xs: &[f64], k: usize) -> f64 {
             h[c] = z.tanh();
         }
         total += cross_entropy(&h, s % k);
-    }
-    total
-}
-
-/// The same loss with the helper written out: an independent oracle.
-#[derive_grad]
-fn per_sample_inline(w: &[f64], xs: &[f64], k: usize) -> f64 {
-    let d = w.len() / k;
-    let n = xs.len() / d;
-    let mut total = 0.0;
-    for s in 0..n {
-        let mut h = vec![0.0; k];
-        for c in 0..k {
-            let mut z = 0.0;
-            for j in 0..d {
-                z += w[c * d + j] * xs[s * d + j];
-            }
-            h[c] = z.tanh();
-        }
-        let mut m = h[0];
-        for i in 1..k {
-            m = m.max(h[i]);
-        }
-        let mut e = 0.0;
-        for i in 0..k {
-            e += (h[i] - m).exp();
-        }
-        total += e.ln() + m - h[s % k];
     }
     total
 }

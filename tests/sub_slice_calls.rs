@@ -16,9 +16,13 @@
 #![allow(clippy::redundant_slicing)]
 
 mod common;
+#[path = "common/per_sample.rs"]
+mod per_sample;
 
 use backprop::prelude::*;
 use common::{assert_near, central_slice};
+// (A glob: a call to `cross_entropy` needs its hidden companions too.)
+use per_sample::*;
 
 #[derive_grad]
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -206,20 +210,6 @@ fn ranges_of_a_slice_of_arrays() {
     }
 }
 
-/// `log Σ exp(h_i) − h[label]`.
-#[derive_grad]
-fn cross_entropy(h: &[f64], label: usize) -> f64 {
-    let mut m = h[0];
-    for i in 1..h.len() {
-        m = m.max(h[i]);
-    }
-    let mut s = 0.0;
-    for i in 0..h.len() {
-        s += (h[i] - m).exp();
-    }
-    s.ln() + m - h[label]
-}
-
 /// A layer per sample in a `vec!` made by each iteration of a loop that
 /// stays a loop; only its first `k` elements go to the helper (the
 /// others are a scratch the loss does not read), and each sample's
@@ -236,34 +226,6 @@ fn per_sample(w: &[f64], xs: &[f64], k: usize) -> f64 {
         }
         h[k] = 7.0;
         total += cross_entropy(&h[..k], s % k);
-    }
-    total
-}
-
-/// The same loss written out: the oracle.
-#[derive_grad]
-fn per_sample_inline(w: &[f64], xs: &[f64], k: usize) -> f64 {
-    let d = w.len() / k;
-    let n = xs.len() / d;
-    let mut total = 0.0;
-    for s in 0..n {
-        let mut h = vec![0.0; k];
-        for c in 0..k {
-            let mut z = 0.0;
-            for j in 0..d {
-                z += w[c * d + j] * xs[s * d + j];
-            }
-            h[c] = z.tanh();
-        }
-        let mut m = h[0];
-        for i in 1..k {
-            m = m.max(h[i]);
-        }
-        let mut e = 0.0;
-        for i in 0..k {
-            e += (h[i] - m).exp();
-        }
-        total += e.ln() + m - h[s % k];
     }
     total
 }

@@ -215,6 +215,47 @@ macro_rules! eps_of {
     }};
 }
 
+/// How `NAME_jvp`'s derivative `$d` along `($v, $vc)` disagrees with the
+/// dual-number derivative of the twin along it, if it does; a derivative
+/// floating point does not determine counts in `$skipped` instead.
+macro_rules! jvp_disagreement {
+    ($dual:ty, $tol:expr, $twin:ident, $wrt:ident, $ints:ident, $x:expr, $c:expr, $p:expr, $v:expr, $vc:expr, $d:expr, $at:expr, $skipped:expr) => {{
+        let (x, c, p, v, vc, d, tol) = ($x, $c, $p, &$v, $vc, $d, $tol);
+        let dd = call!(
+            $ints,
+            $twin,
+            x.lift_dir(v, 1.0),
+            c_along!($wrt, $dual, c, vc),
+            p
+        )
+        .eps();
+        if !$crate::determined(
+            f64::from(dd),
+            |scale| {
+                call!(
+                    $ints,
+                    $twin,
+                    x.lift64_dir(v, scale),
+                    c_along!($wrt, Dual64F, f64::from(c) * scale, f64::from(vc)),
+                    p
+                )
+                .eps()
+            },
+            tol,
+        ) {
+            *$skipped += 1;
+            None
+        } else if !$crate::close(f64::from(d), f64::from(dd), tol) {
+            Some(format!(
+                "jvp: {d:?} generated, {dd:?} by dual numbers, {}",
+                $at
+            ))
+        } else {
+            None
+        }
+    }};
+}
+
 /// The second-order check of one case (issue 11): at each point, with the
 /// direction `v` of [`Lift::direction`],
 ///
@@ -266,13 +307,8 @@ macro_rules! check_second {
                     to64(h.to_vec()),
                 );
                 // The directional derivative, by dual numbers along v.
-                let dd = call!($ints, $twin, x.lift_dir(&v, 1.0), c_along!($wrt, $dual, c, vc), p).eps();
-                if !$crate::determined(f64::from(dd), |scale| {
-                    call!($ints, $twin, x.lift64_dir(&v, scale), c_along!($wrt, Dual64F, f64::from(c) * scale, f64::from(vc)), p).eps()
-                }, tol) {
-                    skipped_grads += 1;
-                } else if !$crate::close(f64::from(d), f64::from(dd), tol) {
-                    problems.push(format!("jvp: {d:?} generated, {dd:?} by dual numbers, {at}"));
+                if let Some(problem) = jvp_disagreement!($dual, tol, $twin, $wrt, $ints, x, c, p, v, vc, d, &at, &mut skipped_grads) {
+                    problems.push(problem);
                 }
                 for j in 0..n {
                     for (what, got) in [("NAME_hvp", hg[j]), ("NAME_hessian", eg[j])] {
@@ -345,13 +381,8 @@ macro_rules! check_jvp {
                     skipped += 1;
                     continue;
                 }
-                let dd = call!($ints, $twin, x.lift_dir(&v, 1.0), c_along!($wrt, $dual, c, vc), p).eps();
-                if !$crate::determined(f64::from(dd), |scale| {
-                    call!($ints, $twin, x.lift64_dir(&v, scale), c_along!($wrt, Dual64F, f64::from(c) * scale, f64::from(vc)), p).eps()
-                }, tol) {
-                    skipped_grads += 1;
-                } else if !$crate::close(f64::from(d), f64::from(dd), tol) {
-                    problems.push(format!("jvp: {d:?} generated, {dd:?} by dual numbers, {at}"));
+                if let Some(problem) = jvp_disagreement!($dual, tol, $twin, $wrt, $ints, x, c, p, v, vc, d, &at, &mut skipped_grads) {
+                    problems.push(problem);
                 }
             }
             $crate::Checked { problems, points: points.len(), skipped, skipped_grads }
