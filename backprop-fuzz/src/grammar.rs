@@ -1105,7 +1105,32 @@ impl Gen<'_> {
         let n = self.rng.range(0, 3);
         let mut args = Vec::new();
         for _ in 0..n {
-            let a = match self.rng.below(6) {
+            // (6 and 7: slices passed whole or as ranges, of arrays and of
+            // local `vec!`s, bounds sometimes outside or inverted.)
+            let a = match self.rng.below(8) {
+                6 if !ctx.arrays.is_empty() => {
+                    let a = self.rng.pick(&ctx.arrays).name.clone();
+                    let (lo, hi) = (self.rng.below(4), self.rng.below(4));
+                    match self.rng.below(4) {
+                        0 => format!("&{a}[{lo}..{hi}]"),
+                        1 => format!("&{a}[{lo}..]"),
+                        2 => format!("&{a}[..{hi}]"),
+                        _ => format!("&{a}[{lo}..={hi}]"),
+                    }
+                }
+                7 => {
+                    let e = self.fexpr(ctx, d);
+                    let len = match self.rng.below(3) {
+                        0 if !ctx.rtints.is_empty() => self.rng.pick(&ctx.rtints).clone(),
+                        _ => self.rng.range(0, 5).to_string(),
+                    };
+                    let lo = self.rng.below(3);
+                    match self.rng.below(3) {
+                        0 => format!("&vec![{e}; {len}]"),
+                        1 => format!("&vec![{e}; {len}][{lo}..]"),
+                        _ => format!("vec![{e}; {len}]"),
+                    }
+                }
                 0 if !ctx.arrays.is_empty() => {
                     let a = self.rng.pick(&ctx.arrays).name.clone();
                     if self.rng.chance(0.5) {
