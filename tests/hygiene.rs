@@ -160,6 +160,9 @@ mod ranges_and_copies {
     // the call (written after it), and a second buffer for one slice
     // passed twice, as outside items here.
     outside!(a_1 v_1 v_2 v_3 v_4 v_5 snapshot d_h d_w twice into from dot_1 dot_back sum_sq_1 sum_sq_back sum_sq_back_1 row row_1 row_2 d_p d_q d_v s_1 s_2 value);
+    // And those of `jvp` through such calls (the gradients' buffers, the
+    // dot products' closures).
+    outside!(d_2 d_3 d_4 p p_1 p_2 p_3 q q_1 q_2 q_3 sum sum_1 sum_2 sum_3 d_left d_right);
 
     #[derive_grad]
     pub fn sum_sq(v: &[f64]) -> f64 {
@@ -171,18 +174,19 @@ mod ranges_and_copies {
     }
 
     #[derive_grad]
-    pub fn dot(p: &[f64], q: &[f64]) -> f64 {
+    pub fn dot(left: &[f64], right: &[f64]) -> f64 {
         let mut s = 0.0;
-        for j in 0..p.len() {
-            s += p[j] * q[j];
+        for j in 0..left.len() {
+            s += left[j] * right[j];
         }
         s
     }
 
     /// A range of a `vec!` written after the call (copied at the call),
     /// the `vec!` and a range of it in one call (a second buffer), and a
-    /// range of a slice parameter.
-    #[derive_grad]
+    /// range of a slice parameter; with `jvp`, whose tangents of these
+    /// calls are dot products of their pullbacks' gradients.
+    #[derive_grad(jvp)]
     pub fn ranges_and_copies(w: &[f64]) -> f64 {
         let mut h = vec![0.0; 2];
         h[0] = w[0] * 2.0;
@@ -192,7 +196,7 @@ mod ranges_and_copies {
         a + dot(&h, &h[..]) + sum_sq(&w[1..])
     }
 }
-use ranges_and_copies::{ranges_and_copies, ranges_and_copies_grad};
+use ranges_and_copies::{ranges_and_copies, ranges_and_copies_grad, ranges_and_copies_jvp};
 
 #[test]
 fn outer_items_named_like_the_locals_of_ranges_and_copies_are_not_clobbered() {
@@ -214,6 +218,15 @@ fn outer_items_named_like_the_locals_of_ranges_and_copies_are_not_clobbered() {
             want[k]
         );
     }
+    // (Not `v` nor `value`: outside items of this file.)
+    let direction = [0.3, 1.1, -0.6];
+    let (at, derivative) = ranges_and_copies_jvp(&w, &direction);
+    assert_eq!(at.to_bits(), loss.to_bits());
+    let along: f64 = want.iter().zip(&direction).map(|(a, b)| a * b).sum();
+    assert!(
+        (derivative - along).abs() < 1e-13,
+        "{derivative} vs {along}"
+    );
 }
 
 #[test]
