@@ -166,12 +166,12 @@ pub enum Op {
         index: u32,
     },
     /// A run-time integer written as tokens (an integer parameter, perhaps
-    /// cast: `(n as u8)`; index into [`Graph::rt_ints`]).
+    /// cast: `(n as u8)`; index into [`Graph::rt_ints`](crate::graph::Graph::rt_ints)).
     RtInt(u32),
     /// An integer constant (written unsuffixed: Rust infers its type from
     /// the expression it is in, as in the user's code).
     IntConst(i64),
-    /// The variable of a rolled loop (index into [`Graph::loops`]).
+    /// The variable of a rolled loop (index into [`Graph::loops`](crate::graph::Graph::loops)).
     LoopVar(u32),
     /// Integer `a + b`, with the operands' Rust type and its overflow rules.
     IntAdd,
@@ -226,7 +226,7 @@ pub enum Op {
     /// `buffer[i][j]… += value`, in place: the arguments are the buffer,
     /// the indices and the value; the node is the buffer after it.
     ScatterAdd,
-    /// A rolled loop (index into [`Graph::loops`]); arguments: the bounds
+    /// A rolled loop (index into [`Graph::loops`](crate::graph::Graph::loops)); arguments: the bounds
     /// `lo`, `hi` and the initial value of each carried value.
     Loop(u32),
     /// Carried value `k` after the loop (the one argument is the loop).
@@ -237,7 +237,7 @@ pub enum Op {
     /// over, so of the same integer type.
     RangeNth(u32),
     /// The number of iterations a counted loop ran (the one argument is
-    /// the loop; see [`crate::graph::LoopInfo::counted`]).
+    /// the loop; see [`LoopInfo::counted`](crate::graph::region::LoopInfo::counted)).
     LoopTrips,
     /// Carried value `k` of loop `l` at the start of an iteration.
     Carried {
@@ -259,7 +259,7 @@ pub enum Op {
     /// A boolean constant.
     BoolConst(bool),
     /// A value from outside the function that is not differentiated: a
-    /// `const` item or other path (index into [`Graph::externs`]).
+    /// `const` item or other path (index into [`Graph::externs`](crate::graph::Graph::externs)).
     Extern(u32),
     /// `a + b`
     Add,
@@ -286,14 +286,14 @@ pub enum Op {
     /// `if a { b } else { c }`, with a run-time condition.
     Select,
     /// A call to another `#[derive_grad]` function (index into
-    /// [`Graph::calls`]); its value is the callee's value, its arguments the
+    /// [`Graph::calls`](crate::graph::Graph::calls)); its value is the callee's value, its arguments the
     /// flattened float arguments.
     Call(u32),
     /// Element `k` of a call's gradient (the one argument is the call, or
     /// a [`Op::CallDir`] of it).
     Proj(u32),
     /// A call to another `#[derive_grad]` function along a direction, for
-    /// second derivatives through it (index into [`Graph::calls`]): its
+    /// second derivatives through it (index into [`Graph::calls`](crate::graph::Graph::calls)): its
     /// arguments are the call's flattened arguments, then one tangent per
     /// flattened argument (unused for integers and bools); its value is
     /// the directional derivative `∇f·t`, computed with `∇f` and `H·t` by
@@ -302,7 +302,7 @@ pub enum Op {
     /// Element `k` of `H·t` of a [`Op::CallDir`] (its one argument).
     HvProj(u32),
     /// The reverse of a call that passes slices (index into
-    /// [`Graph::calls`]), through the callee's companion `NAME_pullback`:
+    /// [`Graph::calls`](crate::graph::Graph::calls)), through the callee's companion `NAME_pullback`:
     /// it adds `seed · ∂f/∂slice` into the slices' adjoint buffers in
     /// place and returns `seed · ∂f/∂a` for every other argument `a` (read
     /// by [`Op::Proj`]). Arguments: the seed (the call's adjoint), the

@@ -1,6 +1,6 @@
 //! The simplifier: algebraic identities as one readable table of rewrite
 //! rules, applied whenever a node is built (constant folding itself lives in
-//! [`Graph::node`]).
+//! [`Graph::node`](crate::graph::Graph::node)).
 //!
 //! A rule is `(name, pattern, replacement, exactness)`. `?a` matches any
 //! node, `#a` only a constant, a number only that constant; `+` and `*`

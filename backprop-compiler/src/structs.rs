@@ -11,7 +11,7 @@
 //! [`derive_grad_continue`], which asks the next struct it still needs
 //! (a field of type `Layer`) the same way, and expands once it has them all.
 //!
-//! There, every float field is a parameter of its own ([`flatten`]): its
+//! There, every float field is a parameter of its own (`flatten`): its
 //! name is the path with `__` (`net__w1`), bound in every generated function
 //! to a reference to the field, and the body reads `net.w1[j][i]` as
 //! `net__w1[j][i]` ([`rewrite_body`]). The gradient is the struct again,

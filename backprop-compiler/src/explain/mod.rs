@@ -6,7 +6,7 @@
 //! parameter elements, the inputs and the output; anonymous subexpressions
 //! are folded into the definitions of the named values that use them. The
 //! local derivative of a named value with respect to a named input is taken
-//! with the same op table as `NAME_grad` ([`reverse::local_derivative`]),
+//! with the same op table as `NAME_grad` ([`reverse::local_derivative`](crate::reverse::local_derivative)),
 //! then each adjoint is written as the chain rule gives it and simplified by
 //! [`crate::algebra`].
 
@@ -88,8 +88,8 @@ pub struct ExplainData {
 }
 
 /// Builds the explanation: in index notation when loops stay loops or the
-/// code reads arrays at run-time indices ([`indexed`]), element by element
-/// otherwise ([`elements`]). `adjoint` is the main sweep's adjoint per
+/// code reads arrays at run-time indices (`indexed`), element by element
+/// otherwise (`elements`). `adjoint` is the main sweep's adjoint per
 /// node. An error says what the indexed notation cannot write yet.
 pub fn explain(
     g: &mut Graph,
