@@ -244,6 +244,13 @@ pub fn straight_line(
         guarded_calls: HashSet::new(),
         int_tapes: HashMap::new(),
         restored_slices: HashMap::new(),
+        read_after_pullback: (0..g.len())
+            .filter(|&i| live[i] && g.get(Id(i as u32)).op == Op::PullbackBuf)
+            .map(|i| {
+                let args = &g.get(Id(i as u32)).args;
+                (args[0], args[1])
+            })
+            .collect(),
         calls_with_grad: (0..g.len())
             .filter(|&i| live[i] && matches!(g.get(Id(i as u32)).op, Op::Proj(_)))
             .map(|i| g.get(Id(i as u32)).args[0].index())
@@ -365,6 +372,9 @@ struct Emitter<'a> {
     int_tapes: HashMap<Id, Ident>,
     /// The buffer each slice restored from the tape is copied into.
     restored_slices: HashMap<Id, Ident>,
+    /// (adjoint buffer, pullback) for each live [`Op::PullbackBuf`]: the
+    /// buffers whose gradient a call's pullback is to add (wanted).
+    read_after_pullback: HashSet<(Id, Id)>,
     /// The calls whose gradient is read (the others call the function
     /// itself, not its companion).
     calls_with_grad: HashSet<usize>,

@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{call_args, local, zero_expr, Emitter, Stmt};
-use crate::graph::{Id, Kind, Op};
+use crate::graph::Id;
 
 impl Emitter<'_> {
     /// `let pb = f_pullback(args…, seed, (&mut d_x, (), …));`: the reverse
@@ -48,14 +48,7 @@ impl Emitter<'_> {
             };
             let b = *buffers.next().expect("one per slice");
             // Wanted where what the pullback leaves in the buffer is read.
-            let read_after = g.kinds[b.index()] == Kind::Buffer
-                && (0..g.len()).any(|n| {
-                    self.live[n] && {
-                        let node = g.get(Id(n as u32));
-                        node.op == Op::PullbackBuf && node.args == [b, id]
-                    }
-                });
-            if !read_after {
+            if !self.read_after_pullback.contains(&(b, id)) {
                 places.push(quote!(&mut []));
                 wants.push(unwanted.clone());
                 continue;
@@ -74,15 +67,6 @@ impl Emitter<'_> {
                 },
                 None => place,
             };
-            let zeros = || {
-                let zero = slice
-                    .inner
-                    .iter()
-                    .rev()
-                    .fold(zero_expr(self.elem), |z, n| quote!([#z; #n]));
-                let arg = &args[k];
-                quote!(::std::vec![#zero; (#arg).len()])
-            };
             let buf = self.arg(b);
             let target = if slice.range {
                 let (start, end) = (&flat[first + 1], &flat[first + 2]);
@@ -95,8 +79,15 @@ impl Emitter<'_> {
                 continue;
             }
             let twice = local(&self.names.fresh("twice"));
-            let zeros = zeros();
-            stmts.push(Stmt::Raw(quote!(let mut #twice = #zeros;)));
+            let zero = slice
+                .inner
+                .iter()
+                .rev()
+                .fold(zero_expr(self.elem), |z, n| quote!([#z; #n]));
+            let arg = &args[k];
+            stmts.push(Stmt::Raw(
+                quote!(let mut #twice = ::std::vec![#zero; (#arg).len()];),
+            ));
             // Element by element (nested for a slice of arrays), with
             // names of the emitter's own: a user's outer item named `a`
             // would make the pattern `a` a match against it.

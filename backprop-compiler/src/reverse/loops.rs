@@ -291,11 +291,12 @@ impl<'a> Reverser<'a> {
     }
 
     /// A slice a call read, as the reverse sweep passes it to the callee's
-    /// pullback: the memory itself, unless what it held was made by an
-    /// iteration of a loop being reversed (a `vec!` declared in the loop's
-    /// body, or one the body writes), whose contents then go on the tape
-    /// at the end of that iteration (the call read its final contents
-    /// there: the lowering refuses a write after the call).
+    /// pullback: the memory itself, or the copy taken at the call where
+    /// the `vec!` is written after it ([`Graph::snapshots`]); unless what
+    /// it held was made by an iteration of a loop being reversed (a
+    /// `vec!` declared in the loop's body, or one the body writes), whose
+    /// contents (or copy) then go on the tape at the end of that
+    /// iteration.
     fn slice_value(&mut self, g: &mut Graph, buf: Id) -> Id {
         // A `vec!` written after the call: the copy taken at the call.
         let buf = g.snapshots.get(&buf).copied().unwrap_or(buf);
