@@ -684,7 +684,7 @@ impl Gen<'_> {
     /// A call passing `h` (of `len` elements) or ranges of it.
     fn slice_call_expr(&mut self, h: &str, len: usize) -> String {
         let q = self.expr(1);
-        match self.rng.below(7) {
+        match self.rng.below(9) {
             0 => format!("slice_sum(&{h}, {q})"),
             1 => {
                 let a = self.rng.below(len + 1);
@@ -707,6 +707,19 @@ impl Gen<'_> {
             }
             4 => format!("slice_rec(&{h}, {})", len - 1),
             5 => format!("slice_nested(&{h}, {q})"),
+            // A range bound to a name: passed whole, read at an index, and
+            // cut again.
+            7 | 8 => {
+                let r = self.fresh("r");
+                let a = self.rng.below(len);
+                let b = a + 1 + self.rng.below(len - a);
+                let (k, m) = (self.rng.below(b - a), self.rng.below(b - a + 1));
+                if self.rng.chance(0.5) {
+                    format!("{{ let {r} = &{h}[{a}..{b}]; slice_sum({r}, {q}) }}")
+                } else {
+                    format!("{{ let {r} = &{h}[{a}..{b}]; {r}[{k}] * {q} + slice_sum(&{r}[{m}..], {q}) }}")
+                }
+            }
             _ => format!("slice_pair(&{h}, &{h})"),
         }
     }

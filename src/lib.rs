@@ -218,4 +218,32 @@ pub mod __private {
     pub fn wanted<W: Want>(_: W) -> bool {
         W::ON
     }
+
+    /// `start`, after checking the range `start..end` of a slice of `len`
+    /// elements as `&slice[start..end]` does: a range bound to a name
+    /// (`let row = &w[a..b];`) panics where the original's does, with its
+    /// message, whether or not the generated code reads the slice there.
+    #[inline(always)]
+    #[track_caller]
+    pub fn check_range(start: usize, end: usize, len: usize) -> usize {
+        if start > end {
+            panic!("slice index starts at {start} but ends at {end}");
+        }
+        if end > len {
+            panic!("range end index {end} out of range for slice of length {len}");
+        }
+        start
+    }
+
+    /// `index`, after checking it as indexing a slice of `len` elements
+    /// does: a read `row[j]` of a range bound to a name panics when `j` is
+    /// past the range, even where the slice it is cut from goes on.
+    #[inline(always)]
+    #[track_caller]
+    pub fn check_index(index: usize, len: usize) -> usize {
+        if index >= len {
+            panic!("index out of bounds: the len is {len} but the index is {index}");
+        }
+        index
+    }
 }

@@ -191,6 +191,15 @@ pub enum Op {
     IntCmp(CmpOp),
     /// An integer converted to the float type (`i as f64`).
     IntToFloat,
+    /// `start` (the first argument), after checking the range
+    /// `start..end` of a slice of length `len` (the other two) as
+    /// `&slice[start..end]` does: where a range bound to a name
+    /// (`let row = &w[a..b];`) begins, panicking where the original does.
+    CheckRange,
+    /// Index `i` (the first argument), after checking it against a length
+    /// (the second) as indexing does: a read `row[j]` of a range bound to
+    /// a name, which panics past the range even where the slice goes on.
+    CheckIndex,
     /// A float or integer converted to the integer type
     /// `INT_TYPE_NAMES[k]` with Rust's `as` (floats truncate and saturate,
     /// NaN gives 0; integers wrap). No derivative flows through it.
@@ -380,7 +389,9 @@ impl Op {
             | Op::IntDiv
             | Op::IntRem
             | Op::IntBit(_)
-            | Op::IntCmp(_) => 2,
+            | Op::IntCmp(_)
+            | Op::CheckIndex => 2,
+            Op::CheckRange => 3,
             Op::NewVec { .. } => 2,
             Op::ZerosLen { .. } => 1,
             Op::Call(_)
@@ -415,6 +426,8 @@ impl Op {
                     | Op::IntMul
                     | Op::IntDiv
                     | Op::IntRem
+                    | Op::CheckRange
+                    | Op::CheckIndex
             ),
         }
     }
@@ -480,6 +493,8 @@ impl Op {
                     | Op::IntMul
                     | Op::IntDiv
                     | Op::IntRem
+                    | Op::CheckRange
+                    | Op::CheckIndex
             ),
         }
     }

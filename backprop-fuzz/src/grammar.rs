@@ -1185,7 +1185,23 @@ impl Gen<'_> {
 
     fn leaf(&mut self, ctx: &Ctx) -> String {
         for _ in 0..8 {
-            match self.rng.below(8) {
+            match self.rng.below(9) {
+                // A range bound to a name, read at an index, passed whole
+                // or cut again (bounds sometimes outside or inverted).
+                8 => {
+                    let e = self.lit(ctx);
+                    let len = match self.rng.below(3) {
+                        0 if !ctx.rtints.is_empty() => self.rng.pick(&ctx.rtints).clone(),
+                        _ => self.rng.range(0, 5).to_string(),
+                    };
+                    let (lo, hi, k) = (self.rng.below(3), self.rng.range(1, 5), self.rng.below(3));
+                    let read = match self.rng.below(3) {
+                        0 => format!("r[{k}]"),
+                        1 => format!("r[{k}] * r[r.len() - 1]"),
+                        _ => format!("(&r[1..])[{k}]"),
+                    };
+                    return format!("{{ let r = &vec![{e}; {len}][{lo}..{hi}]; {read} }}");
+                }
                 0 | 1 => return self.lit(ctx),
                 2..=4 if !ctx.floats.is_empty() => {
                     let v = self.rng.pick(&ctx.floats).clone();

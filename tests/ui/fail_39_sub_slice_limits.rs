@@ -27,12 +27,19 @@ fn of_an_array(w: [f64; 4], n: usize) -> f64 {
 }
 
 
-// A range bound to a name (passed to a call or iterated directly, it is
-// supported).
+// Ranges bound to names are supported (`let row = &w[1..3];`); not a
+// range that is of one slice or of another by a run-time `if`, nor a
+// range of an array read at a run-time index.
 #[derive_grad]
-fn bound_to_a_name(w: &[f64]) -> f64 {
-    let row = &w[1..3];
+fn picked_at_run_time(w: &[f64], x: &[f64], c: bool) -> f64 {
+    let row = if c { &w[1..3] } else { &x[1..3] };
     total(row)
+}
+
+#[derive_grad]
+fn of_a_row_in_memory(w: &[[f64; 3]; 4], j: usize) -> f64 {
+    let row = &w[j][1..];
+    row[0]
 }
 
 fn main() {}

@@ -665,6 +665,14 @@ impl Emitter<'_> {
             Op::IntMul => binop(&a, quote!(*)),
             Op::IntDiv => binop(&a, quote!(/)),
             Op::IntRem => binop(&a, quote!(%)),
+            Op::CheckRange => {
+                let (start, end, len) = (&a[0], &a[1], &a[2]);
+                quote!(::backprop::__private::check_range(#start, #end, #len))
+            }
+            Op::CheckIndex => {
+                let (i, len) = (&a[0], &a[1]);
+                quote!(::backprop::__private::check_index(#i, #len))
+            }
             Op::IntBit(b) => {
                 let op: TokenStream = b.symbol().parse().unwrap();
                 binop(&a, op)
@@ -1016,6 +1024,7 @@ fn body_in(src: &Source, out: &Outputs, shared_tape: Option<&Ident>) -> TokenStr
         }
     }
     roots.extend(g.checks.iter().map(|c| c.cond));
+    roots.extend(&g.range_checks);
     for p in &g.prints {
         roots.extend(p.guard);
         p.positional.iter().for_each(|v| v.nodes(&mut roots));

@@ -464,6 +464,8 @@ impl<'a> Builder<'a> {
             Op::IntRem => Affine::atom(&format!("({} mod {})", arg(0), arg(1))),
             Op::IntBit(b) => Affine::atom(&format!("({} {} {})", arg(0), b.symbol(), arg(1))),
             Op::IntFn(f) => Affine::atom(&format!("{}({})", f.name(), arg(0))),
+            // A checked bound or index is the integer it checks.
+            Op::CheckRange | Op::CheckIndex => arg(0),
             _ => Affine::atom("?"),
         }
     }

@@ -181,6 +181,10 @@ pub struct Graph {
     pub checks: Vec<Check>,
     /// The user's prints outside loops that stay loops (see [`Print`]).
     pub prints: Vec<Print>,
+    /// Where ranges bound to names are checked ([`Op::CheckRange`]): in
+    /// every generated function, whether or not anything reads the range,
+    /// as the original's `&w[a..b]` is (`let _ = &w[..n];` included).
+    pub range_checks: Vec<Id>,
     /// Paths of outside values ([`Op::Extern`]), as written.
     pub externs: Vec<TokenStream>,
     /// Run-time integer expressions ([`Op::RtInt`]): a parameter's name,
@@ -261,6 +265,7 @@ impl Graph {
             calls: Vec::new(),
             checks: Vec::new(),
             prints: Vec::new(),
+            range_checks: Vec::new(),
             externs: Vec::new(),
             rt_ints: Vec::new(),
             core_uses: Vec::new(),
@@ -485,6 +490,8 @@ impl Graph {
             | Op::IntRem
             | Op::IntBit(_)
             | Op::IntFn(_)
+            | Op::CheckRange
+            | Op::CheckIndex
             | Op::ToInt(_)
             | Op::LoopTrips
             | Op::RangeNth(_) => Kind::Int,

@@ -278,10 +278,7 @@ impl Lowerer<'_> {
     pub(super) fn index(&mut self, i: &syn::ExprIndex) -> Value {
         // A range of a slice as a value of its own (`let row = &w[a..b];`).
         if let Expr::Range(r) = strip_parens(&i.index) {
-            return self.error_at(
-                r,
-                "a range of a slice is supported as an argument of a call to another #[derive_grad] function (`dot(&w[a..b], x)`) and as the source of an iterator chain (`w[a..b].iter()`), not yet as a value of its own (`let row = &w[a..b];`): use one of those, or read `w[a + i]`",
-            );
+            return self.range_value(&i.expr, r);
         }
         // `w[i][j]` on a variable is read in place: evaluating `w` first
         // would copy the whole array for every element read, which makes
@@ -289,6 +286,10 @@ impl Lowerer<'_> {
         let mut chain = vec![&*i.index];
         let mut base = &*i.expr;
         while let Expr::Index(inner) = strip_parens(base) {
+            // A read of a range (`w[a..b][j]`) is the range's own.
+            if matches!(strip_parens(&inner.index), Expr::Range(_)) {
+                break;
+            }
             chain.push(&inner.index);
             base = &inner.expr;
         }
@@ -379,6 +380,28 @@ impl Lowerer<'_> {
                     None => self.error_at(e, "this index does not fit in 64 bits"),
                 }
             }
+            (
+                Value::Range {
+                    buf,
+                    start,
+                    len,
+                    inner,
+                },
+                k @ (Value::Int(_) | Value::RtInt(_)),
+            ) => {
+                // Checked against the range's length, as indexing the range
+                // is: the slice may go on past it.
+                let mut shape = vec![0];
+                shape.extend(inner);
+                match self.int_node(&k) {
+                    Some(i) => {
+                        let checked = self.g.node(Op::CheckIndex, vec![i, len]);
+                        let at = self.g.node(Op::IntAdd, vec![start, checked]);
+                        self.index_view(buf, Vec::new(), shape, at)
+                    }
+                    None => self.error_at(e, "this index does not fit in 64 bits"),
+                }
+            }
             (base @ Value::Array(_), Value::RtInt(i)) => match self.param_view(&base) {
                 Some((buf, index, shape)) => self.index_view(buf, index, shape, i),
                 // A local array read at a run-time index is put in memory.
@@ -402,6 +425,75 @@ impl Lowerer<'_> {
                 let what = describe(&other);
                 self.error_at(whole, format!("cannot index {what}"))
             }
+        }
+    }
+
+    /// `base[range]` as a value (`let row = &w[a..b];`): of a slice or of a
+    /// range of one, a [`Value::Range`], its bounds checked where it is
+    /// taken as the original's are; of a fixed-size array, for literal
+    /// bounds, its elements.
+    fn range_value(&mut self, base: &Expr, range: &syn::ExprRange) -> Value {
+        if matches!(range.limits, syn::RangeLimits::Closed(_)) {
+            return self.error_at(
+                range,
+                "an inclusive range (`a..=b`) of a slice is not supported: write `a..b + 1`",
+            );
+        }
+        let v = self.expr(base);
+        self.range_of(v, base, range)
+    }
+
+    /// `range` of `v`, the value of `base` (see [`Lowerer::range_value`]).
+    pub(super) fn range_of(&mut self, v: Value, base: &Expr, range: &syn::ExprRange) -> Value {
+        let (buf, offset, len, inner) = match v {
+            Value::Slice { buf, len, inner } => (buf, None, len, inner),
+            Value::Range {
+                buf,
+                start,
+                len,
+                inner,
+            } => (buf, Some(start), len, inner),
+            Value::Array(items) => {
+                return self
+                    .range_of_array(base, range, items)
+                    .unwrap_or(Value::Poison)
+            }
+            Value::Poison => return Value::Poison,
+            Value::Buffer { .. } => {
+                return self.error_at(
+                    range,
+                    "a range of a fixed-size array in memory (read at a run-time index, or written at one) is not supported: read its elements at indices (`w[j][i]`), or make the array a slice (`&[f64]`) or a `Vec`",
+                );
+            }
+            other => {
+                return self.error_at(
+                    base,
+                    format!(
+                        "a range (`&w[a..b]`) is taken of a slice or `Vec` parameter, of a local `vec![…]`, of a range of one, or of an array with literal bounds, not of {}",
+                        describe(&other)
+                    ),
+                );
+            }
+        };
+        let zero = self.g.node(Op::IntConst(0), vec![]);
+        let (Some(lo), Some(hi)) = (
+            self.range_bound(range.start.as_deref(), zero),
+            self.range_bound(range.end.as_deref(), len),
+        ) else {
+            return Value::Poison;
+        };
+        let checked = self.g.node(Op::CheckRange, vec![lo, hi, len]);
+        self.g.range_checks.push(checked);
+        let len = self.g.node(Op::IntSub, vec![hi, checked]);
+        let start = match offset {
+            Some(offset) => self.g.node(Op::IntAdd, vec![offset, checked]),
+            None => checked,
+        };
+        Value::Range {
+            buf,
+            start,
+            len,
+            inner,
         }
     }
 

@@ -42,10 +42,12 @@ impl Lowerer<'_> {
                 };
             }
             v @ Value::Buffer { .. } => self.materialize(v, at),
-            Value::Slice { len, .. } if name == "len" && args.is_empty() => {
+            Value::Slice { len, .. } | Value::Range { len, .. }
+                if name == "len" && args.is_empty() =>
+            {
                 return Value::RtInt(len);
             }
-            Value::Slice { .. } => {
+            Value::Slice { .. } | Value::Range { .. } => {
                 return self.error_at(
                     method,
                     format!(
@@ -420,6 +422,22 @@ impl Lowerer<'_> {
                 }
                 _ => {}
             }
+            // A range bound to a name (`let row = &w[a..b]; dot(row, x)`).
+            if let Value::Range {
+                buf,
+                start,
+                len,
+                inner,
+            } = v
+            {
+                let Some(ids) = self.named_range_argument(a, buf, start, len) else {
+                    return Value::Poison;
+                };
+                flat.extend(ids);
+                layout.push((Vec::new(), true));
+                *slices.last_mut().expect("pushed above") = Some(SliceArg { inner, range: true });
+                continue;
+            }
             if let Value::Slice { buf, inner, .. } = v {
                 if !self.slice_argument(a, buf, by_ref) {
                     return Value::Poison;
@@ -503,13 +521,34 @@ impl Lowerer<'_> {
         }
         let (buf, len, inner) = match self.expr(base) {
             Value::Slice { buf, len, inner } => (buf, len, inner),
-            Value::Array(items) => return self.range_of_array(base, range, items),
+            // A range of a range bound to a name (`&row[1..]`).
+            v @ Value::Range { .. } => {
+                let Value::Range {
+                    buf,
+                    start,
+                    len,
+                    inner,
+                } = self.range_of(v, base, range)
+                else {
+                    return RangeArgument::Refused;
+                };
+                return match self.named_range_argument(a, buf, start, len) {
+                    Some(ids) => RangeArgument::OfSlice(ids, inner),
+                    None => RangeArgument::Refused,
+                };
+            }
+            Value::Array(items) => {
+                return match self.range_of_array(base, range, items) {
+                    Some(v) => RangeArgument::OfArray(v),
+                    None => RangeArgument::Refused,
+                }
+            }
             Value::Poison => return RangeArgument::Refused,
             other => {
                 self.error_at(
                     base,
                     format!(
-                        "a range passed to another #[derive_grad] function must be a range of a slice or `Vec` parameter, of a local `vec![…]`, or of an array with literal bounds, not of {}",
+                        "a range passed to another #[derive_grad] function must be a range of a slice or `Vec` parameter, of a local `vec![…]`, of a range of one, or of an array with literal bounds, not of {}",
                         describe(&other)
                     ),
                 );
@@ -530,13 +569,25 @@ impl Lowerer<'_> {
         RangeArgument::OfSlice([buf, start, end], inner)
     }
 
-    /// `items[range]` of a fixed-size array, for literal bounds.
-    fn range_of_array(
+    /// A [`Value::Range`] (its buffer, start and length) passed to a call:
+    /// the buffer, start and end the call node takes (`None`: reported).
+    fn named_range_argument(&mut self, a: &Expr, buf: Id, start: Id, len: Id) -> Option<[Id; 3]> {
+        if !self.slice_argument(a, buf, true) {
+            return None;
+        }
+        self.snapshot_candidate(buf);
+        let end = self.g.node(Op::IntAdd, vec![start, len]);
+        Some([buf, start, end])
+    }
+
+    /// `items[range]` of a fixed-size array, for literal bounds (`None`:
+    /// reported).
+    pub(super) fn range_of_array(
         &mut self,
         base: &Expr,
         range: &syn::ExprRange,
         items: Vec<Value>,
-    ) -> RangeArgument {
+    ) -> Option<Value> {
         let n = items.len();
         let mut literal = |e: Option<&Expr>, default: usize| -> Option<usize> {
             match e {
@@ -550,9 +601,7 @@ impl Lowerer<'_> {
         let start = literal(range.start.as_deref(), 0);
         let end = literal(range.end.as_deref(), n);
         match (start, end) {
-            (Some(s), Some(e)) if s <= e && e <= n => {
-                RangeArgument::OfArray(Value::Array(items[s..e].to_vec()))
-            }
+            (Some(s), Some(e)) if s <= e && e <= n => Some(Value::Array(items[s..e].to_vec())),
             (Some(s), Some(e)) => {
                 self.error_at(
                     range,
@@ -561,20 +610,20 @@ impl Lowerer<'_> {
                         base.to_token_stream()
                     ),
                 );
-                RangeArgument::Refused
+                None
             }
             _ => {
                 self.error_at(
                     range,
-                    "a range of a fixed-size array passed to another #[derive_grad] function must have literal bounds (`&w[0..2]`): for bounds known at run time, make the array a slice (`&[f64]`) or a `Vec`",
+                    "a range of a fixed-size array must have literal bounds (`&w[0..2]`): for bounds known at run time, make the array a slice (`&[f64]`) or a `Vec`",
                 );
-                RangeArgument::Refused
+                None
             }
         }
     }
 
     /// A bound of a range of a slice (an integer node), or `default`.
-    fn range_bound(&mut self, e: Option<&Expr>, default: Id) -> Option<Id> {
+    pub(super) fn range_bound(&mut self, e: Option<&Expr>, default: Id) -> Option<Id> {
         let Some(e) = e else { return Some(default) };
         match self.int_expr(e) {
             v @ (Value::Int(_) | Value::RtInt(_)) => {

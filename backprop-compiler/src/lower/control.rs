@@ -321,6 +321,12 @@ impl Lowerer<'_> {
         at: &syn::ExprIf,
         what: &str,
     ) -> Value {
+        // A variable's name in backticks; "the `if` expression" as it is.
+        let subject = if what.contains(' ') {
+            what.to_owned()
+        } else {
+            format!("`{what}`")
+        };
         match (t, e) {
             (t, e) if t == e => t,
             (Value::Poison, _) | (_, Value::Poison) => Value::Poison,
@@ -345,15 +351,41 @@ impl Lowerer<'_> {
                     _ => self.error_at(&at.if_token, "this index does not fit in 64 bits"),
                 }
             }
+            // Two ranges of one slice (`if c { &w[..k] } else { &w[k..] }`):
+            // where it starts and its length picked at run time (each
+            // branch's range checked only when that branch is taken).
+            (
+                Value::Range {
+                    buf,
+                    start: s1,
+                    len: l1,
+                    inner,
+                },
+                Value::Range {
+                    buf: buf2,
+                    start: s2,
+                    len: l2,
+                    inner: inner2,
+                },
+            ) if buf == buf2 && inner == inner2 => Value::Range {
+                buf,
+                start: self.g.select(c, s1, s2),
+                len: self.g.select(c, l1, l2),
+                inner,
+            },
+            (Value::Range { .. }, Value::Range { .. }) => self.error_at(
+                &at.if_token,
+                format!("{subject} is a range of a different slice in each branch of this run-time `if`: a range picked at run time is supported between ranges of the same slice; index the slices in each branch instead"),
+            ),
             (Value::Int(_), Value::Int(_)) => self.error_at(
                 &at.if_token,
-                format!("`{what}` is an integer that this run-time `if` sets differently in its branches; integers must be known at compile time (they index arrays); use a float instead"),
+                format!("{subject} is an integer that this run-time `if` sets differently in its branches; integers must be known at compile time (they index arrays); use a float instead"),
             ),
             (Value::Array(_), Value::Buffer { .. }) => self.error_at(
                 &at.if_token,
                 format!("`{what}` is an array in memory after the `else` branch of this run-time `if` that is not the one it was before (another array was assigned to it there): write the elements of the array `{what}` was (`{what}[k] = …`), or compute the values with `if` expressions and assign them after"),
             ),
-            _ => self.error_at(&at.if_token, format!("`{what}` has different kinds of values in the two branches")),
+            _ => self.error_at(&at.if_token, format!("{subject} has different kinds of values in the two branches")),
         }
     }
 

@@ -761,8 +761,8 @@ impl Lowerer<'_> {
 }
 
 impl Lowerer<'_> {
-    /// Whether `e` names a slice, `Vec` or array in memory (read at
-    /// indices) rather than an array of values.
+    /// Whether `e` names a slice, `Vec`, range of one or array in memory
+    /// (read at indices) rather than an array of values.
     fn names_memory(&self, e: &Expr) -> bool {
         let Expr::Path(p) = strip_parens(e) else {
             return false;
@@ -770,7 +770,7 @@ impl Lowerer<'_> {
         p.path.get_ident().is_some_and(|i| {
             matches!(
                 self.lookup(&i.to_string()).map(|b| &b.value),
-                Some(Value::Slice { .. } | Value::Buffer { .. })
+                Some(Value::Slice { .. } | Value::Range { .. } | Value::Buffer { .. })
             )
         })
     }

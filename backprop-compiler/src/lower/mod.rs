@@ -52,6 +52,20 @@ pub enum Value {
         /// The shape of one element (empty for a float).
         inner: Vec<usize>,
     },
+    /// A range of a slice bound to a name (`let row = &w[a..b];`), read
+    /// in place: `row[j]` reads the slice at `start + j`, after checking
+    /// `j` against the range's length as indexing `row` does.
+    Range {
+        /// The buffer of the slice it is a range of.
+        buf: Id,
+        /// Where it starts in that buffer (an integer node, which checked
+        /// the range as `&w[a..b]` does).
+        start: Id,
+        /// Its length (an integer node).
+        len: Id,
+        /// The shape of one element (empty for a float).
+        inner: Vec<usize>,
+    },
     /// A tuple (from `enumerate`/`zip` in `for` loops).
     Tuple(Vec<Value>),
     /// `()`.
@@ -222,6 +236,7 @@ fn describe(v: &Value) -> &'static str {
         Value::Int(_) | Value::RtInt(_) => "an integer",
         Value::Array(_) | Value::Buffer { .. } => "an array",
         Value::Slice { .. } => "a slice",
+        Value::Range { .. } => "a range of a slice",
         Value::Tuple(_) => "a tuple",
         Value::Unit => "`()`",
         Value::Closure(_) => "a closure",

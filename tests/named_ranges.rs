@@ -1,0 +1,316 @@
+//! Ranges of slices bound to a name (`let row = &w[a..b];`), the row of a
+//! matrix every user writes: read at indices, by `.len()`, through an
+//! iterator chain, in a `for` loop, passed to another `#[derive_grad]`
+//! function, and cut again (`&row[1..]`). Checked through the macro
+//! against the original functions (values bit for bit), hand formulas
+//! and central differences; a range bound in a loop that stays a loop and
+//! in straight-line code, or picked by a run-time `if`; `jvp` and
+//! `hessian` through ranges; a range that is never read; bad ranges and
+//! reads past a range (inside the slice) panicking as the original does.
+
+// The losses index slices in loops over ranges, the form the tests exercise.
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use backprop::prelude::*;
+use common::{assert_near, central_slice};
+
+fn sample(n: usize, seed: f64) -> Vec<f64> {
+    (0..n)
+        .map(|i| ((i as f64 + 1.0) * seed).sin() * 0.8)
+        .collect()
+}
+
+/// `Σ_j tanh(w_j · x)`, each row `w_j` bound to a name and read at
+/// indices, in a loop that stays a loop (run-time bounds).
+#[derive_grad]
+fn rows_indexed(w: &[f64], x: &[f64]) -> f64 {
+    let d = x.len();
+    let mut t = 0.0;
+    for j in 0..w.len() / d {
+        let row = &w[j * d..(j + 1) * d];
+        let mut z = 0.0;
+        for i in 0..row.len() {
+            z += row[i] * x[i];
+        }
+        t += z.tanh();
+    }
+    t
+}
+
+/// The same, each row read by an iterator chain.
+#[derive_grad]
+fn rows_chained(w: &[f64], x: &[f64]) -> f64 {
+    let d = x.len();
+    let mut t = 0.0;
+    for j in 0..w.len() / d {
+        let row = &w[j * d..(j + 1) * d];
+        t += row.iter().zip(x).map(|(a, b)| a * b).sum::<f64>().tanh();
+    }
+    t
+}
+
+#[derive_grad]
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for i in 0..a.len() {
+        s += a[i] * b[i];
+    }
+    s
+}
+
+/// The same, each row passed to a helper.
+#[derive_grad]
+fn rows_helper(w: &[f64], x: &[f64]) -> f64 {
+    let d = x.len();
+    let mut t = 0.0;
+    for j in 0..w.len() / d {
+        let row = &w[j * d..(j + 1) * d];
+        t += dot(row, x).tanh();
+    }
+    t
+}
+
+/// The oracle, by hand.
+fn rows_by_hand(w: &[f64], x: &[f64]) -> (f64, Vec<f64>) {
+    let d = x.len();
+    let mut value = 0.0;
+    let mut grad = vec![0.0; w.len()];
+    for j in 0..w.len() / d {
+        let z: f64 = (0..d).map(|i| w[j * d + i] * x[i]).sum();
+        let t = z.tanh();
+        value += t;
+        for i in 0..d {
+            grad[j * d + i] = (1.0 - t * t) * x[i];
+        }
+    }
+    (value, grad)
+}
+
+#[test]
+fn a_row_bound_to_a_name_in_a_rolled_loop() {
+    let (rows, d) = (6, 5);
+    let (w, x) = (sample(rows * d, 0.37), sample(d, 1.13));
+    let (hand_value, hand) = rows_by_hand(&w, &x);
+    type Grad = fn(&[f64], &[f64]) -> (f64, Vec<f64>);
+    type Original = fn(&[f64], &[f64]) -> f64;
+    let losses: [(&str, Original, Grad); 3] = [
+        ("indexed", rows_indexed, rows_indexed_grad),
+        ("chained", rows_chained, rows_chained_grad),
+        ("helper", rows_helper, rows_helper_grad),
+    ];
+    for (what, original, grad) in losses {
+        let (v, g) = grad(&w, &x);
+        assert_eq!(v.to_bits(), original(&w, &x).to_bits(), "{what}: value");
+        assert!((v - hand_value).abs() < 1e-14, "{what}: value by hand");
+        assert_near(&g, &hand, 1e-14, &format!("{what}: by hand"));
+        assert_near(
+            &g,
+            &central_slice(|w| original(w, &x), &w),
+            1e-8,
+            &format!("{what}: central differences"),
+        );
+    }
+}
+
+/// Straight-line code: a range of a range (`&head[1..]`), a range read
+/// at literal indices, open ranges, and a range of a fixed-size array.
+#[derive_grad(jvp, hessian)]
+fn nested(w: &[f64], v: [f64; 4]) -> f64 {
+    let head = &w[..4];
+    let tail = &head[1..];
+    let ends = &v[1..3];
+    head[0] * tail[2] + tail[0] * tail[0] * tail.len() as f64 + ends[0] * ends[1] * w[4]
+}
+
+#[test]
+fn ranges_of_ranges_and_of_arrays() {
+    let w = sample(6, 0.71);
+    let v = [0.3, -1.1, 0.6, 2.0];
+    let (value, g) = nested_grad(&w, v);
+    assert_eq!(value.to_bits(), nested(&w, v).to_bits());
+    // By hand: head = w[0..4], tail = w[1..4], ends = v[1..3]:
+    // w0·w3 + 3·w1² + v1·v2·w4.
+    let mut hand = vec![0.0; 6];
+    hand[0] = w[3];
+    hand[3] = w[0];
+    hand[1] = 6.0 * w[1];
+    hand[4] = v[1] * v[2];
+    assert_near(&g, &hand, 1e-14, "nested: by hand");
+    assert_near(
+        &g,
+        &central_slice(|w| nested(w, v), &w),
+        1e-8,
+        "nested: central differences",
+    );
+    // Forward mode along t, and H (row-major, 6 × 6): by hand, the only
+    // entries are H[0][3] = H[3][0] = 1 and H[1][1] = 6.
+    let t = sample(6, 1.9);
+    let (jv, dir) = nested_jvp(&w, v, &t);
+    assert_eq!(jv.to_bits(), value.to_bits());
+    let want: f64 = g.iter().zip(&t).map(|(g, t)| g * t).sum();
+    assert!((dir - want).abs() < 1e-14, "jvp: {dir} vs {want}");
+    let mut hand_h = vec![0.0; 36];
+    hand_h[3] = 1.0;
+    hand_h[3 * 6] = 1.0;
+    hand_h[6 + 1] = 6.0;
+    let (hv_value, hv_grad, h) = nested_hessian(&w, v);
+    assert_eq!(hv_value.to_bits(), value.to_bits());
+    assert_near(&hv_grad, &g, 0.0, "hessian: its gradient");
+    assert_near(&h, &hand_h, 0.0, "hessian: by hand");
+    let (_, _, hv) = nested_hvp(&w, v, &t);
+    let hand_hv: Vec<f64> = (0..6)
+        .map(|i| (0..6).map(|j| hand_h[i * 6 + j] * t[j]).sum())
+        .collect();
+    assert_near(&hv, &hand_hv, 1e-15, "hvp: by hand");
+}
+
+/// A range picked by a run-time `if` between two ranges of one slice:
+/// where it starts and its length chosen at run time, each branch's
+/// range checked only when that branch is taken.
+#[derive_grad]
+fn picked(w: &[f64], first: bool) -> f64 {
+    let half = w.len() / 2;
+    let part = if first { &w[..half] } else { &w[half..] };
+    let mut s = 0.0;
+    for i in 0..part.len() {
+        s += (i as f64 + 1.0) * part[i] * part[i];
+    }
+    s
+}
+
+#[test]
+fn a_range_picked_at_run_time() {
+    let w = sample(7, 0.61);
+    for first in [true, false] {
+        let (v, g) = picked_grad(&w, first);
+        assert_eq!(v.to_bits(), picked(&w, first).to_bits());
+        let start = if first { 0 } else { 3 };
+        let len = if first { 3 } else { 4 };
+        let mut hand = vec![0.0; 7];
+        for i in 0..len {
+            hand[start + i] = 2.0 * (i as f64 + 1.0) * w[start + i];
+        }
+        assert_near(&g, &hand, 1e-15, &format!("picked {first}: by hand"));
+        assert_near(
+            &g,
+            &central_slice(|w| picked(w, first), &w),
+            1e-8,
+            &format!("picked {first}: central differences"),
+        );
+    }
+}
+
+/// A range bound in a loop and cut at a run-time offset, read in a
+/// nested loop; `x` too is read through a range.
+#[derive_grad]
+fn windows_sum(w: &[f64], x: &[f64], k: usize) -> f64 {
+    let mut s = 0.0;
+    for start in 0..w.len() - k + 1 {
+        let window = &w[start..start + k];
+        let weights = &x[..k];
+        let mut z = 0.0;
+        for i in 0..k {
+            z += window[i] * weights[i];
+        }
+        s += z * z;
+    }
+    s
+}
+
+#[test]
+fn windows_bound_to_a_name() {
+    let (n, k) = (9, 3);
+    let (w, x) = (sample(n, 0.29), sample(5, 0.83));
+    let (v, g) = windows_sum_grad(&w, &x, k);
+    assert_eq!(v.to_bits(), windows_sum(&w, &x, k).to_bits());
+    let mut hand = vec![0.0; n];
+    for start in 0..n - k + 1 {
+        let z: f64 = (0..k).map(|i| w[start + i] * x[i]).sum();
+        for i in 0..k {
+            hand[start + i] += 2.0 * z * x[i];
+        }
+    }
+    assert_near(&g, &hand, 1e-14, "windows: by hand");
+    assert_near(
+        &g,
+        &central_slice(|w| windows_sum(w, &x, k), &w),
+        1e-8,
+        "windows: central differences",
+    );
+}
+
+/// A range read at `j`, which may be past the range while still inside
+/// the slice; and a range that is never read.
+#[derive_grad]
+fn read_past(w: &[f64], a: usize, b: usize, j: usize) -> f64 {
+    let row = &w[a..b];
+    #[allow(unused_variables)]
+    let unread = &w[b..a + 4];
+    row[j] * row[0]
+}
+
+/// A range taken in a loop that stays a loop and never read: checked
+/// still (`let _ = &w[..n];` is how users state a bound).
+#[derive_grad]
+fn unread_in_a_loop(w: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        let _ = &w[i..i + 2];
+        s += w[i] * w[i];
+    }
+    s
+}
+
+/// The panic message of `f`, which must panic.
+fn message(f: impl FnOnce() -> f64 + std::panic::UnwindSafe) -> String {
+    let e = std::panic::catch_unwind(f).expect_err("must panic");
+    e.downcast_ref::<String>().cloned().unwrap_or_default()
+}
+
+#[test]
+fn bad_ranges_and_reads_past_a_range_panic_as_the_original_does() {
+    let w = sample(8, 0.3);
+    let (v, g) = read_past_grad(&w, 1, 3, 1);
+    assert_eq!(v.to_bits(), read_past(&w, 1, 3, 1).to_bits());
+    let mut hand = vec![0.0; 8];
+    hand[2] = w[1];
+    hand[1] = w[2];
+    assert_near(&g, &hand, 1e-15, "read_past: by hand");
+    // Past the range (index 2 of w[1..3]) though inside w; a range whose
+    // end comes before its start; one past the slice's end; and a range
+    // never read whose end comes before its start.
+    for (a, b, j, expected) in [
+        (
+            1,
+            3,
+            2,
+            "index out of bounds: the len is 2 but the index is 2",
+        ),
+        (3, 2, 0, "slice index starts at 3 but ends at 2"),
+        (
+            2,
+            9,
+            0,
+            "range end index 9 out of range for slice of length 8",
+        ),
+        (1, 6, 0, "slice index starts at 6 but ends at 5"),
+    ] {
+        let original = message(|| read_past(&sample(8, 0.3), a, b, j));
+        assert!(original.contains(expected), "{original}");
+        let generated = message(|| read_past_grad(&sample(8, 0.3), a, b, j).0);
+        assert_eq!(generated, original, "a={a} b={b} j={j}");
+    }
+    assert_eq!(
+        unread_in_a_loop_grad(&w, 7).0.to_bits(),
+        unread_in_a_loop(&w, 7).to_bits()
+    );
+    let original = message(|| unread_in_a_loop(&sample(8, 0.3), 8));
+    assert!(
+        original.contains("range end index 9 out of range for slice of length 8"),
+        "{original}"
+    );
+    let generated = message(|| unread_in_a_loop_grad(&sample(8, 0.3), 8).0);
+    assert_eq!(generated, original, "unread in a loop");
+}
