@@ -263,6 +263,18 @@ fn unread_in_a_loop(w: &[f64], n: usize) -> f64 {
     s
 }
 
+/// A loop over a range that may run past its end (inside the slice):
+/// the loop through the rows without checks must not be taken then.
+#[derive_grad]
+fn loop_past(w: &[f64], n: usize) -> f64 {
+    let head = &w[..3];
+    let mut s = 0.0;
+    for i in 0..n {
+        s += head[i] * head[i];
+    }
+    s
+}
+
 /// The panic message of `f`, which must panic.
 fn message(f: impl FnOnce() -> f64 + std::panic::UnwindSafe) -> String {
     let e = std::panic::catch_unwind(f).expect_err("must panic");
@@ -313,4 +325,17 @@ fn bad_ranges_and_reads_past_a_range_panic_as_the_original_does() {
     );
     let generated = message(|| unread_in_a_loop_grad(&sample(8, 0.3), 8).0);
     assert_eq!(generated, original, "unread in a loop");
+    let (v, g) = loop_past_grad(&w, 3);
+    assert_eq!(v.to_bits(), loop_past(&w, 3).to_bits());
+    let hand: Vec<f64> = (0..8)
+        .map(|i| if i < 3 { 2.0 * w[i] } else { 0.0 })
+        .collect();
+    assert_near(&g, &hand, 0.0, "loop_past: by hand");
+    let original = message(|| loop_past(&sample(8, 0.3), 4));
+    assert!(
+        original.contains("index out of bounds: the len is 3 but the index is 3"),
+        "{original}"
+    );
+    let generated = message(|| loop_past_grad(&sample(8, 0.3), 4).0);
+    assert_eq!(generated, original, "a loop past the range");
 }

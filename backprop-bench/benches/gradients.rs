@@ -327,6 +327,15 @@ fn helper_calls(c: &mut Criterion) {
     g.bench_function("6_row_helper_forward", |b| {
         b.iter(|| with_row_helper(black_box(&w), black_box(&xs), K))
     });
+    g.bench_function("7_named_rows", |b| {
+        b.iter(|| {
+            grad.fill(0.0);
+            with_named_rows_grad_acc_with(black_box(&w), black_box(&xs), K, &mut grad, &mut work)
+        })
+    });
+    g.bench_function("8_named_rows_forward", |b| {
+        b.iter(|| with_named_rows(black_box(&w), black_box(&xs), K))
+    });
     g.finish();
 }
 

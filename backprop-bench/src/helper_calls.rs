@@ -88,6 +88,38 @@ pub fn with_row_helper(w: &[f64], xs: &[f64], k: usize) -> f64 {
     total
 }
 
+/// 7: the loss written out, with each sample and each row of the
+/// weights bound to a name (`let row = &w[c·d..(c+1)·d];`) and read at
+/// indices, as a Rust user writes a matrix-vector product.
+#[derive_grad]
+pub fn with_named_rows(w: &[f64], xs: &[f64], k: usize) -> f64 {
+    let d = w.len() / k;
+    let n = xs.len() / d;
+    let mut total = 0.0;
+    for s in 0..n {
+        let x = &xs[s * d..(s + 1) * d];
+        let mut h = vec![0.0; k];
+        for c in 0..k {
+            let row = &w[c * d..(c + 1) * d];
+            let mut z = 0.0;
+            for j in 0..row.len() {
+                z += row[j] * x[j];
+            }
+            h[c] = z.tanh();
+        }
+        let mut m = h[0];
+        for i in 1..k {
+            m = m.max(h[i]);
+        }
+        let mut e = 0.0;
+        for i in 0..k {
+            e += (h[i] - m).exp();
+        }
+        total += e.ln() + m - h[s % k];
+    }
+    total
+}
+
 /// 3: the same loss in one function.
 #[derive_grad]
 pub fn written_out(w: &[f64], xs: &[f64], k: usize) -> f64 {
@@ -160,6 +192,10 @@ mod tests {
         let va = with_helper_grad_acc(&w, &xs, K, &mut a);
         let vb = written_out_grad_acc(&w, &xs, K, &mut b);
         let vr = with_row_helper_grad_acc(&w, &xs, K, &mut r);
+        let mut named = vec![0.0; K * D];
+        let vn = with_named_rows_grad_acc(&w, &xs, K, &mut named);
+        assert_eq!(vn.to_bits(), with_named_rows(&w, &xs, K).to_bits());
+        assert!((vn - vb).abs() < 1e-10);
         let vc = hand(&w, &xs, &mut c);
         assert!((va - vc).abs() < 1e-10 && (vb - vc).abs() < 1e-10 && (vr - vc).abs() < 1e-10);
         assert_eq!(vr.to_bits(), with_row_helper(&w, &xs, K).to_bits());
@@ -167,6 +203,12 @@ mod tests {
             assert!((a[i] - c[i]).abs() < 1e-12, "{i}: {} vs {}", a[i], c[i]);
             assert!((b[i] - c[i]).abs() < 1e-12, "{i}: {} vs {}", b[i], c[i]);
             assert!((r[i] - c[i]).abs() < 1e-12, "{i}: {} vs {}", r[i], c[i]);
+            assert!(
+                (named[i] - c[i]).abs() < 1e-12,
+                "{i}: {} vs {}",
+                named[i],
+                c[i]
+            );
         }
     }
 }

@@ -22,6 +22,10 @@ pub(super) struct RowRead {
     array: Id,
     /// The offset (see `Emitter::offset`).
     base: Option<Id>,
+    /// For a range bound to a name read at `i` (`array[base +
+    /// check_index(i, len)]`, [`Op::CheckIndex`]): the range's length,
+    /// which the loop's end must not pass for the row to be taken.
+    limit: Option<Id>,
     /// The body of the loop reading it.
     body: u32,
     /// The loads reading it, or the scatter-adds adding into it.
@@ -56,6 +60,18 @@ impl Emitter<'_> {
                     quote!(#array.#get(#b..(#b).wrapping_add(#hi)))
                 }
                 None => quote!(#array.#get(..#hi)),
+            };
+            // Every `check_index(i, len)` passes when the loop ends by `len`.
+            let get = match row.limit {
+                Some(l) => {
+                    let l = self.offset(l, row.body).expect("checked by row_reads");
+                    if l.to_string() == hi.to_string() {
+                        get // `for i in 0..row.len()`
+                    } else {
+                        quote!((if #hi <= #l { #get } else { ::core::option::Option::None }))
+                    }
+                }
+                None => get,
             };
             // A gradient a pullback's caller does not want may be empty,
             // and is never added to: an empty row then.
@@ -183,37 +199,53 @@ impl Emitter<'_> {
             return Vec::new();
         }
         // The offset of an index `base + i` (`Some(None)` for `i`), `i`
-        // the variable of the loop whose body is `body`.
-        let offset_of = |index: Id, var: Id, body: u32| -> Option<Option<Id>> {
-            if index == var {
-                return Some(None);
+        // the variable of the loop whose body is `body`, and the length
+        // `i` is checked against if it is `check_index(i, len)`.
+        type Offset = (Option<Id>, Option<Id>);
+        let offset_of = |index: Id, var: Id, body: u32| -> Option<Offset> {
+            // `i`, or `check_index(i, len)` with `len` known before the loop.
+            let is_var = |x: Id| -> Option<Option<Id>> {
+                if x == var {
+                    return Some(None);
+                }
+                let at = g.get(x);
+                if at.op == Op::CheckIndex && at.args[0] == var {
+                    self.offset(at.args[1], body)?;
+                    return Some(Some(at.args[1]));
+                }
+                None
+            };
+            if let Some(limit) = is_var(index) {
+                return Some((None, limit));
             }
             let at = g.get(index);
             if at.op != Op::IntAdd {
                 return None;
             }
-            let other = match (at.args[0] == var, at.args[1] == var) {
-                (true, false) => at.args[1],
-                (false, true) => at.args[0],
+            let (other, limit) = match (is_var(at.args[0]), is_var(at.args[1])) {
+                (Some(limit), None) => (at.args[1], limit),
+                (None, Some(limit)) => (at.args[0], limit),
                 _ => return None,
             };
             self.offset(other, body)?;
-            Some(Some(other))
+            Some((Some(other), limit))
         };
         let mut rows: Vec<RowRead> = Vec::new();
-        let mut add = |array: Id, base: Option<Id>, body: u32, node: Id, write: bool| match rows
-            .iter_mut()
-            .find(|r| r.array == array && r.base == base)
-        {
-            Some(r) => r.loads.push(node),
-            None => rows.push(RowRead {
-                array,
-                base,
-                body,
-                loads: vec![node],
-                write,
-            }),
-        };
+        let mut add =
+            |array: Id, (base, limit): Offset, body: u32, node: Id, write: bool| match rows
+                .iter_mut()
+                .find(|r| r.array == array && r.base == base && r.limit == limit)
+            {
+                Some(r) => r.loads.push(node),
+                None => rows.push(RowRead {
+                    array,
+                    base,
+                    limit,
+                    body,
+                    loads: vec![node],
+                    write,
+                }),
+            };
         for &lp in &loops {
             let (var, body) = (g.loops[lp as usize].var, g.loops[lp as usize].body);
             for &n in &self.region_nodes[body as usize] {
@@ -232,7 +264,7 @@ impl Emitter<'_> {
                     continue;
                 };
                 // `for i in 0..x.len() { x[i] }` is checked once already.
-                if base.is_none() && self.is_len_of(g.get(id).args[1], p) {
+                if base == (None, None) && self.is_len_of(g.get(id).args[1], p) {
                     continue;
                 }
                 add(array, base, body, Id(n as u32), false);
@@ -276,14 +308,14 @@ impl Emitter<'_> {
                         continue 'buffers;
                     };
                     if sites.is_empty() {
-                        base = b;
-                    } else if base != b {
+                        base = Some(b);
+                    } else if base != Some(b) {
                         continue 'buffers;
                     }
                     sites.push(Id(n as u32));
                 }
                 for site in sites {
-                    add(c, base, linfo.body, site, true);
+                    add(c, base.expect("a site"), linfo.body, site, true);
                 }
             }
         }
