@@ -224,6 +224,9 @@ pub(crate) fn guarded_step<P: crate::Params, O: crate::Optimizer<P> + ?Sized>(
 ) -> Result<(), Error> {
     backup.clone_from(params);
     optimizer.step(params, grad);
+    if params.all_finite() {
+        return Ok(());
+    }
     match params.first_non_finite() {
         None => Ok(()),
         Some((index, value)) => {

@@ -411,7 +411,12 @@ where
             )
         })
         .collect();
-    let run_part = |shared: &P, (sum, bad, g, work): &mut Part<P>, part: &[usize]| {
+    // Sums the part's losses into `sum` and its gradients into `g`.
+    let run_part = |shared: &P,
+                    (sum, bad): (&mut P::Scalar, &mut Option<(usize, P::Scalar)>),
+                    g: &mut P,
+                    work: &mut Workspace<P::Scalar>,
+                    part: &[usize]| {
         g.fill(P::Scalar::zero());
         *sum = P::Scalar::zero();
         *bad = None;
@@ -433,13 +438,20 @@ where
             // the number of threads.
             let per_part = part_size(idx.len());
             let parts = &mut parts[..idx.len().div_ceil(per_part)];
-            if parts.len() == 1 {
-                run_part(shared, &mut parts[0], idx);
+            let single = parts.len() == 1;
+            if single {
+                // One part: its samples add straight into the batch's
+                // gradient (no zeroing of the part's and copy of it after).
+                let (sum, bad, _, work) = &mut parts[0];
+                run_part(shared, (sum, bad), grad, work, idx);
             } else {
                 parts
                     .par_iter_mut()
                     .zip(idx.par_chunks(per_part))
-                    .for_each(|(p, part)| run_part(shared, p, part));
+                    .for_each(|(p, part)| {
+                        let (sum, bad, g, work) = p;
+                        run_part(shared, (sum, bad), g, work, part);
+                    });
             }
             let mut batch_sum = P::Scalar::zero();
             for (sum, bad, _, _) in parts.iter() {
@@ -448,13 +460,16 @@ where
                 }
                 batch_sum = batch_sum + *sum;
             }
-            tree_sum(parts, &|p: &mut Part<P>| &mut p.2);
-            grad.fill(P::Scalar::zero());
-            grad.add_assign(&parts[0].2);
+            if !single {
+                tree_sum(parts, &|p: &mut Part<P>| &mut p.2);
+                grad.clone_from(&parts[0].2);
+            }
             // One check of the sum: a part that is not finite makes it so.
             if !grad.all_finite() {
                 for ((_, _, g, work), part) in parts.iter_mut().zip(idx.chunks(per_part)) {
-                    if !g.all_finite() {
+                    // (A single part's sum is in `grad`; its own buffer is
+                    // free to recompute in.)
+                    if single || !g.all_finite() {
                         // Which sample: each one's gradient alone.
                         for &i in part {
                             g.fill(P::Scalar::zero());
