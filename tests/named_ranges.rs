@@ -339,3 +339,64 @@ fn bad_ranges_and_reads_past_a_range_panic_as_the_original_does() {
     let generated = message(|| loop_past_grad(&sample(8, 0.3), 4).0);
     assert_eq!(generated, original, "a loop past the range");
 }
+
+/// A network whose weights are `Vec` fields of a `#[derive(Params)]`
+/// struct: its rows bound to names, and passed as ranges to a helper.
+#[derive(Params, Clone, Debug, PartialEq)]
+struct Layer {
+    w: Vec<f64>,
+    b: Vec<f64>,
+}
+
+#[derive_grad]
+fn layer_loss(net: &Layer, x: &[f64]) -> f64 {
+    let d = x.len();
+    let mut t = 0.0;
+    for j in 0..net.b.len() {
+        let row = &net.w[j * d..(j + 1) * d];
+        let mut z = net.b[j];
+        for i in 0..row.len() {
+            z += row[i] * x[i];
+        }
+        t += z.tanh() + 0.5 * dot(&net.w[j * d..(j + 1) * d], x);
+    }
+    t
+}
+
+#[test]
+fn rows_of_a_struct_field() {
+    let (rows, d) = (4, 3);
+    let net = Layer {
+        w: sample(rows * d, 0.47),
+        b: sample(rows, 1.7),
+    };
+    let x = sample(d, 0.9);
+    let (v, g) = layer_loss_grad(&net, &x);
+    assert_eq!(v.to_bits(), layer_loss(&net, &x).to_bits());
+    // By hand: t = Σ_j tanh(b_j + w_j·x) + ½ w_j·x.
+    let mut hand = Layer {
+        w: vec![0.0; rows * d],
+        b: vec![0.0; rows],
+    };
+    for j in 0..rows {
+        let z = net.b[j] + (0..d).map(|i| net.w[j * d + i] * x[i]).sum::<f64>();
+        let dz = 1.0 - z.tanh() * z.tanh();
+        hand.b[j] = dz;
+        for i in 0..d {
+            hand.w[j * d + i] = (dz + 0.5) * x[i];
+        }
+    }
+    assert_near(&g.w, &hand.w, 1e-14, "struct field rows: w by hand");
+    assert_near(&g.b, &hand.b, 1e-14, "struct field rows: b by hand");
+    let fd = central_slice(
+        |w| {
+            let n = Layer {
+                w: w.to_vec(),
+                b: net.b.clone(),
+            };
+            layer_loss(&n, &x)
+        },
+        &net.w,
+    );
+    assert_near(&g.w, &fd, 1e-8, "struct field rows: central differences");
+}
