@@ -200,6 +200,11 @@ pub enum Op {
     /// (the second) as indexing does: a read `row[j]` of a range bound to
     /// a name, which panics past the range even where the slice goes on.
     CheckIndex,
+    /// Element `i` (the one argument) of integer slice parameter `p`
+    /// (`labels[s]`), indexed as the original does.
+    IntLoad(u32),
+    /// Integer slice parameter `p` as a whole, passed on to a call.
+    IntSliceParam(u32),
     /// A float or integer converted to the integer type
     /// `INT_TYPE_NAMES[k]` with Rust's `as` (floats truncate and saturate,
     /// NaN gives 0; integers wrap). No derivative flows through it.
@@ -377,11 +382,17 @@ impl Op {
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
             Op::Select => 3,
             Op::IntConst(_)
+            | Op::IntSliceParam(_)
             | Op::LoopVar(_)
             | Op::ArrayParam(_)
             | Op::Carried { .. }
             | Op::Restore { .. } => 0,
-            Op::IntToFloat | Op::ToInt(_) | Op::LoopOut(_) | Op::LoopTrips | Op::RangeNth(_) => 1,
+            Op::IntToFloat
+            | Op::ToInt(_)
+            | Op::LoopOut(_)
+            | Op::LoopTrips
+            | Op::RangeNth(_)
+            | Op::IntLoad(_) => 1,
             Op::Zeros(_) | Op::ZerosLike(_) => 0,
             Op::IntAdd
             | Op::IntSub
@@ -428,6 +439,7 @@ impl Op {
                     | Op::IntRem
                     | Op::CheckRange
                     | Op::CheckIndex
+                    | Op::IntLoad(_)
             ),
         }
     }
@@ -495,6 +507,7 @@ impl Op {
                     | Op::IntRem
                     | Op::CheckRange
                     | Op::CheckIndex
+                    | Op::IntLoad(_)
             ),
         }
     }
@@ -514,6 +527,7 @@ impl Op {
                 | Op::Proj(_)
                 | Op::HvProj(_)
                 | Op::IntConst(_)
+                | Op::IntSliceParam(_)
                 | Op::LoopVar(_)
                 | Op::ArrayParam(_)
                 | Op::Carried { .. }

@@ -45,6 +45,10 @@ pub enum ParamKind {
     /// A run-time integer (`usize`, `i32`, …): usable in comparisons and
     /// `as` casts, never differentiated.
     Int,
+    /// Integers in a slice, `Vec` or array (`labels: &[usize]`,
+    /// `Vec<i32>`, `[u8; 4]`): read at indices (`row[labels[s]]`), never
+    /// differentiated.
+    IntSlice,
     /// A run-time `bool`, usable in conditions.
     Bool,
 }
@@ -190,7 +194,7 @@ pub struct SigInfo {
 /// rows of such a parameter are only ever indexed.
 pub const NAMED_LEN: usize = usize::MAX;
 
-const SUPPORTED_TYPES: &str = "supported parameter types are the float type (`f64`, `f32` or a generic `F: Float`), fixed-size arrays of it (`[f64; 9]`, `[[f64; 3]; 4]`), slices and `Vec`s of those (`&[f64]`, `&[[f64; 4]]`, `Vec<f64>`, `&Vec<f64>`), shared references (`&[f64; 9]`), structs with `#[derive(Params)]` (`net: &Mlp`), and non-differentiated `bool` or integer values";
+const SUPPORTED_TYPES: &str = "supported parameter types are the float type (`f64`, `f32` or a generic `F: Float`), fixed-size arrays of it (`[f64; 9]`, `[[f64; 3]; 4]`), slices and `Vec`s of those (`&[f64]`, `&[[f64; 4]]`, `Vec<f64>`, `&Vec<f64>`), shared references (`&[f64; 9]`), structs with `#[derive(Params)]` (`net: &Mlp`), and, never differentiated, `bool`s, integers, and slices, `Vec`s and arrays of integers (`labels: &[usize]`)";
 
 /// Checks the signature of a free function whose parameters are floats,
 /// arrays, slices, integers and bools; pushes every problem found onto
@@ -483,6 +487,9 @@ pub(crate) fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bo
                 ));
             }
             if let Type::Slice(slice) = &*r.elem {
+                if is_int_type(&slice.elem) {
+                    return Ok((ParamKind::IntSlice, true));
+                }
                 return Ok((slice_kind(&slice.elem, elem, ty)?, true));
             }
             let (kind, inner_ref) = param_kind(&r.elem, elem)?;
@@ -496,6 +503,7 @@ pub(crate) fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bo
         }
         Type::Paren(p) => param_kind(&p.elem, elem),
         Type::Group(g) => param_kind(&g.elem, elem),
+        Type::Array(arr) if is_int_type(&arr.elem) => Ok((ParamKind::IntSlice, false)),
         Type::Array(arr) if has_named_len(ty) => {
             // `[f64; N]`, `[[f64; INPUTS]; HIDDEN]`: lengths the macro
             // cannot read, known to rustc. Read at indices, as a slice.
@@ -533,6 +541,9 @@ pub(crate) fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bo
                 return Ok((ParamKind::Float { shape }, false));
             }
             if let Some(item) = vec_item(ty) {
+                if is_int_type(item) {
+                    return Ok((ParamKind::IntSlice, false));
+                }
                 return Ok((slice_kind(item, elem, ty)?, false));
             }
             if let Type::Path(tp) = ty {
@@ -541,19 +552,7 @@ pub(crate) fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bo
                     if s == "bool" {
                         return Ok((ParamKind::Bool, false));
                     }
-                    if matches!(
-                        s.as_str(),
-                        "usize"
-                            | "isize"
-                            | "u8"
-                            | "u16"
-                            | "u32"
-                            | "u64"
-                            | "i8"
-                            | "i16"
-                            | "i32"
-                            | "i64"
-                    ) {
+                    if is_int_type(ty) {
                         return Ok((ParamKind::Int, false));
                     }
                     if (s == "f64" || s == "f32") && s != elem_name(elem) {
@@ -572,6 +571,21 @@ pub(crate) fn param_kind(ty: &Type, elem: &ElemTy) -> syn::Result<(ParamKind, bo
                 format!("unsupported parameter type: {SUPPORTED_TYPES}"),
             ))
         }
+    }
+}
+
+/// Whether `ty` is a primitive integer type (`usize`, `i32`, …).
+fn is_int_type(ty: &Type) -> bool {
+    match ty {
+        Type::Path(tp) if tp.qself.is_none() => tp.path.get_ident().is_some_and(|id| {
+            matches!(
+                id.to_string().as_str(),
+                "usize" | "isize" | "u8" | "u16" | "u32" | "u64" | "i8" | "i16" | "i32" | "i64"
+            )
+        }),
+        Type::Paren(p) => is_int_type(&p.elem),
+        Type::Group(g) => is_int_type(&g.elem),
+        _ => false,
     }
 }
 

@@ -596,7 +596,7 @@ impl Emitter<'_> {
             Op::Param { param, index } => {
                 Some(param_expr(&self.params[param as usize], index as usize))
             }
-            Op::ArrayParam(p) => {
+            Op::ArrayParam(p) | Op::IntSliceParam(p) => {
                 let name = &self.params[p as usize].name;
                 Some(quote!(#name))
             }
@@ -672,6 +672,10 @@ impl Emitter<'_> {
             Op::CheckIndex => {
                 let (i, len) = (&a[0], &a[1]);
                 quote!(::backprop::__private::check_index(#i, #len))
+            }
+            Op::IntLoad(p) => {
+                let (name, i) = (&self.params[p as usize].name, &a[0]);
+                quote!(#name[#i])
             }
             Op::IntBit(b) => {
                 let op: TokenStream = b.symbol().parse().unwrap();

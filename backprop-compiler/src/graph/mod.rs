@@ -492,6 +492,8 @@ impl Graph {
             | Op::IntFn(_)
             | Op::CheckRange
             | Op::CheckIndex
+            | Op::IntLoad(_)
+            | Op::IntSliceParam(_)
             | Op::ToInt(_)
             | Op::LoopTrips
             | Op::RangeNth(_) => Kind::Int,

@@ -380,6 +380,12 @@ impl Lowerer<'_> {
                     None => self.error_at(e, "this index does not fit in 64 bits"),
                 }
             }
+            (Value::IntSlice { param, .. }, k @ (Value::Int(_) | Value::RtInt(_))) => {
+                match self.int_node(&k) {
+                    Some(i) => Value::RtInt(self.g.node(Op::IntLoad(param), vec![i])),
+                    None => self.error_at(e, "this index does not fit in 64 bits"),
+                }
+            }
             (
                 Value::Range {
                     buf,

@@ -42,12 +42,12 @@ impl Lowerer<'_> {
                 };
             }
             v @ Value::Buffer { .. } => self.materialize(v, at),
-            Value::Slice { len, .. } | Value::Range { len, .. }
+            Value::Slice { len, .. } | Value::Range { len, .. } | Value::IntSlice { len, .. }
                 if name == "len" && args.is_empty() =>
             {
                 return Value::RtInt(len);
             }
-            Value::Slice { .. } | Value::Range { .. } => {
+            Value::Slice { .. } | Value::Range { .. } | Value::IntSlice { .. } => {
                 return self.error_at(
                     method,
                     format!(
@@ -417,6 +417,12 @@ impl Lowerer<'_> {
                 }
                 Value::Bool(b) => {
                     flat.push(b);
+                    layout.push((Vec::new(), by_ref));
+                    continue;
+                }
+                // An integer slice parameter, passed on as it is.
+                Value::IntSlice { param, .. } => {
+                    flat.push(self.g.node(Op::IntSliceParam(param), vec![]));
                     layout.push((Vec::new(), by_ref));
                     continue;
                 }

@@ -770,7 +770,12 @@ impl Lowerer<'_> {
         p.path.get_ident().is_some_and(|i| {
             matches!(
                 self.lookup(&i.to_string()).map(|b| &b.value),
-                Some(Value::Slice { .. } | Value::Range { .. } | Value::Buffer { .. })
+                Some(
+                    Value::Slice { .. }
+                        | Value::Range { .. }
+                        | Value::IntSlice { .. }
+                        | Value::Buffer { .. }
+                )
             )
         })
     }

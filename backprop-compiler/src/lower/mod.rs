@@ -66,6 +66,14 @@ pub enum Value {
         /// The shape of one element (empty for a float).
         inner: Vec<usize>,
     },
+    /// An integer slice, `Vec` or array parameter (`labels: &[usize]`),
+    /// read at indices ([`Op::IntLoad`]).
+    IntSlice {
+        /// The parameter.
+        param: u32,
+        /// Its length (an integer node).
+        len: Id,
+    },
     /// A tuple (from `enumerate`/`zip` in `for` loops).
     Tuple(Vec<Value>),
     /// `()`.
@@ -156,6 +164,13 @@ pub fn lower_unrolling(
                 lw.param_value(p as u32, shape, &mut next)
             }
             ParamKind::Int => Value::RtInt(lw.rt_int(info.name.to_token_stream())),
+            ParamKind::IntSlice => {
+                let name = &info.name;
+                Value::IntSlice {
+                    param: p as u32,
+                    len: lw.rt_int(quote::quote!(#name.len())),
+                }
+            }
             ParamKind::Bool => Value::Bool(lw.g.node(Op::BoolParam(p as u32), vec![])),
             ParamKind::Slice { inner, .. } => {
                 lw.g.slice_params.insert(p as u32, inner.clone());
@@ -237,6 +252,7 @@ fn describe(v: &Value) -> &'static str {
         Value::Array(_) | Value::Buffer { .. } => "an array",
         Value::Slice { .. } => "a slice",
         Value::Range { .. } => "a range of a slice",
+        Value::IntSlice { .. } => "a slice of integers",
         Value::Tuple(_) => "a tuple",
         Value::Unit => "`()`",
         Value::Closure(_) => "a closure",

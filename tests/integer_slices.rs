@@ -1,0 +1,189 @@
+//! Integer slices and `Vec`s as parameters (`labels: &[usize]`), never
+//! differentiated: read at indices (`row[labels[s]]`, the adjoint going to
+//! that element), by `.len()`, in `for` loops and iterator chains, cast to
+//! floats, as a `Vec` by value and as a fixed-size array of a named
+//! length. Checked through the macro against the original functions
+//! (values bit for bit), hand formulas and central differences; an
+//! out-of-bounds label panics as the original does.
+
+#![allow(clippy::needless_range_loop)]
+
+mod common;
+
+use backprop::prelude::*;
+use common::{assert_near, central_slice};
+
+fn sample(n: usize, seed: f64) -> Vec<f64> {
+    (0..n)
+        .map(|i| ((i as f64 + 1.0) * seed).sin() * 1.3)
+        .collect()
+}
+
+/// The mean softmax cross-entropy of a batch of logits (rows of `k`),
+/// each sample's class in `labels`.
+#[derive_grad(jvp, hessian)]
+fn batch_cross_entropy(z: &[f64], labels: &[usize], k: usize) -> f64 {
+    let mut total = 0.0;
+    for s in 0..labels.len() {
+        let row = &z[s * k..(s + 1) * k];
+        let mut m = row[0];
+        for c in 1..k {
+            m = m.max(row[c]);
+        }
+        let mut e = 0.0;
+        for c in 0..k {
+            e += (row[c] - m).exp();
+        }
+        total += e.ln() + m - row[labels[s]];
+    }
+    total / labels.len() as f64
+}
+
+/// By hand: (softmax(row) − onehot(label)) / n per row.
+fn batch_cross_entropy_by_hand(z: &[f64], labels: &[usize], k: usize) -> Vec<f64> {
+    let n = labels.len();
+    let mut g = vec![0.0; z.len()];
+    for s in 0..n {
+        let row = &z[s * k..(s + 1) * k];
+        let m = row.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        let sum: f64 = row.iter().map(|v| (v - m).exp()).sum();
+        for c in 0..k {
+            let p = (row[c] - m).exp() / sum;
+            g[s * k + c] = (p - if c == labels[s] { 1.0 } else { 0.0 }) / n as f64;
+        }
+    }
+    g
+}
+
+#[test]
+fn labels_pick_the_elements_their_adjoints_go_to() {
+    let (n, k) = (5, 4);
+    let z = sample(n * k, 0.77);
+    let labels = vec![2usize, 0, 3, 3, 1];
+    let (v, g) = batch_cross_entropy_grad(&z, &labels, k);
+    assert_eq!(v.to_bits(), batch_cross_entropy(&z, &labels, k).to_bits());
+    assert_near(
+        &g,
+        &batch_cross_entropy_by_hand(&z, &labels, k),
+        1e-15,
+        "cross-entropy: by hand",
+    );
+    assert_near(
+        &g,
+        &central_slice(|z| batch_cross_entropy(z, &labels, k), &z),
+        1e-8,
+        "cross-entropy: central differences",
+    );
+    // Forward mode along t, and H·t against central differences of the
+    // gradient.
+    let t = sample(n * k, 0.31);
+    let (jv, dir) = batch_cross_entropy_jvp(&z, &labels, k, &t);
+    assert_eq!(jv.to_bits(), v.to_bits());
+    let want: f64 = g.iter().zip(&t).map(|(g, t)| g * t).sum();
+    assert!((dir - want).abs() < 1e-14, "jvp: {dir} vs {want}");
+    let (_, _, hv) = batch_cross_entropy_hvp(&z, &labels, k, &t);
+    let h = 1e-6;
+    let shifted = |sign: f64| {
+        let zs: Vec<f64> = z.iter().zip(&t).map(|(z, t)| z + sign * h * t).collect();
+        batch_cross_entropy_grad(&zs, &labels, k).1
+    };
+    let (gp, gm) = (shifted(1.0), shifted(-1.0));
+    let fd: Vec<f64> = gp
+        .iter()
+        .zip(&gm)
+        .map(|(p, m)| (p - m) / (2.0 * h))
+        .collect();
+    assert_near(&hv, &fd, 1e-7, "hvp: central differences of the gradient");
+}
+
+/// Labels of other integer types, in iterator chains and `for` loops over
+/// the slice, cast to floats; a `Vec` of them by value.
+#[derive_grad]
+fn weighted(w: &[f64], picks: &Vec<i32>, counts: Vec<u8>) -> f64 {
+    let mut s = 0.0;
+    for &p in picks {
+        s += w[p as usize] * w[p as usize];
+    }
+    let t: f64 = counts.iter().zip(w).map(|(&c, x)| c as f64 * x).sum();
+    s + t * picks.len() as f64
+}
+
+#[test]
+fn integer_vecs_in_loops_chains_and_casts() {
+    let w = sample(4, 0.53);
+    let picks = vec![3, 1, 3];
+    let counts = vec![2u8, 0, 5, 1];
+    let (v, g) = weighted_grad(&w, &picks, counts.clone());
+    assert_eq!(v.to_bits(), weighted(&w, &picks, counts.clone()).to_bits());
+    // By hand: s = Σ_p w_p², t = Σ_i c_i·w_i; ∂/∂w_i = 2·w_i·#{p = i} + 3·c_i.
+    let hand: Vec<f64> = (0..4)
+        .map(|i| {
+            let times = picks.iter().filter(|&&p| p as usize == i).count() as f64;
+            2.0 * w[i] * times + 3.0 * f64::from(counts[i])
+        })
+        .collect();
+    assert_near(&g, &hand, 1e-14, "weighted: by hand");
+}
+
+#[test]
+fn a_label_out_of_bounds_panics_as_the_original_does() {
+    let message = |f: fn() -> f64| {
+        let e = std::panic::catch_unwind(f).expect_err("must panic");
+        e.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    let original = message(|| batch_cross_entropy(&sample(8, 0.7), &[1, 4], 4));
+    assert!(original.contains("index out of bounds"), "{original}");
+    let generated = message(|| batch_cross_entropy_grad(&sample(8, 0.7), &[1, 4], 4).0);
+    assert_eq!(generated, original);
+}
+
+/// `Σ_s w[labels[s]]·x_s`: a helper given the labels whole.
+#[derive_grad]
+fn picked_dot(w: &[f64], labels: &[usize], x: &[f64]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..labels.len() {
+        s += w[labels[k]] * x[k];
+    }
+    s
+}
+
+/// The helpers called with the labels passed on (a `Vec` by reference,
+/// and a reference to it, as users write either).
+#[allow(clippy::needless_borrow)]
+#[derive_grad(jvp)]
+fn through_helpers(w: &[f64], labels: &Vec<usize>, x: &[f64]) -> f64 {
+    let a = picked_dot(w, labels, x);
+    let b = picked_dot(w, &labels, x);
+    a * b + batch_cross_entropy(w, labels, w.len() / labels.len())
+}
+
+#[test]
+fn integer_slices_passed_to_helpers() {
+    let w = sample(6, 0.41);
+    let labels = vec![1usize, 2];
+    let x = sample(2, 1.3);
+    let (v, g) = through_helpers_grad(&w, &labels, &x);
+    assert_eq!(v.to_bits(), through_helpers(&w, &labels, &x).to_bits());
+    // By hand: a = b = Σ_k w[l_k]·x_k, so ∂(a·b)/∂w_i = 2a·Σ_{k: l_k = i} x_k;
+    // plus the cross-entropy's gradient (rows of 3).
+    let a: f64 = (0..2).map(|k| w[labels[k]] * x[k]).sum();
+    let ce = batch_cross_entropy_by_hand(&w, &labels, 3);
+    let hand: Vec<f64> = (0..6)
+        .map(|i| {
+            let xs: f64 = (0..2).filter(|&k| labels[k] == i).map(|k| x[k]).sum();
+            2.0 * a * xs + ce[i]
+        })
+        .collect();
+    assert_near(&g, &hand, 1e-14, "through helpers: by hand");
+    assert_near(
+        &g,
+        &central_slice(|w| through_helpers(w, &labels, &x), &w),
+        1e-8,
+        "through helpers: central differences",
+    );
+    let t = sample(6, 0.87);
+    let (jv, dir) = through_helpers_jvp(&w, &labels, &x, &t);
+    assert_eq!(jv.to_bits(), v.to_bits());
+    let want: f64 = g.iter().zip(&t).map(|(g, t)| g * t).sum();
+    assert!((dir - want).abs() < 1e-13, "jvp: {dir} vs {want}");
+}
