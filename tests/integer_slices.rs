@@ -187,3 +187,24 @@ fn integer_slices_passed_to_helpers() {
     let want: f64 = g.iter().zip(&t).map(|(g, t)| g * t).sum();
     assert!((dir - want).abs() < 1e-13, "jvp: {dir} vs {want}");
 }
+
+/// A fixed-size array of integers (by value), read at a loop's index.
+#[derive_grad]
+fn pick_pairs(w: &[f64; 4], idx: [usize; 3]) -> f64 {
+    let mut s = 0.0;
+    for k in 0..idx.len() {
+        s += w[idx[k]] * w[idx[(k + 1) % 3]];
+    }
+    s
+}
+
+#[test]
+fn an_array_of_integers() {
+    let w = [0.3, -1.1, 0.8, 2.0];
+    let idx = [2, 0, 3];
+    let (v, g) = pick_pairs_grad(&w, idx);
+    assert_eq!(v.to_bits(), pick_pairs(&w, idx).to_bits());
+    // s = w2·w0 + w0·w3 + w3·w2.
+    let hand = [w[2] + w[3], 0.0, w[0] + w[3], w[0] + w[2]];
+    assert_near(&g, &hand, 1e-15, "array of integers: by hand");
+}
