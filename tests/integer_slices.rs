@@ -1,10 +1,10 @@
-//! Integer slices and `Vec`s as parameters (`labels: &[usize]`), never
-//! differentiated: read at indices (`row[labels[s]]`, the adjoint going to
-//! that element), by `.len()`, in `for` loops and iterator chains, cast to
-//! floats, as a `Vec` by value and as a fixed-size array of a named
-//! length. Checked through the macro against the original functions
-//! (values bit for bit), hand formulas and central differences; an
-//! out-of-bounds label panics as the original does.
+//! Integer slices, `Vec`s and arrays as parameters (`labels: &[usize]`),
+//! never differentiated: read at indices (`row[labels[s]]`, the adjoint
+//! going to that element), by `.len()`, in `for` loops and iterator chains,
+//! cast to floats, a `Vec` by value, passed to helpers; and a local array
+//! of integers read at a run-time index. Checked through the macro against
+//! the original functions (values bit for bit), hand formulas and central
+//! differences; out-of-bounds reads panic as the original's do.
 
 #![allow(clippy::needless_range_loop)]
 
@@ -207,4 +207,40 @@ fn an_array_of_integers() {
     // s = w2·w0 + w0·w3 + w3·w2.
     let hand = [w[2] + w[3], 0.0, w[0] + w[3], w[0] + w[2]];
     assert_near(&g, &hand, 1e-15, "array of integers: by hand");
+}
+
+/// A local array of integers read at a run-time index, one element known
+/// at run time only.
+#[derive_grad]
+fn local_order(w: &[f64], n: usize) -> f64 {
+    let order = [2usize, 0, w.len() - 1];
+    let mut s = 0.0;
+    for i in 0..n {
+        s += w[order[i % 3]] * w[i];
+    }
+    s + w[order[n]]
+}
+
+#[test]
+fn a_local_array_of_integers_read_at_run_time() {
+    let w = sample(5, 0.66);
+    let n = 2;
+    let (v, g) = local_order_grad(&w, n);
+    assert_eq!(v.to_bits(), local_order(&w, n).to_bits());
+    // s = w2·w0 + w0·w1 + w4.
+    let hand = [w[2] + w[1], w[0], w[0], 0.0, 1.0];
+    assert_near(&g, &hand, 1e-15, "local order: by hand");
+    let message = |f: fn() -> f64| {
+        let e = std::panic::catch_unwind(f).expect_err("must panic");
+        e.downcast_ref::<String>().cloned().unwrap_or_default()
+    };
+    let original = message(|| local_order(&sample(5, 0.66), 3));
+    assert!(
+        original.contains("the len is 3 but the index is 3"),
+        "{original}"
+    );
+    assert_eq!(
+        message(|| local_order_grad(&sample(5, 0.66), 3).0),
+        original
+    );
 }

@@ -205,6 +205,10 @@ pub enum Op {
     IntLoad(u32),
     /// Integer slice parameter `p` as a whole, passed on to a call.
     IntSliceParam(u32),
+    /// `[e₀, e₁, …][i]`: an element of a local array of integers
+    /// (`let order = [2, 0, 1];`) read at a run-time index; the arguments
+    /// are `i` then the elements. Panics as the original's read does.
+    IntPick,
     /// A float or integer converted to the integer type
     /// `INT_TYPE_NAMES[k]` with Rust's `as` (floats truncate and saturate,
     /// NaN gives 0; integers wrap). No derivative flows through it.
@@ -408,6 +412,7 @@ impl Op {
             Op::Call(_)
             | Op::CallDir(_)
             | Op::Pullback(_)
+            | Op::IntPick
             | Op::Load
             | Op::ScatterAdd
             | Op::Store
@@ -440,6 +445,7 @@ impl Op {
                     | Op::CheckRange
                     | Op::CheckIndex
                     | Op::IntLoad(_)
+                    | Op::IntPick
             ),
         }
     }
@@ -508,6 +514,7 @@ impl Op {
                     | Op::CheckRange
                     | Op::CheckIndex
                     | Op::IntLoad(_)
+                    | Op::IntPick
             ),
         }
     }

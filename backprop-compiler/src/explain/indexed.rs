@@ -466,6 +466,10 @@ impl<'a> Builder<'a> {
             Op::IntFn(f) => Affine::atom(&format!("{}({})", f.name(), arg(0))),
             // A checked bound or index is the integer it checks.
             Op::CheckRange | Op::CheckIndex => arg(0),
+            Op::IntPick => {
+                let items: Vec<String> = (1..node.args.len()).map(|k| arg(k).to_string()).collect();
+                Affine::atom(&format!("[{}][{}]", items.join(", "), arg(0)))
+            }
             Op::IntLoad(p) => Affine::atom(&format!(
                 "{}[{}]",
                 self.sig.params[p as usize].display,

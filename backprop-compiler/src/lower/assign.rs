@@ -408,6 +408,22 @@ impl Lowerer<'_> {
                     None => self.error_at(e, "this index does not fit in 64 bits"),
                 }
             }
+            // A local array of integers (`let order = [2, 0, 1];`).
+            (Value::Array(items), Value::RtInt(i))
+                if !items.is_empty()
+                    && items
+                        .iter()
+                        .all(|v| matches!(v, Value::Int(_) | Value::RtInt(_))) =>
+            {
+                let mut args = vec![i];
+                for v in &items {
+                    match self.int_node(v) {
+                        Some(id) => args.push(id),
+                        None => return self.error_at(e, "this integer does not fit in 64 bits"),
+                    }
+                }
+                Value::RtInt(self.g.node(Op::IntPick, args))
+            }
             (base @ Value::Array(_), Value::RtInt(i)) => match self.param_view(&base) {
                 Some((buf, index, shape)) => self.index_view(buf, index, shape, i),
                 // A local array read at a run-time index is put in memory.
