@@ -14,7 +14,7 @@
 mod common;
 
 use backprop::prelude::*;
-use common::{assert_near, central_slice};
+use common::{assert_near, central_slice, tanh_rows_by_hand};
 
 fn sample(n: usize, seed: f64) -> Vec<f64> {
     (0..n)
@@ -72,27 +72,11 @@ fn rows_helper(w: &[f64], x: &[f64]) -> f64 {
     t
 }
 
-/// The oracle, by hand.
-fn rows_by_hand(w: &[f64], x: &[f64]) -> (f64, Vec<f64>) {
-    let d = x.len();
-    let mut value = 0.0;
-    let mut grad = vec![0.0; w.len()];
-    for j in 0..w.len() / d {
-        let z: f64 = (0..d).map(|i| w[j * d + i] * x[i]).sum();
-        let t = z.tanh();
-        value += t;
-        for i in 0..d {
-            grad[j * d + i] = (1.0 - t * t) * x[i];
-        }
-    }
-    (value, grad)
-}
-
 #[test]
 fn a_row_bound_to_a_name_in_a_rolled_loop() {
     let (rows, d) = (6, 5);
     let (w, x) = (sample(rows * d, 0.37), sample(d, 1.13));
-    let (hand_value, hand) = rows_by_hand(&w, &x);
+    let (hand_value, hand) = tanh_rows_by_hand(&w, &x);
     type Grad = fn(&[f64], &[f64]) -> (f64, Vec<f64>);
     type Original = fn(&[f64], &[f64]) -> f64;
     let losses: [(&str, Original, Grad); 3] = [

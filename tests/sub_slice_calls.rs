@@ -20,7 +20,7 @@ mod common;
 mod per_sample;
 
 use backprop::prelude::*;
-use common::{assert_near, central_slice};
+use common::{assert_near, central_slice, tanh_rows_by_hand};
 // (A glob: a call to `cross_entropy` needs its hidden companions too.)
 use per_sample::*;
 
@@ -66,27 +66,11 @@ fn layer_for_chunks(w: &[f64], x: &[f64]) -> f64 {
     t
 }
 
-/// The same loss without the helper: the oracle.
-fn layer_by_hand(w: &[f64], x: &[f64]) -> (f64, Vec<f64>) {
-    let d = x.len();
-    let mut value = 0.0;
-    let mut grad = vec![0.0; w.len()];
-    for j in 0..w.len() / d {
-        let z: f64 = (0..d).map(|i| w[j * d + i] * x[i]).sum();
-        let t = z.tanh();
-        value += t;
-        for i in 0..d {
-            grad[j * d + i] = (1.0 - t * t) * x[i];
-        }
-    }
-    (value, grad)
-}
-
 #[test]
 fn ranges_of_a_slice_in_a_rolled_loop() {
     let (rows, d) = (5, 4);
     let (w, x) = (sample(rows * d, 0.37), sample(d, 1.13));
-    let (hand_value, hand) = layer_by_hand(&w, &x);
+    let (hand_value, hand) = tanh_rows_by_hand(&w, &x);
     let (v, g) = layer_grad(&w, &x);
     assert_eq!(v.to_bits(), layer(&w, &x).to_bits());
     assert!((v - hand_value).abs() < 1e-14);

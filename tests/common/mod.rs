@@ -163,3 +163,21 @@ pub fn assert_near(got: &[f64], want: &[f64], tol: f64, what: &str) {
         );
     }
 }
+
+/// `Σ_j tanh(w_j · x)`, the rows `w_j` of a flat `w` (`x.len()` each), and
+/// its gradient with respect to `w` by hand: the oracle of the losses that
+/// read those rows through ranges.
+pub fn tanh_rows_by_hand(w: &[f64], x: &[f64]) -> (f64, Vec<f64>) {
+    let d = x.len();
+    let mut value = 0.0;
+    let mut grad = vec![0.0; w.len()];
+    for j in 0..w.len() / d {
+        let z: f64 = (0..d).map(|i| w[j * d + i] * x[i]).sum();
+        let t = z.tanh();
+        value += t;
+        for i in 0..d {
+            grad[j * d + i] = (1.0 - t * t) * x[i];
+        }
+    }
+    (value, grad)
+}
