@@ -1,7 +1,8 @@
 //! Integer slices, `Vec`s and arrays as parameters (`labels: &[usize]`),
 //! never differentiated: read at indices (`row[labels[s]]`, the adjoint
 //! going to that element), by `.len()`, in `for` loops and iterator chains,
-//! cast to floats, a `Vec` by value, passed to helpers; and a local array
+//! cast to floats, a `Vec` by value, passed to helpers, ranges of them
+//! (bound to a name, passed to a helper); and a local array
 //! of integers read at a run-time index. Checked through the macro against
 //! the original functions (values bit for bit), hand formulas and central
 //! differences; out-of-bounds reads panic as the original's do.
@@ -242,5 +243,43 @@ fn a_local_array_of_integers_read_at_run_time() {
     assert_eq!(
         message(|| local_order_grad(&sample(5, 0.66), 3).0),
         original
+    );
+}
+
+/// Ranges of the labels: one bound to a name, read and passed to a
+/// helper, another passed as `&labels[a..]`.
+#[derive_grad]
+fn label_ranges(w: &[f64], labels: &[usize], x: &[f64]) -> f64 {
+    let half = labels.len() / 2;
+    let first = &labels[..half];
+    let mut s = 0.0;
+    for k in 0..first.len() {
+        s += w[first[k]];
+    }
+    s + picked_dot(w, &labels[half..], &x[half..]) + picked_dot(w, first, x)
+}
+
+#[test]
+fn ranges_of_integer_slices() {
+    let w = sample(4, 0.59);
+    let labels = [3usize, 0, 3, 2, 1];
+    let x = sample(5, 1.1);
+    let (v, g) = label_ranges_grad(&w, &labels, &x);
+    assert_eq!(v.to_bits(), label_ranges(&w, &labels, &x).to_bits());
+    // ∂/∂w_i = Σ_{k < 2, l_k = i} (1 + x_k) + Σ_{k ≥ 2, l_k = i} x_k.
+    let hand: Vec<f64> = (0..4)
+        .map(|i| {
+            (0..5)
+                .filter(|&k| labels[k] == i)
+                .map(|k| if k < 2 { 1.0 + x[k] } else { x[k] })
+                .sum()
+        })
+        .collect();
+    assert_near(&g, &hand, 1e-15, "label ranges: by hand");
+    assert_near(
+        &g,
+        &central_slice(|w| label_ranges(w, &labels, &x), &w),
+        1e-8,
+        "label ranges: central differences",
     );
 }

@@ -205,6 +205,9 @@ pub enum Op {
     IntLoad(u32),
     /// Integer slice parameter `p` as a whole, passed on to a call.
     IntSliceParam(u32),
+    /// `&p[start..end]` of integer slice parameter `p` (the arguments),
+    /// passed to a call: a range of it bound to a name, checked already.
+    IntSliceRange(u32),
     /// `[e₀, e₁, …][i]`: an element of a local array of integers
     /// (`let order = [2, 0, 1];`) read at a run-time index; the arguments
     /// are `i` then the elements. Panics as the original's read does.
@@ -405,7 +408,8 @@ impl Op {
             | Op::IntRem
             | Op::IntBit(_)
             | Op::IntCmp(_)
-            | Op::CheckIndex => 2,
+            | Op::CheckIndex
+            | Op::IntSliceRange(_) => 2,
             Op::CheckRange => 3,
             Op::NewVec { .. } => 2,
             Op::ZerosLen { .. } => 1,
@@ -446,6 +450,7 @@ impl Op {
                     | Op::CheckIndex
                     | Op::IntLoad(_)
                     | Op::IntPick
+                    | Op::IntSliceRange(_)
             ),
         }
     }
@@ -515,6 +520,7 @@ impl Op {
                     | Op::CheckIndex
                     | Op::IntLoad(_)
                     | Op::IntPick
+                    | Op::IntSliceRange(_)
             ),
         }
     }

@@ -673,6 +673,10 @@ impl Emitter<'_> {
                 let (i, len) = (&a[0], &a[1]);
                 quote!(::backprop::__private::check_index(#i, #len))
             }
+            Op::IntSliceRange(p) => {
+                let (name, start, end) = (&self.params[p as usize].name, &a[0], &a[1]);
+                quote!(&#name[#start..#end])
+            }
             Op::IntPick => {
                 let (i, items) = (&a[0], &a[1..]);
                 quote!([#(#items),*][#i])

@@ -494,6 +494,7 @@ impl Graph {
             | Op::CheckIndex
             | Op::IntLoad(_)
             | Op::IntSliceParam(_)
+            | Op::IntSliceRange(_)
             | Op::IntPick
             | Op::ToInt(_)
             | Op::LoopTrips

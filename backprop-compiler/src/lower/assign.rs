@@ -380,11 +380,19 @@ impl Lowerer<'_> {
                     None => self.error_at(e, "this index does not fit in 64 bits"),
                 }
             }
-            (Value::IntSlice { param, .. }, k @ (Value::Int(_) | Value::RtInt(_))) => {
-                match self.int_node(&k) {
-                    Some(i) => Value::RtInt(self.g.node(Op::IntLoad(param), vec![i])),
-                    None => self.error_at(e, "this index does not fit in 64 bits"),
-                }
+            (Value::IntSlice { param, start, len }, k @ (Value::Int(_) | Value::RtInt(_))) => {
+                let Some(i) = self.int_node(&k) else {
+                    return self.error_at(e, "this index does not fit in 64 bits");
+                };
+                // A range's element: checked against the range's length.
+                let at = match start {
+                    Some(start) => {
+                        let checked = self.g.node(Op::CheckIndex, vec![i, len]);
+                        self.g.node(Op::IntAdd, vec![start, checked])
+                    }
+                    None => i,
+                };
+                Value::RtInt(self.g.node(Op::IntLoad(param), vec![at]))
             }
             (
                 Value::Range {
@@ -468,6 +476,16 @@ impl Lowerer<'_> {
     /// `range` of `v`, the value of `base` (see [`Lowerer::range_value`]).
     pub(super) fn range_of(&mut self, v: Value, base: &Expr, range: &syn::ExprRange) -> Value {
         let (buf, offset, len, inner) = match v {
+            Value::IntSlice { param, start, len } => {
+                let Some((start, len)) = self.checked_range(range, start, len) else {
+                    return Value::Poison;
+                };
+                return Value::IntSlice {
+                    param,
+                    start: Some(start),
+                    len,
+                };
+            }
             Value::Slice { buf, len, inner } => (buf, None, len, inner),
             Value::Range {
                 buf,
@@ -497,19 +515,8 @@ impl Lowerer<'_> {
                 );
             }
         };
-        let zero = self.g.node(Op::IntConst(0), vec![]);
-        let (Some(lo), Some(hi)) = (
-            self.range_bound(range.start.as_deref(), zero),
-            self.range_bound(range.end.as_deref(), len),
-        ) else {
+        let Some((start, len)) = self.checked_range(range, offset, len) else {
             return Value::Poison;
-        };
-        let checked = self.g.node(Op::CheckRange, vec![lo, hi, len]);
-        self.g.range_checks.push(checked);
-        let len = self.g.node(Op::IntSub, vec![hi, checked]);
-        let start = match offset {
-            Some(offset) => self.g.node(Op::IntAdd, vec![offset, checked]),
-            None => checked,
         };
         Value::Range {
             buf,
@@ -517,6 +524,28 @@ impl Lowerer<'_> {
             len,
             inner,
         }
+    }
+
+    /// `range` of a slice (or of a range of one starting at `offset`) of
+    /// length `len`: where it starts in the slice's memory and its length,
+    /// the range checked as `&w[a..b]` checks it (`None`: reported).
+    fn checked_range(
+        &mut self,
+        range: &syn::ExprRange,
+        offset: Option<Id>,
+        len: Id,
+    ) -> Option<(Id, Id)> {
+        let zero = self.g.node(Op::IntConst(0), vec![]);
+        let lo = self.range_bound(range.start.as_deref(), zero)?;
+        let hi = self.range_bound(range.end.as_deref(), len)?;
+        let checked = self.g.node(Op::CheckRange, vec![lo, hi, len]);
+        self.g.range_checks.push(checked);
+        let len = self.g.node(Op::IntSub, vec![hi, checked]);
+        let start = match offset {
+            Some(offset) => self.g.node(Op::IntAdd, vec![offset, checked]),
+            None => checked,
+        };
+        Some((start, len))
     }
 
     fn out_of_bounds<T: ToTokens + ?Sized>(&mut self, at: &T, k: i128, len: usize) -> Value {

@@ -376,7 +376,7 @@ impl Lowerer<'_> {
                             Some(SliceArg { inner, range: true });
                         continue;
                     }
-                    RangeArgument::OfArray(v) => of_array = Some(v),
+                    RangeArgument::OfValue(v) => of_array = Some(v),
                     RangeArgument::Refused => return Value::Poison,
                 }
             }
@@ -420,10 +420,23 @@ impl Lowerer<'_> {
                     layout.push((Vec::new(), by_ref));
                     continue;
                 }
-                // An integer slice parameter, passed on as it is.
-                Value::IntSlice { param, .. } => {
+                // An integer slice parameter, passed on as it is, or a
+                // range of one (a reference to it, `&labels[a..b]`).
+                Value::IntSlice {
+                    param, start: None, ..
+                } => {
                     flat.push(self.g.node(Op::IntSliceParam(param), vec![]));
                     layout.push((Vec::new(), by_ref));
+                    continue;
+                }
+                Value::IntSlice {
+                    param,
+                    start: Some(start),
+                    len,
+                } => {
+                    let end = self.g.node(Op::IntAdd, vec![start, len]);
+                    flat.push(self.g.node(Op::IntSliceRange(param), vec![start, end]));
+                    layout.push((Vec::new(), false));
                     continue;
                 }
                 _ => {}
@@ -527,6 +540,13 @@ impl Lowerer<'_> {
         }
         let (buf, len, inner) = match self.expr(base) {
             Value::Slice { buf, len, inner } => (buf, len, inner),
+            // A range of integers (`&labels[a..b]`), passed as a value.
+            v @ Value::IntSlice { .. } => {
+                return match self.range_of(v, base, range) {
+                    Value::Poison => RangeArgument::Refused,
+                    v => RangeArgument::OfValue(v),
+                };
+            }
             // A range of a range bound to a name (`&row[1..]`).
             v @ Value::Range { .. } => {
                 let Value::Range {
@@ -545,7 +565,7 @@ impl Lowerer<'_> {
             }
             Value::Array(items) => {
                 return match self.range_of_array(base, range, items) {
-                    Some(v) => RangeArgument::OfArray(v),
+                    Some(v) => RangeArgument::OfValue(v),
                     None => RangeArgument::Refused,
                 }
             }
@@ -865,8 +885,9 @@ impl Lowerer<'_> {
 enum RangeArgument {
     /// Of a slice: its buffer, start and end, and the shape of an element.
     OfSlice([Id; 3], Vec<usize>),
-    /// Of a fixed-size array: the elements in the range.
-    OfArray(Value),
+    /// Of a fixed-size array: the elements in the range; of an integer
+    /// slice, the range ([`Value::IntSlice`]).
+    OfValue(Value),
     /// Refused (an error was reported).
     Refused,
 }

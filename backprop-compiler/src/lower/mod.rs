@@ -67,10 +67,13 @@ pub enum Value {
         inner: Vec<usize>,
     },
     /// An integer slice, `Vec` or array parameter (`labels: &[usize]`),
-    /// read at indices ([`Op::IntLoad`]).
+    /// or a range of one bound to a name, read at indices ([`Op::IntLoad`]).
     IntSlice {
         /// The parameter.
         param: u32,
+        /// For a range, where it starts (an integer node that checked the
+        /// range, as for [`Value::Range`]); `None` for the whole parameter.
+        start: Option<Id>,
         /// Its length (an integer node).
         len: Id,
     },
@@ -168,6 +171,7 @@ pub fn lower_unrolling(
                 let name = &info.name;
                 Value::IntSlice {
                     param: p as u32,
+                    start: None,
                     len: lw.rt_int(quote::quote!(#name.len())),
                 }
             }
