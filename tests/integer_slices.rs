@@ -12,7 +12,7 @@
 mod common;
 
 use backprop::prelude::*;
-use common::{assert_near, central_slice};
+use common::{assert_near, central_slice, panic_message};
 
 fn sample(n: usize, seed: f64) -> Vec<f64> {
     (0..n)
@@ -128,13 +128,9 @@ fn integer_vecs_in_loops_chains_and_casts() {
 
 #[test]
 fn a_label_out_of_bounds_panics_as_the_original_does() {
-    let message = |f: fn() -> f64| {
-        let e = std::panic::catch_unwind(f).expect_err("must panic");
-        e.downcast_ref::<String>().cloned().unwrap_or_default()
-    };
-    let original = message(|| batch_cross_entropy(&sample(8, 0.7), &[1, 4], 4));
+    let original = panic_message(|| batch_cross_entropy(&sample(8, 0.7), &[1, 4], 4));
     assert!(original.contains("index out of bounds"), "{original}");
-    let generated = message(|| batch_cross_entropy_grad(&sample(8, 0.7), &[1, 4], 4).0);
+    let generated = panic_message(|| batch_cross_entropy_grad(&sample(8, 0.7), &[1, 4], 4).0);
     assert_eq!(generated, original);
 }
 
@@ -231,17 +227,13 @@ fn a_local_array_of_integers_read_at_run_time() {
     // s = w2·w0 + w0·w1 + w4.
     let hand = [w[2] + w[1], w[0], w[0], 0.0, 1.0];
     assert_near(&g, &hand, 1e-15, "local order: by hand");
-    let message = |f: fn() -> f64| {
-        let e = std::panic::catch_unwind(f).expect_err("must panic");
-        e.downcast_ref::<String>().cloned().unwrap_or_default()
-    };
-    let original = message(|| local_order(&sample(5, 0.66), 3));
+    let original = panic_message(|| local_order(&sample(5, 0.66), 3));
     assert!(
         original.contains("the len is 3 but the index is 3"),
         "{original}"
     );
     assert_eq!(
-        message(|| local_order_grad(&sample(5, 0.66), 3).0),
+        panic_message(|| local_order_grad(&sample(5, 0.66), 3).0),
         original
     );
 }
@@ -282,4 +274,28 @@ fn ranges_of_integer_slices() {
         1e-8,
         "label ranges: central differences",
     );
+}
+
+/// A read past a range of the labels (inside the slice).
+#[derive_grad]
+fn label_past(w: &[f64], labels: &[usize], j: usize) -> f64 {
+    let head = &labels[..2];
+    w[head[j]]
+}
+
+#[test]
+fn a_read_past_a_range_of_labels_panics_as_the_original_does() {
+    let w = sample(4, 0.2);
+    let labels = [3usize, 1, 2, 0];
+    assert_eq!(
+        label_past_grad(&w, &labels, 1).0.to_bits(),
+        label_past(&w, &labels, 1).to_bits()
+    );
+    let original = panic_message(|| label_past(&sample(4, 0.2), &[3, 1, 2, 0], 2));
+    assert!(
+        original.contains("the len is 2 but the index is 2"),
+        "{original}"
+    );
+    let generated = panic_message(|| label_past_grad(&sample(4, 0.2), &[3, 1, 2, 0], 2).0);
+    assert_eq!(generated, original);
 }

@@ -14,7 +14,7 @@
 mod common;
 
 use backprop::prelude::*;
-use common::{assert_near, central_slice, tanh_rows_by_hand};
+use common::{assert_near, central_slice, panic_message, tanh_rows_by_hand};
 
 fn sample(n: usize, seed: f64) -> Vec<f64> {
     (0..n)
@@ -259,12 +259,6 @@ fn loop_past(w: &[f64], n: usize) -> f64 {
     s
 }
 
-/// The panic message of `f`, which must panic.
-fn message(f: impl FnOnce() -> f64 + std::panic::UnwindSafe) -> String {
-    let e = std::panic::catch_unwind(f).expect_err("must panic");
-    e.downcast_ref::<String>().cloned().unwrap_or_default()
-}
-
 #[test]
 fn bad_ranges_and_reads_past_a_range_panic_as_the_original_does() {
     let w = sample(8, 0.3);
@@ -293,21 +287,21 @@ fn bad_ranges_and_reads_past_a_range_panic_as_the_original_does() {
         ),
         (1, 6, 0, "slice index starts at 6 but ends at 5"),
     ] {
-        let original = message(|| read_past(&sample(8, 0.3), a, b, j));
+        let original = panic_message(|| read_past(&sample(8, 0.3), a, b, j));
         assert!(original.contains(expected), "{original}");
-        let generated = message(|| read_past_grad(&sample(8, 0.3), a, b, j).0);
+        let generated = panic_message(|| read_past_grad(&sample(8, 0.3), a, b, j).0);
         assert_eq!(generated, original, "a={a} b={b} j={j}");
     }
     assert_eq!(
         unread_in_a_loop_grad(&w, 7).0.to_bits(),
         unread_in_a_loop(&w, 7).to_bits()
     );
-    let original = message(|| unread_in_a_loop(&sample(8, 0.3), 8));
+    let original = panic_message(|| unread_in_a_loop(&sample(8, 0.3), 8));
     assert!(
         original.contains("range end index 9 out of range for slice of length 8"),
         "{original}"
     );
-    let generated = message(|| unread_in_a_loop_grad(&sample(8, 0.3), 8).0);
+    let generated = panic_message(|| unread_in_a_loop_grad(&sample(8, 0.3), 8).0);
     assert_eq!(generated, original, "unread in a loop");
     let (v, g) = loop_past_grad(&w, 3);
     assert_eq!(v.to_bits(), loop_past(&w, 3).to_bits());
@@ -315,12 +309,12 @@ fn bad_ranges_and_reads_past_a_range_panic_as_the_original_does() {
         .map(|i| if i < 3 { 2.0 * w[i] } else { 0.0 })
         .collect();
     assert_near(&g, &hand, 0.0, "loop_past: by hand");
-    let original = message(|| loop_past(&sample(8, 0.3), 4));
+    let original = panic_message(|| loop_past(&sample(8, 0.3), 4));
     assert!(
         original.contains("index out of bounds: the len is 3 but the index is 3"),
         "{original}"
     );
-    let generated = message(|| loop_past_grad(&sample(8, 0.3), 4).0);
+    let generated = panic_message(|| loop_past_grad(&sample(8, 0.3), 4).0);
     assert_eq!(generated, original, "a loop past the range");
 }
 

@@ -20,7 +20,7 @@ mod common;
 mod per_sample;
 
 use backprop::prelude::*;
-use common::{assert_near, central_slice, tanh_rows_by_hand};
+use common::{assert_near, central_slice, panic_message, tanh_rows_by_hand};
 // (A glob: a call to `cross_entropy` needs its hidden companions too.)
 use per_sample::*;
 
@@ -245,12 +245,8 @@ fn a_bad_range_panics_as_the_original_does() {
         bad_range_grad(&w, 2).0.to_bits(),
         bad_range(&w, 2).to_bits()
     );
-    let message = |f: fn() -> f64| {
-        let e = std::panic::catch_unwind(f).expect_err("must panic");
-        e.downcast_ref::<String>().cloned().unwrap_or_default()
-    };
-    let original = message(|| bad_range(&sample(6, 0.3), 4));
-    let generated = message(|| bad_range_grad(&sample(6, 0.3), 4).0);
+    let original = panic_message(|| bad_range(&sample(6, 0.3), 4));
+    let generated = panic_message(|| bad_range_grad(&sample(6, 0.3), 4).0);
     assert!(
         original.contains("slice index starts at 4 but ends at 2"),
         "{original}"

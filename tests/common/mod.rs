@@ -181,3 +181,10 @@ pub fn tanh_rows_by_hand(w: &[f64], x: &[f64]) -> (f64, Vec<f64>) {
     }
     (value, grad)
 }
+
+/// The message of the panic of `f`, which must panic: what the tests
+/// compare between an original function and its generated ones.
+pub fn panic_message(f: impl FnOnce() -> f64 + std::panic::UnwindSafe) -> String {
+    let e = std::panic::catch_unwind(f).expect_err("must panic");
+    e.downcast_ref::<String>().cloned().unwrap_or_default()
+}
