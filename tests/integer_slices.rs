@@ -2,7 +2,8 @@
 //! never differentiated: read at indices (`row[labels[s]]`, the adjoint
 //! going to that element), by `.len()`, in `for` loops and iterator chains,
 //! cast to floats, a `Vec` by value, passed to helpers, ranges of them
-//! (bound to a name, passed to a helper); and a local array
+//! (bound to a name, passed to a helper), a batch loss of a
+//! `#[derive(Params)]` MLP zipping samples with labels; and a local array
 //! of integers read at a run-time index. Checked through the macro against
 //! the original functions (values bit for bit), hand formulas and central
 //! differences; out-of-bounds reads panic as the original's do.
@@ -11,6 +12,7 @@
 
 mod common;
 
+use backprop::core::Params as _;
 use backprop::prelude::*;
 use common::{assert_near, central_slice, panic_message};
 
@@ -298,4 +300,69 @@ fn a_read_past_a_range_of_labels_panics_as_the_original_does() {
     );
     let generated = panic_message(|| label_past_grad(&sample(4, 0.2), &[3, 1, 2, 0], 2).0);
     assert_eq!(generated, original);
+}
+
+/// A PyTorch-style batch loss: a `#[derive(Params)]` MLP, samples as a
+/// slice of arrays zipped with the labels, iterator chains inside.
+#[derive(Params, Clone, Debug)]
+struct Mlp {
+    w1: [[f64; 4]; 5],
+    b1: [f64; 5],
+    w2: [[f64; 5]; 3],
+    b2: [f64; 3],
+}
+
+#[derive_grad]
+fn batch_loss(net: &Mlp, xs: &[[f64; 4]], labels: &[usize]) -> f64 {
+    let mut total = 0.0;
+    for (x, &y) in xs.iter().zip(labels) {
+        let mut h = [0.0; 5];
+        for j in 0..5 {
+            h[j] = (net.b1[j] + (0..4).map(|i| net.w1[j][i] * x[i]).sum::<f64>()).tanh();
+        }
+        let mut o = [0.0; 3];
+        for c in 0..3 {
+            o[c] = net.b2[c] + net.w2[c].iter().zip(&h).map(|(a, b)| a * b).sum::<f64>();
+        }
+        let m = o.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+        let s: f64 = o.iter().map(|v| (v - m).exp()).sum();
+        total += s.ln() + m - o[y];
+    }
+    total / labels.len() as f64
+}
+
+#[test]
+fn a_batch_loss_zipping_samples_with_labels() {
+    let mut net = Mlp {
+        w1: [[0.0; 4]; 5],
+        b1: [0.1; 5],
+        w2: [[0.0; 5]; 3],
+        b2: [0.0; 3],
+    };
+    let len = net.len();
+    for i in 0..len {
+        net.set(i, (i as f64 * 0.37).sin() * 0.5);
+    }
+    let xs: Vec<[f64; 4]> = (0..40)
+        .map(|s| {
+            let t = s as f64;
+            [t * 0.1, 1.0 - t * 0.05, t.sin(), 0.3]
+        })
+        .collect();
+    let labels: Vec<usize> = (0..40).map(|s| (s * 7) % 3).collect();
+    let (v, g) = batch_loss_grad(&net, &xs, &labels);
+    assert_eq!(v.to_bits(), batch_loss(&net, &xs, &labels).to_bits());
+    let flat: Vec<f64> = (0..len).map(|i| net.get(i).unwrap()).collect();
+    let fd = central_slice(
+        |p| {
+            let mut n = net.clone();
+            for (i, &v) in p.iter().enumerate() {
+                n.set(i, v);
+            }
+            batch_loss(&n, &xs, &labels)
+        },
+        &flat,
+    );
+    let got: Vec<f64> = (0..len).map(|i| g.get(i).unwrap()).collect();
+    assert_near(&got, &fd, 1e-8, "batch loss: central differences");
 }
