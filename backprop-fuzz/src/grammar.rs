@@ -552,6 +552,24 @@ impl Gen<'_> {
                     ctx.bools.push(name.clone());
                     others.push(name);
                 }
+                10 if self.rng.chance(0.3) => {
+                    // Integers in a slice, `Vec` or array: their elements
+                    // (at literal, perhaps outside, indices) and length are
+                    // run-time integers.
+                    let t = self.rng.pick(&["usize", "i32", "u8"]);
+                    let ty = match self.rng.below(3) {
+                        0 => format!("&[{t}]"),
+                        1 => format!("Vec<{t}>"),
+                        _ => format!("[{t}; 3]"),
+                    };
+                    out.push(format!("{name}: {ty}"));
+                    for k in 0..self.rng.range(1, 3) {
+                        ctx.rtints
+                            .push(format!("{name}[{}]", k + self.rng.below(2)));
+                    }
+                    ctx.rtints.push(format!("{name}.len()"));
+                    others.push(name);
+                }
                 10 => {
                     let t = self
                         .rng
