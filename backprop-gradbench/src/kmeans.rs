@@ -15,18 +15,21 @@ use serde_json::{json, Value};
 
 /// The cost: every point's squared distance to its nearest centroid,
 /// summed. Flat row-major arrays of rows of `d`: `centroids` and `points`
-/// cut into rows by `chunks(d)`, as a Rust user writes it (the iterators
-/// read the rows without bounds checks, where indexing `points[i·d + l]`
-/// checks every read and took twice as long). The minimum is a comparison,
+/// cut into rows by `chunks_exact(d)`, as a Rust user writes it (the
+/// iterators read the rows without bounds checks, where indexing
+/// `points[i·d + l]` checks every read and took twice as long; every row
+/// is whole, so `chunks_exact` cuts the same rows as `chunks`, and its
+/// rows' bounds are a multiplication where `chunks`' take a minimum: in
+/// one harness run each, the cost 5–6% faster and `dir` 14–23%). The minimum is a comparison,
 /// as upstream's `std::min` (a NaN distance is never the nearest), not
 /// `f64::min`, whose NaN handling costs two more instructions per centroid.
 #[derive_grad(hessian)]
 pub fn kmeans_cost(centroids: &[f64], points: &[f64], d: usize) -> f64 {
     points
-        .chunks(d)
+        .chunks_exact(d)
         .map(|p| {
             centroids
-                .chunks(d)
+                .chunks_exact(d)
                 .map(|c| p.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
                 .fold(f64::INFINITY, |m, v| if v < m { v } else { m })
         })
