@@ -41,11 +41,31 @@ mod parameters {
     // The same outside names, but for those the functions take as parameters.
     outside!(v_1 v_2 v_3 v_4 v_5 v_6 v_7 v_8 v_9 v_10 v_11 v_12 v_13 v_14 v_15 v_16 v_17 v_18 v_19 v_20 v_21 v_22 v_23 v_24 v_25 v_26 v_27 v_28 v_29 v_30 v_31 v_32 v_33 v_34 v_35 v_36 v_37 v_38 v_39 v_40);
     outside!(value_1 value_2 d_value_1 d_d_value d_v_0 d_v_1 c2 c3);
+    // The tape's locals, beside a parameter named `tape`.
+    outside!(restored tape_1);
 
     /// The case from the issue: a parameter named like a generic constant.
     #[derive_grad]
     pub fn generic_c0<F: Float>(x: F, c0: F) -> F {
         x * F::from(0.5).unwrap() + c0 * x
+    }
+
+    /// Integer slices named like the parameters and locals of the
+    /// generated functions (`grad` of `NAME_grad_acc`, `workspace` of
+    /// `NAME_grad_acc_with`, the `tape`), read through a named range.
+    #[derive_grad]
+    pub fn integer_slices_named_like_locals(
+        w: &[f64],
+        grad: &[usize],
+        tape: Vec<u8>,
+        workspace: [i32; 2],
+    ) -> f64 {
+        let mut s = 0.0;
+        for k in 0..grad.len() {
+            let row = &w[grad[k]..];
+            s += (row[0] * tape[k] as f64).tanh() * workspace[k % 2] as f64;
+        }
+        s
     }
 
     /// Parameters named like the emitter's locals.
@@ -56,6 +76,44 @@ mod parameters {
     }
 }
 use parameters::{generic_c0, generic_c0_grad, named_like_locals, named_like_locals_grad};
+
+#[test]
+fn integer_slices_named_like_generated_parameters_are_read_as_themselves() {
+    use parameters::*;
+    let w = [0.1, 0.2, 0.3, 0.4];
+    let picks = [2usize, 0, 3];
+    let f = |w: &[f64]| integer_slices_named_like_locals(w, &picks, vec![1, 2, 3], [1, -2]);
+    let (total, gradient) =
+        integer_slices_named_like_locals_grad(&w, &picks, vec![1, 2, 3], [1, -2]);
+    assert_eq!(total.to_bits(), f(&w).to_bits());
+    let mut acc = vec![0.0; 4];
+    let mut work = backprop::core::Workspace::new();
+    let accumulated = integer_slices_named_like_locals_grad_acc_with(
+        &w,
+        &picks,
+        vec![1, 2, 3],
+        [1, -2],
+        &mut acc,
+        &mut work,
+    );
+    assert_eq!(accumulated.to_bits(), total.to_bits());
+    assert_eq!(acc, gradient);
+    // By hand: ∂/∂w_p = Σ_{k: picks_k = p} (1 − tanh²(w_p·t_k))·t_k·s_k.
+    let (t, s) = ([1.0, 2.0, 3.0], [1.0, -2.0, 1.0]);
+    let mut hand = [0.0; 4];
+    for k in 0..3 {
+        let z: f64 = w[picks[k]] * t[k];
+        hand[picks[k]] += (1.0 - z.tanh() * z.tanh()) * t[k] * s[k];
+    }
+    for i in 0..4 {
+        assert!(
+            (gradient[i] - hand[i]).abs() < 1e-15,
+            "{i}: {} vs {}",
+            gradient[i],
+            hand[i]
+        );
+    }
+}
 
 #[test]
 fn a_parameter_named_like_a_generated_constant_is_not_shadowed() {
