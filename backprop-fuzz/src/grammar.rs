@@ -1204,8 +1204,9 @@ impl Gen<'_> {
     fn leaf(&mut self, ctx: &Ctx) -> String {
         for _ in 0..8 {
             match self.rng.below(9) {
-                // A range bound to a name, read at an index, passed whole
-                // or cut again (bounds sometimes outside or inverted).
+                // A range bound to a name, read at an index, by its
+                // length, or cut again (bounds sometimes outside or
+                // inverted).
                 8 => {
                     let e = self.lit(ctx);
                     let len = match self.rng.below(3) {

@@ -15,12 +15,12 @@ use serde_json::{json, Value};
 
 /// The cost: every point's squared distance to its nearest centroid,
 /// summed. Flat row-major arrays of rows of `d`: `centroids` and `points`
-/// cut into rows by `chunks_exact(d)`, as a Rust user writes it (the
+/// cut into rows by `chunks_exact(d)`, as a Rust user writes it. The
 /// iterators read the rows without bounds checks, where indexing
-/// `points[i·d + l]` checks every read and took twice as long; every row
-/// is whole, so `chunks_exact` cuts the same rows as `chunks`, and its
-/// rows' bounds are a multiplication where `chunks`' take a minimum: in
-/// one harness run each, the cost 5–6% faster and `dir` 14–23%). The minimum is a comparison,
+/// `points[i·d + l]` checks every read and took twice as long. Every row
+/// is whole, so `chunks_exact` cuts the same rows as `chunks`, with bounds
+/// by a multiplication where `chunks` takes a minimum (one harness run
+/// each: the cost 5–6% faster, `dir` 14–23%). The minimum is a comparison,
 /// as upstream's `std::min` (a NaN distance is never the nearest), not
 /// `f64::min`, whose NaN handling costs two more instructions per centroid.
 #[derive_grad(hessian)]

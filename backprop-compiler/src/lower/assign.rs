@@ -384,12 +384,8 @@ impl Lowerer<'_> {
                 let Some(i) = self.int_node(&k) else {
                     return self.error_at(e, "this index does not fit in 64 bits");
                 };
-                // A range's element: checked against the range's length.
                 let at = match start {
-                    Some(start) => {
-                        let checked = self.g.node(Op::CheckIndex, vec![i, len]);
-                        self.g.node(Op::IntAdd, vec![start, checked])
-                    }
+                    Some(start) => self.range_element(start, len, i),
                     None => i,
                 };
                 Value::RtInt(self.g.node(Op::IntLoad(param), vec![at]))
@@ -403,14 +399,11 @@ impl Lowerer<'_> {
                 },
                 k @ (Value::Int(_) | Value::RtInt(_)),
             ) => {
-                // Checked against the range's length, as indexing the range
-                // is: the slice may go on past it.
                 let mut shape = vec![0];
                 shape.extend(inner);
                 match self.int_node(&k) {
                     Some(i) => {
-                        let checked = self.g.node(Op::CheckIndex, vec![i, len]);
-                        let at = self.g.node(Op::IntAdd, vec![start, checked]);
+                        let at = self.range_element(start, len, i);
                         self.index_view(buf, Vec::new(), shape, at)
                     }
                     None => self.error_at(e, "this index does not fit in 64 bits"),
@@ -524,6 +517,14 @@ impl Lowerer<'_> {
             len,
             inner,
         }
+    }
+
+    /// Where element `i` of a range (starting at `start`, `len` long) is
+    /// in its slice's memory: `i` checked against the range's length, as
+    /// indexing the range is (the slice may go on past it).
+    fn range_element(&mut self, start: Id, len: Id, i: Id) -> Id {
+        let checked = self.g.node(Op::CheckIndex, vec![i, len]);
+        self.g.node(Op::IntAdd, vec![start, checked])
     }
 
     /// `range` of a slice (or of a range of one starting at `offset`) of
