@@ -11,6 +11,7 @@ pub const X0: f64 = 0.3;
 
 /// 1, 2: the forward function and `logistic_grad`.
 #[derive_grad]
+#[inline]
 pub fn logistic(x0: f64) -> f64 {
     let r = 3.7;
     let mut x = x0;

@@ -13,6 +13,7 @@ pub type Params = ([[f64; 4]; H], [f64; H], [[f64; H]; 3], [f64; 3]);
 
 /// 1, 2: the forward function and `loss_grad`.
 #[derive_grad(wrt(w1, b1, w2, b2))]
+#[inline]
 pub fn loss(
     w1: [[f64; 4]; 16],
     b1: [f64; 16],

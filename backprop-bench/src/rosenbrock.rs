@@ -15,6 +15,7 @@ pub fn point() -> [f64; N] {
 
 /// 1, 2: the forward function and `rosenbrock_grad`.
 #[derive_grad]
+#[inline]
 pub fn rosenbrock(x: &[f64; 100]) -> f64 {
     let mut s = 0.0;
     for i in 0..99 {

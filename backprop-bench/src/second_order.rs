@@ -20,6 +20,7 @@ pub const N: usize = 100;
 
 /// 1000 iterations of the logistic map (a loop that stays a loop).
 #[derive_grad(jvp, hessian, wrt(r))]
+#[inline]
 pub fn logistic(x0: f64, r: f64) -> f64 {
     let mut x = x0;
     for _ in 0..1000 {
@@ -44,6 +45,7 @@ pub fn logistic_hand_forward(x0: f64, r: f64) -> (f64, f64) {
 /// The same map differentiated with respect to both its start and its
 /// rate: the mode choice takes forward mode for a few scalars.
 #[derive_grad(wrt(x0, r))]
+#[inline]
 pub fn logistic_both(x0: f64, r: f64) -> f64 {
     let mut x = x0;
     for _ in 0..1000 {
@@ -114,6 +116,7 @@ pub fn logistic_num_dual(x0: f64, r: f64) -> (f64, f64) {
 
 /// The 100-dimensional Rosenbrock function.
 #[derive_grad(jvp, hessian)]
+#[inline]
 pub fn rosenbrock(x: &[f64; 100]) -> f64 {
     let mut s = 0.0;
     for i in 0..99 {

@@ -13,6 +13,7 @@ pub const T: f64 = 60.0;
 
 /// 1, 2: the forward function and, generated beside it, `loss_grad`.
 #[derive_grad]
+#[inline]
 pub fn loss(w: [f64; 9], x1: f64, x2: f64, t: f64) -> f64 {
     let z1 = x1 * w[0] + x2 * w[3];
     let z2 = x1 * w[1] + x2 * w[4];

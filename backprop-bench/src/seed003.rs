@@ -21,6 +21,7 @@ pub fn flat(g: ([f64; 8], [f64; 4])) -> [f64; 12] {
 
 /// 1, 2: the forward function and `loss_grad`.
 #[derive_grad(wrt(w, b))]
+#[inline]
 pub fn loss(w: [f64; 8], b: [f64; 4], x1: f64, x2: f64, y1: f64, y2: f64) -> f64 {
     let z1 = x1 * w[0] + x2 * w[1] + b[0];
     let a1 = sigmoid(z1);

@@ -296,3 +296,58 @@ fn hessian_snapshot_skips_structural_zeros() {
         insta::assert_snapshot!("rosenbrock4_hessian", hessian);
     });
 }
+
+/// The original's `#[inline]` (whatever its argument) is on every public
+/// function generated beside it, so gradients inline across crates as the
+/// loss does; without it, none gets one. (`NAME_vjp`, the calling
+/// convention between generated functions, is always `#[inline]`.)
+#[test]
+fn inline_hints_carry_over() {
+    let public_fns = |src: &str| -> Vec<(String, Vec<String>)> {
+        let code = expand_pretty("jvp, hessian", src);
+        let file: syn::File = syn::parse_str(&code).expect("generated code parses");
+        file.items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => Some(f),
+                _ => None,
+            })
+            .filter(|f| {
+                !f.attrs
+                    .iter()
+                    .any(|a| quote::quote!(#a).to_string().contains("hidden"))
+            })
+            .map(|f| {
+                let inline = f
+                    .attrs
+                    .iter()
+                    .filter(|a| a.path().is_ident("inline"))
+                    .map(|a| quote::quote!(#a).to_string().replace(' ', ""))
+                    .collect();
+                (f.sig.ident.to_string(), inline)
+            })
+            .collect()
+    };
+    let body = "pub fn f(w: [f64; 2], x: f64) -> f64 { (w[0] * x).sin() * w[1] }";
+    for hint in ["#[inline]", "#[inline(always)]"] {
+        let fns = public_fns(&format!("{hint} {body}"));
+        let names: Vec<&str> = fns.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "f_grad",
+                "f_grad_acc",
+                "f_grad_acc_with",
+                "f_jvp",
+                "f_hvp",
+                "f_hessian"
+            ]
+        );
+        for (name, inline) in &fns {
+            assert_eq!(inline, &[hint], "{name}");
+        }
+    }
+    for (name, inline) in public_fns(body) {
+        assert!(inline.is_empty(), "{name} got {inline:?}");
+    }
+}
