@@ -61,6 +61,12 @@ impl Lowerer<'_> {
                 self.error_at(lhs, format!("`{name}` is a slice parameter (or another name for one), which the function only reads: write into a local array instead (`let mut h = [0.0; N];` or `vec![0.0; n]`)"));
                 return;
             }
+            if idx.is_empty() {
+                if value != Value::Poison {
+                    self.error_at(lhs, format!("`{name}` is a `vec!` written at indices, which cannot be given a whole new value (`{name} = …`): write its elements (`{name}[i] = …` in a loop), or give the new value a name of its own (`let {name}_next = …;`)"));
+                }
+                return;
+            }
             self.store_vec(lhs, &name, buf, len, inner, &idx, value);
             return;
         }

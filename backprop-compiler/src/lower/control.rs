@@ -41,6 +41,9 @@ pub(super) fn loop_jump(branch: &syn::ExprIf) -> Option<Jump> {
     }
 }
 
+/// The error at a loop's label: what to write instead.
+pub(super) const LABELLED_LOOP: &str = "labelled loops (`'outer: for …`) are not supported: to leave several loops at once, set a flag and `break` out of each in turn (`done = true; break;` inside, `if done { break; }` after the inner loop)";
+
 impl Lowerer<'_> {
     // ---------------------------------------------------------- control flow
 
@@ -390,8 +393,8 @@ impl Lowerer<'_> {
     }
 
     pub(super) fn for_loop(&mut self, f: &syn::ExprForLoop) -> Value {
-        if f.label.is_some() {
-            return self.error_at(f, "labelled loops are not supported");
+        if let Some(label) = &f.label {
+            return self.error_at(label, LABELLED_LOOP);
         }
         if let Some(v) = self.chain_for(f) {
             return v;

@@ -212,7 +212,9 @@ impl Lowerer<'_> {
             if fill_value == Value::Poison || len == Value::Poison {
                 return Value::Poison;
             }
-            let what = if array {
+            let what = if matches!(fill_value, Value::Int(_) | Value::RtInt(_)) {
+                "a local array of integers written at run time is not supported: count in floats (`vec![0.0; n]`, `counts[l] += 1.0`, exact up to 2^53), or compute the integers outside and pass them as a parameter (`counts: &[usize]`)"
+            } else if array {
                 "a local array whose length is a named constant is supported with one dimension (`[0.0; N]`); for a table, use a flat `vec![0.0; ROWS * COLS]` and index it `h[r * COLS + c]`"
             } else {
                 "`vec![c; n]` needs a float `c` and an integer `n`"

@@ -110,7 +110,16 @@ impl<'ast> Visit<'ast> for Assignments {
 }
 
 /// Why a loop could not be rolled.
-struct NotRolled;
+enum NotRolled {
+    /// Nothing said yet: the caller states the general rule (or unrolls).
+    Unsaid,
+    /// A variable it changes holds a value a loop cannot carry; the
+    /// message names it and says what to write.
+    Carries(String),
+    /// A variable it changes holds a value whose error was reported
+    /// already: one error per cause.
+    Reported,
+}
 
 /// What a rolled loop runs over.
 #[derive(Clone, Copy)]
@@ -141,24 +150,32 @@ impl Lowerer<'_> {
         let errors = self.errors.len();
         let reported = self.reported.clone();
         let region = self.g.current;
-        match self.try_rolled_for(f, lo, hi, range) {
-            Ok(v) if self.errors.len() == errors => Some(v),
-            _ => {
-                // A loop left half-built is dead code: its nodes are never
-                // reached from the output.
-                self.g.current = region;
-                self.scopes = scopes;
-                if fallback {
-                    self.errors.truncate(errors);
-                    self.reported = reported;
-                    return None;
+        let why = match self.try_rolled_for(f, lo, hi, range) {
+            Ok(v) if self.errors.len() == errors => return Some(v),
+            Ok(_) => NotRolled::Reported,
+            Err(why) => why,
+        };
+        // A loop left half-built is dead code: its nodes are never reached
+        // from the output.
+        self.g.current = region;
+        self.scopes = scopes;
+        if fallback {
+            self.errors.truncate(errors);
+            self.reported = reported;
+            return None;
+        }
+        if self.errors.len() == errors {
+            match why {
+                NotRolled::Carries(message) => {
+                    self.error_at(f, message);
                 }
-                if self.errors.len() == errors {
+                NotRolled::Unsaid => {
                     self.error_at(f, "this loop cannot stay a loop, and it cannot be written out either (its bounds are known only at run time, or it can `break`): a loop that stays a loop may change floats, integers, bools and arrays of floats declared before it, each keeping its type, not tuples or other values");
                 }
-                Some(Value::Poison)
+                NotRolled::Reported => {}
             }
         }
+        Some(Value::Poison)
     }
 
     fn try_rolled_for(
@@ -173,7 +190,7 @@ impl Lowerer<'_> {
                 Some(pi.ident.to_string())
             }
             syn::Pat::Wild(_) => None,
-            _ => return Err(NotRolled),
+            _ => return Err(NotRolled::Unsaid),
         };
         // A literal bound is written as the user wrote it, suffix included
         // (`0..1_000_000u64`): its type is part of the loop's meaning.
@@ -184,7 +201,7 @@ impl Lowerer<'_> {
             _ => lw.int_node(v),
         };
         let (Some(lo), Some(hi)) = (bound(self, range.lo, &lo), bound(self, range.hi, &hi)) else {
-            return Err(NotRolled);
+            return Err(NotRolled::Unsaid);
         };
         self.try_rolled(
             &f.body,
@@ -201,23 +218,31 @@ impl Lowerer<'_> {
     /// Lowers `while cond { body }`: always a loop (its trip count is known
     /// only at run time), counted for its reverse.
     pub(super) fn while_loop(&mut self, w: &syn::ExprWhile) -> Value {
-        if w.label.is_some() {
-            return self.error_at(w, "labelled loops are not supported");
+        if let Some(label) = &w.label {
+            return self.error_at(label, super::control::LABELLED_LOOP);
         }
         let scopes = self.scopes.clone();
         let errors = self.errors.len();
         let region = self.g.current;
-        match self.try_rolled(&w.body, None, Header::While { cond: &w.cond }) {
-            Ok(v) if self.errors.len() == errors => v,
-            _ => {
-                self.g.current = region;
-                self.scopes = scopes;
-                if self.errors.len() == errors {
+        let why = match self.try_rolled(&w.body, None, Header::While { cond: &w.cond }) {
+            Ok(v) if self.errors.len() == errors => return v,
+            Ok(_) => NotRolled::Reported,
+            Err(why) => why,
+        };
+        self.g.current = region;
+        self.scopes = scopes;
+        if self.errors.len() == errors {
+            match why {
+                NotRolled::Carries(message) => {
+                    self.error_at(&w.while_token, message);
+                }
+                NotRolled::Unsaid => {
                     self.error_at(&w.while_token, "this `while` loop cannot be lowered: a loop may change floats, integers, bools and arrays of floats declared before it, each keeping its type, not tuples or other values");
                 }
-                Value::Poison
+                NotRolled::Reported => {}
             }
         }
+        Value::Poison
     }
 
     /// A rolled loop over `header`, with body `body`.
@@ -254,7 +279,7 @@ impl Lowerer<'_> {
                 // An array the loop writes lives in memory.
                 Some(v @ (Value::Array(_) | Value::Buffer { .. })) => {
                     let Some(Value::Buffer { buf, shape, .. }) = self.in_memory(&v) else {
-                        return Err(NotRolled);
+                        return Err(NotRolled::Unsaid);
                     };
                     self.name_storage(buf, &name);
                     carried.push((name, buf));
@@ -266,7 +291,7 @@ impl Lowerer<'_> {
                 // the reverse.
                 Some(v @ (Value::Int(_) | Value::RtInt(_))) => {
                     let Some(id) = self.int_node(&v) else {
-                        return Err(NotRolled);
+                        return Err(NotRolled::Unsaid);
                     };
                     carried.push((name, id));
                     kinds.push(Kind::Int);
@@ -280,7 +305,13 @@ impl Lowerer<'_> {
                     kinds.push(Kind::Bool);
                     shapes.push(Vec::new());
                 }
-                Some(_) => return Err(NotRolled),
+                Some(Value::Poison) if !self.errors.is_empty() => return Err(NotRolled::Reported),
+                Some(Value::Range { .. } | Value::IntSlice { .. }) => {
+                    return Err(NotRolled::Carries(format!(
+                        "`{name}` is a range of a slice, which a loop that stays a loop cannot change (`{name} = &{name}[1..];`): keep where it starts in an integer (`let mut start = 0;`, `start += 1;`) and read the slice at `start + i`"
+                    )));
+                }
+                Some(_) => return Err(NotRolled::Unsaid),
             }
             if carried.len() > before {
                 vec_lens.push(None);
@@ -368,17 +399,20 @@ impl Lowerer<'_> {
                 (Kind::Int, Some(v @ (Value::Int(_) | Value::RtInt(_)))) => match self.int_node(&v)
                 {
                     Some(id) => yields.push(id),
-                    None => return Err(NotRolled),
+                    None => return Err(NotRolled::Unsaid),
                 },
                 (Kind::Buffer, Some(v @ (Value::Array(_) | Value::Buffer { .. }))) => {
                     match self.in_memory(&v) {
                         Some(Value::Buffer { buf, shape, .. }) if shape == shapes[k] => {
                             yields.push(buf)
                         }
-                        _ => return Err(NotRolled),
+                        _ => return Err(NotRolled::Unsaid),
                     }
                 }
-                _ => return Err(NotRolled),
+                (_, Some(Value::Poison)) if !self.errors.is_empty() => {
+                    return Err(NotRolled::Reported)
+                }
+                _ => return Err(NotRolled::Unsaid),
             }
         }
         let inits = carried.iter().map(|(_, id)| *id).collect();
