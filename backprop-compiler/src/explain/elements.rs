@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::expr::{expr_sym, local_sweep, AlgebraCx};
+use super::expr::{expr_sym, AlgebraCx};
 use super::{
     element_name, latex_name, partial, subscript, sum_of, ExplainData, Kind, NamedNode, StepData,
 };
@@ -115,7 +115,7 @@ pub(super) fn explain(
     for k in 0..nodes.len() {
         if nodes[k].definition.is_some() && active[k] {
             let mut ds: Vec<(usize, Id)> =
-                local_sweep(g, nodes[k].id, &|id| index_of.contains_key(&id))
+                crate::reverse::local_adjoints(g, nodes[k].id, &|id| index_of.contains_key(&id))
                     .into_iter()
                     .map(|(o, d)| (index_of[&o], d))
                     .collect();

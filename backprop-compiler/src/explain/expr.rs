@@ -1,7 +1,8 @@
 //! Graph expressions as printable math in the user's names: as a tree
 //! ([`expr_sym`]), as a rational function for simplification
-//! ([`AlgebraCx::rat_of`]), and the local derivatives of one named value's
-//! definition with respect to the named values it reads ([`local_sweep`]).
+//! ([`AlgebraCx::rat_of`]). The local derivatives of one named value's
+//! definition with respect to the named values it reads come from the
+//! reverse sweep ([`crate::reverse::local_adjoints`]).
 //!
 //! Which nodes are named, and how each is written, is the caller's
 //! [`Namer`]: the element-wise explanation names graph nodes once, the
@@ -13,60 +14,11 @@ use std::collections::HashMap;
 use crate::algebra::{Atom, AtomInfo, Atoms, Rat};
 use crate::graph::{Graph, Id, Op};
 use crate::ops::{Algebra, PRIMITIVES};
-use crate::reverse;
 use crate::sym::Sym;
 
 /// For a named node: the index of the explanation node it stands for and
 /// how it is written; `None` for an anonymous node, which is written out.
 pub(super) type Namer<'a> = &'a dyn Fn(Id) -> Option<(usize, Sym)>;
-
-/// ∂`top`/∂(each named node its definition reads): a reverse sweep over the
-/// anonymous nodes between them, with the same local derivatives as the
-/// main sweep.
-pub(super) fn local_sweep(g: &mut Graph, top: Id, is_named: &dyn Fn(Id) -> bool) -> Vec<(Id, Id)> {
-    let mut adj: HashMap<Id, Id> = HashMap::new();
-    let one = g.konst(1.0);
-    adj.insert(top, one);
-    let mut order = vec![top];
-    let mut seen = std::collections::HashSet::new();
-    let mut stack = vec![top];
-    while let Some(id) = stack.pop() {
-        for &a in &g.get(id).args.clone() {
-            if !is_named(a) && !g.get(a).op.is_bool() && seen.insert(a) {
-                order.push(a);
-                stack.push(a);
-            }
-        }
-    }
-    order.sort_unstable_by(|a, b| b.cmp(a));
-    order.dedup();
-    let mut result: Vec<(Id, Id)> = Vec::new();
-    for id in order {
-        let Some(&a) = adj.get(&id) else { continue };
-        let args = g.get(id).args.clone();
-        for (k, &child) in args.iter().enumerate() {
-            if g.get(child).op.is_bool() || matches!(g.get(child).op, Op::Const(_)) {
-                continue;
-            }
-            let Some(d) = reverse::local_derivative(g, id, k) else {
-                continue;
-            };
-            let contribution = g.mul(a, d);
-            let next = match adj.get(&child) {
-                Some(&prev) => g.add(prev, contribution),
-                None => contribution,
-            };
-            adj.insert(child, next);
-        }
-    }
-    for (&id, &d) in &adj {
-        if id != top && is_named(id) && g.as_const(d) != Some(0.0) {
-            result.push((id, d));
-        }
-    }
-    result.sort_unstable();
-    result
-}
 
 pub(super) struct AlgebraCx {
     pub atoms: Atoms,

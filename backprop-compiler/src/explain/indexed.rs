@@ -29,7 +29,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::affine::Affine;
-use super::expr::{expr_sym, local_sweep, AlgebraCx};
+use super::expr::{expr_sym, AlgebraCx};
 use super::{element_name, subscript, sum_of, ExplainData, Kind, NamedNode, StepData};
 use crate::algebra::{AtomInfo, Atoms, Rat};
 use crate::graph::{Graph, Id, Kind as GKind, Mode, Op};
@@ -1253,7 +1253,7 @@ impl<'a> Builder<'a> {
                     let named = |id: Id| occ.contains_key(&id) || int_nodes.contains(&id);
                     let saved_region = self.g.current;
                     self.g.current = self.g.region_of[part.top.index()];
-                    let ds = local_sweep(self.g, part.top, &named);
+                    let ds = crate::reverse::local_adjoints(self.g, part.top, &named);
                     self.g.current = saved_region;
                     ds
                 };

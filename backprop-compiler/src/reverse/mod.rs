@@ -6,10 +6,14 @@
 //! receives `adjoint · local derivative`, accumulated with `+=` where a value
 //! feeds several places. The local derivatives come from the op table in
 //! [`crate::ops`], instantiated with the node's own arguments and value.
+//!
+//! One sweep (`run`) serves every consumer: the gradient of a function
+//! ([`sweep`], [`sweep_seeded`]) and, for explanations, the chain rule of
+//! one statement down to the named values it reads ([`local_adjoints`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use crate::graph::{Graph, Id, Mode, Op};
+use crate::graph::{Graph, Id, Kind, Mode, Op};
 use crate::pattern::{Pat, SLOTS, TEMPLATES};
 
 mod invariance;
@@ -54,7 +58,6 @@ pub fn sweep_seeded(
     seed: Option<Id>,
     is_target: &dyn Fn(u32) -> bool,
 ) -> Adjoints {
-    let n = output.index() + 1;
     let forward_len = g.len();
     // Activity analysis: only nodes that depend on a target need adjoints;
     // a value the output is invariant to (a log-sum-exp's shift) needs
@@ -62,6 +65,113 @@ pub fn sweep_seeded(
     let live = crate::emit::live_nodes(g, &[output]);
     let invariant = invariance::shift_invariant(g, &live);
     let active = activity_except(g, is_target, &invariant);
+    let one = g.konst(1.0);
+    let (adjoint, buffers) = run(
+        g,
+        &Scope {
+            output,
+            seed: seed.unwrap_or(one),
+            live: &live,
+            active: &active,
+            stops: &|_| false,
+        },
+    );
+    Adjoints {
+        adjoint,
+        forward_len,
+        buffers,
+    }
+}
+
+/// ∂`top`/∂(each value its definition reads, down to the values
+/// `is_leaf` accepts): the chain rule of one statement, as
+/// explanations show it (`∂z/∂w = x` for `z = w·x + b`, holding the named
+/// values it reads fixed). The same sweep as [`sweep`], with `top` as its
+/// output and the leaves where it stops; a loop's results, memory reads
+/// and calls passing slices are leaves too. Returns the leaves `is_leaf`
+/// accepts whose derivative is not zero, in arena order.
+pub fn local_adjoints(g: &mut Graph, top: Id, is_leaf: &dyn Fn(Id) -> bool) -> Vec<(Id, Id)> {
+    let stops = |g: &Graph, id: Id| {
+        id != top
+            && (is_leaf(id)
+                || matches!(
+                    g.get(id).op,
+                    Op::Loop(_) | Op::LoopOut(_) | Op::Load | Op::Store | Op::NewArray(_)
+                )
+                || passes_slices(g, id))
+    };
+    let n = top.index() + 1;
+    let mut live = vec![false; n];
+    live[top.index()] = true;
+    let mut stack = vec![top];
+    let mut stopped = Vec::new();
+    while let Some(id) = stack.pop() {
+        if stops(g, id) {
+            stopped.push(id);
+            continue;
+        }
+        for &a in &g.get(id).args {
+            if !live[a.index()] {
+                live[a.index()] = true;
+                stack.push(a);
+            }
+        }
+    }
+    let active: Vec<bool> = (0..n)
+        .map(|i| {
+            live[i] && g.kinds[i] == Kind::Float && !matches!(g.get(Id(i as u32)).op, Op::Const(_))
+        })
+        .collect();
+    let stopped: HashSet<Id> = stopped.into_iter().collect();
+    let one = g.konst(1.0);
+    let (adjoint, _) = run(
+        g,
+        &Scope {
+            output: top,
+            seed: one,
+            live: &live,
+            active: &active,
+            stops: &|id| stopped.contains(&id),
+        },
+    );
+    let mut leaves: Vec<(Id, Id)> = stopped
+        .iter()
+        .filter(|&&id| is_leaf(id))
+        .filter_map(|&id| Some((id, adjoint[id.index()]?)))
+        .filter(|&(_, d)| g.as_const(d) != Some(0.0))
+        .collect();
+    leaves.sort_unstable();
+    leaves
+}
+
+/// What one sweep covers.
+struct Scope<'a> {
+    /// The value differentiated, and the region it is in: nodes of loop
+    /// bodies inside that region are reversed with their loop.
+    output: Id,
+    /// Its adjoint.
+    seed: Id,
+    /// The nodes the output reads.
+    live: &'a [bool],
+    /// The nodes whose adjoints are wanted.
+    active: &'a [bool],
+    /// Nodes that get an adjoint but pass nothing on to what they read.
+    stops: &'a dyn Fn(Id) -> bool,
+}
+
+/// The reverse sweep over `scope`: the adjoint of every node up to the
+/// output (`None`: symbolically zero), and the gradient buffers of the
+/// array parameters read at run-time indices.
+fn run(g: &mut Graph, scope: &Scope) -> (Vec<Option<Id>>, HashMap<u32, Id>) {
+    let Scope {
+        output,
+        seed,
+        live,
+        active,
+        stops,
+    } = *scope;
+    let n = output.index() + 1;
+    let region = g.region_of[output.index()];
     // Uses of each active node by active nodes that the output needs. A
     // node read by a loop (as a bound, an initial value or from its body)
     // or by an in-place operation is never part of a tree: its adjoint
@@ -76,7 +186,7 @@ pub fn sweep_seeded(
         }
         // A call passing slices is reversed by its callee's pullback,
         // which returns whole adjoints of its arguments.
-        let whole = g.region_of[i] != 0
+        let whole = g.region_of[i] != region
             || matches!(
                 node.op,
                 Op::Loop(_) | Op::Load | Op::Store | Op::NewArray(_) | Op::ScatterAdd
@@ -105,11 +215,11 @@ pub fn sweep_seeded(
             && !passes_slices(g, Id(i as u32))
             && g.names[i].is_none()
             && i != output.index()
+            && !stops(Id(i as u32))
     };
     let saved_mode = g.mode;
     g.mode = Mode::Gradient;
     let one = g.konst(1.0);
-    let seed = seed.unwrap_or(one);
     let mut adjoint: Vec<Option<Id>> = vec![None; n];
     // For a tree node: (its root, ∂root/∂node).
     let mut in_root: Vec<Option<(usize, Id)>> = vec![None; n];
@@ -117,10 +227,13 @@ pub fn sweep_seeded(
     let mut pending: Vec<Vec<(usize, Id)>> = vec![Vec::new(); n];
     // Whole adjoint contributions (from the reverse of a loop).
     let mut direct: Vec<Vec<Id>> = vec![Vec::new(); n];
-    let mut rev = loops::Reverser::new(g, &active, &live);
+    let mut rev = loops::Reverser::new(g, active, live);
     for i in (0..n).rev() {
         let id = Id(i as u32);
-        if g.region_of[i] != 0 || !live[i] {
+        // Nodes of a loop body inside the output's region are reversed
+        // with their loop.
+        let r = g.region_of[i];
+        if !live[i] || (r != region && g.encloses(region, r)) || (stops(id) && !active[i]) {
             continue;
         }
         if let Op::Loop(l) = g.get(id).op {
@@ -182,6 +295,9 @@ pub fn sweep_seeded(
             };
             let Some(adj) = adj else { continue };
             adjoint[i] = Some(adj);
+            if stops(id) {
+                continue;
+            }
             if g.get(id).op == Op::Load {
                 rev.scatter(g, id, adj);
                 continue;
@@ -218,11 +334,8 @@ pub fn sweep_seeded(
         }
     }
     g.mode = saved_mode;
-    Adjoints {
-        adjoint,
-        forward_len,
-        buffers: rev.into_buffers(g),
-    }
+    let buffers = rev.into_buffers(g);
+    (adjoint, buffers)
 }
 
 /// Whether `id` is a call passing a slice whole (reversed by
