@@ -282,20 +282,24 @@ pub(crate) fn compile_args(
     let mut adjoint_names = Vec::new();
     let mut grads = Vec::new();
     let n_forward = adj.forward_len;
+    // Per element of every parameter (a large array read in place has no
+    // element nodes: all its gradient is in its buffer), so nothing here
+    // but a lookup unless the element has an adjoint.
+    let zero = g.konst(0.0);
     for (p, info) in sig.params.iter().enumerate() {
         let mut ids = Vec::new();
         if let ParamKind::Float { shape } = &info.kind {
             for (j, node) in lowered.param_nodes[p].iter().enumerate() {
                 let grad = node.and_then(|n| adj.adjoint.get(n.index()).copied().flatten());
-                let id = grad.unwrap_or_else(|| g.konst(0.0));
-                let suffix = if shape.is_empty() {
-                    String::new()
-                } else {
-                    format!("_{j}")
-                };
+                let id = grad.unwrap_or(zero);
                 // Only nodes the sweep created are named as adjoints: a
                 // gradient that is a forward value keeps its own name.
                 if id.index() >= n_forward {
+                    let suffix = if shape.is_empty() {
+                        String::new()
+                    } else {
+                        format!("_{j}")
+                    };
                     // `d_loop`, not `d_r#loop`, for a parameter `r#loop`.
                     let base = info.name.to_string();
                     let base = base.trim_start_matches("r#");

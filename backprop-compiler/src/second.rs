@@ -401,6 +401,7 @@ fn assemble(g: &mut Graph, adj: &Adjoints, p: u32, nodes: &[Option<Id>], wrt: &W
 /// The adjoints of the first `len` element nodes (an element not read, or
 /// nothing flowed back to: the constant 0).
 fn elements(g: &mut Graph, adj: &Adjoints, nodes: &[Option<Id>], len: usize) -> Vec<Id> {
+    let zero = g.konst(0.0);
     (0..len)
         .map(|j| {
             nodes
@@ -408,7 +409,7 @@ fn elements(g: &mut Graph, adj: &Adjoints, nodes: &[Option<Id>], len: usize) -> 
                 .copied()
                 .flatten()
                 .and_then(|n| adj.adjoint.get(n.index()).copied().flatten())
-                .unwrap_or_else(|| g.konst(0.0))
+                .unwrap_or(zero)
         })
         .collect()
 }

@@ -470,6 +470,16 @@ impl Lowerer<'_> {
                 });
                 continue;
             }
+            // A large array parameter (or a row of one), read in place:
+            // its elements, read where the call is.
+            let v = match v {
+                Value::Buffer { buf, .. }
+                    if matches!(self.g.get(self.g.storage(buf)).op, Op::ArrayParam(_)) =>
+                {
+                    self.materialize(v, a)
+                }
+                v => v,
+            };
             let mut shape = Vec::new();
             if !flatten(&v, &mut flat, &mut shape, 0) {
                 if v != Value::Poison {

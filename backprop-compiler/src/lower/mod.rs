@@ -99,6 +99,11 @@ struct Binding {
 
 type Scope = HashMap<String, Binding>;
 
+/// Array parameters of at most this many elements are one graph node per
+/// element (straight-line code reads them as values, the Hessian's
+/// structural zeros are per element); larger ones are read in place.
+pub(crate) const EAGER_ELEMENTS: usize = 4096;
+
 /// Graphs beyond this many nodes stop unrolling with an error. Straight-line
 /// code of this size already takes rustc minutes and gigabytes (measured in
 /// issue 9: ~150 KB per operation in a release build), so beyond it the
@@ -162,6 +167,17 @@ pub fn lower_unrolling(
     };
     for (p, info) in sig.params.iter().enumerate() {
         let value = match &info.kind {
+            // A large array is read in place, as a buffer: its elements
+            // become graph nodes only where they are read, so compiling
+            // it costs the same whatever its length.
+            ParamKind::Float { shape } if shape.iter().product::<usize>() > EAGER_ELEMENTS => {
+                lw.g.array_params.insert(p as u32, shape.clone());
+                Value::Buffer {
+                    buf: lw.g.node(Op::ArrayParam(p as u32), vec![]),
+                    index: Vec::new(),
+                    shape: shape.clone(),
+                }
+            }
             ParamKind::Float { shape } => {
                 let mut next = 0u32;
                 lw.param_value(p as u32, shape, &mut next)
