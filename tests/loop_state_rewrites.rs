@@ -1,7 +1,8 @@
-//! The rewrites that `tests/ui/fail_40_loop_state_limits.rs`'s errors
-//! suggest compile and give the right answers: integer counts kept in
-//! floats, a range's start kept in an integer, a labelled `break` replaced
-//! by a flag, a `vec!` given new contents element by element. Each through
+//! The rewrites that the errors of `tests/ui/fail_40_loop_state_limits.rs`
+//! and `fail_41_explain_and_branch_limits.rs` suggest compile and give the
+//! right answers: integer counts kept in floats, a range's start kept in
+//! an integer, a labelled `break` replaced by a flag, a `vec!` and an
+//! array in memory given new contents element by element. Each through
 //! the macro, values bit for bit against the original and gradients
 //! against hand formulas and central differences.
 
@@ -132,4 +133,36 @@ fn new_contents_written_element_by_element() {
             .collect();
         assert_near(&g, &by_hand, 1e-15, "doubled or ones");
     }
+}
+
+/// An array held in memory given new values under a run-time `if`, element
+/// by element (what `tests/ui/fail_41_explain_and_branch_limits.rs`'s
+/// error asks for instead of `h = [1.0, 2.0, 3.0];`).
+#[derive_grad]
+fn sums_or_constants(w: [f64; 3], n: usize, reset: bool) -> f64 {
+    let mut h = [0.0; 3];
+    for i in 0..n {
+        h[i % 3] += w[i % 3];
+    }
+    if reset {
+        h[0] = 1.0;
+        h[1] = 2.0;
+        h[2] = 3.0;
+    }
+    h[0] + h[1] * h[2]
+}
+
+#[test]
+fn an_array_in_memory_given_new_elements_in_a_branch() {
+    let w = [0.5, -1.5, 2.0];
+    // n = 7: w[0] is added three times, w[1] and w[2] twice.
+    let (v, g) = sums_or_constants_grad(w, 7, false);
+    assert_eq!(v.to_bits(), sums_or_constants(w, 7, false).to_bits());
+    let (h0, h1, h2) = (3.0 * w[0], 2.0 * w[1], 2.0 * w[2]);
+    assert_eq!(v, h0 + h1 * h2);
+    assert_near(&g, &[3.0, 2.0 * h2, 2.0 * h1], 1e-15, "sums");
+    let (v, g) = sums_or_constants_grad(w, 7, true);
+    assert_eq!(v.to_bits(), sums_or_constants(w, 7, true).to_bits());
+    assert_eq!(v, 7.0);
+    assert_eq!(g, [0.0, 0.0, 0.0]);
 }

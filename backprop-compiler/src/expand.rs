@@ -496,8 +496,9 @@ pub(crate) fn compile_args(
         false => None,
         true => {
             if let Some(call) = lowered.graph.calls.iter().find(|c| c.passes_slices()) {
-                return Err(vec![syn::Error::new(
-                    func.sig.ident.span(),
+                // At the call (its path keeps the user's spans).
+                return Err(vec![syn::Error::new_spanned(
+                    &call.value_path,
                     format!("`explain` does not show calls that pass a slice (to `{}`) yet: remove `explain`, or write the callee's loop in this function", call.callee),
                 )]);
             }

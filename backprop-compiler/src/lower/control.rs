@@ -386,7 +386,7 @@ impl Lowerer<'_> {
             ),
             (Value::Array(_), Value::Buffer { .. }) => self.error_at(
                 &at.if_token,
-                format!("`{what}` is an array in memory after the `else` branch of this run-time `if` that is not the one it was before (another array was assigned to it there): write the elements of the array `{what}` was (`{what}[k] = …`), or compute the values with `if` expressions and assign them after"),
+                format!("`{what}` is an array held in memory (written at run-time indices) after one branch of this run-time `if`, and a whole other array assigned to it after the other: write the new values into its elements (`{what}[k] = …`) instead of assigning a whole array, or compute the values with `if` expressions and assign them after"),
             ),
             _ => self.error_at(&at.if_token, format!("{subject} has different kinds of values in the two branches")),
         }
