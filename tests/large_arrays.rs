@@ -4,8 +4,9 @@
 //! Every way of reading such an array, through the real macro: in rolled
 //! loops, at literal indices, by rows of a nested array, in an iterator
 //! chain, passed whole to another `#[derive_grad]` function; with
-//! `NAME_grad`, `NAME_grad_acc` and `NAME_jvp`. Values bit for bit against
-//! the original, gradients against hand formulas, `jvp` against ⟨∇f, t⟩.
+//! `NAME_grad`, `NAME_grad_acc`, `NAME_jvp` and `NAME_hvp` (`hvp`). Values
+//! bit for bit against the original, gradients against hand formulas,
+//! `jvp` against ⟨∇f, t⟩, `hvp` against the hand Hessian.
 
 #![allow(clippy::needless_range_loop)]
 
@@ -24,7 +25,7 @@ fn sample(seed: f64) -> Box<[f64; N]> {
 }
 
 /// A weighted squared error, the ends read at literal indices on top.
-#[derive_grad(jvp, wrt(w))]
+#[derive_grad(jvp, hvp, wrt(w))]
 fn weighted_error(w: &[f64; 5000], x: &[f64; 5000], y: &[f64; 5000]) -> f64 {
     let mut s = 0.0;
     for i in 0..5000 {
@@ -53,7 +54,10 @@ fn rolled_loops_and_literal_indices() {
     let plus_one: Vec<f64> = by_hand.iter().map(|d| d + 1.0).collect();
     assert_near(&acc[..], &plus_one, 1e-12, "weighted error, accumulated");
 
-    // Forward mode, against the gradient.
+    // Forward mode and the Hessian-vector product (`hvp`: `NAME_hvp`
+    // alone, H having 25 million entries), against the gradient and the
+    // hand Hessian: diagonal 2·x²·(1 + i)/N, plus 1 at (0, N−1) and
+    // (N−1, 0).
     let t = sample(3.7);
     let (vj, dj) = weighted_error_jvp(&w, &x, &y, &t);
     assert_eq!(vj.to_bits(), v.to_bits());
@@ -62,6 +66,15 @@ fn rolled_loops_and_literal_indices() {
         (dj - dot).abs() <= 1e-12 * dot.abs().max(1.0),
         "{dj} vs {dot}"
     );
+    let (vh, gh, hv) = weighted_error_hvp(&w, &x, &y, &t);
+    assert_eq!(vh.to_bits(), v.to_bits());
+    assert_near(&gh[..], &by_hand, 1e-12, "gradient from hvp");
+    let mut hv_hand: Vec<f64> = (0..N)
+        .map(|i| 2.0 * x[i] * x[i] * (1.0 + i as f64) / N as f64 * t[i])
+        .collect();
+    hv_hand[0] += t[N - 1];
+    hv_hand[N - 1] += t[0];
+    assert_near(&hv[..], &hv_hand, 1e-12, "H·t");
 }
 
 /// A log-sum-exp with its max shift, over a chain and a loop, and a

@@ -15,6 +15,9 @@ pub struct Args {
     pub jvp: bool,
     /// `hessian`: also generate `NAME_hvp` and `NAME_hessian`.
     pub hessian: bool,
+    /// `hvp`: also generate `NAME_hvp` alone (for parameters whose H is
+    /// too large to be returned whole).
+    pub hvp: bool,
     /// Not an attribute argument: compiling the second-order companion
     /// `NAME_hvp_all` (H·t only, never H written out, for element `k` of
     /// a tuple too).
@@ -51,9 +54,12 @@ pub fn parse(tokens: TokenStream) -> syn::Result<Args> {
         } else if meta.path.is_ident("hessian") {
             args.hessian = true;
             Ok(())
+        } else if meta.path.is_ident("hvp") {
+            args.hvp = true;
+            Ok(())
         } else {
             Err(meta.error(
-                "unknown argument of #[derive_grad]: the supported ones are `wrt(param, ...)`, `explain`, `jvp` and `hessian`",
+                "unknown argument of #[derive_grad]: the supported ones are `wrt(param, ...)`, `explain`, `jvp`, `hvp` and `hessian`",
             ))
         }
     });

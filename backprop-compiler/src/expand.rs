@@ -161,8 +161,11 @@ pub struct Compiled {
     /// [`crate::forward::cheaper_by_forward`]): the value and the
     /// derivative.
     pub forward_grad: Option<(Id, Vec<Id>)>,
-    /// With `hessian`: H·tangent and H (row-major), element by element.
+    /// With `hessian` or `hvp`: H·tangent and H (row-major), element by
+    /// element.
     pub hessian: Option<crate::second::Hessian>,
+    /// With `hessian` (not `hvp` alone): `NAME_hessian` is generated too.
+    pub hessian_matrix: bool,
 }
 
 /// `NAME_jvp` of `#[derive_grad(jvp)]`.
@@ -266,7 +269,10 @@ pub(crate) fn compile_args(
         )]);
     }
     // Second derivatives through loops start again from the forward graph.
-    let pristine = args.hessian.then(|| lowered.graph.clone());
+    // `hvp` alone: H·v without H written out or returned whole.
+    let second_order = args.hessian || args.hvp;
+    let matrix = args.hessian && !args.companion;
+    let pristine = second_order.then(|| lowered.graph.clone());
     let is_float: Vec<bool> = sig.params.iter().map(ParamInfo::is_float).collect();
     // `NAME_pullback`'s output adjoint is its parameter `seed`.
     let seed = args.pullback.then(|| {
@@ -388,7 +394,7 @@ pub(crate) fn compile_args(
             })
         }
     };
-    let hessian = match args.hessian {
+    let hessian = match second_order {
         false => None,
         true => {
             let at = |m: String| vec![syn::Error::new(func.sig.ident.span(), m)];
@@ -411,9 +417,9 @@ pub(crate) fn compile_args(
                 )));
             }
             let n: usize = sig.wrt.iter().map(|&p| grads[p].len()).sum();
-            if n > MAX_HESSIAN && !args.companion {
+            if n > MAX_HESSIAN && matrix {
                 return Err(at(format!(
-                    "`hessian` writes out every entry of H, and {} {} {n} elements (H would have {} entries, more than {}): use `NAME_hvp` for Hessian-vector products",
+                    "`hessian` writes out every entry of H, and {} {} {n} elements (H would have {} entries, more than {}): write `hvp` instead of `hessian` for `NAME_hvp` alone (Hessian-vector products)",
                     wrt_names_list(&sig),
                     if sig.wrt.len() > 1 { "have" } else { "has" },
                     n * n,
@@ -454,24 +460,21 @@ pub(crate) fn compile_args(
             let built = if slice || crate::second::has_loops(&pristine, lowered.output, &sig.wrt) {
                 // H written out needs the loops unrolled: lowered again
                 // (never for a slice, whose H is assembled at run time).
-                let unrolled = body
-                    .as_ref()
-                    .filter(|_| !args.companion && !slice)
-                    .and_then(|b| {
-                        let mut errs = Vec::new();
-                        let l = lower::lower_unrolling(
-                            &sig,
-                            b,
-                            which,
-                            crate::second::UNROLL_FOR_HESSIAN,
-                            &mut errs,
-                        )?;
-                        errs.is_empty().then(|| crate::second::Lowered {
-                            param_nodes: nodes_of(&l.param_nodes),
-                            graph: l.graph,
-                            output: l.output,
-                        })
-                    });
+                let unrolled = body.as_ref().filter(|_| matrix && !slice).and_then(|b| {
+                    let mut errs = Vec::new();
+                    let l = lower::lower_unrolling(
+                        &sig,
+                        b,
+                        which,
+                        crate::second::UNROLL_FOR_HESSIAN,
+                        &mut errs,
+                    )?;
+                    errs.is_empty().then(|| crate::second::Lowered {
+                        param_nodes: nodes_of(&l.param_nodes),
+                        graph: l.graph,
+                        output: l.output,
+                    })
+                });
                 let pristine = crate::second::Lowered {
                     graph: pristine,
                     output: lowered.output,
@@ -480,13 +483,7 @@ pub(crate) fn compile_args(
                 crate::second::looped(pristine, unrolled, &w)
             } else {
                 let wrt_grads: Vec<Vec<Id>> = sig.wrt.iter().map(|&p| grads[p].clone()).collect();
-                crate::second::straight(
-                    &mut lowered.graph,
-                    lowered.output,
-                    &wrt_grads,
-                    &w,
-                    !args.companion,
-                )
+                crate::second::straight(&mut lowered.graph, lowered.output, &wrt_grads, &w, matrix)
             };
             let built = built.map_err(at)?;
             Some(built)
@@ -525,6 +522,7 @@ pub(crate) fn compile_args(
         jvp,
         forward_grad,
         hessian,
+        hessian_matrix: matrix,
     })
 }
 
@@ -957,13 +955,25 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 )
             }
         };
-        let hvp_doc = format!(" Value, gradient and Hessian-vector product H·`tangent` of [`{name}`] with respect to {}, generated by `#[derive_grad(hessian)]`.", wrt_names_list(sig));
+        let hvp_doc = format!(" Value, gradient and Hessian-vector product H·`tangent` of [`{name}`] with respect to {}, generated by `#[derive_grad(hessian)]` or `#[derive_grad(hvp)]`.", wrt_names_list(sig));
         let how = if h.dense.is_some() {
             "entries zero by the function's structure are the constant 0, never computed"
         } else {
             "assembled from one Hessian-vector product per column, since a loop of run-time length (or H's size) keeps it from being written out"
         };
         let hessian_doc = format!(" Value, gradient and Hessian H (`H[i][j] = ∂²{name}/∂wᵢ∂wⱼ`, flat element indices of the parameter; {how}) of [`{name}`] with respect to {}, generated by `#[derive_grad(hessian)]`.", wrt_names_list(sig));
+        // `hvp` alone: no `NAME_hessian`.
+        let hessian_fn = c.hessian_matrix.then(|| {
+            quote! {
+                #[doc = #hessian_doc]
+                #allow
+                #vis fn #hessian_name #impl_generics (#(#inputs),*) -> (#elem, #gty, #hty) #where_clause {
+                    #fields
+                    #(#core_checks)*
+                    #hessian_body
+                }
+            }
+        });
         quote! {
             #[doc = #hvp_doc]
             #allow
@@ -974,13 +984,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 #hvp_body
             }
 
-            #[doc = #hessian_doc]
-            #allow
-            #vis fn #hessian_name #impl_generics (#(#inputs),*) -> (#elem, #gty, #hty) #where_clause {
-                #fields
-                #(#core_checks)*
-                #hessian_body
-            }
+            #hessian_fn
         }
     });
     let jvp_fn = c.jvp.as_ref().map(|j| {

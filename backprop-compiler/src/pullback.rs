@@ -41,6 +41,7 @@ pub fn pullback_fn(
     args.explain = false;
     args.jvp = false;
     args.hessian = false;
+    args.hvp = false;
     args.pullback = true;
     let c = compile_args(args, Vec::new(), func, ctx, which.unwrap_or(0))?;
     let sig = &c.sig;

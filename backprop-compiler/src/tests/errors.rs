@@ -220,3 +220,16 @@ fn a_closure_sees_the_names_of_the_place_where_it_is_written() {
     assert_eq!(e.len(), 1, "{e:?}");
     assert!(e[0].contains("reads `g`"), "{e:?}");
 }
+
+/// `hessian` on a parameter too large for H to be returned whole is
+/// refused, pointing to `hvp`, which then compiles.
+#[test]
+fn a_hessian_too_large_points_to_hvp() {
+    let src =
+        "fn f(w: &[f64; 300]) -> f64 { let mut s = 0.0; for i in 0..300 { s += w[i] * w[i]; } s }";
+    let e = errors("hessian", src);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].contains("write `hvp` instead of `hessian`"), "{e:?}");
+    let e = errors("hvp", src);
+    assert!(e.is_empty(), "{e:?}");
+}

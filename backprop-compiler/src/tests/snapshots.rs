@@ -351,3 +351,25 @@ fn inline_hints_carry_over() {
         assert!(inline.is_empty(), "{name} got {inline:?}");
     }
 }
+
+/// `hvp` generates `NAME_hvp` without `NAME_hessian`; `hessian` both.
+#[test]
+fn hvp_alone_has_no_hessian() {
+    let public_fns = |attr: &str| -> Vec<String> {
+        let code = expand_pretty(attr, "pub fn f(w: [f64; 2]) -> f64 { w[0].sin() * w[1] }");
+        let file: syn::File = syn::parse_str(&code).expect("generated code parses");
+        file.items
+            .iter()
+            .filter_map(|item| match item {
+                syn::Item::Fn(f) if matches!(f.vis, syn::Visibility::Public(_)) => {
+                    Some(f.sig.ident.to_string())
+                }
+                _ => None,
+            })
+            .filter(|n| n.ends_with("_hvp") || n.ends_with("_hessian"))
+            .collect()
+    };
+    assert_eq!(public_fns("hvp"), ["f_hvp"]);
+    assert_eq!(public_fns("hessian"), ["f_hvp", "f_hessian"]);
+    assert_eq!(public_fns("hvp, hessian"), ["f_hvp", "f_hessian"]);
+}
