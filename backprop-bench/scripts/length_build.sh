@@ -9,6 +9,8 @@
 #   backprop-bench/scripts/length_build.sh [N]...   (default: 10 1000 100000)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=timed_rebuild.sh
+. "$(dirname "$0")/timed_rebuild.sh"
 work=${BP_BUILD_TIME_DIR:-$root/target/bp-length-build}
 [ $# -eq 0 ] && set -- 10 1000 100000
 mkdir -p "$work"
@@ -52,20 +54,5 @@ pub fn weighted_error(w: &[f64; $n], x: &[f64; $n], y: &[f64; $n]) -> f64 {
     s / $n as f64
 }
 EOT
-    for profile in dev release; do
-        flag=""
-        [ $profile = release ] && flag=--release
-        (cd "$d" && CARGO_TARGET_DIR=$work/target cargo build -q $flag)
-        touch "$d/src/lib.rs"
-        log=$(mktemp)
-        if ! (cd "$d" && CARGO_TARGET_DIR=$work/target /usr/bin/time -v cargo build -q $flag) 2>"$log"; then
-            cat "$log" >&2
-            echo "N = $n ($profile): the build FAILED" >&2
-            exit 1
-        fi
-        wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}')
-        rss=$(grep "Maximum resident set size" "$log" | awk '{print $NF}')
-        echo "N = $n  $profile  build ${wall}  peak ${rss} KB"
-        rm -f "$log"
-    done
+    timed_rebuild "$d" "$work/target" "N = $n"
 done

@@ -7,6 +7,8 @@
 #   backprop-bench/scripts/mlp_build.sh [IN HID OUT]...   (default: 784 128 10)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=timed_rebuild.sh
+. "$(dirname "$0")/timed_rebuild.sh"
 work=${BP_BUILD_TIME_DIR:-$root/target/bp-mlp-build}
 [ $# -eq 0 ] && set -- 784 128 10
 mkdir -p "$work"
@@ -59,20 +61,5 @@ pub fn loss(
     m.ln() - z[label]
 }
 EOT
-    for profile in dev release; do
-        flag=""
-        [ $profile = release ] && flag=--release
-        (cd "$d" && CARGO_TARGET_DIR=$d/target cargo build -q $flag)
-        touch "$d/src/lib.rs"
-        log=$(mktemp)
-        if ! (cd "$d" && CARGO_TARGET_DIR=$d/target /usr/bin/time -v cargo build -q $flag) 2>"$log"; then
-            cat "$log" >&2
-            echo "mlp ${n_in}-${n_hid}-${n_out} ($profile): the build FAILED" >&2
-            exit 1
-        fi
-        wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}')
-        rss=$(grep "Maximum resident set size" "$log" | awk '{print $NF}')
-        echo "mlp ${n_in}-${n_hid}-${n_out}  $profile  build ${wall}  peak ${rss} KB"
-        rm -f "$log"
-    done
+    timed_rebuild "$d" "$d/target" "mlp ${n_in}-${n_hid}-${n_out}"
 done
