@@ -165,15 +165,7 @@ impl Lowerer<'_> {
             return None;
         }
         if self.errors.len() == errors {
-            match why {
-                NotRolled::Carries(message) => {
-                    self.error_at(f, message);
-                }
-                NotRolled::Unsaid => {
-                    self.error_at(f, "this loop cannot stay a loop, and it cannot be written out either (its bounds are known only at run time, or it can `break`): a loop that stays a loop may change floats, integers, bools and arrays of floats declared before it, each keeping its type, not tuples or other values");
-                }
-                NotRolled::Reported => {}
-            }
+            self.report_not_rolled(why, f, "this loop cannot stay a loop, and it cannot be written out either (its bounds are known only at run time, or it can `break`): a loop that stays a loop may change floats, integers, bools and arrays of floats declared before it, each keeping its type, not tuples or other values");
         }
         Some(Value::Poison)
     }
@@ -232,17 +224,19 @@ impl Lowerer<'_> {
         self.g.current = region;
         self.scopes = scopes;
         if self.errors.len() == errors {
-            match why {
-                NotRolled::Carries(message) => {
-                    self.error_at(&w.while_token, message);
-                }
-                NotRolled::Unsaid => {
-                    self.error_at(&w.while_token, "this `while` loop cannot be lowered: a loop may change floats, integers, bools and arrays of floats declared before it, each keeping its type, not tuples or other values");
-                }
-                NotRolled::Reported => {}
-            }
+            self.report_not_rolled(why, &w.while_token, "this `while` loop cannot be lowered: a loop may change floats, integers, bools and arrays of floats declared before it, each keeping its type, not tuples or other values");
         }
         Value::Poison
+    }
+
+    /// Reports at `at` why a loop could not stay a loop: its own message,
+    /// or the `general` rule, or nothing when an error was reported already.
+    fn report_not_rolled<T: ToTokens + ?Sized>(&mut self, why: NotRolled, at: &T, general: &str) {
+        match why {
+            NotRolled::Carries(message) => self.error_at(at, message),
+            NotRolled::Unsaid => self.error_at(at, general),
+            NotRolled::Reported => Value::Poison,
+        };
     }
 
     /// A rolled loop over `header`, with body `body`.
