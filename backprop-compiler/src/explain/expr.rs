@@ -50,6 +50,35 @@ impl AlgebraCx {
         if let Some(r) = self.memo.get(&id) {
             return r.clone();
         }
+        // A deep chain (the adjoint of a value repeated in 100,000
+        // elements is a sum of 100,000 terms) would recurse once per
+        // link and overflow the stack: the nodes below `id` are done
+        // first, in arena order, so that each finds its arguments done.
+        let mut below = Vec::new();
+        let mut stack = vec![id];
+        let mut seen = std::collections::HashSet::new();
+        while let Some(n) = stack.pop() {
+            if self.memo.contains_key(&n) || !seen.insert(n) {
+                continue;
+            }
+            below.push(n);
+            if namer(n).is_none() && is_rational(g.get(n).op) {
+                stack.extend(g.get(n).args.iter().copied());
+            }
+        }
+        below.sort_unstable();
+        for n in below {
+            self.rat_of_node(g, n, namer);
+        }
+        self.memo[&id].clone()
+    }
+
+    /// [`Self::rat_of`] of one node whose arguments are done (or are done
+    /// here, recursively).
+    fn rat_of_node(&mut self, g: &Graph, id: Id, namer: Namer) -> Rat {
+        if let Some(r) = self.memo.get(&id) {
+            return r.clone();
+        }
         let node = g.get(id).clone();
         let r = if let Some((_, atom)) = namer(id) {
             self.atom_for(format!("n{}", atom.unicode()), &atom, id)
@@ -99,6 +128,20 @@ impl AlgebraCx {
         };
         self.memo.insert(id, r.clone());
         r
+    }
+}
+
+/// Whether [`AlgebraCx::rat_of`] reads `op`'s arguments (rather than making
+/// the node an opaque atom).
+fn is_rational(op: Op) -> bool {
+    match op {
+        Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Neg => true,
+        Op::Fun(f) => matches!(
+            PRIMITIVES[f as usize].algebra,
+            Algebra::MulAdd | Algebra::Recip | Algebra::Square
+        ),
+        Op::Powi(n) => (-8..=8).contains(&n),
+        _ => false,
     }
 }
 

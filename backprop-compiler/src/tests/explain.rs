@@ -189,3 +189,19 @@ fn explain_of_losses_without_gradient_flow_does_not_panic() {
         let _ = crate::expand::generate(&func, &c);
     }
 }
+
+/// A value repeated in a long array passed to a helper has an adjoint that
+/// is a sum of as many terms: explaining it once recursed once per term
+/// and overflowed the stack (a fuzzer input with 100,000). It compiles, on
+/// a test thread's small stack.
+#[test]
+fn a_long_chain_of_sums_does_not_overflow_the_stack() {
+    let src = "fn f(x: [f64; 2]) -> f64 { let v = helper([x[1] / (x[0] * x[0] + 1.0); 20000]); v * x[0] }";
+    let (_, c) = compile("explain", src).unwrap_or_else(|e| {
+        panic!(
+            "{:?}",
+            e.iter().map(ToString::to_string).collect::<Vec<_>>()
+        )
+    });
+    assert!(c.explain.is_some());
+}
