@@ -471,12 +471,17 @@ impl Lowerer<'_> {
                 continue;
             }
             // A large array parameter (or a row of one), read in place:
-            // its elements, read where the call is.
+            // its elements, as the parameter's element nodes where the
+            // row is known at compile time (as a small array's are), else
+            // read where the call is.
             let v = match v {
-                Value::Buffer { buf, .. }
+                Value::Buffer { buf, index, shape }
                     if matches!(self.g.get(self.g.storage(buf)).op, Op::ArrayParam(_)) =>
                 {
-                    self.materialize(v, a)
+                    match self.param_elements(buf, &index, &shape) {
+                        Some(elements) => elements,
+                        None => self.materialize(Value::Buffer { buf, index, shape }, a),
+                    }
                 }
                 v => v,
             };
@@ -972,4 +977,46 @@ pub(super) fn supported_methods() -> String {
     let mut names = ops::method_names();
     names.push("powi");
     names.join(" ")
+}
+
+impl Lowerer<'_> {
+    /// The elements of part `index` (compile-time indices) of the array
+    /// parameter `buf`, of shape `shape`, as the parameter's own element
+    /// nodes (`Op::Param`), nested as the part is; `None` if an index is
+    /// known only at run time.
+    fn param_elements(&mut self, buf: Id, index: &[Id], shape: &[usize]) -> Option<Value> {
+        let Op::ArrayParam(p) = self.g.get(buf).op else {
+            return None;
+        };
+        let full = self.g.array_params.get(&p)?.clone();
+        let mut offset = 0usize;
+        for (k, &i) in index.iter().enumerate() {
+            let Op::IntConst(i) = self.g.get(i).op else {
+                return None;
+            };
+            offset = offset * full[k] + usize::try_from(i).ok()?;
+        }
+        let part: usize = shape.iter().product();
+        offset *= part;
+        fn build(lw: &mut Lowerer<'_>, p: u32, shape: &[usize], next: &mut usize) -> Value {
+            match shape.split_first() {
+                None => {
+                    let id = lw.g.node(
+                        Op::Param {
+                            param: p,
+                            index: *next as u32,
+                        },
+                        vec![],
+                    );
+                    *next += 1;
+                    Value::Float(id)
+                }
+                Some((&n, rest)) => {
+                    Value::Array((0..n).map(|_| build(lw, p, rest, next)).collect())
+                }
+            }
+        }
+        let mut next = offset;
+        Some(build(self, p, shape, &mut next))
+    }
 }
