@@ -16,18 +16,7 @@ work=${BP_BUILD_TIME_DIR:-$root/target/bp-length-build}
 mkdir -p "$work"
 for n in "$@"; do
     d=$work/length_$n
-    mkdir -p "$d/src"
-    cat > "$d/Cargo.toml" <<EOT
-[package]
-name = "length_$n"
-version = "0.0.0"
-edition = "2021"
-
-[dependencies]
-backprop = { path = "$root" }
-
-[workspace]
-EOT
+    loss_crate "$d" "length_$n" "$root"
     cat > "$d/src/lib.rs" <<EOT
 use backprop::prelude::*;
 

@@ -16,18 +16,7 @@ while [ $# -ge 3 ]; do
     n_in=$1 n_hid=$2 n_out=$3
     shift 3
     d=$work/mlp_${n_in}_${n_hid}_${n_out}
-    mkdir -p "$d/src"
-    cat > "$d/Cargo.toml" <<EOT
-[package]
-name = "mlp_${n_in}_${n_hid}_${n_out}"
-version = "0.0.0"
-edition = "2021"
-
-[dependencies]
-backprop = { path = "$root" }
-
-[workspace]
-EOT
+    loss_crate "$d" "mlp_${n_in}_${n_hid}_${n_out}" "$root"
     cat > "$d/src/lib.rs" <<EOT
 use backprop::prelude::*;
 

@@ -1,4 +1,22 @@
 # Sourced by mlp_build.sh and length_build.sh.
+
+# loss_crate DIR NAME ROOT: makes DIR a crate NAME depending on backprop at
+# ROOT (its own workspace), with an empty src/ for the caller's lib.rs.
+loss_crate() {
+    mkdir -p "$1/src"
+    cat > "$1/Cargo.toml" <<EOT
+[package]
+name = "$2"
+version = "0.0.0"
+edition = "2021"
+
+[dependencies]
+backprop = { path = "$3" }
+
+[workspace]
+EOT
+}
+
 # timed_rebuild CRATE_DIR TARGET_DIR LABEL: for the dev and the release
 # profile, builds the crate (its dependencies too), then touches its
 # lib.rs and times the rebuild of the crate alone, printing

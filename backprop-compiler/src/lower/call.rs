@@ -997,26 +997,7 @@ impl Lowerer<'_> {
             offset = offset * full[k] + usize::try_from(i).ok()?;
         }
         let part: usize = shape.iter().product();
-        offset *= part;
-        fn build(lw: &mut Lowerer<'_>, p: u32, shape: &[usize], next: &mut usize) -> Value {
-            match shape.split_first() {
-                None => {
-                    let id = lw.g.node(
-                        Op::Param {
-                            param: p,
-                            index: *next as u32,
-                        },
-                        vec![],
-                    );
-                    *next += 1;
-                    Value::Float(id)
-                }
-                Some((&n, rest)) => {
-                    Value::Array((0..n).map(|_| build(lw, p, rest, next)).collect())
-                }
-            }
-        }
-        let mut next = offset;
-        Some(build(self, p, shape, &mut next))
+        let mut next = u32::try_from(offset * part).ok()?;
+        Some(self.param_value(p, shape, &mut next))
     }
 }

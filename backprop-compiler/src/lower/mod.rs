@@ -377,7 +377,7 @@ impl Lowerer<'_> {
         }
     }
 
-    fn param_value(&mut self, p: u32, shape: &[usize], next: &mut u32) -> Value {
+    pub(super) fn param_value(&mut self, p: u32, shape: &[usize], next: &mut u32) -> Value {
         match shape.split_first() {
             None => {
                 let id = self.g.node(
