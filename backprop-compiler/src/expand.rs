@@ -1,5 +1,7 @@
 //! The pipeline: parse → validate → lower → reverse sweep → emit.
 
+use std::collections::HashMap;
+
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
@@ -160,7 +162,7 @@ pub struct Compiled {
     /// mode, where it is cheaper (see
     /// [`crate::forward::cheaper_by_forward`]): the value and the
     /// derivative.
-    pub forward_grad: Option<(Id, Vec<Id>)>,
+    pub forward_grad: Option<crate::forward::ForwardGrad>,
     /// With `hessian` or `hvp`: H·tangent and H (row-major), element by
     /// element.
     pub hessian: Option<crate::second::Hessian>,
@@ -178,6 +180,9 @@ pub struct Jvp {
     /// The index of the tangent parameter of each differentiated one
     /// (added to [`SigInfo::params`]).
     pub tangents: Vec<usize>,
+    /// The effects forward mode rebuilt
+    /// ([`crate::forward::rebuilt_effects`]).
+    pub rebuilt: HashMap<Id, Id>,
 }
 
 /// The most elements a parameter may have for `NAME_hessian` (its H has
@@ -384,13 +389,18 @@ pub(crate) fn compile_args(
             for &(p, t) in &pairs {
                 crate::second::tangent_reads_like(&mut lowered.graph, p, t);
             }
-            let (value, d) = crate::forward::tangent_of(&mut lowered.graph, lowered.output, &pairs)
+            let crate::forward::Directional {
+                value,
+                derivative: d,
+                rebuilt,
+            } = crate::forward::tangent_of(&mut lowered.graph, lowered.output, &pairs)
                 .map_err(at)?;
             let d = d.unwrap_or_else(|| lowered.graph.konst(0.0));
             Some(Jvp {
                 value,
                 derivative: d,
                 tangents,
+                rebuilt,
             })
         }
     };
@@ -613,17 +623,18 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
 
     let (grads, returned) = outputs_of(&sig.wrt_inputs);
     // By forward mode where it is cheaper: the one derivative.
-    let (value, grads) = match &c.forward_grad {
+    let (value, grads, rebuilt) = match &c.forward_grad {
         // One scalar per differentiated input, in `wrt` order.
-        Some((value, derivatives)) => (
-            *value,
+        Some(fg) => (
+            fg.value,
             grads
                 .into_iter()
-                .zip(derivatives)
+                .zip(&fg.derivatives)
                 .map(|((p, _), &d)| (p, emit::Grad::Elements(vec![d])))
                 .collect(),
+            Some(&fg.rebuilt),
         ),
-        None => (c.lowered.output, grads),
+        None => (c.lowered.output, grads, None),
     };
     let grad_outputs = Outputs {
         value,
@@ -634,6 +645,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         tangent: None,
         extra: None,
         extra_returned: None,
+        rebuilt,
     };
     let grad_body = emit::body(&src, &grad_outputs);
     let grad_types: Vec<TokenStream> = sig
@@ -669,6 +681,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             tangent: None,
             extra: None,
             extra_returned: None,
+            rebuilt: grad_outputs.rebuilt,
         };
         emit::body(&src, &outputs)
     };
@@ -738,6 +751,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                     tangent: None,
                     extra: Some(code.out.iter().cloned().zip(shapes).collect()),
                     extra_returned: like_gradient.then(|| wrt_trees(sig)),
+                    rebuilt: None,
                 },
             )
         };
@@ -1002,6 +1016,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 tangent: Some(d),
                 extra: None,
                 extra_returned: None,
+                rebuilt: Some(&j.rebuilt),
             },
         );
         let doc = format!(
@@ -1239,6 +1254,7 @@ fn vjp_fn(func: &syn::ItemFn, c: &Compiled, which: Option<usize>) -> TokenStream
             tangent: None,
             extra: None,
             extra_returned: None,
+            rebuilt: None,
         },
     );
     let types = (0..sig.inputs.len()).map(|i| input_grad_type(sig, i, elem));

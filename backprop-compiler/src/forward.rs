@@ -155,16 +155,12 @@ pub fn struct_leaves(
 
 /// The value and the tangent of `output` when the elements of each
 /// parameter `p` of `pairs` move along those of its tangent parameter
-/// `t` (`None`: zero).
+/// `t`.
 ///
 /// # Errors
 ///
 /// As [`forward`].
-pub fn tangent_of(
-    g: &mut Graph,
-    output: Id,
-    pairs: &[(u32, u32)],
-) -> Result<(Id, Option<Id>), String> {
+pub fn tangent_of(g: &mut Graph, output: Id, pairs: &[(u32, u32)]) -> Result<Directional, String> {
     let tangent = |p: u32| pairs.iter().find(|pt| pt.0 == p).map(|pt| pt.1);
     let wrt: Vec<u32> = pairs.iter().map(|pt| pt.0).collect();
     let f = forward(
@@ -177,7 +173,31 @@ pub fn tangent_of(
         },
         &tangent,
     )?;
-    Ok((f.primal[0], f.tangent[0]))
+    Ok(Directional {
+        value: f.primal[0],
+        derivative: f.tangent[0],
+        rebuilt: rebuilt_effects(g, &[&f]),
+    })
+}
+
+/// What [`tangent_of`] and [`cheaper_by_forward`] build.
+pub struct Directional {
+    /// The value (the output itself, or read from the rebuilt loops).
+    pub value: Id,
+    /// The derivative (`None`: zero).
+    pub derivative: Option<Id>,
+    /// The effects forward mode rebuilt ([`rebuilt_effects`]).
+    pub rebuilt: HashMap<Id, Id>,
+}
+
+/// `NAME_grad` by forward mode ([`cheaper_by_forward`]).
+pub struct ForwardGrad {
+    /// The value, read from the rebuilt loops.
+    pub value: Id,
+    /// The derivative with respect to each differentiated scalar.
+    pub derivatives: Vec<Id>,
+    /// The effects the passes rebuilt ([`rebuilt_effects`]).
+    pub rebuilt: HashMap<Id, Id>,
 }
 
 /// The tangents of `roots`, gradient nodes of straight-line code, when
@@ -219,7 +239,7 @@ pub const MAX_FORWARD_SCALARS: usize = 4;
 /// Several scalars: one forward pass per scalar, each over the graph the
 /// previous one built, so the loop is rebuilt carrying every tangent
 /// beside its value, in one loop.
-pub fn cheaper_by_forward(g: &mut Graph, sig: &SigInfo, output: Id) -> Option<(Id, Vec<Id>)> {
+pub fn cheaper_by_forward(g: &mut Graph, sig: &SigInfo, output: Id) -> Option<ForwardGrad> {
     if sig.outputs != 1
         || sig.wrt.is_empty()
         || sig.wrt.len() > MAX_FORWARD_SCALARS
@@ -246,8 +266,9 @@ pub fn cheaper_by_forward(g: &mut Graph, sig: &SigInfo, output: Id) -> Option<(I
     }
     // roots: the value, then the derivatives found so far.
     let mut roots = vec![output];
+    let mut passes = Vec::new();
     for &p in &sig.wrt {
-        let f = forward(
+        let mut f = forward(
             g,
             &roots,
             &[p as u32],
@@ -256,11 +277,17 @@ pub fn cheaper_by_forward(g: &mut Graph, sig: &SigInfo, output: Id) -> Option<(I
         )
         .ok()?;
         let d = f.tangent[0].unwrap_or_else(|| g.konst(0.0));
-        roots = f.primal;
+        roots = std::mem::take(&mut f.primal);
         roots.push(d);
+        passes.push(f);
     }
     let value = roots.remove(0);
-    Some((value, roots))
+    let rebuilt = rebuilt_effects(g, &passes.iter().collect::<Vec<_>>());
+    Some(ForwardGrad {
+        value,
+        derivatives: roots,
+        rebuilt,
+    })
 }
 
 /// `sum += x`, where `None` is an empty sum.
@@ -335,6 +362,7 @@ fn run(
     let result = f.region(g, 0).map(|()| Forward {
         primal: roots.iter().map(|&r| f.p(r)).collect(),
         tangent: roots.iter().map(|&r| f.tan_of(g, r)).collect(),
+        rebuilt: std::mem::take(&mut f.map),
     });
     (g.mode, g.current, g.guard) = saved;
     result
@@ -346,6 +374,28 @@ pub struct Forward {
     pub primal: Vec<Id>,
     /// Each root's tangent (`None`: zero).
     pub tangent: Vec<Option<Id>>,
+    /// Old node → its value in the new graph, for the nodes rebuilt (in a
+    /// rebuilt loop's body, or reading a rebuilt loop's results).
+    pub rebuilt: HashMap<Id, Id>,
+}
+
+/// The nodes the user's checks, range checks and prints read that
+/// `passes` rebuilt (each pass over the graph the ones before it built),
+/// to their last new nodes: a function returning the passes' values checks
+/// those ([`Graph::read_effects_from`]), or it would run every original
+/// loop again beside its rebuilt one.
+pub fn rebuilt_effects(g: &Graph, passes: &[&Forward]) -> HashMap<Id, Id> {
+    let mut effects = HashMap::new();
+    for e in g.effect_nodes() {
+        let mut node = e;
+        for pass in passes {
+            node = pass.rebuilt.get(&node).copied().unwrap_or(node);
+        }
+        if node != e {
+            effects.insert(e, node);
+        }
+    }
+    effects
 }
 
 struct Sweep<'s> {

@@ -91,6 +91,7 @@ pub fn pullback_fn(
             tangent: None,
             extra: None,
             extra_returned: None,
+            rebuilt: None,
         },
         &tape,
     );

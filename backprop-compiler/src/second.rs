@@ -262,6 +262,8 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
                 &mut |g, _, index| Some(g.node(Op::Param { param: t, index }, vec![])),
                 &|_| None,
             )?;
+            let rebuilt = crate::forward::rebuilt_effects(g, &[&first, &second]);
+            g.read_effects_from(&rebuilt);
             let hv = second.tangent[1].unwrap_or_else(|| g.konst(0.0));
             let v = g.node(Op::Param { param: t, index: 0 }, vec![]);
             let direction = g.mul(second.primal[1], v);
@@ -294,6 +296,10 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
         },
         &|p| wrt.tangent_of(p),
     )?;
+    // Every function generated from this graph returns the values the
+    // rebuilt loops compute: the user's checks read those too.
+    let rebuilt = crate::forward::rebuilt_effects(g, &[&fw]);
+    g.read_effects_from(&rebuilt);
     let adj = match fw.tangent[0] {
         Some(d) => {
             let targets: Vec<u32> = wrt

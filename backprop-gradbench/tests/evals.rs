@@ -357,8 +357,11 @@ fn kmeans_cost_gradient() {
             );
         }
     }
-    // The Hessian itself is diagonal: off-diagonal entries are zero.
-    let (_, _, h) = backprop_gradbench::kmeans::kmeans_cost_hessian(&centroids, &points, d);
+    // The Hessian itself is diagonal: off-diagonal entries are zero. And
+    // `dir`'s form of the cost (nearest index, then distance) is the same
+    // function: value, gradient and H bit for bit.
+    use backprop_gradbench::kmeans::{kmeans_cost_hessian, kmeans_nearest_cost_hessian};
+    let (v_fold, g_fold, h) = kmeans_cost_hessian(&centroids, &points, d);
     let m = k * d;
     for a in 0..m {
         for b in 0..m {
@@ -366,6 +369,15 @@ fn kmeans_cost_gradient() {
             assert_eq!(h[a * m + b], want, "H[{a}][{b}]");
         }
     }
+    let (v_nearest, g_nearest, h_nearest) = kmeans_nearest_cost_hessian(&centroids, &points, d);
+    assert_eq!(v_nearest.to_bits(), v_fold.to_bits());
+    assert_eq!(v_nearest, value);
+    assert_eq!(g_nearest, g_fold);
+    assert_eq!(g_nearest, grad);
+    assert_eq!(h_nearest, h);
+    // No centroid: `dir` has no rows (the search needs one to start from).
+    let none = json!({"points": rows(&points), "centroids": []});
+    assert_eq!(run("kmeans", "dir", &none), json!([]));
 }
 
 #[test]

@@ -155,6 +155,14 @@ impl PrintValue {
             PrintValue::Array(items) => items.iter().for_each(|v| v.nodes(out)),
         }
     }
+
+    /// Replaces each of its nodes by `f` of it.
+    pub fn map_nodes(&mut self, f: &dyn Fn(&mut Id)) {
+        match self {
+            PrintValue::Node(id) => f(id),
+            PrintValue::Array(items) => items.iter_mut().for_each(|v| v.map_nodes(f)),
+        }
+    }
 }
 
 /// Which part of the rule table may fire.
@@ -306,6 +314,37 @@ impl Graph {
             .into_iter()
             .map(|i| self.node(Op::IntConst(i as i64), vec![]))
             .collect()
+    }
+
+    /// The nodes the user's checks, range checks and prints read: roots
+    /// of every function generated from the graph, whatever it returns.
+    pub fn effect_nodes(&self) -> Vec<Id> {
+        let mut nodes: Vec<Id> = self.checks.iter().map(|c| c.cond).collect();
+        nodes.extend(&self.range_checks);
+        for p in &self.prints {
+            nodes.extend(p.guard);
+            p.positional.iter().for_each(|v| v.nodes(&mut nodes));
+            p.named.iter().for_each(|(_, v)| v.nodes(&mut nodes));
+        }
+        nodes
+    }
+
+    /// Makes the checks, range checks and prints read the node `rebuilt`
+    /// maps each old one to (the loops a forward sweep rebuilt carrying
+    /// tangents): every function generated from the graph then runs the
+    /// rebuilt loop alone, not the original beside it for its checks.
+    pub fn read_effects_from(&mut self, rebuilt: &HashMap<Id, Id>) {
+        let new = |id: &mut Id| *id = rebuilt.get(id).copied().unwrap_or(*id);
+        self.checks.iter_mut().for_each(|c| new(&mut c.cond));
+        self.range_checks.iter_mut().for_each(new);
+        for p in &mut self.prints {
+            p.guard.iter_mut().for_each(new);
+            let values = p
+                .positional
+                .iter_mut()
+                .chain(p.named.iter_mut().map(|(_, v)| v));
+            values.for_each(|v| v.map_nodes(&new));
+        }
     }
 
     /// The storage a buffer value lives in: the parameter or local array

@@ -373,3 +373,62 @@ fn hvp_alone_has_no_hessian() {
     assert_eq!(public_fns("hessian"), ["f_hvp", "f_hessian"]);
     assert_eq!(public_fns("hvp, hessian"), ["f_hvp", "f_hessian"]);
 }
+
+/// Forward mode rebuilds a loop carrying tangents beside its values; the
+/// user's range checks in it must then be read from the rebuilt loop, or
+/// the original loop runs again beside it, only for its checks (found on
+/// GradBench's kmeans, whose `NAME_hvp` searched every centroid twice).
+/// Each range the source takes (two, one in each loop) is checked once
+/// before the reverse loops, in `NAME_jvp`, `NAME_hvp`, and `NAME_grad`
+/// in forward mode as in reverse mode.
+#[test]
+fn forward_mode_runs_a_loop_with_range_checks_once() {
+    let nearest = "fn cost(c: &[f64], p: &[f64], d: usize) -> f64 {
+        let mut total = 0.0;
+        for i in 0..p.len() / d {
+            let mut best = 0;
+            let mut m = f64::INFINITY;
+            for j in 0..c.len() / d {
+                let row = &c[j * d..(j + 1) * d];
+                let v: f64 = row.iter().zip(&p[i * d..]).map(|(a, b)| (a - b) * (a - b)).sum();
+                if v < m {
+                    m = v;
+                    best = j;
+                }
+            }
+            let row = &c[best * d..(best + 1) * d];
+            total += row.iter().zip(&p[i * d..]).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+        }
+        total
+    }";
+    let scalar = "fn cost(r: f64, w: &[f64], d: usize) -> f64 {
+        let mut x = 0.5;
+        for i in 0..w.len() / d {
+            let row = &w[i * d..(i + 1) * d];
+            x = r * x * (1.0 - x) + row[0];
+        }
+        let last = &w[..d];
+        x * last[0]
+    }";
+    let function = |code: &str, name: &str| -> String {
+        let start = code
+            .find(&format!("\nfn {name}("))
+            .unwrap_or_else(|| panic!("{name} emitted"));
+        let body = &code[start + 1..];
+        let end = body.find("\nfn ").unwrap_or(body.len());
+        body[..end].to_owned()
+    };
+    let checks_before_reverse = |code: &str, name: &str| -> usize {
+        let body = function(code, name);
+        let forward = body.find(".rev()").map_or(&body[..], |r| &body[..r]);
+        forward.matches("check_range(").count()
+    };
+    let code = expand_pretty("jvp, hvp", nearest);
+    for name in ["cost_grad", "cost_jvp", "cost_hvp"] {
+        assert_eq!(checks_before_reverse(&code, name), 2, "{name}:\n{code}");
+    }
+    let code = expand_pretty("wrt(r)", scalar);
+    let grad = function(&code, "cost_grad");
+    assert!(!grad.contains(".rev()"), "forward mode is chosen:\n{grad}");
+    assert_eq!(checks_before_reverse(&code, "cost_grad"), 2, "{code}");
+}
