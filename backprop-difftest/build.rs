@@ -13,8 +13,8 @@
 //! `vec!` whole, as ranges, by chunks, rewritten after the call or in
 //! every iteration of a loop; `x` whole or as a range); they are drawn
 //! from a stream of their own, so the rest of each case is the program it
-//! was before they were added, and their cases get no `jvp`/`hessian`
-//! (forward mode does not go through such calls).
+//! was before they were added, and their cases get `jvp` but no
+//! `hessian` (second derivatives do not go through such calls yet).
 
 use std::fmt::Write as _;
 use std::{env, fs, path::PathBuf};
@@ -362,8 +362,15 @@ impl Gen<'_> {
             22 if self.case.elem != Elem::Generic => {
                 // A float cast to an integer: piecewise constant.
                 let a = self.expr(d);
+                // (Named in both texts, so that later names agree.)
+                let t = self.fresh("q");
                 if m.twin {
-                    format!("D::from(trunc_i32({a} * D::from(3.0).unwrap())).unwrap()")
+                    // `as i32 as D` in operations `#[derive_grad]` takes
+                    // (the twin's gradient is generated too): truncated,
+                    // saturated at i32's bounds, NaN to 0, and −0 to +0.
+                    format!(
+                        "{{ let {t} = {a} * D::from(3.0).unwrap(); if {t} == {t} {{ {t}.trunc().max(D::from(-2147483648.0).unwrap()).min(D::from(2147483647.0).unwrap()) + D::zero() }} else {{ D::zero() }} }}"
+                    )
                 } else {
                     format!("(({a} * 3.0) as i32 as {})", m.ty())
                 }
@@ -1036,15 +1043,12 @@ fn generate(seed: u64) -> String {
         // (`hessian` does not go through calls passing slices: those
         // cases get `jvp` alone.)
         let passes_slices = twin_body.contains("slice_");
-        let second = !twin_body.contains("trunc_i32") && !passes_slices;
-        let jvp_only = !twin_body.contains("trunc_i32") && passes_slices;
-        let attr = match (case.wrt_c, second, jvp_only) {
-            (true, true, _) => "#[derive_grad(wrt(x, c), jvp, hessian)]",
-            (true, false, true) => "#[derive_grad(wrt(x, c), jvp)]",
-            (true, false, false) => "#[derive_grad(wrt(x, c))]",
-            (false, true, _) => "#[derive_grad(jvp, hessian)]",
-            (false, false, true) => "#[derive_grad(jvp)]",
-            (false, false, false) => "#[derive_grad]",
+        let (second, jvp_only) = (!passes_slices, passes_slices);
+        let attr = match (case.wrt_c, second) {
+            (true, true) => "#[derive_grad(wrt(x, c), jvp, hessian)]",
+            (true, false) => "#[derive_grad(wrt(x, c), jvp)]",
+            (false, true) => "#[derive_grad(jvp, hessian)]",
+            (false, false) => "#[derive_grad(jvp)]",
         };
         writeln!(
             out,
