@@ -237,7 +237,7 @@ fn read_past(w: &[f64], a: usize, b: usize, j: usize) -> f64 {
 
 /// A range taken in a loop that stays a loop and never read: checked
 /// still (`let _ = &w[..n];` is how users state a bound).
-#[derive_grad]
+#[derive_grad(jvp, hvp)]
 fn unread_in_a_loop(w: &[f64], n: usize) -> f64 {
     let mut s = 0.0;
     for i in 0..n {
@@ -249,7 +249,7 @@ fn unread_in_a_loop(w: &[f64], n: usize) -> f64 {
 
 /// A loop over a range that may run past its end (inside the slice):
 /// the loop through the rows without checks must not be taken then.
-#[derive_grad]
+#[derive_grad(jvp, hvp)]
 fn loop_past(w: &[f64], n: usize) -> f64 {
     let head = &w[..3];
     let mut s = 0.0;
@@ -377,4 +377,71 @@ fn rows_of_a_struct_field() {
         &net.w,
     );
     assert_near(&g.w, &fd, 1e-8, "struct field rows: central differences");
+}
+
+/// A range taken and read in a loop that stays a loop.
+#[derive_grad(jvp, hvp)]
+fn pairs_in_a_loop(w: &[f64], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        let pair = &w[i..i + 2];
+        s += pair[0] * pair[1];
+    }
+    s
+}
+
+/// Forward mode rebuilds a loop to carry tangents; the ranges the loop
+/// takes are checked in the rebuilt loop (read or not), so `NAME_jvp` and
+/// `NAME_hvp` panic where the original does, with its message, and return
+/// its value where it returns.
+#[test]
+fn forward_mode_checks_ranges_as_the_original_does() {
+    let w = sample(8, 0.3);
+    let t = sample(8, 1.1);
+    let (v, d) = loop_past_jvp(&w, 3, &t);
+    assert_eq!(v.to_bits(), loop_past(&w, 3).to_bits());
+    let hand: f64 = (0..3).map(|i| 2.0 * w[i] * t[i]).sum();
+    assert!((d - hand).abs() <= 1e-15, "{d} vs {hand}");
+    let (v, g, hv) = loop_past_hvp(&w, 3, &t);
+    assert_eq!(v.to_bits(), loop_past(&w, 3).to_bits());
+    for i in 0..8 {
+        let (gi, hi) = if i < 3 {
+            (2.0 * w[i], 2.0 * t[i])
+        } else {
+            (0.0, 0.0)
+        };
+        assert_eq!((g[i], hv[i]), (gi, hi), "loop_past_hvp at {i}");
+    }
+    let (v, d) = unread_in_a_loop_jvp(&w, 7, &t);
+    assert_eq!(v.to_bits(), unread_in_a_loop(&w, 7).to_bits());
+    let hand: f64 = (0..7).map(|i| 2.0 * w[i] * t[i]).sum();
+    assert!((d - hand).abs() <= 1e-15, "{d} vs {hand}");
+    let (v, d) = pairs_in_a_loop_jvp(&w, 7, &t);
+    assert_eq!(v.to_bits(), pairs_in_a_loop(&w, 7).to_bits());
+    let hand: f64 = (0..7).map(|i| t[i] * w[i + 1] + w[i] * t[i + 1]).sum();
+    assert!((d - hand).abs() <= 1e-15, "{d} vs {hand}");
+    let (v, _, hv) = pairs_in_a_loop_hvp(&w, 7, &t);
+    assert_eq!(v.to_bits(), pairs_in_a_loop(&w, 7).to_bits());
+    for j in 0..8 {
+        let hand = if j < 7 { t[j + 1] } else { 0.0 } + if j >= 1 { t[j - 1] } else { 0.0 };
+        assert_eq!(hv[j], hand, "pairs_in_a_loop_hvp at {j}");
+    }
+    let original = panic_message(|| pairs_in_a_loop(&sample(8, 0.3), 8));
+    assert!(original.contains("out of range"), "{original}");
+    let jvp = panic_message(|| pairs_in_a_loop_jvp(&sample(8, 0.3), 8, &sample(8, 1.1)).0);
+    let hvp = panic_message(|| pairs_in_a_loop_hvp(&sample(8, 0.3), 8, &sample(8, 1.1)).0);
+    assert_eq!((&jvp, &hvp), (&original, &original), "a pair past the end");
+    let original = panic_message(|| loop_past(&sample(8, 0.3), 4));
+    let jvp = panic_message(|| loop_past_jvp(&sample(8, 0.3), 4, &sample(8, 1.1)).0);
+    let hvp = panic_message(|| loop_past_hvp(&sample(8, 0.3), 4, &sample(8, 1.1)).0);
+    assert_eq!(
+        (&jvp, &hvp),
+        (&original, &original),
+        "a loop past the range"
+    );
+    let original = panic_message(|| unread_in_a_loop(&sample(8, 0.3), 8));
+    assert!(original.contains("out of range"), "{original}");
+    let jvp = panic_message(|| unread_in_a_loop_jvp(&sample(8, 0.3), 8, &sample(8, 1.1)).0);
+    let hvp = panic_message(|| unread_in_a_loop_hvp(&sample(8, 0.3), 8, &sample(8, 1.1)).0);
+    assert_eq!((&jvp, &hvp), (&original, &original), "unread in a loop");
 }
