@@ -30,6 +30,21 @@ fn noisy(w: [f64; 3], k: usize, flag: bool) -> f64 {
     s + t
 }
 
+/// A print and an `assert!` reading a loop that stays a loop: forward
+/// mode rebuilds that loop to carry tangents, and `NAME_jvp` and
+/// `NAME_hvp` print and check the value it computes.
+#[derive_grad(jvp, hvp)]
+fn tallied(w: &[f64], n: usize) -> f64 {
+    let mut t = 0.0;
+    for i in 0..n {
+        let pair = &w[i..i + 2];
+        t += pair[0] * pair[1];
+    }
+    println!("t = {t:.6}");
+    assert!(t < 100.0, "t is bounded");
+    t * t
+}
+
 const CHILD: &str = "BACKPROP_PRINTING_CHILD";
 
 #[test]
@@ -38,10 +53,19 @@ fn child() {
         return; // only in the child process
     };
     let w = [0.5, -2.0, 1.5];
+    let v = [0.5, -2.0, 1.5, 0.25];
     match which.as_str() {
         "original" => {
             noisy(w, 2, true);
             noisy([1.0, 1.0, 1.0], 0, false);
+        }
+        "tallied" => {
+            tallied(&v, 3);
+            tallied(&v, 2);
+        }
+        "tallied forward" => {
+            tallied_jvp(&v, 3, &[1.0; 4]);
+            tallied_hvp(&v, 2, &[1.0; 4]);
         }
         _ => {
             noisy_grad(w, 2, true);
@@ -90,4 +114,29 @@ fn generated_functions_print_what_the_original_prints() {
     assert!(!gen_out.contains("rolled"));
     assert!(gen_err.contains("flag set, k = 2"), "{gen_err}");
     assert_eq!(gen_err.trim(), orig_err.trim());
+}
+
+#[test]
+fn forward_mode_prints_what_the_original_prints() {
+    let (orig_out, _) = run("tallied");
+    let (fwd_out, _) = run("tallied forward");
+    assert!(
+        orig_out.contains("t = -3.625000\nt = -4.000000"),
+        "{orig_out}"
+    );
+    assert_eq!(fwd_out.trim(), orig_out.trim());
+    let big = [20.0; 4];
+    let original = std::panic::catch_unwind(|| tallied(&big, 3)).unwrap_err();
+    let jvp = std::panic::catch_unwind(|| tallied_jvp(&big, 3, &[1.0; 4])).unwrap_err();
+    let hvp = std::panic::catch_unwind(|| tallied_hvp(&big, 3, &[1.0; 4])).unwrap_err();
+    let message = |p: &Box<dyn std::any::Any + Send>| {
+        let text = p.downcast_ref::<&str>().map(|s| s.to_string());
+        text.or_else(|| p.downcast_ref::<String>().cloned())
+    };
+    assert_eq!(message(&original).as_deref(), Some("t is bounded"));
+    // The generated functions check the user's `assert!` with a message
+    // that quotes it (as `NAME_grad` does).
+    let quoted = "the `assert!` of the original function failed: t < 100.0, \"t is bounded\"";
+    assert_eq!(message(&jvp).as_deref(), Some(quoted));
+    assert_eq!(message(&hvp).as_deref(), Some(quoted));
 }

@@ -357,7 +357,17 @@ fn run(
 ) -> Result<Forward, String> {
     let saved = (g.mode, g.current, g.guard);
     g.mode = Mode::Gradient;
-    let mut f = Sweep::new(g, roots, wrt, seed, buffer);
+    // The user's checks and prints (outside loops) are rebuilt where they
+    // read a rebuilt loop, so that they read the new loop's values
+    // (`rebuilt_effects`). A range checked inside a loop is rebuilt with
+    // the loop if it is read; one never read keeps the original loop.
+    let mut visited = roots.to_vec();
+    visited.extend(
+        g.effect_nodes()
+            .into_iter()
+            .filter(|e| g.region_of[e.index()] == 0),
+    );
+    let mut f = Sweep::new(g, &visited, wrt, seed, buffer);
     f.dir_calls = dir_calls;
     let result = f.region(g, 0).map(|()| Forward {
         primal: roots.iter().map(|&r| f.p(r)).collect(),

@@ -431,4 +431,18 @@ fn forward_mode_runs_a_loop_with_range_checks_once() {
     let grad = function(&code, "cost_grad");
     assert!(!grad.contains(".rev()"), "forward mode is chosen:\n{grad}");
     assert_eq!(checks_before_reverse(&code, "cost_grad"), 2, "{code}");
+    // A print and an `assert!` of the loop's result read the rebuilt loop
+    // too: `NAME_jvp` has one loop, in its two versions (rows read without
+    // bounds checks, and the general one); before, four.
+    let printed = "fn cost(w: &[f64], n: usize) -> f64 {
+        let mut t = 0.0;
+        for i in 0..n {
+            t += w[i] * w[i];
+        }
+        println!(\"{t}\");
+        assert!(t < 1e9);
+        t
+    }";
+    let jvp = function(&expand_pretty("jvp", printed), "cost_jvp");
+    assert_eq!(jvp.matches("for ").count(), 2, "{jvp}");
 }
