@@ -160,7 +160,6 @@ fn emit_hvp_all(func: &syn::ItemFn, c: &Compiled, fn_name: &syn::Ident) -> Token
             tangent: None,
             extra: Some(extra),
             extra_returned: None,
-            rebuilt: None,
         },
     );
     // The tangent's parts bound to the tangent parameters the body reads

@@ -623,7 +623,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
 
     let (grads, returned) = outputs_of(&sig.wrt_inputs);
     // By forward mode where it is cheaper: the one derivative.
-    let (value, grads, rebuilt) = match &c.forward_grad {
+    let (value, grads) = match &c.forward_grad {
         // One scalar per differentiated input, in `wrt` order.
         Some(fg) => (
             fg.value,
@@ -632,9 +632,21 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 .zip(&fg.derivatives)
                 .map(|((p, _), &d)| (p, emit::Grad::Elements(vec![d])))
                 .collect(),
-            Some(&fg.rebuilt),
         ),
-        None => (c.lowered.output, grads, None),
+        None => (c.lowered.output, grads),
+    };
+    // Forward mode's functions read the loops it rebuilt, and so must the
+    // user's checks and prints: they are emitted from a copy of the graph
+    // whose effects read those (the other functions run the original
+    // loops).
+    let forward_graph = c
+        .forward_grad
+        .as_ref()
+        .filter(|fg| !fg.rebuilt.is_empty())
+        .map(|fg| g.with_effects_read_from(&fg.rebuilt));
+    let grad_src = match &forward_graph {
+        Some(graph) => emit::Source { g: graph, ..src },
+        None => src,
     };
     let grad_outputs = Outputs {
         value,
@@ -645,9 +657,8 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         tangent: None,
         extra: None,
         extra_returned: None,
-        rebuilt,
     };
-    let grad_body = emit::body(&src, &grad_outputs);
+    let grad_body = emit::body(&grad_src, &grad_outputs);
     let grad_types: Vec<TokenStream> = sig
         .wrt_inputs
         .iter()
@@ -681,9 +692,8 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
             tangent: None,
             extra: None,
             extra_returned: None,
-            rebuilt: grad_outputs.rebuilt,
         };
-        emit::body(&src, &outputs)
+        emit::body(&grad_src, &outputs)
     };
     let acc_name = format_ident!("{}_grad_acc", name);
     let acc_with_name = format_ident!("{}_grad_acc_with", name);
@@ -751,7 +761,6 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                     tangent: None,
                     extra: Some(code.out.iter().cloned().zip(shapes).collect()),
                     extra_returned: like_gradient.then(|| wrt_trees(sig)),
-                    rebuilt: None,
                 },
             )
         };
@@ -1005,8 +1014,14 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         let (value, d) = (j.value, j.derivative);
         let jvp_name = format_ident!("{}_jvp", name);
         let (tangent_param, tangent_bind) = tangent_params(sig);
+        // (Its checks read the loops it rebuilt, as `NAME_grad`'s above.)
+        let graph = (!j.rebuilt.is_empty()).then(|| g.with_effects_read_from(&j.rebuilt));
+        let jvp_src = match &graph {
+            Some(graph) => emit::Source { g: graph, ..src },
+            None => src,
+        };
         let body = emit::body(
-            &src,
+            &jvp_src,
             &Outputs {
                 value,
                 grads: Vec::new(),
@@ -1016,7 +1031,6 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
                 tangent: Some(d),
                 extra: None,
                 extra_returned: None,
-                rebuilt: Some(&j.rebuilt),
             },
         );
         let doc = format!(
@@ -1254,7 +1268,6 @@ fn vjp_fn(func: &syn::ItemFn, c: &Compiled, which: Option<usize>) -> TokenStream
             tangent: None,
             extra: None,
             extra_returned: None,
-            rebuilt: None,
         },
     );
     let types = (0..sig.inputs.len()).map(|i| input_grad_type(sig, i, elem));

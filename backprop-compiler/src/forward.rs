@@ -180,7 +180,7 @@ pub fn tangent_of(g: &mut Graph, output: Id, pairs: &[(u32, u32)]) -> Result<Dir
     })
 }
 
-/// What [`tangent_of`] and [`cheaper_by_forward`] build.
+/// What [`tangent_of`] builds.
 pub struct Directional {
     /// The value (the output itself, or read from the rebuilt loops).
     pub value: Id,

@@ -91,7 +91,6 @@ pub fn pullback_fn(
             tangent: None,
             extra: None,
             extra_returned: None,
-            rebuilt: None,
         },
         &tape,
     );

@@ -68,10 +68,6 @@ pub struct Outputs<'a> {
     /// Return the extras grouped as the gradients are, by these trees
     /// (`NAME_hvp`'s H·v of a struct is a struct).
     pub extra_returned: Option<Vec<GradTree>>,
-    /// The nodes a forward sweep rebuilt, where the returned values come
-    /// from it (`NAME_jvp`, `NAME_grad` in forward mode): the user's checks
-    /// and prints read the rebuilt ones (see [`Graph::read_effects_from`]).
-    pub rebuilt: Option<&'a HashMap<Id, Id>>,
 }
 
 /// Where `NAME_grad_acc` adds the gradient and finds its workspace.
@@ -1039,19 +1035,6 @@ fn body_in(src: &Source, out: &Outputs, shared_tape: Option<&Ident>) -> TokenStr
             Grad::Buffer(b) => roots.push(*b),
         }
     }
-    // Emitting from a copy whose checks and prints read the rebuilt
-    // nodes keeps the graph shared by every generated function as it is.
-    let rebuilt_effects;
-    let g = match out.rebuilt {
-        Some(rebuilt) => {
-            let mut copy = g.clone();
-            copy.read_effects_from(rebuilt);
-            rebuilt_effects = copy;
-            &rebuilt_effects
-        }
-        None => g,
-    };
-    let src = &Source { g, ..*src };
     roots.extend(g.effect_nodes());
     let mut memory = Memory::default();
     let places = match &out.accumulate {

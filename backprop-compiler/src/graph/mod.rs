@@ -347,6 +347,15 @@ impl Graph {
         }
     }
 
+    /// A copy of the graph whose effects read the nodes `rebuilt` maps
+    /// them to ([`Graph::read_effects_from`]), for the functions that
+    /// return a forward sweep's values when others share this graph.
+    pub fn with_effects_read_from(&self, rebuilt: &HashMap<Id, Id>) -> Graph {
+        let mut copy = self.clone();
+        copy.read_effects_from(rebuilt);
+        copy
+    }
+
     /// The storage a buffer value lives in: the parameter or local array
     /// it was made from, or the zeros it started as (every update of a
     /// buffer is in place, so all its values share one variable).
