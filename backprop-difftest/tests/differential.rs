@@ -28,9 +28,9 @@
 //!   1/4096, literals multiples of 1/64, so `x - 0.25` is never 0.
 //! - Where the function's value is not finite, only the value is compared.
 //! - Where floating point does not determine the derivative (an f32 and an
-//!   f64 dual evaluation disagree, or the f64 one moves when the point moves
-//!   by a relative 2⁻⁴⁰), the component is not compared; fewer than 5% may
-//!   be skipped.
+//!   f64 dual evaluation disagree by more than an eighth of the tolerance,
+//!   or the f64 one moves when the point moves by a relative 2⁻⁴⁰), the
+//!   component is not compared; fewer than 5% may be skipped.
 //! - Tolerance: 10⁻⁶ relative for f64 (reverse and forward accumulation
 //!   round differently; chains of `sin` of products amplify it), 10⁻³ for
 //!   f32.
@@ -580,12 +580,20 @@ fn same_value(a: f64, b: f64) -> bool {
 /// Whether floating-point arithmetic determines the derivative `d` at a
 /// point, to `tol`: `d64(scale)` is the same derivative in f64 dual numbers
 /// with the point's coordinates multiplied by `scale`. An f32 derivative
-/// must agree with the f64 one, and the f64 one must not move when the
-/// point moves by a relative 2⁻⁴⁰ (it does where an ill-conditioned chain,
-/// such as `sin` of a huge product, amplifies rounding beyond `tol`).
+/// must agree with the f64 one to `tol / 8`, and the f64 one must not move
+/// when the point moves by a relative 2⁻⁴⁰ (it does where an ill-conditioned
+/// chain, such as `sin` of a huge product, amplifies rounding beyond `tol`).
+///
+/// The margin of 8 is there because forward accumulation (the dual numbers)
+/// and reverse accumulation (the generated code) round differently: where
+/// f32 dual numbers already lose a relative 3·10⁻⁴ to rounding, reverse mode
+/// in f32 can lose several times that (seed 72's `case_244`: the f32
+/// gradient 1.9·10⁻³ from the f64 one, which the generated f64 gradient
+/// matches to 10⁻¹⁴).
 fn determined(d: f64, d64: impl Fn(f64) -> f64, tol: f64) -> bool {
+    const ROUNDING_MARGIN: f64 = 8.0;
     let at = d64(1.0);
-    close(d, at, tol) && close(at, d64(1.0 + 2f64.powi(-40)), tol)
+    close(d, at, tol / ROUNDING_MARGIN) && close(at, d64(1.0 + 2f64.powi(-40)), tol)
 }
 
 /// A generated gradient component agrees with the dual-number derivative:
