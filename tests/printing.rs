@@ -45,6 +45,23 @@ fn tallied(w: &[f64], n: usize) -> f64 {
     t * t
 }
 
+/// A helper that prints, called by a function with second derivatives:
+/// `NAME_hvp` runs the helper once (one call of its second-order
+/// companion gives the value, the gradient and H·t), so it prints what the
+/// original prints. (It used to call the helper's `NAME_vjp` too, and
+/// printed the line twice.)
+#[derive_grad]
+fn chatty(a: [f64; 2]) -> f64 {
+    let p = a[0] * a[1];
+    println!("chatty p = {p:.6}");
+    p.sin() + a[0] * a[0]
+}
+
+#[derive_grad(hessian)]
+fn calls_chatty(x: [f64; 2]) -> f64 {
+    chatty([x[0] * 2.0, x[1]]).exp()
+}
+
 const CHILD: &str = "BACKPROP_PRINTING_CHILD";
 
 #[test]
@@ -62,6 +79,12 @@ fn child() {
         "tallied" => {
             tallied(&v, 3);
             tallied(&v, 2);
+        }
+        "chatty" => {
+            calls_chatty([0.5, -2.0]);
+        }
+        "chatty hvp" => {
+            calls_chatty_hvp([0.5, -2.0], [1.0, 0.25]);
         }
         "tallied forward" => {
             tallied_jvp(&v, 3, &[1.0; 4]);
@@ -139,4 +162,12 @@ fn forward_mode_prints_what_the_original_prints() {
     let quoted = "the `assert!` of the original function failed: t < 100.0, \"t is bounded\"";
     assert_eq!(message(&jvp).as_deref(), Some(quoted));
     assert_eq!(message(&hvp).as_deref(), Some(quoted));
+}
+
+#[test]
+fn hvp_runs_a_helper_once() {
+    let (orig_out, _) = run("chatty");
+    let (hvp_out, _) = run("chatty hvp");
+    assert_eq!(orig_out.trim(), "chatty p = -2.000000");
+    assert_eq!(hvp_out.trim(), orig_out.trim());
 }

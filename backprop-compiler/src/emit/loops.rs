@@ -205,7 +205,9 @@ impl Emitter<'_> {
         match info.cond {
             Some(c) if g.region_of[c.index()] == info.body => {
                 for n in self.region_nodes[info.body as usize].clone() {
-                    self.node(n, &mut body);
+                    if !self.emitted_ahead.remove(&n) {
+                        self.node(n, &mut body);
+                    }
                     if n == c.index() {
                         body.push(check(self, c));
                     }

@@ -13,6 +13,7 @@ use crate::op::IntFn;
 use crate::ops::{Spelling, PRIMITIVES};
 use crate::signature::{ElemTy, ParamInfo};
 
+mod call_merge;
 mod loops;
 mod names;
 mod pullback;
@@ -242,6 +243,7 @@ pub fn straight_line(
         trips: HashMap::new(),
         ranges: HashMap::new(),
         guarded_calls: HashSet::new(),
+        calls_via_dir: HashSet::new(),
         int_tapes: HashMap::new(),
         restored_slices: HashMap::new(),
         read_after_pullback: (0..g.len())
@@ -256,6 +258,7 @@ pub fn straight_line(
             .map(|i| g.get(Id(i as u32)).args[0].index())
             .collect(),
         early: HashSet::new(),
+        emitted_ahead: HashSet::new(),
         carry_sites: HashMap::new(),
         row_of: HashMap::new(),
     };
@@ -368,6 +371,10 @@ struct Emitter<'a> {
     ranges: HashMap<u32, Ident>,
     /// The calls made only under a condition (their result an `Option`).
     guarded_calls: HashSet<usize>,
+    /// The calls (not made only under a condition) whose value and
+    /// gradient are read from their direction call's `NAME_hvp_all`
+    /// result (see `call_merge`).
+    calls_via_dir: HashSet<usize>,
     /// The tape of each integer a reverse loop restores (by its restore).
     int_tapes: HashMap<Id, Ident>,
     /// The buffer each slice restored from the tape is copied into.
@@ -381,6 +388,10 @@ struct Emitter<'a> {
     /// Nodes emitted ahead of their place (a fused reverse loop's initial
     /// values), and reverse loops emitted inside their forward loop.
     early: HashSet<usize>,
+    /// Nodes of the block being emitted that were emitted ahead of their
+    /// place (a direction call and its tangents, at the call it serves,
+    /// see `call_merge`): skipped once, when their place comes.
+    emitted_ahead: HashSet<usize>,
     /// Scatter-adds into `b[i]` and `b[i + 1]` of a loop over `i`, whose
     /// `i + 1` contribution is carried to the next iteration in a
     /// register (see `Emitter::plan_carries`).
@@ -416,7 +427,7 @@ impl Emitter<'_> {
     fn region(&mut self, r: u32, stmts: &mut Vec<Stmt>) {
         let nodes = self.region_nodes[r as usize].clone();
         for i in nodes {
-            if !self.early.contains(&i) {
+            if !self.early.contains(&i) && !self.emitted_ahead.remove(&i) {
                 self.node(i, stmts);
             }
         }
@@ -800,6 +811,34 @@ impl Emitter<'_> {
                 return;
             }
             Op::Call(k) => {
+                if let Some(dir) = self.merged_call_dir(id, k, stmts) {
+                    // Its value and gradient are those of `NAME_hvp_all`'s
+                    // result (`(value, gradient, H·t, ∇f·t)`).
+                    let result = self.call_grads[dir.index()]
+                        .clone()
+                        .expect("a direction call's result is named");
+                    let info = &g.calls[k as usize];
+                    let value = local(
+                        &self
+                            .names
+                            .fresh(g.names[i].as_deref().unwrap_or(&info.callee)),
+                    );
+                    stmts.push(Stmt::Let(
+                        vec![value.clone()],
+                        if self.guarded_calls.contains(&dir.index()) {
+                            self.guarded_calls.insert(i);
+                            let zero = zero_expr(elem);
+                            quote!(match &#result { ::core::option::Option::Some(r) => r.0, ::core::option::Option::None => #zero })
+                        } else {
+                            self.calls_via_dir.insert(i);
+                            quote!(#result.0)
+                        },
+                    ));
+                    self.call_grads[i] = Some(result);
+                    self.emitted_name[i] = Some(value.to_string());
+                    self.expr[i] = Some(quote!(#value));
+                    return;
+                }
                 let info = &g.calls[k as usize];
                 let path = &info.vjp_path;
                 let args = call_args(info, &a);
@@ -909,8 +948,10 @@ impl Emitter<'_> {
                     ));
                     self.expr[i] = Some(quote!(#name));
                 } else {
+                    let via_dir = self.calls_via_dir.contains(&node.args[0].index());
                     match call.op {
                         Op::CallDir(_) => self.expr[i] = Some(quote!((#grad #slot).#arg #(#idx)*)),
+                        _ if via_dir => self.expr[i] = Some(quote!((#grad #slot).#arg #(#idx)*)),
                         _ => self.expr[i] = Some(quote!(#grad.#arg #(#idx)*)),
                     }
                 }

@@ -16,8 +16,9 @@ fn generated_code_snapshots() {
 
 /// The second-order companion of a helper that calls another: its marker
 /// bound by its trait, whose supertrait is the callee's; the callee's
-/// companion called once along the tangents (`sq_hvp_all`), its gradient
-/// and H·t read from the result.
+/// companion called once along the tangents (`sq_hvp_all`), its value,
+/// gradient and H·t read from the result (no `sq_vjp` call: the tangents
+/// are computed at the call).
 #[test]
 fn second_order_companion_snapshot() {
     let src = "fn inner(w: &[f64; 3], c: f64, k: i32) -> f64 {
