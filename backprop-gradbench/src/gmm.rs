@@ -19,7 +19,8 @@ use serde_json::{json, Value};
 /// gradient does not depend on it).
 ///
 /// Each βᵢ row's log-sum-exp is accumulated in one pass, rescaling the sum
-/// when a larger β appears, instead of storing the row and taking its
+/// when a larger β appears (with one exponential per component, see the
+/// body), instead of storing the row and taking its
 /// maximum first, and x − μ is recomputed where it is read instead of
 /// being stored in a local array. This was written when backprop could
 /// not differentiate local arrays written and read by loops inside the
@@ -71,11 +72,15 @@ pub fn gmm_objective(
                 sq += o * o;
             }
             let b = alpha[c] + sum_qs[c] - 0.5 * sq;
+            // One exponential, exp(−|b − mx|), whichever is larger: an
+            // `exp` in each arm of the `if` would compute both, since the
+            // generated code evaluates both arms of an `if` and selects.
+            let e = (if b > mx { mx - b } else { b - mx }).exp();
             if b > mx {
-                se = se * (mx - b).exp() + 1.0;
+                se = se * e + 1.0;
                 mx = b;
             } else {
-                se += (b - mx).exp();
+                se += e;
             }
         }
         slse += se.ln() + mx;
