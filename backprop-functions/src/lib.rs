@@ -29,12 +29,13 @@ use num_traits::Float;
 /// ```
 #[inline]
 pub fn sigmoid<F: Float>(x: F) -> F {
-    if x >= F::zero() {
-        F::one() / (F::one() + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (F::one() + e)
-    }
+    // `1 / (1 + e^(−x))` for x ≥ 0, `e^x / (1 + e^x)` below, with one
+    // exponential `e^(−|x|)` and the numerator chosen by a select rather
+    // than a branch (a branch on the sign of x mispredicts about half the
+    // time on data of either sign; the values are the same bit for bit).
+    let e = (-x.abs()).exp();
+    let numerator = if x >= F::zero() { F::one() } else { e };
+    numerator / (F::one() + e)
 }
 
 /// The rectifier `max(x, 0)`.
@@ -214,5 +215,52 @@ pub mod internal {
             _ => nf * (nf - F::one()) * x.powi(n - 2),
         };
         (y, (d, ()), (d2 * t.0, ()), d * t.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sigmoid;
+
+    /// The textbook stable form, one exponential per branch.
+    fn two_branches<F: num_traits::Float>(x: F) -> F {
+        if x >= F::zero() {
+            F::one() / (F::one() + (-x).exp())
+        } else {
+            let e = x.exp();
+            e / (F::one() + e)
+        }
+    }
+
+    #[test]
+    fn sigmoid_is_the_two_branch_form_bit_for_bit() {
+        let specials = [
+            0.0,
+            -0.0,
+            1e-300,
+            -1e-300,
+            f64::MIN_POSITIVE,
+            -745.2,
+            -709.0,
+            709.0,
+            800.0,
+            -800.0,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        // A grid of both signs and many magnitudes.
+        let grid = (-4000..=4000).map(|k| f64::from(k) * 0.0123 + 1e-7);
+        for x in specials.into_iter().chain(grid) {
+            assert_eq!(sigmoid(x).to_bits(), two_branches(x).to_bits(), "x = {x}");
+            let x = x as f32;
+            assert_eq!(
+                sigmoid(x).to_bits(),
+                two_branches(x).to_bits(),
+                "x = {x} (f32)"
+            );
+        }
+        assert!(sigmoid(f64::NAN).is_nan() && sigmoid(f32::NAN).is_nan());
     }
 }
