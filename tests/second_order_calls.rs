@@ -1,7 +1,8 @@
 //! Second derivatives through calls to another `#[derive_grad]` function:
 //! `NAME_hvp` reads the helper's value, gradient and H·t from one call of
 //! its second-order companion (straight-line code, a loop that stays a
-//! loop, a call under a condition), and every result is checked against
+//! loop, a `while` loop, a loop over a large array whose body is emitted
+//! twice, a call under a condition), and every result is checked against
 //! the original (value, bit for bit), `NAME_grad` (gradient) and central
 //! differences of `NAME_grad` (H·v). `tests/printing.rs` checks that the
 //! helper runs once.
@@ -111,4 +112,67 @@ fn hessian_through_a_call_is_its_columns() {
             );
         }
     }
+}
+
+#[derive_grad(hvp)]
+fn while_loop(x: [f64; 2], n: usize) -> f64 {
+    let mut s = 0.0;
+    let mut k = 0;
+    while k < n {
+        s = s * 0.5 + helper([x[0] + s, x[1]]);
+        k += 1;
+    }
+    s
+}
+
+/// Reads a large parameter array along the loop (the row fast path,
+/// which emits the loop's body twice).
+#[derive_grad(hvp)]
+fn along(x: &[f64; 300], n: usize) -> f64 {
+    let mut s = 0.0;
+    for i in 0..n {
+        s += helper([x[i], x[i + 1]]);
+    }
+    s
+}
+
+#[test]
+fn hvp_through_a_call_in_a_while_loop() {
+    for n in [0, 1, 3] {
+        check(
+            |x| while_loop(x, n),
+            |x| while_loop_grad(x, n),
+            |x, v| while_loop_hvp(x, n, v),
+            [0.3, -0.7],
+            [0.6, -1.3],
+        );
+    }
+}
+
+#[test]
+fn hvp_through_a_call_in_a_loop_over_a_large_array() {
+    let x: [f64; 300] = std::array::from_fn(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0);
+    let v: [f64; 300] = std::array::from_fn(|i| ((i * 53) % 97) as f64 / 48.0 - 1.0);
+    let n = 40;
+    let (value, g, hv) = along_hvp(&x, n, &v);
+    assert_eq!(value.to_bits(), along(&x, n).to_bits());
+    let (_, want) = along_grad(&x, n);
+    let h = 1e-6;
+    let shifted = |t: f64| along_grad(&std::array::from_fn(|i| x[i] + t * v[i]), n).1;
+    let (plus, minus) = (shifted(h), shifted(-h));
+    for j in 0..300 {
+        assert!(
+            (g[j] - want[j]).abs() <= 1e-12 * want[j].abs().max(1.0),
+            "gradient [{j}]"
+        );
+        let fd = (plus[j] - minus[j]) / (2.0 * h);
+        assert!(
+            (hv[j] - fd).abs() <= 1e-5 * fd.abs().max(1.0),
+            "H·v [{j}]: {} vs {fd}",
+            hv[j]
+        );
+    }
+    // Past the array: panics as the original does.
+    assert!(std::panic::catch_unwind(|| along_hvp(&x, 300, &v)).is_err());
+    assert!(std::panic::catch_unwind(|| along(&x, 300)).is_err());
 }
