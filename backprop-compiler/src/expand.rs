@@ -644,10 +644,9 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         .as_ref()
         .filter(|fg| !fg.rebuilt.is_empty())
         .map(|fg| g.with_effects_read_from(&fg.rebuilt));
-    let grad_src = match &forward_graph {
-        Some(graph) => emit::Source { g: graph, ..src },
-        None => src,
-    };
+    let grad_src = forward_graph
+        .as_ref()
+        .map_or(src, |g| emit::Source { g, ..src });
     let grad_outputs = Outputs {
         value,
         grads,
@@ -1016,10 +1015,7 @@ pub fn generate(func: &syn::ItemFn, c: &Compiled) -> TokenStream {
         let (tangent_param, tangent_bind) = tangent_params(sig);
         // (Its checks read the loops it rebuilt, as `NAME_grad`'s above.)
         let graph = (!j.rebuilt.is_empty()).then(|| g.with_effects_read_from(&j.rebuilt));
-        let jvp_src = match &graph {
-            Some(graph) => emit::Source { g: graph, ..src },
-            None => src,
-        };
+        let jvp_src = graph.as_ref().map_or(src, |g| emit::Source { g, ..src });
         let body = emit::body(
             &jvp_src,
             &Outputs {

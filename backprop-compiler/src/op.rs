@@ -525,6 +525,33 @@ impl Op {
         }
     }
 
+    /// Whether the node's value is a function of its arguments alone that
+    /// cannot panic (float and bool arithmetic, comparisons, selects,
+    /// conversions, primitives that cannot panic): it may be computed
+    /// anywhere its arguments are, ahead of its place.
+    pub fn is_pure_arithmetic(self) -> bool {
+        match self {
+            Op::Fun(f) => !PRIMITIVES[f as usize].may_panic,
+            _ => matches!(
+                self,
+                Op::Const(_)
+                    | Op::Add
+                    | Op::Sub
+                    | Op::Mul
+                    | Op::Div
+                    | Op::Neg
+                    | Op::Powi(_)
+                    | Op::Cmp(_)
+                    | Op::And
+                    | Op::Or
+                    | Op::Not
+                    | Op::Select
+                    | Op::IntToFloat
+                    | Op::ToInt(_)
+            ),
+        }
+    }
+
     /// Whether the node is an operation the emitted code performs (what the
     /// op counts count): everything but constants, parameters and reads of
     /// a call's result.

@@ -35,20 +35,18 @@ impl Emitter<'_> {
         let region = g.region_of[call.index()];
         let guard = g.guards.get(&call).copied();
         let same = |d: usize| {
-            let node = g.get(Id(d as u32));
-            d != call.index()
-                && self.live[d]
-                && node.op == Op::CallDir(k)
-                && g.region_of[d] == region
+            g.region_of[d] == region
                 && g.guards.get(&Id(d as u32)).copied() == guard
-                && node.args.get(..args.len()) == Some(&args[..])
+                && g.get(Id(d as u32)).args.get(..args.len()) == Some(&args[..])
         };
-        // A region's nodes are emitted in arena order: one before the call
-        // is emitted in this block already.
-        if let Some(d) = (0..call.index()).find(|&d| same(d)) {
+        // The live direction calls of call `k`, in arena order. A region's
+        // nodes are emitted in arena order: one before the call is emitted
+        // in this block already.
+        let dirs = self.dir_calls.get(&k)?;
+        if let Some(&d) = dirs.iter().find(|&&d| d < call.index() && same(d)) {
             return Some(Id(d as u32));
         }
-        let dir = Id((call.index() + 1..g.len()).find(|&d| same(d))? as u32);
+        let dir = Id(*dirs.iter().find(|&&d| d > call.index() && same(d))? as u32);
         let order = self.computable_here(&g.get(dir).args[args.len()..], call)?;
         for n in order {
             self.node(n, stmts);
@@ -106,25 +104,8 @@ impl Emitter<'_> {
                 | Op::RtInt(_) => true,
                 _ => false,
             };
-            let arithmetic = match op {
-                Op::Fun(_) => !op.is_anchored(),
-                Op::Const(_)
-                | Op::Add
-                | Op::Sub
-                | Op::Mul
-                | Op::Div
-                | Op::Neg
-                | Op::Powi(_)
-                | Op::Cmp(_)
-                | Op::And
-                | Op::Or
-                | Op::Not
-                | Op::Select
-                | Op::IntToFloat
-                | Op::ToInt(_) => true,
-                _ => false,
-            };
-            if !self.live[i] || !(inline_leaf || arithmetic && g.region_of[i] == region) {
+            let here = op.is_pure_arithmetic() && g.region_of[i] == region;
+            if !self.live[i] || !(inline_leaf || here) {
                 return None;
             }
             stack.push((id, true));

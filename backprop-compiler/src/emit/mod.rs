@@ -244,6 +244,15 @@ pub fn straight_line(
         ranges: HashMap::new(),
         guarded_calls: HashSet::new(),
         calls_via_dir: HashSet::new(),
+        dir_calls: {
+            let mut dirs: HashMap<u32, Vec<usize>> = HashMap::new();
+            for i in (0..g.len()).filter(|&i| live[i]) {
+                if let Op::CallDir(k) = g.get(Id(i as u32)).op {
+                    dirs.entry(k).or_default().push(i);
+                }
+            }
+            dirs
+        },
         int_tapes: HashMap::new(),
         restored_slices: HashMap::new(),
         read_after_pullback: (0..g.len())
@@ -375,6 +384,9 @@ struct Emitter<'a> {
     /// gradient are read from their direction call's `NAME_hvp_all`
     /// result (see `call_merge`).
     calls_via_dir: HashSet<usize>,
+    /// The live direction calls ([`Op::CallDir`]) of each call, in arena
+    /// order: what `call_merge` looks among.
+    dir_calls: HashMap<u32, Vec<usize>>,
     /// The tape of each integer a reverse loop restores (by its restore).
     int_tapes: HashMap<Id, Ident>,
     /// The buffer each slice restored from the tape is copied into.
@@ -948,12 +960,13 @@ impl Emitter<'_> {
                     ));
                     self.expr[i] = Some(quote!(#name));
                 } else {
-                    let via_dir = self.calls_via_dir.contains(&node.args[0].index());
-                    match call.op {
-                        Op::CallDir(_) => self.expr[i] = Some(quote!((#grad #slot).#arg #(#idx)*)),
-                        _ if via_dir => self.expr[i] = Some(quote!((#grad #slot).#arg #(#idx)*)),
-                        _ => self.expr[i] = Some(quote!(#grad.#arg #(#idx)*)),
-                    }
+                    // A result of `NAME_hvp_all`: its gradient is a slot.
+                    let whole = matches!(call.op, Op::CallDir(_))
+                        || self.calls_via_dir.contains(&node.args[0].index());
+                    self.expr[i] = Some(match whole {
+                        true => quote!((#grad #slot).#arg #(#idx)*),
+                        false => quote!(#grad.#arg #(#idx)*),
+                    });
                 }
                 return;
             }
