@@ -13,8 +13,7 @@
 //! `vec!` whole, as ranges, by chunks, rewritten after the call or in
 //! every iteration of a loop; `x` whole or as a range); they are drawn
 //! from a stream of their own, so the rest of each case is the program it
-//! was before they were added, and their cases get `jvp` but no
-//! `hessian` (second derivatives do not go through such calls yet).
+//! was before they were added. Every case gets `jvp` and `hessian`.
 
 use std::fmt::Write as _;
 use std::{env, fs, path::PathBuf};
@@ -1005,7 +1004,7 @@ fn generate(seed: u64) -> String {
     out.push_str(SLICE_HELPERS);
     let mut checks = String::new();
     let mut second_checks = String::new();
-    let mut jvp_checks = String::new();
+    let mut passing_slices = 0usize;
     for k in 0..CASES {
         let elem = [Elem::F64, Elem::F64, Elem::Generic, Elem::F32][rng.below(4)];
         let case = Case {
@@ -1040,15 +1039,10 @@ fn generate(seed: u64) -> String {
         // dual numbers run through a generic generated gradient (the
         // twin's, differentiated for that, calling the helpers' twins).
         let twin_body = body(&case, &usable, seed, Mode { elem, twin: true });
-        // (`hessian` does not go through calls passing slices: those
-        // cases get `jvp` alone.)
-        let passes_slices = twin_body.contains("slice_");
-        let (second, jvp_only) = (!passes_slices, passes_slices);
-        let attr = match (case.wrt_c, second) {
-            (true, true) => "#[derive_grad(wrt(x, c), jvp, hessian)]",
-            (true, false) => "#[derive_grad(wrt(x, c), jvp)]",
-            (false, true) => "#[derive_grad(jvp, hessian)]",
-            (false, false) => "#[derive_grad(jvp)]",
+        passing_slices += usize::from(twin_body.contains("slice_"));
+        let attr = match case.wrt_c {
+            true => "#[derive_grad(wrt(x, c), jvp, hessian)]",
+            false => "#[derive_grad(jvp, hessian)]",
         };
         writeln!(
             out,
@@ -1061,10 +1055,9 @@ fn generate(seed: u64) -> String {
             writeln!(
                 out,
                 "{}{} {{\n{twin_body}}}\n",
-                match (second, case.wrt_c) {
-                    (true, true) => "#[derive_grad(wrt(x, c))]\n",
-                    (true, false) => "#[derive_grad]\n",
-                    (false, _) => "",
+                match case.wrt_c {
+                    true => "#[derive_grad(wrt(x, c))]\n",
+                    false => "#[derive_grad]\n",
                 },
                 signature(&case, twin),
             )
@@ -1092,24 +1085,13 @@ fn generate(seed: u64) -> String {
             Elem::F32 => ("backprop_difftest::Dual32F", "1e-3"),
             _ => ("backprop_difftest::Dual64F", "1e-6"),
         };
-        if jvp_only {
-            writeln!(
-                jvp_checks,
-                "    (\"{name}\", check_jvp!({dual}, {tol}, {name}, {name}_jvp, {twin_name}, {wrt}, {ints}, [{}])),",
-                points.join(", "),
-                name = case.name,
-            )
-            .unwrap();
-        }
-        if second {
-            writeln!(
-                second_checks,
-                "    (\"{name}\", check_second!({dual}, {tol}, {name}, {name}_jvp, {name}_hvp, {name}_hessian, {name}_grad, {twin_name}, {twin_name}_grad, {wrt}, {ints}, [{}])),",
-                points.join(", "),
-                name = case.name,
-            )
-            .unwrap();
-        }
+        writeln!(
+            second_checks,
+            "    (\"{name}\", check_second!({dual}, {tol}, {name}, {name}_jvp, {name}_hvp, {name}_hessian, {name}_grad, {twin_name}, {twin_name}_grad, {wrt}, {ints}, [{}])),",
+            points.join(", "),
+            name = case.name,
+        )
+        .unwrap();
         writeln!(
             checks,
             "    (\"{name}\", {macro_name}!({name}, {name}_grad, {name}_grad_acc_with, {}, {shape}, {wrt}, {ints}, [{}])),",
@@ -1121,7 +1103,7 @@ fn generate(seed: u64) -> String {
     }
     writeln!(out, "/// Every case: its name and its check.\npub const CASES: &[(&str, fn() -> crate::Checked)] = &[\n{checks}];").unwrap();
     writeln!(out, "/// The cases with `jvp` and `hessian`: their second-order checks.\npub const SECOND: &[(&str, fn() -> crate::Checked)] = &[\n{second_checks}];").unwrap();
-    writeln!(out, "/// The cases calling helpers with slices, with `jvp` only: its checks.\npub const JVP_ONLY: &[(&str, fn() -> crate::Checked)] = &[\n{jvp_checks}];").unwrap();
+    writeln!(out, "/// How many cases call the helpers taking slices.\npub const PASSING_SLICES: usize = {passing_slices};").unwrap();
     out
 }
 

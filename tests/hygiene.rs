@@ -43,6 +43,8 @@ mod parameters {
     outside!(value_1 value_2 d_value_1 d_d_value d_v_0 d_v_1 c2 c3);
     // The tape's locals, beside a parameter named `tape`.
     outside!(restored tape_1);
+    // A second-order companion's tangent of a carried value.
+    outside!(t_s);
 
     /// The case from the issue: a parameter named like a generic constant.
     #[derive_grad]
@@ -172,6 +174,10 @@ mod slice_calls {
     // The locals the calls passing slices emit (their pullbacks', the
     // restored `vec!`, the second buffer), as outside items here.
     outside!(carry d d_1 d_w i i_1 k_1 restored_slice sum_sq_1 sum_sq_2 sum_sq_back sum_sq_back_1 t_1 tape d_v row s_1 s_2);
+    // And those of the second-order companions through such calls (the
+    // direction calls' results, their additions into adjoint buffers).
+    outside!(carry_1 d_5 from_1 from_2 from_3 into_1 into_2 into_3 r r_1 r_2 r_3 restored_slice_1 t_t t_s);
+    outside!(sum_sq_dir sum_sq_dir_1 sum_sq_dir_2 sum_sq_hvp sum_sq_hvp_1 sum_sq_hvp_2);
 
     #[derive_grad]
     pub fn sum_sq(v: &[f64]) -> f64 {
@@ -221,6 +227,9 @@ mod ranges_and_copies {
     // And those of `jvp` through such calls (the gradients' buffers, the
     // dot products' closures).
     outside!(d_2 d_3 d_4 p p_1 p_2 p_3 q q_1 q_2 q_3 sum sum_1 sum_2 sum_3 d_left d_right);
+    // And those of the second-order companions through such calls.
+    outside!(dot_dir dot_hvp from_1 from_2 from_3 from_4 from_5 from_6 from_7 into_1 into_2 into_3 into_4 into_5 into_6 into_7);
+    outside!(r r_1 r_2 r_3 r_4 r_5 r_6 r_7 sum_sq_dir sum_sq_dir_1 sum_sq_hvp sum_sq_hvp_1 row_3 row_4 row_5 row_6 t_s);
 
     #[derive_grad]
     pub fn sum_sq(v: &[f64]) -> f64 {

@@ -3,15 +3,16 @@
 //! second derivatives through it ([`crate::graph::Op::CallDir`]).
 //!
 //! `NAME_hvp_all(marker, args…, t)` takes a tangent `t` of every argument
-//! (a tuple, `()` for an integer or a bool, arrays by value) and returns
+//! (a tuple, `()` for an integer or a bool, each passed as its argument
+//! is: by value, by reference, a slice's as a slice) and returns
 //! `(value, gradient, H·t, ∇f·t)`, the gradient and `H·t` with respect to
 //! every argument (tuples shaped as `NAME_vjp`'s gradient).
 //!
 //! The marker is generic (`SecondOrderMarker`), and a companion passes its
 //! own on to the companions it calls: none is compiled into code unless a
 //! `hessian` function calls it, at the end of a chain of instantiations.
-//! A function whose second derivatives backprop cannot take (a struct or
-//! slice parameter, a construct forward mode refuses, a `#[custom_grad]`
+//! A function whose second derivatives backprop cannot take (a struct
+//! parameter, a construct forward mode refuses, a `#[custom_grad]`
 //! function) gets a companion whose body evaluates a constant that
 //! panics with the reason: an error at build time (`cargo build`, not
 //! `cargo check`), only if a `hessian` function reaches it.
@@ -48,9 +49,8 @@ pub fn hvp_all_fn(
     for input in &sig.inputs {
         match &input.tree {
             InputTree::Leaf(p) => match &sig.params[*p].kind {
-                ParamKind::Float { .. } => floats.push(input.name.clone()),
-                ParamKind::Slice { .. } => {
-                    refused = Some(format!("its parameter `{}` is a slice", input.name));
+                ParamKind::Float { .. } | ParamKind::Slice { .. } => {
+                    floats.push(input.name.clone());
                 }
                 _ => {}
             },
@@ -93,6 +93,33 @@ pub fn hvp_all_fn(
 fn slot_types(c: &Compiled, elem: &TokenStream) -> Vec<TokenStream> {
     (0..c.sig.inputs.len())
         .map(|i| input_grad_type(&c.sig, i, elem))
+        .collect()
+}
+
+/// The types of `NAME_hvp_all`'s tangent: per input, its gradient's type,
+/// by reference where the input is a reference (`&[f64; 3]`), a slice of
+/// its elements for a slice or `Vec` (`&[f64]`), `()` for an integer or a
+/// bool. A caller passes each tangent as it passes the argument.
+fn tangent_types(c: &Compiled, elem: &TokenStream) -> Vec<TokenStream> {
+    c.sig
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, input)| {
+            let by_value = input_grad_type(&c.sig, i, elem);
+            let InputTree::Leaf(p) = input.tree else {
+                return by_value;
+            };
+            let param = &c.sig.params[p];
+            match &param.kind {
+                ParamKind::Slice { .. } => {
+                    let item = param.slice_element(elem.clone());
+                    quote!(&[#item])
+                }
+                ParamKind::Float { .. } if param.by_ref => quote!(&#by_value),
+                _ => by_value,
+            }
+        })
         .collect()
 }
 
@@ -198,11 +225,9 @@ fn emit_hvp_all(func: &syn::ItemFn, c: &Compiled, fn_name: &syn::Ident) -> Token
                 if !mentioned.contains(&tname.to_string()) {
                     invented.push(tname.to_string());
                 }
-                binds.push(if t.by_ref {
-                    quote!(let #tname = &#part;)
-                } else {
-                    quote!(let #tname = #part;)
-                });
+                // Passed as the argument is: by reference where it is
+                // one, a slice's as a slice.
+                binds.push(quote!(let #tname = #part;));
                 parts.push(quote!(#part));
                 let (g, hv) = (
                     fresh(&mut invented, &format!("grad_{k}")),
@@ -225,6 +250,7 @@ fn emit_hvp_all(func: &syn::ItemFn, c: &Compiled, fn_name: &syn::Ident) -> Token
         quote!(fn #n() {})
     });
     let types = slot_types(c, elem);
+    let tangent_types = tangent_types(c, elem);
     let checks = core_checks(&c.lowered.graph, elem);
     quote! {
         /// The value of this function, its gradient, its Hessian times a
@@ -234,7 +260,7 @@ fn emit_hvp_all(func: &syn::ItemFn, c: &Compiled, fn_name: &syn::Ident) -> Token
         #[doc(hidden)]
         #[inline]
         #[allow(unused_parens, unused_variables, unused_mut, non_snake_case, dead_code, clippy::all, clippy::pedantic, clippy::nursery)]
-        #vis fn #fn_name #impl_generics (#marker: #marker_ty, #(#inputs,)* #whole: (#(#types,)*)) -> (#elem, (#(#types,)*), (#(#types,)*), #elem) #where_clause {
+        #vis fn #fn_name #impl_generics (#marker: #marker_ty, #(#inputs,)* #whole: (#(#tangent_types,)*)) -> (#elem, (#(#types,)*), (#(#types,)*), #elem) #where_clause {
             #(#shadows)*
             let (#(#parts,)*) = #whole;
             #(#binds)*

@@ -466,25 +466,36 @@ pub(crate) fn compile_args(
             // A slice's derivatives live in run-time buffers, which only
             // the looped construction builds (a function that does not
             // read its slice at all, too: its H·v is zeros of its length).
+            // So do the derivatives through a call passing a slice, which
+            // that construction takes by the callee's `NAME_hvp_all` (the
+            // other would differentiate the call's pullback).
             let slice = w.params.iter().any(|p| p.slice);
-            let built = if slice || crate::second::has_loops(&pristine, lowered.output, &sig.wrt) {
+            let slice_calls = pristine.calls.iter().any(|c| c.passes_slices());
+            let built = if slice
+                || slice_calls
+                || crate::second::has_loops(&pristine, lowered.output, &sig.wrt)
+            {
                 // H written out needs the loops unrolled: lowered again
-                // (never for a slice, whose H is assembled at run time).
-                let unrolled = body.as_ref().filter(|_| matrix && !slice).and_then(|b| {
-                    let mut errs = Vec::new();
-                    let l = lower::lower_unrolling(
-                        &sig,
-                        b,
-                        which,
-                        crate::second::UNROLL_FOR_HESSIAN,
-                        &mut errs,
-                    )?;
-                    errs.is_empty().then(|| crate::second::Lowered {
-                        param_nodes: nodes_of(&l.param_nodes),
-                        graph: l.graph,
-                        output: l.output,
-                    })
-                });
+                // (never for a slice, whose H is assembled at run time,
+                // nor through a call passing one).
+                let unrolled = body
+                    .as_ref()
+                    .filter(|_| matrix && !slice && !slice_calls)
+                    .and_then(|b| {
+                        let mut errs = Vec::new();
+                        let l = lower::lower_unrolling(
+                            &sig,
+                            b,
+                            which,
+                            crate::second::UNROLL_FOR_HESSIAN,
+                            &mut errs,
+                        )?;
+                        errs.is_empty().then(|| crate::second::Lowered {
+                            param_nodes: nodes_of(&l.param_nodes),
+                            graph: l.graph,
+                            output: l.output,
+                        })
+                    });
                 let pristine = crate::second::Lowered {
                     graph: pristine,
                     output: lowered.output,

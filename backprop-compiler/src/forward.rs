@@ -42,6 +42,10 @@ pub fn add_tangent_params_of(sig: &mut SigInfo, element: bool) -> Result<Vec<usi
         );
     }
     let several = sig.wrt_inputs.len() > 1;
+    // A slice beside other differentiated parameters has no documented
+    // layout of H for the user's functions; the second-order companion
+    // (`element`) returns H·t per argument, which needs none.
+    let slice_ok = !several || element;
     let mut tangent_of: Vec<(usize, usize)> = Vec::new();
     for (k, &input) in sig.wrt_inputs.clone().iter().enumerate() {
         let tname = crate::emit::local(&if several {
@@ -52,7 +56,7 @@ pub fn add_tangent_params_of(sig: &mut SigInfo, element: bool) -> Result<Vec<usi
         match sig.inputs[input].tree.clone() {
             InputTree::Leaf(p) => {
                 let param = &sig.params[p];
-                if !has_tangent(&param.kind, !several) {
+                if !has_tangent(&param.kind, slice_ok) {
                     return Err(format!(
                         "forward mode (`jvp`, `hessian`) needs the differentiated parameter `{}` to be a float, an array of literal length, a struct of those, or (alone in `wrt`) a slice or `Vec` of either (not an array whose length is a named constant) for now",
                         param.display
@@ -434,9 +438,10 @@ struct Sweep<'s> {
     /// A call's tangent is its [`Op::CallDir`] (see
     /// [`forward_to_differentiate`]).
     dir_calls: bool,
-    /// Whether a loop has been rebuilt yet: writes to memory after it are
-    /// built again (see [`Sweep::visit`]).
-    loops_rebuilt: bool,
+    /// Whether a new node that reads memory has been built yet (a
+    /// rebuilt loop, a direction call passing slices): writes to memory
+    /// after it are built again, after it (see [`Sweep::visit`]).
+    memory_rebuilt: bool,
     /// Old call node → its [`Op::CallDir`] along its arguments' tangents.
     dirs: HashMap<Id, Id>,
 }
@@ -495,7 +500,7 @@ impl<'s> Sweep<'s> {
             lin: HashMap::new(),
             rebuilding: Vec::new(),
             dir_calls: false,
-            loops_rebuilt: false,
+            memory_rebuilt: false,
             dirs: HashMap::new(),
         }
     }
@@ -515,13 +520,48 @@ impl<'s> Sweep<'s> {
             return Err(format!("second derivatives through a call that passes a struct of parameters whole (to `{}`) are not supported yet: pass its fields", info.callee));
         }
         let old = g.get(call).args.clone();
+        // A direction call passing slices is a new node that reads memory:
+        // emitted (and reversed) after the old nodes of its region, so the
+        // writes after it are built again, after it, as after a rebuilt
+        // loop. It reads the memory itself (no copy of a `vec!` written
+        // after the call is needed), and its reverse adds into the
+        // adjoint buffers after the reverse of those writes.
+        if info.passes_slices() {
+            self.memory_rebuilt = true;
+        }
         let mut args: Vec<Id> = old.iter().map(|&a| self.p(a)).collect();
+        // A slice's tangent is its tangent buffer; the constant 0 stands
+        // for a slice with none (the emitter passes zeros of its length).
         for &a in &old {
             let t = match g.kinds[a.index()] {
                 Kind::Float => self.tan_of(g, a),
+                Kind::Buffer => self.tan.get(&a).copied(),
                 _ => None,
             };
             args.push(t.unwrap_or_else(|| g.konst(0.0)));
+        }
+        // A `vec!` written after the call: the reverse reads what the call
+        // read from copies taken here ([`Graph::snapshots`]), of the
+        // memory as rebuilt (the value call rebuilt with it reads it too)
+        // and of its tangent (for the direction call made again in a
+        // reversed loop). The old copy is kept where it was taken in this
+        // region; one taken in the body of a loop since rebuilt (whose
+        // old nodes are no longer read) is replaced.
+        let n = old.len();
+        for (j, &a) in old.iter().enumerate() {
+            if !g.snapshots.contains_key(&a) {
+                continue;
+            }
+            for b in [args[j], args[n + j]] {
+                let here = g
+                    .snapshots
+                    .get(&b)
+                    .is_some_and(|s| g.region_of[s.index()] == g.current);
+                if g.kinds[b.index()] == Kind::Buffer && !here {
+                    let copy = g.node(Op::Snapshot, vec![b]);
+                    g.snapshots.insert(b, copy);
+                }
+            }
         }
         let saved = g.guard;
         g.guard = g.guards.get(&call).map(|&c| self.p(c));
@@ -554,7 +594,7 @@ impl<'s> Sweep<'s> {
         // (no loop rebuilt yet, so the old nodes keep their places), it
         // reads the copy taken at the call. Elsewhere the writes around it
         // are new nodes too, in order, and the memory is what the call read.
-        if !self.loops_rebuilt && self.rebuilding.is_empty() {
+        if !self.memory_rebuilt && self.rebuilding.is_empty() {
             for a in args[1..].iter_mut() {
                 if let Some(&copy) = g.snapshots.get(a) {
                     *a = copy;
@@ -710,7 +750,7 @@ impl<'s> Sweep<'s> {
     fn visit(&mut self, g: &mut Graph, id: Id) -> Result<(), String> {
         let node = g.get(id).clone();
         if let Op::Loop(l) = node.op {
-            self.loops_rebuilt = true;
+            self.memory_rebuilt = true;
             return self.rebuild_loop(g, id, l);
         }
         if matches!(node.op, Op::LoopVar(_) | Op::Carried { .. }) {
@@ -724,7 +764,7 @@ impl<'s> Sweep<'s> {
         // A write to memory after a rebuilt loop is built again after it:
         // the new loop may read the memory as it was before the write, and
         // a region's nodes are emitted in arena order.
-        let write_after_loop = self.loops_rebuilt && matches!(node.op, Op::Store | Op::ScatterAdd);
+        let write_after_loop = self.memory_rebuilt && matches!(node.op, Op::Store | Op::ScatterAdd);
         if g.region_of[i] != 0 || args != node.args || write_after_loop {
             let (mode, saved) = (g.mode, g.guard);
             g.mode = Mode::Forward; // recomputed exactly as the original
@@ -840,14 +880,12 @@ impl<'s> Sweep<'s> {
                 Some(g.node(Op::HvProj(k), vec![d]))
             }
             Op::HvProj(_) | Op::CallDir(_) => return Err(THIRD.into()),
-            Op::Call(k) if g.calls[k as usize].passes_slices() => {
-                if self.dir_calls {
-                    return Err(format!("second derivatives (`hessian`) through a call that passes a slice (to `{}`) are not supported yet: use `NAME_grad` or `jvp`, or pass a fixed-size array", g.calls[k as usize].callee));
-                }
+            Op::Call(k) if g.calls[k as usize].passes_slices() && !self.dir_calls => {
                 self.slice_call_tangent(g, id, k)?
             }
             // (A reverse sweep is differentiated for second derivatives
-            // only, which refuse calls passing slices above.)
+            // only, which take direction calls through calls passing
+            // slices: never a pullback.)
             Op::Pullback(_) | Op::PullbackBuf => return Err(THIRD.into()),
             Op::Call(_) if self.dir_calls => Some(self.call_dir(g, id)?),
             Op::Restore { .. } | Op::RangeNth(_) => return Err(LOOPS.into()),

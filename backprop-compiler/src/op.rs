@@ -347,6 +347,18 @@ pub enum Op {
     /// slice's tangent of a call passing it, from the gradient its pullback
     /// gave (forward mode).
     SliceDot(u8),
+    /// An adjoint buffer after `seed ·` one slice argument's part of a
+    /// [`Op::CallDir`]'s result was added into it, in place: H·t for the
+    /// slice's own adjoint buffer, the gradient ∇f for its tangent's
+    /// (`gradient`), `arg` being the argument's index among the call's
+    /// arguments (not flattened). Arguments: the buffer before, the seed,
+    /// the direction call, then for a range (`&w[a..b]`) its start and end.
+    AddCallSlice {
+        /// The gradient (true) or H·t (false).
+        gradient: bool,
+        /// The argument's index.
+        arg: u32,
+    },
 }
 
 impl Op {
@@ -385,7 +397,7 @@ impl Op {
             Op::Neg | Op::Powi(_) | Op::Not | Op::Proj(_) | Op::HvProj(_) | Op::IntFn(_) => 1,
             Op::PullbackBuf => 2,
             Op::Snapshot => 1,
-            Op::SliceDot(_) => return None,
+            Op::SliceDot(_) | Op::AddCallSlice { .. } => return None,
             Op::Add | Op::Sub | Op::Mul | Op::Div | Op::Cmp(_) | Op::And | Op::Or => 2,
             Op::Select => 3,
             Op::IntConst(_)
@@ -509,6 +521,7 @@ impl Op {
                     | Op::CallDir(_)
                     | Op::Pullback(_)
                     | Op::PullbackBuf
+                    | Op::AddCallSlice { .. }
                     | Op::Snapshot
                     | Op::SliceDot(_)
                     | Op::IntAdd

@@ -240,8 +240,11 @@ pub fn looped(pristine: Lowered, unrolled: Option<Lowered>, wrt: &Wrt) -> Result
         tangent_reads_like(g, w.param as u32, w.tangent as u32);
     }
     let tangents: Vec<usize> = wrt.params.iter().map(|w| w.tangent).collect();
+    // (Not through a call passing a slice: forward mode over forward
+    // mode would differentiate the call's tangent, a pullback.)
+    let slice_calls = g.calls.iter().any(|c| c.passes_slices());
     if let [w] = &wrt.params[..] {
-        if w.len == 1 && w.shape.is_empty() && !w.slice {
+        if w.len == 1 && w.shape.is_empty() && !w.slice && !slice_calls {
             // One scalar: forward mode twice, no tape. The first pass
             // carries f' beside each value; the second, seeded with v,
             // carries the derivatives of both: f'' · v. H (1×1) is then

@@ -356,41 +356,6 @@ macro_rules! check_second {
     };
 }
 
-/// The forward-mode check of a case calling helpers with slices (which
-/// `hessian` does not go through): `NAME_jvp` returns `NAME`'s value bit
-/// for bit, and its derivative is the dual-number derivative of the twin
-/// along the direction `v` of [`Lift::direction`].
-macro_rules! check_jvp {
-    ($dual:ty, $tol:expr, $f:ident, $jvp:ident, $twin:ident, $wrt:ident, $ints:ident, [$($p:expr),*]) => {
-        || -> $crate::Checked {
-            let tol = $tol;
-            let mut problems = Vec::new();
-            let mut skipped = 0;
-            let mut skipped_grads = 0;
-            let points = [$($p),*];
-            for p in points {
-                let Point { x, c, .. } = p;
-                let at = format!("at x = {:?}, c = {:?}, n = {}, flag = {}", x, c, p.n, p.flag);
-                let original = call!($ints, $f, x, c, p);
-                let v = Lift::direction(&x);
-                let vc = Lift::direction_at(&c, x.components());
-                let (value, d) = call_t!($ints, $jvp, x, c, p, tangent!($wrt, v, vc));
-                if !$crate::same_value(f64::from(value), f64::from(original)) {
-                    problems.push(format!("value {value:?} of NAME_jvp, {original:?} of the original, {at}"));
-                }
-                if !f64::from(original).is_finite() {
-                    skipped += 1;
-                    continue;
-                }
-                if let Some(problem) = jvp_disagreement!($dual, tol, $twin, $wrt, $ints, x, c, p, v, vc, d, &at, &mut skipped_grads) {
-                    problems.push(problem);
-                }
-            }
-            $crate::Checked { problems, points: points.len(), skipped, skipped_grads }
-        }
-    };
-}
-
 #[allow(
     unused_mut,
     unused_variables,
@@ -753,37 +718,6 @@ fn the_check_reports_a_wrong_value_and_a_wrong_gradient() {
 }
 
 #[test]
-fn every_jvp_through_calls_passing_slices_agrees_with_dual_numbers() {
-    let Summary {
-        failures,
-        checks,
-        points,
-        skipped,
-        skipped_grads,
-    } = run(cases::JVP_ONLY);
-    eprintln!(
-        "{checks} generated functions calling helpers with slices, jvp checked at {points} points \
-         ({skipped} with a non-finite value: values only; \
-         {skipped_grads} derivatives too ill-conditioned to compare)"
-    );
-    assert!(checks >= 50, "only {checks} functions with jvp only");
-    assert!(
-        skipped * 20 < points,
-        "{skipped} of {points} points skipped"
-    );
-    assert!(
-        skipped_grads * 10 < points,
-        "{skipped_grads} derivatives skipped"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} disagreement(s):\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-}
-
-#[test]
 fn every_jvp_hvp_and_hessian_agrees_with_dual_numbers() {
     let Summary {
         failures,
@@ -793,14 +727,23 @@ fn every_jvp_hvp_and_hessian_agrees_with_dual_numbers() {
         skipped_grads,
     } = run(cases::SECOND);
     eprintln!(
-        "{checks} generated functions with jvp and hessian checked at {points} points \
-         ({skipped} with a non-finite value: values only; \
-         {skipped_grads} derivatives too ill-conditioned to compare)"
+        "{checks} generated functions with jvp and hessian ({} of them calling helpers with slices) \
+         checked at {points} points ({skipped} with a non-finite value: values only; \
+         {skipped_grads} derivatives too ill-conditioned to compare)",
+        cases::PASSING_SLICES
     );
     assert!(
         checks >= 100,
         "only {checks} functions with jvp and hessian"
     );
+    // Second derivatives through calls passing slices (a `vec!`, ranges,
+    // chunks, `x`, nested and recursive helpers).
+    const {
+        assert!(
+            cases::PASSING_SLICES >= 50,
+            "fewer than 50 functions call helpers with slices"
+        );
+    }
     assert!(
         skipped * 20 < points,
         "{skipped} of {points} points skipped"

@@ -39,10 +39,4 @@ fn moved(x: &[f64]) -> f64 {
     total_owned(h) + x[0]
 }
 
-// Second derivatives do not go through it yet (`jvp` does).
-#[derive_grad(jvp, hessian)]
-fn forward_mode(x: &[f64]) -> f64 {
-    total(x).sin()
-}
-
 fn main() {}

@@ -551,6 +551,10 @@ impl Emitter<'_> {
                 self.expr[i] = Some(quote!(#name));
                 return;
             }
+            Op::AddCallSlice { gradient, arg } => {
+                self.emit_add_call_slice(id, gradient, arg, stmts);
+                return;
+            }
             // Updated in place by the pullback it follows.
             Op::PullbackBuf => {
                 self.expr[i] = Some(self.arg(node.args[0]));
@@ -767,20 +771,44 @@ impl Emitter<'_> {
                 let path = &info.hvp_all_path;
                 let n = a.len() / 2;
                 let args = call_args(info, &a[..n]);
-                // The tangents by value, `()` for an integer or a bool.
+                // The tangents passed as the arguments are (by value or
+                // by reference), `()` for an integer or a bool; a slice's
+                // as the same range of its tangent buffer, or zeros of its
+                // length where it has none.
                 let mut at = 0;
                 let tangents: Vec<TokenStream> = info
                     .args
                     .iter()
-                    .map(|(shape, _)| {
-                        let len: usize = shape.iter().product();
-                        let flat = &a[n + at..n + at + len];
-                        let float = g.kinds[node.args[at].index()] == Kind::Float;
+                    .enumerate()
+                    .map(|(j, (shape, by_ref))| {
+                        let (first, len) = (at, info.flat_len(j));
                         at += len;
-                        if float {
-                            nest(flat, shape)
-                        } else {
-                            quote!(())
+                        if let Some(slice) = &info.slices[j] {
+                            if g.kinds[node.args[n + first].index()] != Kind::Buffer {
+                                let zero = slice
+                                    .inner
+                                    .iter()
+                                    .rev()
+                                    .fold(zero_expr(elem), |z, m| quote!([#z; #m]));
+                                let arg = &args[j];
+                                return quote!(&::std::vec![#zero; (#arg).len()][..]);
+                            }
+                            let t = &a[n + first];
+                            return match slice.range {
+                                true => {
+                                    let (start, end) = (&a[first + 1], &a[first + 2]);
+                                    quote!(&#t[(#start)..(#end)])
+                                }
+                                false => quote!(&#t[..]),
+                            };
+                        }
+                        if g.kinds[node.args[first].index()] != Kind::Float {
+                            return quote!(());
+                        }
+                        let t = nest(&a[n + first..n + first + len], shape);
+                        match by_ref {
+                            true => quote!(&#t),
+                            false => t,
                         }
                     })
                     .collect();

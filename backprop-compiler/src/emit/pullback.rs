@@ -1,6 +1,8 @@
 //! The reverse of a call passing slices ([`crate::graph::Op::Pullback`]): the callee's
 //! `NAME_pullback` called with the call's adjoint, the caller's adjoint
-//! buffers and its tape.
+//! buffers and its tape; and of a direction call passing slices, whose
+//! result's vectors are added into adjoint buffers
+//! ([`crate::graph::Op::AddCallSlice`]).
 
 use std::collections::HashSet;
 
@@ -8,7 +10,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::{call_args, local, zero_expr, Emitter, Stmt};
-use crate::graph::Id;
+use crate::graph::{Id, Op};
 
 impl Emitter<'_> {
     /// `let pb = f_pullback(args…, seed, (&mut d_x, (), …));`: the reverse
@@ -138,5 +140,62 @@ impl Emitter<'_> {
         self.call_grads[id.index()] = Some(name.clone());
         self.emitted_name[id.index()] = Some(name.to_string());
         self.expr[id.index()] = Some(quote!(#name));
+    }
+
+    /// `d_x[a..b] += seed · r.2.k` (H·t's part for argument `arg`, or the
+    /// gradient's, `r.1.k`) from the direction call's result `r`, element
+    /// by element (nested for a slice of arrays); nothing where the call
+    /// did not run (under a run-time condition).
+    pub(super) fn emit_add_call_slice(
+        &mut self,
+        id: Id,
+        gradient: bool,
+        arg: u32,
+        stmts: &mut Vec<Stmt>,
+    ) {
+        let g = self.g;
+        let node = g.get(id);
+        let buf = self.arg(node.args[0]);
+        let seed = self.arg(node.args[1]);
+        let call = node.args[2];
+        let Op::CallDir(k) = g.get(call).op else {
+            unreachable!("adds a direction call's result")
+        };
+        let depth = g.calls[k as usize].slices[arg as usize]
+            .as_ref()
+            .map_or(0, |s| s.inner.len());
+        let target = match &node.args[3..] {
+            [start, end] => {
+                let (start, end) = (self.arg(*start), self.arg(*end));
+                quote!(#buf[(#start)..(#end)])
+            }
+            _ => quote!(#buf[..]),
+        };
+        let result = self.call_grads[call.index()]
+            .clone()
+            .expect("a direction call's result is named");
+        let slot = match gradient {
+            true => quote!(1),
+            false => quote!(2),
+        };
+        let arg = syn::Index::from(arg as usize);
+        let (into, from, r) = (
+            local(&self.names.fresh("into")),
+            local(&self.names.fresh("from")),
+            local(&self.names.fresh("r")),
+        );
+        let flat = (0..depth).map(|_| quote!(.flatten()));
+        let flat_too = flat.clone();
+        let add = quote! {
+            for (#into, #from) in #target.iter_mut() #(#flat)* .zip((#r.#slot).#arg.iter() #(#flat_too)*) {
+                *#into = *#into + #seed * *#from;
+            }
+        };
+        stmts.push(Stmt::Raw(if self.guarded_calls.contains(&call.index()) {
+            quote!(if let ::core::option::Option::Some(#r) = &#result { #add })
+        } else {
+            quote!({ let #r = &#result; #add })
+        }));
+        self.expr[id.index()] = Some(buf);
     }
 }

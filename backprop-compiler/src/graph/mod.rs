@@ -234,7 +234,8 @@ pub struct Graph {
     /// A local `vec!` passed to a call and written after it (the version
     /// the call read), and its [`Op::Snapshot`] taken at the call: what
     /// the call's pullback reads (in a loop that stays a loop, what goes
-    /// on the tape for it).
+    /// on the tape for it). Second-order code adds the versions a
+    /// direction call read, of the `vec!` and of its tangent.
     pub snapshots: HashMap<Id, Id>,
     memo: HashMap<(Op, Vec<Id>, u32, Option<Id>), Id>,
     depth: u32,
@@ -363,7 +364,9 @@ impl Graph {
         loop {
             let node = self.get(b);
             match node.op {
-                Op::Store | Op::ScatterAdd | Op::PullbackBuf => b = node.args[0],
+                Op::Store | Op::ScatterAdd | Op::PullbackBuf | Op::AddCallSlice { .. } => {
+                    b = node.args[0]
+                }
                 Op::LoopOut(k) => b = self.get(node.args[0]).args[2 + k as usize],
                 Op::Carried { l, k } => match self.loops[l as usize].node {
                     Some(n) => b = self.get(n).args[2 + k as usize],
@@ -557,6 +560,7 @@ impl Graph {
             | Op::Store
             | Op::ScatterAdd
             | Op::PullbackBuf
+            | Op::AddCallSlice { .. }
             | Op::Snapshot => Kind::Buffer,
             Op::Loop(_) => Kind::Loop,
             // `if c { m + 1 } else { m }` picks integers too.

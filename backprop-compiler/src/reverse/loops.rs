@@ -245,8 +245,10 @@ impl<'a> Reverser<'a> {
         contribute: &mut dyn FnMut(&mut Graph, Id, Id),
     ) {
         let node = g.get(call).clone();
-        let Op::Call(k) = node.op else {
-            unreachable!("a pullback reverses a call")
+        let k = match node.op {
+            Op::Call(k) => k,
+            Op::CallDir(k) => return self.direction_pullback(g, call, k, seed, contribute),
+            _ => unreachable!("a pullback reverses a call"),
         };
         let info = g.calls[k as usize].clone();
         let mut args = vec![seed];
@@ -287,6 +289,69 @@ impl<'a> Reverser<'a> {
                 let adjoint = g.node(Op::Proj(j as u32), vec![pb]);
                 contribute(g, a, adjoint);
             }
+        }
+    }
+
+    /// The reverse of a direction call passing slices ([`Op::CallDir`],
+    /// `∇f(a)·t`): `seed · H·t` goes to the arguments and `seed · ∇f` to
+    /// their tangents, added into the adjoint buffers of the slices (and
+    /// of their tangent buffers) by [`Op::AddCallSlice`], handed to
+    /// `contribute` for every other float. The call's result is read
+    /// again where the reverse runs (recomputed in a reversed loop).
+    fn direction_pullback(
+        &mut self,
+        g: &mut Graph,
+        call: Id,
+        k: u32,
+        seed: Id,
+        contribute: &mut dyn FnMut(&mut Graph, Id, Id),
+    ) {
+        let node = g.get(call).clone();
+        let info = g.calls[k as usize].clone();
+        let n = node.args.len() / 2;
+        let dir = self.fwd(g, call);
+        let mut at = 0;
+        for (j, slice) in info.slices.iter().enumerate() {
+            let first = at;
+            at += info.flat_len(j);
+            let Some(slice) = slice else { continue };
+            let range: Vec<Id> = if slice.range {
+                vec![
+                    self.fwd(g, node.args[first + 1]),
+                    self.fwd(g, node.args[first + 2]),
+                ]
+            } else {
+                Vec::new()
+            };
+            for (gradient, buf) in [(false, node.args[first]), (true, node.args[n + first])] {
+                // (A slice with no tangent has the constant 0 instead.)
+                if g.kinds[buf.index()] != Kind::Buffer {
+                    continue;
+                }
+                let Some(root) = self.active_storage(g, buf) else {
+                    continue;
+                };
+                let mut args = vec![self.dbuf(g, root), seed, dir];
+                args.extend(&range);
+                let op = Op::AddCallSlice {
+                    gradient,
+                    arg: j as u32,
+                };
+                let after = g.node(op, args);
+                self.bufs.insert(root, after);
+            }
+        }
+        for (j, &a) in node.args.iter().enumerate() {
+            if !self.active[a.index()] || g.kinds[a.index()] != Kind::Float {
+                continue;
+            }
+            let part = match j < n {
+                true => Op::HvProj(j as u32),
+                false => Op::Proj((j - n) as u32),
+            };
+            let d = g.node(part, vec![dir]);
+            let adjoint = g.mul(seed, d);
+            contribute(g, a, adjoint);
         }
     }
 
@@ -448,6 +513,29 @@ impl<'a> Reverser<'a> {
             // from the gradient its forward call returned): recomputing it
             // would run the callee again.
             Op::Call(k) if g.calls[k as usize].passes_slices() => self.restore(g, c, id),
+            // A direction call passing slices: its result holds vectors,
+            // which the tape does not take. It is made again, reading the
+            // slices as a pullback does.
+            Op::CallDir(k) if g.calls[k as usize].passes_slices() => {
+                let args: Vec<Id> = node
+                    .args
+                    .iter()
+                    .map(|&a| match g.kinds[a.index()] {
+                        Kind::Buffer => self.slice_value(g, a),
+                        _ => self.fwd(g, a),
+                    })
+                    .collect();
+                let guard = g.guards.get(&id).copied().map(|c| self.fwd(g, c));
+                let (saved_region, saved_mode) = (g.current, g.mode);
+                let saved_guard = std::mem::replace(&mut g.guard, guard);
+                g.current = g.loops[self.ctxs[c].rev as usize].body;
+                g.mode = Mode::Forward;
+                let v = g.node(Op::CallDir(k), args);
+                g.current = saved_region;
+                g.mode = saved_mode;
+                g.guard = saved_guard;
+                v
+            }
             // A read of memory written later, or of memory some iteration
             // being reversed wrote: its value is not what the buffer holds
             // when the reverse sweep runs, and the array itself is not on

@@ -339,10 +339,11 @@ fn run(g: &mut Graph, scope: &Scope) -> (Vec<Option<Id>>, HashMap<u32, Id>) {
 }
 
 /// Whether `id` is a call passing a slice whole (reversed by
-/// [`Op::Pullback`]).
+/// [`Op::Pullback`]), or a direction call of one (reversed by adding its
+/// result's slice parts into adjoint buffers, [`Op::AddCallSlice`]).
 pub fn passes_slices(g: &Graph, id: Id) -> bool {
     match g.get(id).op {
-        Op::Call(k) => g.calls[k as usize].passes_slices(),
+        Op::Call(k) | Op::CallDir(k) => g.calls[k as usize].passes_slices(),
         _ => false,
     }
 }
