@@ -62,6 +62,19 @@ fn calls_chatty(x: [f64; 2]) -> f64 {
     chatty([x[0] * 2.0, x[1]]).exp()
 }
 
+/// A helper passed a slice, which prints.
+#[derive_grad]
+fn chatty_slice(a: &[f64]) -> f64 {
+    let p = a[0] * a[1];
+    println!("chatty_slice p = {p:.6}");
+    p.sin() + a[0] * a[0]
+}
+
+#[derive_grad(hessian)]
+fn calls_chatty_slice(x: &[f64]) -> f64 {
+    chatty_slice(x).exp()
+}
+
 const CHILD: &str = "BACKPROP_PRINTING_CHILD";
 
 #[test]
@@ -85,6 +98,12 @@ fn child() {
         }
         "chatty hvp" => {
             calls_chatty_hvp([0.5, -2.0], [1.0, 0.25]);
+        }
+        "chatty slice" => {
+            calls_chatty_slice(&[0.5, -2.0]);
+        }
+        "chatty slice hvp" => {
+            calls_chatty_slice_hvp(&[0.5, -2.0], &[1.0, 0.25]);
         }
         "tallied forward" => {
             tallied_jvp(&v, 3, &[1.0; 4]);
@@ -169,5 +188,13 @@ fn hvp_runs_a_helper_once() {
     let (orig_out, _) = run("chatty");
     let (hvp_out, _) = run("chatty hvp");
     assert_eq!(orig_out.trim(), "chatty p = -2.000000");
+    assert_eq!(hvp_out.trim(), orig_out.trim());
+}
+
+#[test]
+fn hvp_runs_a_helper_passed_a_slice_once() {
+    let (orig_out, _) = run("chatty slice");
+    let (hvp_out, _) = run("chatty slice hvp");
+    assert_eq!(orig_out.trim(), "chatty_slice p = -1.000000");
     assert_eq!(hvp_out.trim(), orig_out.trim());
 }

@@ -568,6 +568,9 @@ impl<'s> Sweep<'s> {
         let d = g.node(Op::CallDir(k), args);
         g.guard = saved;
         self.dirs.insert(call, d);
+        if g.calls[k as usize].passes_slices() {
+            g.call_dirs.insert(self.p(call), d);
+        }
         Ok(d)
     }
 

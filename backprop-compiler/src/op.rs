@@ -348,9 +348,11 @@ pub enum Op {
     /// gave (forward mode).
     SliceDot(u8),
     /// An adjoint buffer after `seed ·` one slice argument's part of a
-    /// [`Op::CallDir`]'s result was added into it, in place: H·t for the
-    /// slice's own adjoint buffer, the gradient ∇f for its tangent's
-    /// (`gradient`), `arg` being the argument's index among the call's
+    /// [`Op::CallDir`]'s result was added into it, in place: its H·t (the
+    /// reverse of the direction call, into the slice's adjoint buffer) or
+    /// its gradient ∇f (`gradient`: into the slice's tangent's adjoint
+    /// buffer, and, for the reverse of the value call beside it, into the
+    /// slice's own), `arg` being the argument's index among the call's
     /// arguments (not flattened). Arguments: the buffer before, the seed,
     /// the direction call, then for a range (`&w[a..b]`) its start and end.
     AddCallSlice {

@@ -101,7 +101,9 @@ impl Emitter<'_> {
                 | Op::BoolConst(_)
                 | Op::BoolParam(_)
                 | Op::Extern(_)
-                | Op::RtInt(_) => true,
+                | Op::RtInt(_)
+                // A slice parameter (a tangent passed to a call): its name.
+                | Op::ArrayParam(_) => true,
                 _ => false,
             };
             let here = op.is_pure_arithmetic() && g.region_of[i] == region;

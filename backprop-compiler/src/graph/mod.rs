@@ -237,6 +237,11 @@ pub struct Graph {
     /// on the tape for it). Second-order code adds the versions a
     /// direction call read, of the `vec!` and of its tangent.
     pub snapshots: HashMap<Id, Id>,
+    /// In second-order code, the direction call ([`Op::CallDir`]) made
+    /// beside each call passing slices (by the value call's node): the
+    /// call's reverse reads the gradient from its result instead of
+    /// running the callee again through its pullback.
+    pub call_dirs: HashMap<Id, Id>,
     memo: HashMap<(Op, Vec<Id>, u32, Option<Id>), Id>,
     depth: u32,
     /// Build the next node anew even if an identical one exists
@@ -291,6 +296,7 @@ impl Graph {
             guard: None,
             guards: HashMap::new(),
             snapshots: HashMap::new(),
+            call_dirs: HashMap::new(),
             current: 0,
             memo: HashMap::new(),
             depth: 0,

@@ -246,7 +246,10 @@ impl<'a> Reverser<'a> {
     ) {
         let node = g.get(call).clone();
         let k = match node.op {
-            Op::Call(k) => k,
+            Op::Call(k) => match g.call_dirs.get(&call) {
+                Some(&dir) => return self.pullback_from_direction(g, call, dir, seed, contribute),
+                None => k,
+            },
             Op::CallDir(k) => return self.direction_pullback(g, call, k, seed, contribute),
             _ => unreachable!("a pullback reverses a call"),
         };
@@ -350,6 +353,56 @@ impl<'a> Reverser<'a> {
                 false => Op::Proj((j - n) as u32),
             };
             let d = g.node(part, vec![dir]);
+            let adjoint = g.mul(seed, d);
+            contribute(g, a, adjoint);
+        }
+    }
+
+    /// The reverse of a call passing slices that has a direction call
+    /// beside it (second-order code, [`Graph::call_dirs`]): `seed · ∇f`,
+    /// read from the direction call's result, added into the slices'
+    /// adjoint buffers and handed to `contribute` for every other float.
+    /// The callee is not run again (its pullback would run it forward and
+    /// backward).
+    fn pullback_from_direction(
+        &mut self,
+        g: &mut Graph,
+        call: Id,
+        dir: Id,
+        seed: Id,
+        contribute: &mut dyn FnMut(&mut Graph, Id, Id),
+    ) {
+        let node = g.get(call).clone();
+        let Op::Call(k) = node.op else {
+            unreachable!("a pullback reverses a call")
+        };
+        let info = g.calls[k as usize].clone();
+        let result = self.fwd(g, dir);
+        let mut at = 0;
+        for (j, slice) in info.slices.iter().enumerate() {
+            let first = at;
+            at += info.flat_len(j);
+            let Some(slice) = slice else { continue };
+            let Some(root) = self.active_storage(g, node.args[first]) else {
+                continue;
+            };
+            let mut args = vec![self.dbuf(g, root), seed, result];
+            if slice.range {
+                args.push(self.fwd(g, node.args[first + 1]));
+                args.push(self.fwd(g, node.args[first + 2]));
+            }
+            let op = Op::AddCallSlice {
+                gradient: true,
+                arg: j as u32,
+            };
+            let after = g.node(op, args);
+            self.bufs.insert(root, after);
+        }
+        for (j, &a) in node.args.iter().enumerate() {
+            if !self.active[a.index()] || g.kinds[a.index()] != Kind::Float {
+                continue;
+            }
+            let d = g.node(Op::Proj(j as u32), vec![result]);
             let adjoint = g.mul(seed, d);
             contribute(g, a, adjoint);
         }
