@@ -276,6 +276,44 @@ fn check_hessian(h: &[f64], hvp: &dyn Fn(&[f64]) -> Vec<f64>, n: usize) {
     }
 }
 
+/// [`check`] for a function of a fixed-size array `[f64; N]`.
+fn check_array<const N: usize>(
+    f: impl Fn([f64; N]) -> f64,
+    grad: impl Fn([f64; N]) -> (f64, [f64; N]),
+    hvp: impl Fn([f64; N], [f64; N]) -> (f64, [f64; N], [f64; N]),
+    x: [f64; N],
+    v: [f64; N],
+) {
+    let arr = |x: &[f64]| -> [f64; N] { x.try_into().expect("N elements") };
+    check(
+        &|x| f(arr(x)),
+        &|x| grad(arr(x)).1.to_vec(),
+        &|x, v| {
+            let (a, g, h) = hvp(arr(x), arr(v));
+            (a, g.to_vec(), h.to_vec())
+        },
+        &x,
+        &v,
+    );
+}
+
+/// Checks `NAME_hessian` of a function of `[f64; N]` at `x`: the value
+/// bit for bit, the gradient, H's columns and symmetry.
+fn check_array_hessian<const N: usize>(
+    f: impl Fn([f64; N]) -> f64,
+    grad: impl Fn([f64; N]) -> (f64, [f64; N]),
+    hvp: impl Fn([f64; N], [f64; N]) -> (f64, [f64; N], [f64; N]),
+    hessian: impl Fn([f64; N]) -> (f64, [f64; N], [[f64; N]; N]),
+    x: [f64; N],
+) {
+    let (value, g, h) = hessian(x);
+    assert_eq!(value.to_bits(), f(x).to_bits());
+    close(&g, &grad(x).1);
+    let flat: Vec<f64> = h.iter().flatten().copied().collect();
+    let arr = |e: &[f64]| -> [f64; N] { e.try_into().expect("N elements") };
+    check_hessian(&flat, &|e| hvp(x, arr(e)).2.to_vec(), N);
+}
+
 #[test]
 fn a_call_passing_the_parameter() {
     for x in [vec![0.3, -0.7, 1.1], vec![-1.2], vec![]] {
@@ -325,67 +363,61 @@ fn a_vec_built_in_each_iteration() {
 
 #[test]
 fn a_vec_written_before_the_call() {
-    let arr = |x: &[f64]| [x[0], x[1], x[2]];
     for x in [[0.3, -0.7, 1.1], [1.5, 0.2, -0.4]] {
-        check(
-            &|x| written_before(arr(x)),
-            &|x| written_before_grad(arr(x)).1.to_vec(),
-            &|x, v| {
-                let (a, g, h) = written_before_hvp(arr(x), arr(v));
-                (a, g.to_vec(), h.to_vec())
-            },
-            &x,
-            &[0.4, -1.0, 0.6],
+        check_array(
+            written_before,
+            written_before_grad,
+            written_before_hvp,
+            x,
+            [0.4, -1.0, 0.6],
         );
-        let (value, g, h) = written_before_hessian(x);
-        assert_eq!(value.to_bits(), written_before(x).to_bits());
-        close(&g, &written_before_grad(x).1);
-        let flat: Vec<f64> = h.iter().flatten().copied().collect();
-        check_hessian(&flat, &|e| written_before_hvp(x, arr(e)).2.to_vec(), 3);
+        check_array_hessian(
+            written_before,
+            written_before_grad,
+            written_before_hvp,
+            written_before_hessian,
+            x,
+        );
     }
 }
 
 #[test]
 fn a_vec_written_after_the_call() {
-    let arr = |x: &[f64]| [x[0], x[1], x[2]];
     for x in [[0.3, -0.7, 1.1], [1.5, 0.2, -0.4]] {
-        check(
-            &|x| written_after(arr(x)),
-            &|x| written_after_grad(arr(x)).1.to_vec(),
-            &|x, v| {
-                let (a, g, h) = written_after_hvp(arr(x), arr(v));
-                (a, g.to_vec(), h.to_vec())
-            },
-            &x,
-            &[0.4, -1.0, 0.6],
+        check_array(
+            written_after,
+            written_after_grad,
+            written_after_hvp,
+            x,
+            [0.4, -1.0, 0.6],
         );
-        let (value, g, h) = written_after_hessian(x);
-        assert_eq!(value.to_bits(), written_after(x).to_bits());
-        close(&g, &written_after_grad(x).1);
-        let flat: Vec<f64> = h.iter().flatten().copied().collect();
-        check_hessian(&flat, &|e| written_after_hvp(x, arr(e)).2.to_vec(), 3);
+        check_array_hessian(
+            written_after,
+            written_after_grad,
+            written_after_hvp,
+            written_after_hessian,
+            x,
+        );
     }
 }
 
 #[test]
 fn a_vec_rewritten_before_each_call_of_an_unrolled_loop() {
-    let arr = |x: &[f64]| [x[0], x[1], x[2]];
     for x in [[0.3, -0.7, 1.1], [1.5, 0.2, -0.4]] {
-        check(
-            &|x| unrolled_rewrites(arr(x)),
-            &|x| unrolled_rewrites_grad(arr(x)).1.to_vec(),
-            &|x, v| {
-                let (a, g, h) = unrolled_rewrites_hvp(arr(x), arr(v));
-                (a, g.to_vec(), h.to_vec())
-            },
-            &x,
-            &[0.4, -1.0, 0.6],
+        check_array(
+            unrolled_rewrites,
+            unrolled_rewrites_grad,
+            unrolled_rewrites_hvp,
+            x,
+            [0.4, -1.0, 0.6],
         );
-        let (value, g, h) = unrolled_rewrites_hessian(x);
-        assert_eq!(value.to_bits(), unrolled_rewrites(x).to_bits());
-        close(&g, &unrolled_rewrites_grad(x).1);
-        let flat: Vec<f64> = h.iter().flatten().copied().collect();
-        check_hessian(&flat, &|e| unrolled_rewrites_hvp(x, arr(e)).2.to_vec(), 3);
+        check_array_hessian(
+            unrolled_rewrites,
+            unrolled_rewrites_grad,
+            unrolled_rewrites_hvp,
+            unrolled_rewrites_hessian,
+            x,
+        );
     }
 }
 
@@ -421,35 +453,31 @@ fn a_slice_of_arrays() {
 #[test]
 fn a_slice_that_is_not_differentiated() {
     let data = [0.5, -1.5, 2.0, 0.25];
-    let arr = |x: &[f64]| [x[0], x[1]];
-    check(
-        &|w| fit(arr(w), &data),
-        &|w| fit_grad(arr(w), &data).1.to_vec(),
-        &|w, v| {
-            let (a, g, h) = fit_hvp(arr(w), &data, arr(v));
-            (a, g.to_vec(), h.to_vec())
-        },
-        &[0.7, -0.3],
-        &[1.0, 2.0],
-    );
     let w = [0.7, -0.3];
-    let (_, _, h) = fit_hessian(w, &data);
-    let flat: Vec<f64> = h.iter().flatten().copied().collect();
-    check_hessian(&flat, &|e| fit_hvp(w, &data, arr(e)).2.to_vec(), 2);
+    check_array(
+        |w| fit(w, &data),
+        |w| fit_grad(w, &data),
+        |w, v| fit_hvp(w, &data, v),
+        w,
+        [1.0, 2.0],
+    );
+    check_array_hessian(
+        |w| fit(w, &data),
+        |w| fit_grad(w, &data),
+        |w, v| fit_hvp(w, &data, v),
+        |w| fit_hessian(w, &data),
+        w,
+    );
 }
 
 #[test]
 fn a_fixed_size_array_passed_to_a_slice_parameter() {
-    let arr = |x: &[f64]| [x[0], x[1]];
-    check(
-        &|x| array_to_slice(arr(x)),
-        &|x| array_to_slice_grad(arr(x)).1.to_vec(),
-        &|x, v| {
-            let (a, g, h) = array_to_slice_hvp(arr(x), arr(v));
-            (a, g.to_vec(), h.to_vec())
-        },
-        &[0.7, -0.3],
-        &[1.0, 2.0],
+    check_array(
+        array_to_slice,
+        array_to_slice_grad,
+        array_to_slice_hvp,
+        [0.7, -0.3],
+        [1.0, 2.0],
     );
 }
 
@@ -513,15 +541,11 @@ fn a_vec_rewritten_after_the_call_in_each_iteration() {
 
 #[test]
 fn chunks_of_a_vec_rewritten_in_an_unrolled_loop() {
-    let arr = |x: &[f64]| [x[0], x[1]];
-    check(
-        &|x| chunks_rewritten(arr(x)),
-        &|x| chunks_rewritten_grad(arr(x)).1.to_vec(),
-        &|x, v| {
-            let (a, g, h) = chunks_rewritten_hvp(arr(x), arr(v));
-            (a, g.to_vec(), h.to_vec())
-        },
-        &[0.7, -0.3],
-        &[1.0, 2.0],
+    check_array(
+        chunks_rewritten,
+        chunks_rewritten_grad,
+        chunks_rewritten_hvp,
+        [0.7, -0.3],
+        [1.0, 2.0],
     );
 }

@@ -526,7 +526,8 @@ impl<'s> Sweep<'s> {
         // loop. It reads the memory itself (no copy of a `vec!` written
         // after the call is needed), and its reverse adds into the
         // adjoint buffers after the reverse of those writes.
-        if info.passes_slices() {
+        let passes_slices = info.passes_slices();
+        if passes_slices {
             self.memory_rebuilt = true;
         }
         let mut args: Vec<Id> = old.iter().map(|&a| self.p(a)).collect();
@@ -568,7 +569,7 @@ impl<'s> Sweep<'s> {
         let d = g.node(Op::CallDir(k), args);
         g.guard = saved;
         self.dirs.insert(call, d);
-        if g.calls[k as usize].passes_slices() {
+        if passes_slices {
             g.call_dirs.insert(self.p(call), d);
         }
         Ok(d)

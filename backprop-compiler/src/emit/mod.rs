@@ -785,11 +785,7 @@ impl Emitter<'_> {
                         at += len;
                         if let Some(slice) = &info.slices[j] {
                             if g.kinds[node.args[n + first].index()] != Kind::Buffer {
-                                let zero = slice
-                                    .inner
-                                    .iter()
-                                    .rev()
-                                    .fold(zero_expr(elem), |z, m| quote!([#z; #m]));
+                                let zero = slice_zero(&slice.inner, elem);
                                 let arg = &args[j];
                                 return quote!(&::std::vec![#zero; (#arg).len()][..]);
                             }
@@ -1388,6 +1384,15 @@ fn zero_expr(elem: &ElemTy) -> TokenStream {
         ElemTy::Generic(ty) => quote!(::backprop::__private::constant::<#ty>(0.0)),
         elem => literal(0.0, elem),
     }
+}
+
+/// A zero element of a slice whose elements have shape `inner` (`0.0`,
+/// `[[0.0; 3]; 2]`): what a `vec!` of zeros as long as it is filled with.
+fn slice_zero(inner: &[usize], elem: &ElemTy) -> TokenStream {
+    inner
+        .iter()
+        .rev()
+        .fold(zero_expr(elem), |z, n| quote!([#z; #n]))
 }
 
 fn binop(a: &[TokenStream], op: TokenStream) -> TokenStream {

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use super::{call_args, local, zero_expr, Emitter, Stmt};
+use super::{call_args, local, slice_zero, Emitter, Stmt};
 use crate::graph::{Id, Op};
 
 impl Emitter<'_> {
@@ -81,11 +81,7 @@ impl Emitter<'_> {
                 continue;
             }
             let twice = local(&self.names.fresh("twice"));
-            let zero = slice
-                .inner
-                .iter()
-                .rev()
-                .fold(zero_expr(self.elem), |z, n| quote!([#z; #n]));
+            let zero = slice_zero(&slice.inner, self.elem);
             let arg = &args[k];
             stmts.push(Stmt::Raw(
                 quote!(let mut #twice = ::std::vec![#zero; (#arg).len()];),

@@ -250,7 +250,7 @@ impl<'a> Reverser<'a> {
                 Some(&dir) => return self.pullback_from_direction(g, call, dir, seed, contribute),
                 None => k,
             },
-            Op::CallDir(k) => return self.direction_pullback(g, call, k, seed, contribute),
+            Op::CallDir(_) => return self.direction_pullback(g, call, seed, contribute),
             _ => unreachable!("a pullback reverses a call"),
         };
         let info = g.calls[k as usize].clone();
@@ -297,73 +297,28 @@ impl<'a> Reverser<'a> {
 
     /// The reverse of a direction call passing slices ([`Op::CallDir`],
     /// `∇f(a)·t`): `seed · H·t` goes to the arguments and `seed · ∇f` to
-    /// their tangents, added into the adjoint buffers of the slices (and
-    /// of their tangent buffers) by [`Op::AddCallSlice`], handed to
-    /// `contribute` for every other float. The call's result is read
-    /// again where the reverse runs (recomputed in a reversed loop).
+    /// their tangents. The call's result is read again where the reverse
+    /// runs (recomputed in a reversed loop).
     fn direction_pullback(
         &mut self,
         g: &mut Graph,
         call: Id,
-        k: u32,
         seed: Id,
         contribute: &mut dyn FnMut(&mut Graph, Id, Id),
     ) {
-        let node = g.get(call).clone();
-        let info = g.calls[k as usize].clone();
-        let n = node.args.len() / 2;
-        let dir = self.fwd(g, call);
-        let mut at = 0;
-        for (j, slice) in info.slices.iter().enumerate() {
-            let first = at;
-            at += info.flat_len(j);
-            let Some(slice) = slice else { continue };
-            let range: Vec<Id> = if slice.range {
-                vec![
-                    self.fwd(g, node.args[first + 1]),
-                    self.fwd(g, node.args[first + 2]),
-                ]
-            } else {
-                Vec::new()
-            };
-            for (gradient, buf) in [(false, node.args[first]), (true, node.args[n + first])] {
-                // (A slice with no tangent has the constant 0 instead.)
-                if g.kinds[buf.index()] != Kind::Buffer {
-                    continue;
-                }
-                let Some(root) = self.active_storage(g, buf) else {
-                    continue;
-                };
-                let mut args = vec![self.dbuf(g, root), seed, dir];
-                args.extend(&range);
-                let op = Op::AddCallSlice {
-                    gradient,
-                    arg: j as u32,
-                };
-                let after = g.node(op, args);
-                self.bufs.insert(root, after);
-            }
-        }
-        for (j, &a) in node.args.iter().enumerate() {
-            if !self.active[a.index()] || g.kinds[a.index()] != Kind::Float {
-                continue;
-            }
-            let part = match j < n {
-                true => Op::HvProj(j as u32),
-                false => Op::Proj((j - n) as u32),
-            };
-            let d = g.node(part, vec![dir]);
-            let adjoint = g.mul(seed, d);
-            contribute(g, a, adjoint);
-        }
+        let n = g.get(call).args.len() / 2;
+        let result = self.fwd(g, call);
+        let part = |j: usize| match j < n {
+            true => (false, j),
+            false => (true, j - n),
+        };
+        self.add_call_result(g, call, result, seed, &part, contribute);
     }
 
     /// The reverse of a call passing slices that has a direction call
     /// beside it (second-order code, [`Graph::call_dirs`]): `seed · ∇f`,
-    /// read from the direction call's result, added into the slices'
-    /// adjoint buffers and handed to `contribute` for every other float.
-    /// The callee is not run again (its pullback would run it forward and
-    /// backward).
+    /// read from the direction call's result. The callee is not run again
+    /// (its pullback would run it forward and backward).
     fn pullback_from_direction(
         &mut self,
         g: &mut Graph,
@@ -372,39 +327,75 @@ impl<'a> Reverser<'a> {
         seed: Id,
         contribute: &mut dyn FnMut(&mut Graph, Id, Id),
     ) {
-        let node = g.get(call).clone();
-        let Op::Call(k) = node.op else {
-            unreachable!("a pullback reverses a call")
+        let result = self.fwd(g, dir);
+        self.add_call_result(g, call, result, seed, &|j| (true, j), contribute);
+    }
+
+    /// Adds `seed ·` parts of a direction call's `result` to the arguments
+    /// of `node` (a call passing slices, or its direction call): argument
+    /// `j` gets the part `part(j)` (whether the gradient, else H·t, and
+    /// the flat argument it is of), added into its adjoint buffer by
+    /// [`Op::AddCallSlice`] for a slice (of the call's own or of a
+    /// tangent), handed to `contribute` for a float.
+    fn add_call_result(
+        &mut self,
+        g: &mut Graph,
+        node: Id,
+        result: Id,
+        seed: Id,
+        part: &dyn Fn(usize) -> (bool, usize),
+        contribute: &mut dyn FnMut(&mut Graph, Id, Id),
+    ) {
+        let args = g.get(node).args.clone();
+        let (Op::Call(k) | Op::CallDir(k)) = g.get(node).op else {
+            unreachable!("the arguments of a call")
         };
         let info = g.calls[k as usize].clone();
-        let result = self.fwd(g, dir);
+        // The argument each flat argument belongs to, and for a range its
+        // start and end.
+        let mut slice_of = vec![None; info.flat_total()];
         let mut at = 0;
-        for (j, slice) in info.slices.iter().enumerate() {
-            let first = at;
-            at += info.flat_len(j);
-            let Some(slice) = slice else { continue };
-            let Some(root) = self.active_storage(g, node.args[first]) else {
-                continue;
-            };
-            let mut args = vec![self.dbuf(g, root), seed, result];
-            if slice.range {
-                args.push(self.fwd(g, node.args[first + 1]));
-                args.push(self.fwd(g, node.args[first + 2]));
+        for (arg, slice) in info.slices.iter().enumerate() {
+            if let Some(slice) = slice {
+                let range = slice.range.then(|| (args[at + 1], args[at + 2]));
+                slice_of[at] = Some((arg, range));
             }
-            let op = Op::AddCallSlice {
-                gradient: true,
-                arg: j as u32,
-            };
-            let after = g.node(op, args);
-            self.bufs.insert(root, after);
+            at += info.flat_len(arg);
         }
-        for (j, &a) in node.args.iter().enumerate() {
-            if !self.active[a.index()] || g.kinds[a.index()] != Kind::Float {
-                continue;
+        for (j, &a) in args.iter().enumerate() {
+            let (gradient, flat) = part(j);
+            match g.kinds[a.index()] {
+                Kind::Float if self.active[a.index()] => {
+                    let op = match gradient {
+                        true => Op::Proj(flat as u32),
+                        false => Op::HvProj(flat as u32),
+                    };
+                    let d = g.node(op, vec![result]);
+                    let adjoint = g.mul(seed, d);
+                    contribute(g, a, adjoint);
+                }
+                // (A slice with no tangent has the constant 0 instead.)
+                Kind::Buffer => {
+                    let Some((arg, range)) = slice_of[flat] else {
+                        continue;
+                    };
+                    let Some(root) = self.active_storage(g, a) else {
+                        continue;
+                    };
+                    let mut add = vec![self.dbuf(g, root), seed, result];
+                    if let Some((start, end)) = range {
+                        add.push(self.fwd(g, start));
+                        add.push(self.fwd(g, end));
+                    }
+                    let op = Op::AddCallSlice {
+                        gradient,
+                        arg: arg as u32,
+                    };
+                    let after = g.node(op, add);
+                    self.bufs.insert(root, after);
+                }
+                _ => {}
             }
-            let d = g.node(Op::Proj(j as u32), vec![result]);
-            let adjoint = g.mul(seed, d);
-            contribute(g, a, adjoint);
         }
     }
 
