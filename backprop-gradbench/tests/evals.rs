@@ -242,7 +242,8 @@ fn gmm_input(d: usize, k: usize, n: usize) -> Value {
 
 #[test]
 fn gmm_gradient() {
-    for (d, k, n) in [(1, 1, 1), (2, 3, 4), (3, 2, 5)] {
+    // d = 12: the triangle copied row by row (`gmm_objective_tri`).
+    for (d, k, n) in [(1, 1, 1), (2, 3, 4), (3, 2, 5), (12, 2, 2)] {
         let input = gmm_input(d, k, n);
         let out = run("gmm", "jacobian", &input);
         let keys = ["alpha", "mu", "q", "l"];

@@ -1,8 +1,9 @@
 //! Loops over rows of slices without a bounds check per element.
 //!
-//! An innermost rolled loop from 0 that reads a slice parameter at
-//! `base + i` (or `i`), `base` the same in every iteration, or adds into a
-//! gradient buffer of run-time length only there, is emitted twice: when
+//! An innermost rolled loop from 0 that reads a slice parameter, or a
+//! local buffer of run-time length that it does not write, at `base + i`
+//! (or `i`), `base` the same in every iteration, or adds into a gradient
+//! buffer of run-time length only there, is emitted twice: when
 //! every row `x.get(base..base + hi)` is in bounds, with its reads and
 //! adds through the rows (whose lengths the optimizer knows), else as
 //! written, panicking where the original does. The fast version runs only
@@ -18,7 +19,7 @@ use crate::graph::{Id, Kind, Op};
 /// A row of a slice a loop reads: `array[base + i]` (or `array[i]`) for
 /// the loop's variable `i`.
 pub(super) struct RowRead {
-    /// The slice parameter, or the carried buffer.
+    /// The slice parameter, the buffer read, or the carried buffer.
     array: Id,
     /// The offset (see `Emitter::offset`).
     base: Option<Id>,
@@ -49,6 +50,14 @@ impl Emitter<'_> {
         let mut gets: Vec<TokenStream> = Vec::new();
         for row in rows {
             let array = self.arg(row.array);
+            // A local buffer may be a fixed-size array (`[0.0; H]`, `H` a
+            // named constant), whose `get` would be `Params::get` where that
+            // trait is in scope: take the slice's.
+            let array = match self.g.get(row.array).op {
+                Op::ArrayParam(_) => array,
+                _ if !row.write => quote!(#array[..]),
+                _ => array,
+            };
             let get = if row.write {
                 quote!(get_mut)
             } else {
@@ -142,11 +151,46 @@ impl Emitter<'_> {
             Op::IntAdd => quote!(wrapping_add),
             Op::IntSub => quote!(wrapping_sub),
             Op::IntMul => quote!(wrapping_mul),
+            // By a positive constant only, which cannot panic here
+            // (`(j * j - j) / 2`, a triangle's row).
+            Op::IntDiv if matches!(g.get(node.args[1]).op, Op::IntConst(k) if k > 0) => {
+                quote!(wrapping_div)
+            }
             _ => return None,
         };
         let a = self.offset(node.args[0], body)?;
         let b = self.offset(node.args[1], body)?;
         Some(quote!((#a).#method(#b)))
+    }
+
+    /// Whether `array` is a local buffer of run-time length (a `vec!`, a
+    /// gradient buffer) that the loops `loops`, whose nodes are `nodes`,
+    /// only read: written before them, so that a row of it taken before
+    /// the loop holds what each read would. A fixed-size array's bounds
+    /// are known already.
+    fn read_only_buffer(&self, array: Id, loops: &[u32], nodes: &[usize]) -> bool {
+        let g = self.g;
+        if g.kinds[array.index()] != Kind::Buffer {
+            return false;
+        }
+        let storage = g.storage(array);
+        let run_time = matches!(
+            g.get(storage).op,
+            Op::ZerosLike(_) | Op::ZerosLen { .. } | Op::NewVec { .. }
+        );
+        let outside = loops
+            .iter()
+            .all(|&l| !g.encloses(g.loops[l as usize].body, g.region_of[array.index()]));
+        run_time
+            && outside
+            && nodes.iter().all(|&n| {
+                let node = g.get(Id(n as u32));
+                node.op == Op::Load
+                    || !node
+                        .args
+                        .iter()
+                        .any(|a| g.kinds[a.index()] == Kind::Buffer && g.storage(*a) == storage)
+            })
     }
 
     /// Whether `x` is `p.len()`, for slice parameter `p`.
@@ -164,7 +208,8 @@ impl Emitter<'_> {
 
     /// The rows loop `l` reads or adds into (the loop counting up or down
     /// from 0, to the end of its range, with no loop inside): reads of a
-    /// slice parameter, and scatter-adds into a buffer the loop carries
+    /// slice parameter or of a buffer the loop only reads
+    /// ([`Self::read_only_buffer`]), and scatter-adds into a buffer the loop carries
     /// that nothing else in it touches, at `base + i` or `i` (`i` the loop
     /// variable, `base` the same in every iteration), grouped by array and
     /// base (one base per buffer written).
@@ -254,18 +299,20 @@ impl Emitter<'_> {
                     continue;
                 }
                 let (array, index) = (node.args[0], node.args[1]);
-                let Op::ArrayParam(p) = g.get(array).op else {
-                    continue;
+                let param = match g.get(array).op {
+                    Op::ArrayParam(p) if g.slice_params.contains_key(&p) => Some(p),
+                    Op::ArrayParam(_) => continue,
+                    _ if self.read_only_buffer(array, &loops, &all_nodes) => None,
+                    _ => continue,
                 };
-                if !g.slice_params.contains_key(&p) {
-                    continue;
-                }
                 let Some(base) = offset_of(index, var, body) else {
                     continue;
                 };
                 // `for i in 0..x.len() { x[i] }` is checked once already.
-                if base == (None, None) && self.is_len_of(g.get(id).args[1], p) {
-                    continue;
+                if let Some(p) = param {
+                    if base == (None, None) && self.is_len_of(g.get(id).args[1], p) {
+                        continue;
+                    }
                 }
                 add(array, base, body, Id(n as u32), false);
             }

@@ -447,3 +447,54 @@ fn forward_mode_runs_a_loop_with_range_checks_once() {
     let jvp = function(&expand_pretty("jvp", printed), "cost_jvp");
     assert_eq!(jvp.matches("for ").count(), 2, "{jvp}");
 }
+
+/// A loop that only reads a local `vec!` (written by an earlier loop)
+/// reads it through a row taken before the loop, as it reads a slice
+/// parameter: the triangle row `tri[(j·j − j)/2 + r]` (an offset divided
+/// by a constant), in the forward loop and in its reverse, whose gradient
+/// buffer `d_tri` is added into through a row too. The loop that writes
+/// `tri` takes no row of it.
+#[test]
+fn a_loop_reads_a_local_vec_through_a_row() {
+    let src = "fn triangle(l: &[f64], x: &[f64], n: usize) -> f64 {
+        let mut tri = vec![0.0; n * (n - 1) / 2];
+        for j in 0..n {
+            for r in 0..j {
+                tri[(j * j - j) / 2 + r] = l[r * (2 * n - r - 1) / 2 + j - r - 1];
+            }
+        }
+        let mut s = 0.0;
+        for j in 0..n {
+            let mut o = 0.0;
+            for r in 0..j {
+                o += tri[(j * j - j) / 2 + r] * x[r];
+            }
+            s += (o * x[j]).sin();
+        }
+        s
+    }";
+    let code: String = expand_pretty("wrt(l, x)", src)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let start = code
+        .find("fntriangle_grad(")
+        .expect("triangle_grad emitted");
+    let grad = &code[start..];
+    let grad = &grad[..grad[1..].find("fntriangle_").map_or(grad.len(), |e| e + 1)];
+    for j in ["j_1", "j_2"] {
+        let row = format!(
+            "tri[..].get(((({j}).wrapping_mul({j})).wrapping_sub({j})).wrapping_div(2usize"
+        );
+        assert!(grad.contains(&row), "{row} in {grad}");
+    }
+    assert!(grad.contains("d_tri.get_mut("), "{grad}");
+    let (rows_written, of_d_tri) = (
+        grad.matches("tri.get_mut(").count(),
+        grad.matches("d_tri.get_mut(").count(),
+    );
+    assert_eq!(
+        rows_written, of_d_tri,
+        "no row of tri itself is written: {grad}"
+    );
+}
