@@ -120,11 +120,12 @@ pub fn gmm_objective(
 /// rows without bounds checks, and the reverse adds into the rows of
 /// their gradients.
 ///
-/// The tool's `jacobian` for d > [`TRI_FROM_D`]: it costs one more loop
+/// The tool's `jacobian` from d = [`TRI_FROM_D`]: it costs one more loop
 /// over the triangle and its reverse, and two more rows per row j of the
-/// product, which is what it loses at small d (0.78× of
-/// [`gmm_objective`]'s speed at d = 2, even at d = 10, 1.34× at d = 20;
-/// BENCHMARKS.md, GradBench).
+/// product, which is what it loses at small d. Timed beside `manual`'s
+/// C++ in one process, [`gmm_objective`]'s gradient over this one's is
+/// 0.76–0.78 at d = 2, about 1 at d = 8, 1.03–1.19 at d = 10 and
+/// 1.30–1.35 at d = 20 (BENCHMARKS.md, GradBench).
 #[allow(clippy::too_many_arguments)]
 #[derive_grad(wrt(alpha, mu, q, l))]
 pub fn gmm_objective_tri(
@@ -227,8 +228,9 @@ pub fn gmm_objective_tri(
 /// instead of taking the maximum first), and so are the gradients
 /// (tested).
 ///
-/// The tool's `objective` (faster than [`gmm_objective`] at d ≥ 10: x − μ
-/// is computed d times per point and component instead of d²/2). Not
+/// The tool's `objective` from d = [`ROWS_FROM_D`] (faster than
+/// [`gmm_objective`] there: x − μ is computed d times per point and
+/// component instead of d²/2). Not
 /// its `jacobian`, which is about 1.2× slower at d ≥ 10 than
 /// [`gmm_objective`]'s: the reverse sweep needs each `xc[r]` that the
 /// triangular loop reads, and the generated code tapes it once per read,
@@ -358,9 +360,14 @@ pub fn ln_gamma(x: f64) -> f64 {
     0.5 * (2.0 * std::f64::consts::PI).ln() + (x + 0.5) * t.ln() - t + a.ln()
 }
 
-/// Above this dimension the Jacobian is [`gmm_objective_tri`]'s, at or
-/// below it [`gmm_objective`]'s (they break even at d = 10).
+/// From this dimension on the Jacobian is [`gmm_objective_tri`]'s, below
+/// it [`gmm_objective`]'s (they break even between d = 8 and 10).
 pub const TRI_FROM_D: usize = 10;
+
+/// From this dimension on the objective is [`gmm_objective_rows`], below
+/// it [`gmm_objective`] (0.85–0.96× `manual` at d ≤ 4, where upstream's
+/// form takes 1.14–1.30×; they break even at d = 5 and 6).
+pub const ROWS_FROM_D: usize = 5;
 
 /// The eval's input (without the `Runs` fields).
 #[derive(Deserialize)]
@@ -409,14 +416,16 @@ pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
     let (m, gamma) = (i.m, i.gamma);
     let runs = Runs::of(input);
     let (output, timings) = match function {
-        // Upstream's form for the objective, the one-pass form for the
-        // Jacobian (its triangle copied row by row above d = 10): each the
-        // fastest at the harness's sizes (BENCHMARKS.md, GradBench). All
-        // are validated against `manual`.
+        // Of the three forms, the fastest for each function and d
+        // (BENCHMARKS.md, GradBench). All are validated against `manual`.
         "objective" => {
             let (v, t) = measure(runs, || {
                 let lg = log_multigamma(0.5 * (d + m + 1) as f64, d);
-                gmm_objective_rows(&alpha, &mu, &q, &l, &x, d, k, n, m, gamma, lg)
+                if d >= ROWS_FROM_D {
+                    gmm_objective_rows(&alpha, &mu, &q, &l, &x, d, k, n, m, gamma, lg)
+                } else {
+                    gmm_objective(&alpha, &mu, &q, &l, &x, d, k, n, m, gamma, lg)
+                }
             });
             (json!(v), t)
         }
@@ -434,7 +443,7 @@ pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
                 grad.2.fill(0.0);
                 grad.3.fill(0.0);
                 let lg = log_multigamma(0.5 * (d + m + 1) as f64, d);
-                if d > TRI_FROM_D {
+                if d >= TRI_FROM_D {
                     gmm_objective_tri_grad_acc_with(
                         &alpha, &mu, &q, &l, &x, d, k, n, m, gamma, lg, &mut grad, &mut work,
                     )
