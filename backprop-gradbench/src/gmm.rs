@@ -369,6 +369,85 @@ pub const TRI_FROM_D: usize = 10;
 /// form takes 1.14–1.30×; they break even at d = 5 and 6).
 pub const ROWS_FROM_D: usize = 5;
 
+/// A mixture and its data, flat and row-major as the functions above take
+/// them: what the tool times.
+pub struct Mixture {
+    /// The components' log weights, `k`.
+    pub alpha: Vec<f64>,
+    /// The means, `k` rows of `d`.
+    pub mu: Vec<f64>,
+    /// The log diagonals of the Qₖ, `k` rows of `d`.
+    pub q: Vec<f64>,
+    /// The Qₖ's strictly lower triangles, column by column, `k` rows of
+    /// d(d−1)/2.
+    pub l: Vec<f64>,
+    /// The points, `n` rows of `d`.
+    pub x: Vec<f64>,
+    /// The dimension.
+    pub d: usize,
+    /// The number of components.
+    pub k: usize,
+    /// The number of points.
+    pub n: usize,
+    /// The Wishart prior's `m`.
+    pub m: usize,
+    /// The Wishart prior's γ.
+    pub gamma: f64,
+}
+
+/// The gradient with respect to α, μ, q and l, flat as in [`Mixture`].
+pub type MixtureGradient = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
+impl Mixture {
+    /// The eval's `objective`, by the fastest of the forms for this d:
+    /// [`gmm_objective`] below [`ROWS_FROM_D`], else
+    /// [`gmm_objective_rows`]. All are validated against `manual`.
+    pub fn objective(&self) -> f64 {
+        let Mixture {
+            d, k, n, m, gamma, ..
+        } = *self;
+        let (alpha, mu, q, l, x) = (&self.alpha, &self.mu, &self.q, &self.l, &self.x);
+        let lg = log_multigamma(0.5 * (d + m + 1) as f64, d);
+        if d >= ROWS_FROM_D {
+            gmm_objective_rows(alpha, mu, q, l, x, d, k, n, m, gamma, lg)
+        } else {
+            gmm_objective(alpha, mu, q, l, x, d, k, n, m, gamma, lg)
+        }
+    }
+
+    /// A zero gradient of the right lengths, for [`Mixture::jacobian`].
+    pub fn zero_gradient(&self) -> MixtureGradient {
+        let (d, k) = (self.d, self.k);
+        let lsz = d * d.saturating_sub(1) / 2;
+        (
+            vec![0.0; k],
+            vec![0.0; k * d],
+            vec![0.0; k * d],
+            vec![0.0; k * lsz],
+        )
+    }
+
+    /// The eval's `jacobian` (the gradient) into `grad`, which it zeroes
+    /// first, and the objective: [`gmm_objective`]'s below
+    /// [`TRI_FROM_D`], else [`gmm_objective_tri`]'s.
+    pub fn jacobian(&self, grad: &mut MixtureGradient, work: &mut Workspace<f64>) -> f64 {
+        let Mixture {
+            d, k, n, m, gamma, ..
+        } = *self;
+        let (alpha, mu, q, l, x) = (&self.alpha, &self.mu, &self.q, &self.l, &self.x);
+        grad.0.fill(0.0);
+        grad.1.fill(0.0);
+        grad.2.fill(0.0);
+        grad.3.fill(0.0);
+        let lg = log_multigamma(0.5 * (d + m + 1) as f64, d);
+        if d >= TRI_FROM_D {
+            gmm_objective_tri_grad_acc_with(alpha, mu, q, l, x, d, k, n, m, gamma, lg, grad, work)
+        } else {
+            gmm_objective_grad_acc_with(alpha, mu, q, l, x, d, k, n, m, gamma, lg, grad, work)
+        }
+    }
+}
+
 /// The eval's input (without the `Runs` fields).
 #[derive(Deserialize)]
 struct Input {
@@ -415,44 +494,27 @@ pub fn evaluate(function: &str, input: &Value) -> Result<Evaluated, String> {
     let alpha = i.alpha;
     let (m, gamma) = (i.m, i.gamma);
     let runs = Runs::of(input);
+    let problem = Mixture {
+        alpha,
+        mu,
+        q,
+        l,
+        x,
+        d,
+        k,
+        n,
+        m,
+        gamma,
+    };
     let (output, timings) = match function {
-        // Of the three forms, the fastest for each function and d
-        // (BENCHMARKS.md, GradBench). All are validated against `manual`.
         "objective" => {
-            let (v, t) = measure(runs, || {
-                let lg = log_multigamma(0.5 * (d + m + 1) as f64, d);
-                if d >= ROWS_FROM_D {
-                    gmm_objective_rows(&alpha, &mu, &q, &l, &x, d, k, n, m, gamma, lg)
-                } else {
-                    gmm_objective(&alpha, &mu, &q, &l, &x, d, k, n, m, gamma, lg)
-                }
-            });
+            let (v, t) = measure(runs, || problem.objective());
             (json!(v), t)
         }
         "jacobian" => {
-            let mut grad = (
-                vec![0.0; k],
-                vec![0.0; k * d],
-                vec![0.0; k * d],
-                vec![0.0; k * lsz],
-            );
+            let mut grad = problem.zero_gradient();
             let mut work = Workspace::new();
-            let (_, t) = measure(runs, || {
-                grad.0.fill(0.0);
-                grad.1.fill(0.0);
-                grad.2.fill(0.0);
-                grad.3.fill(0.0);
-                let lg = log_multigamma(0.5 * (d + m + 1) as f64, d);
-                if d >= TRI_FROM_D {
-                    gmm_objective_tri_grad_acc_with(
-                        &alpha, &mu, &q, &l, &x, d, k, n, m, gamma, lg, &mut grad, &mut work,
-                    )
-                } else {
-                    gmm_objective_grad_acc_with(
-                        &alpha, &mu, &q, &l, &x, d, k, n, m, gamma, lg, &mut grad, &mut work,
-                    )
-                }
-            });
+            let (_, t) = measure(runs, || problem.jacobian(&mut grad, &mut work));
             let out = json!({
                 "alpha": grad.0,
                 "mu": rows(&grad.1, k, d),
