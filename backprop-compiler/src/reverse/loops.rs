@@ -94,6 +94,11 @@ struct Ctx {
     rev: u32,
     /// Forward body node → its value in the reverse body.
     map: HashMap<Id, Id>,
+    /// Whether the reverse runs in the forward order and computes the
+    /// forward loop's carried values again ([`Reverser::replayable`]):
+    /// then nothing is restored from the tape, every forward value is
+    /// computed again.
+    replay: bool,
 }
 
 /// Builds reverse loops, and threads the adjoint buffers through them.
@@ -440,6 +445,10 @@ impl<'a> Reverser<'a> {
         } else {
             self.fwd(g, len)
         };
+        debug_assert!(
+            !self.ctxs[c].replay,
+            "a reverse loop run in the forward order restores nothing"
+        );
         let (l, rev) = (self.ctxs[c].l, self.ctxs[c].rev);
         let k = g.loops[rev as usize].restores.len() as u32;
         g.loops[rev as usize].restore_kinds.push(Kind::Buffer);
@@ -637,6 +646,10 @@ impl<'a> Reverser<'a> {
             Kind::Buffer,
             "an array is never put on the scalar tape"
         );
+        debug_assert!(
+            !self.ctxs[c].replay,
+            "a reverse loop run in the forward order restores nothing"
+        );
         let (l, rev) = (self.ctxs[c].l, self.ctxs[c].rev);
         let k = g.loops[rev as usize].restores.len() as u32;
         g.loops[rev as usize]
@@ -718,6 +731,71 @@ impl<'a> Reverser<'a> {
             storages.into_iter().collect(),
             written,
         )
+    }
+
+    /// Whether the reverse of loop `info` can run in the forward order,
+    /// computing the loop's carried values again as it goes instead of
+    /// restoring them from the tape (as a hand-written reverse loop does
+    /// with `term *= t`, where the forward tapes every power). It can when
+    /// no adjoint is carried from one iteration to the next (every active
+    /// carried float is a sum, whose adjoint is the same in every
+    /// iteration) and the body only computes: it reads only parameters'
+    /// memory, which nothing writes, and has no loop or call inside, so
+    /// that computing it again gives the same values. It calls no
+    /// function the tape would keep instead of computing again (`exp`,
+    /// `sin`, …: one push and pop cost less than another call). It is chosen when
+    /// some carried float is not active (a recurrence such as `mul *= t`
+    /// that the reverse would otherwise tape). Activity is with respect
+    /// to every float parameter (the reverse serves all of them), so a
+    /// recurrence through a float parameter outside `wrt` is not replayed.
+    fn replayable(&self, g: &Graph, info: &LoopInfo) -> bool {
+        if info.counted() || info.kinds.iter().any(|k| *k != Kind::Float) {
+            return false;
+        }
+        let floats = 0..info.carried.len();
+        let sums = floats
+            .clone()
+            .all(|k| !self.active[info.carried[k].index()] || self.is_sum(g, info, k));
+        let recurrence = floats.clone().any(|k| {
+            let c = info.carried[k];
+            !self.active[c.index()] && self.live[c.index()]
+        });
+        if !sums || !recurrence {
+            return false;
+        }
+        let inside = (0..self.region_nodes.len() as u32).filter(|&r| g.encloses(info.body, r));
+        inside
+            .flat_map(|r| self.region_nodes[r as usize].iter())
+            .all(|&id| {
+                let node = g.get(id);
+                let cheap = match node.op {
+                    Op::Fun(f) => !PRIMITIVES[f as usize].is_expensive(),
+                    _ => true,
+                };
+                cheap
+                    && (node.op.is_pure_arithmetic()
+                        || (node.op == Op::Load
+                            && matches!(g.get(node.args[0]).op, Op::ArrayParam(_)))
+                        || matches!(
+                            node.op,
+                            Op::Param { .. }
+                                | Op::RtInt(_)
+                                | Op::IntConst(_)
+                                | Op::LoopVar(_)
+                                | Op::IntAdd
+                                | Op::IntSub
+                                | Op::IntMul
+                                | Op::IntDiv
+                                | Op::IntRem
+                                | Op::IntBit(_)
+                                | Op::IntFn(_)
+                                | Op::IntCmp(_)
+                                | Op::CheckIndex
+                                | Op::Carried { .. }
+                                | Op::BoolParam(_)
+                                | Op::BoolConst(_)
+                        ))
+            })
     }
 
     /// Whether loop `info`'s carried float `k` is a sum: its only use is
@@ -810,8 +888,20 @@ impl<'a> Reverser<'a> {
             inits.push(d);
         }
 
+        // Replayed: one more carried float per forward carried value,
+        // from the forward's initial values.
+        let replay = self.replayable(g, &info);
+        let replayed_at = kinds.len();
+        if replay {
+            for k in 0..info.carried.len() {
+                kinds.push(Kind::Float);
+                inits.push(self.fwd(g, args[2 + k]));
+            }
+        }
         let (reversed, inclusive) = if info.counted() {
             (true, false)
+        } else if replay {
+            (info.reversed, info.inclusive)
         } else {
             (!info.reversed, info.inclusive)
         };
@@ -829,6 +919,9 @@ impl<'a> Reverser<'a> {
                 .collect();
             names.extend(free.iter().map(|_| None));
             names.extend(storages.iter().map(|_| None));
+            if replay {
+                names.extend(info.names.iter().cloned());
+            }
             r.names = names;
         }
         for (k, f) in free.iter().enumerate() {
@@ -836,10 +929,17 @@ impl<'a> Reverser<'a> {
                 g.loops[rev as usize].names[n_floats + k] = Some(format!("d_{name}"));
             }
         }
+        let mut map = HashMap::new();
+        if replay {
+            for (k, &c) in info.carried.iter().enumerate() {
+                map.insert(c, carried[replayed_at + k]);
+            }
+        }
         self.ctxs.push(Ctx {
             l,
             rev,
-            map: HashMap::new(),
+            map,
+            replay,
         });
         for (j, r) in storages.iter().enumerate() {
             self.bufs.insert(*r, carried[n_floats + free.len() + j]);
@@ -937,6 +1037,13 @@ impl<'a> Reverser<'a> {
             .collect();
         yields.extend(acc.iter().copied());
         yields.extend(storages.iter().map(|r| self.bufs[r]));
+        if replay {
+            // The forward recurrence, computed again from the replayed values.
+            for &y in &info.yields {
+                let v = self.fwd(g, y);
+                yields.push(v);
+            }
+        }
         let skip_unless = super::skip::neutral_guard(g, rev, &inits, &yields);
         let (_, outs) = g.finish_loop(rev, lo, hi, inits, yields);
         if skip_unless.is_some() {

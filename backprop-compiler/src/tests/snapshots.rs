@@ -498,3 +498,35 @@ fn a_loop_reads_a_local_vec_through_a_row() {
         "no row of tri itself is written: {grad}"
     );
 }
+
+/// A loop carrying a recurrence no derivative flows through (`mul *= t`)
+/// and only sums otherwise is reversed in the forward order, computing the
+/// recurrence again: the forward tapes each sample's residual, not every
+/// power (GradBench's llsq taped n·m of them).
+#[test]
+fn a_recurrence_is_computed_again_not_taped() {
+    let src = "fn fit(x: &[f64], n: usize) -> f64 {
+        let mut sum = 0.0;
+        for i in 0..n {
+            let t = -1.0 + i as f64 * 2.0 / (n as f64 - 1.0);
+            let mut r = t.sin();
+            let mut mul = 1.0;
+            for j in 0..x.len() {
+                r -= x[j] * mul;
+                mul *= t;
+            }
+            sum += r * r;
+        }
+        sum / 2.0
+    }";
+    let code: String = expand_pretty("", src)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    let start = code.find("fnfit_grad(").expect("fit_grad emitted");
+    let grad = &code[start..];
+    let grad = &grad[..grad[1..].find("fnfit_").map_or(grad.len(), |e| e + 1)];
+    assert_eq!(grad.matches("tape.push(").count(), 1, "{grad}");
+    // The outer loop is reversed; the inner ones count up.
+    assert_eq!(grad.matches(".rev()").count(), 1, "{grad}");
+}
